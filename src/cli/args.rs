@@ -1,0 +1,141 @@
+//! Command-line arguments (clap). Nothing here touches a database or a file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  cutover init                                   # cutover.toml + migrations/ on SQLite
+  cutover new create_students                    # migrations/<timestamp>_create_students.up.sql + .down.sql
+  cutover migrate                                # apply everything pending
+  cutover --url postgres://app@db/app status --check
+  DATABASE_URL=mysql://root@127.0.0.1/app cutover migrate --dry-run
+  cutover --env prod rollback --steps 1
+
+Exit codes:
+  0  success
+  1  `status --check` found pending, changed, missing or failed migrations
+  2  bad input: arguments, configuration, migration files (nothing was changed)
+  3  the database could not be reached, or failed outside a migration script
+  4  a migration script failed (the error names the file, line and statement)
+  5  refused as unsafe: a failed, edited or missing migration, or a missing down script
+  6  timed out waiting for another run's lock";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cutover",
+    version,
+    about = "Safe database deployments: versioned SQL migrations on SQLite, PostgreSQL and MariaDB/MySQL",
+    after_help = EXAMPLES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database URL (sqlite://file.db, postgres://…, mysql://…, mariadb://…); DATABASE_URL is read too
+    #[arg(long, global = true, value_name = "URL")]
+    pub url: Option<String>,
+    /// Migrations folder [default: migrations, or the environment's setting]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
+    /// Configuration file [default: ./cutover.toml when present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Environment from the configuration file (also CUTOVER_ENV)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// SQL to run on every connection first (repeatable), after the environment's init_sql
+    #[arg(long = "init-sql", global = true, value_name = "SQL")]
+    pub init_sql: Vec<String>,
+    /// How long to wait for another run's lock, e.g. 30s or 5m [default: 60s]
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
+    pub lock_timeout: Option<Duration>,
+    /// Print machine-readable JSON on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more detail (repeat for more)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+    /// Never use colours (NO_COLOR is honoured too)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    cutover::config::parse_duration(s)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a cutover.toml with a `dev` environment on SQLite and an empty migrations/
+    Init,
+    /// Create the next migration (up and down scripts) with a UTC timestamp version
+    New {
+        /// What the migration does, e.g. create_students
+        name: String,
+        /// Create only the up script
+        #[arg(long)]
+        no_down: bool,
+    },
+    /// Show every migration: applied, pending, changed, missing, failed or skipped
+    Status {
+        /// Exit 1 when anything is pending, changed, missing or failed (for CI)
+        #[arg(long)]
+        check: bool,
+    },
+    /// Apply pending migrations in order, each in its own transaction where the engine allows
+    Migrate {
+        /// Stop after this version
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Print what would run, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run down scripts, newest first (default: the newest one)
+    Rollback {
+        /// How many migrations to roll back
+        #[arg(long, value_name = "N", conflicts_with = "to")]
+        steps: Option<usize>,
+        /// Roll back everything applied after this version
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Print what would run, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Correct the history by hand after repairing a failed migration or reviewing an edit
+    Resolve(ResolveArgs),
+    /// Adopt an existing database: mark every migration up to VERSION as applied without running it
+    Baseline {
+        #[arg(long, value_name = "VERSION")]
+        version: String,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct ResolveArgs {
+    /// The migration is now fully applied: record it as applied
+    #[arg(long, value_name = "VERSION")]
+    pub applied: Option<String>,
+    /// The migration is not applied (undone by hand): forget it
+    #[arg(long, value_name = "VERSION")]
+    pub rolled_back: Option<String>,
+    /// The edited file was reviewed: store its new checksum
+    #[arg(long, value_name = "VERSION")]
+    pub accept_checksum: Option<String>,
+}

@@ -1,0 +1,152 @@
+//! The command-line layer: parse arguments, call the library, render the result, map
+//! errors to exit codes. No migration logic lives here.
+
+mod args;
+mod render;
+mod scaffold;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use cutover::config::{Overrides, Settings};
+use cutover::runner::{MigrateOptions, Resolve, RollbackOptions};
+use cutover::{Error, history::State};
+
+use args::{Cli, Command, Global};
+use render::Renderer;
+
+/// Documented exit codes (see `cutover --help`).
+#[derive(Debug, Clone, Copy)]
+#[repr(u8)]
+enum Exit {
+    Ok = 0,
+    CheckFailed = 1,
+    BadInput = 2,
+    Database = 3,
+    MigrationFailed = 4,
+    Refused = 5,
+    LockTimeout = 6,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.global.no_color {
+        anstream::ColorChoice::Never.write_global();
+    }
+    let mut out = Renderer::new(&cli.global);
+    let code = match run(&cli, &mut out) {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(&e);
+            exit_for(&e)
+        }
+    };
+    ExitCode::from(code as u8)
+}
+
+fn exit_for(e: &Error) -> Exit {
+    match e {
+        Error::Connect { .. } | Error::Database { .. } => Exit::Database,
+        Error::MigrationFailed(_) => Exit::MigrationFailed,
+        Error::Refused { .. } => Exit::Refused,
+        Error::LockTimeout { .. } => Exit::LockTimeout,
+        _ => Exit::BadInput,
+    }
+}
+
+fn overrides(g: &Global) -> Overrides {
+    Overrides {
+        url: g.url.clone(),
+        database_url_env: std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()),
+        migrations: g.migrations.clone(),
+        config: g.config.clone(),
+        env: g.env.clone(),
+        init_sql: g.init_sql.clone(),
+        lock_timeout: g.lock_timeout,
+    }
+}
+
+fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
+    let o = overrides(&cli.global);
+    match &cli.command {
+        Command::Init => {
+            let created = scaffold::init(cli.global.config.as_deref())?;
+            out.init(&created);
+            return Ok(Exit::Ok);
+        }
+        Command::New { name, no_down } => {
+            let dir = Settings::migrations_dir(&o)?;
+            let created = scaffold::new(&dir, name, !no_down)?;
+            out.created(&created);
+            return Ok(Exit::Ok);
+        }
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "cutover", &mut buf);
+            let _ = std::io::stdout().write_all(&buf);
+            return Ok(Exit::Ok);
+        }
+        _ => {}
+    }
+    let settings = Settings::resolve(o)?;
+    out.set_secret_source(settings.url.clone());
+    let read_only = matches!(
+        cli.command,
+        Command::Status { .. }
+            | Command::Migrate { dry_run: true, .. }
+            | Command::Rollback { dry_run: true, .. }
+    );
+    let mut observer = out.observer();
+    let mut runner = cutover::open(&settings, read_only, &mut observer)?;
+    match &cli.command {
+        Command::Status { check } => {
+            let report = runner.status()?;
+            drop(runner);
+            out.status(&report, &settings);
+            let failing = report.has_problems()
+                || report.migrations.iter().any(|m| m.state == State::Failed);
+            Ok(if *check && failing { Exit::CheckFailed } else { Exit::Ok })
+        }
+        Command::Migrate { to, dry_run } => {
+            let report = runner.migrate(&MigrateOptions {
+                to: to.clone(),
+                dry_run: *dry_run,
+            })?;
+            drop(runner);
+            out.migrate(&report);
+            Ok(Exit::Ok)
+        }
+        Command::Rollback { steps, to, dry_run } => {
+            let report = runner.rollback(&RollbackOptions {
+                steps: *steps,
+                to: to.clone(),
+                dry_run: *dry_run,
+            })?;
+            drop(runner);
+            out.migrate(&report);
+            Ok(Exit::Ok)
+        }
+        Command::Resolve(a) => {
+            let action = match (&a.applied, &a.rolled_back, &a.accept_checksum) {
+                (Some(v), _, _) => Resolve::Applied(v.clone()),
+                (_, Some(v), _) => Resolve::RolledBack(v.clone()),
+                (_, _, Some(v)) => Resolve::AcceptChecksum(v.clone()),
+                _ => unreachable!("clap requires one of the three"),
+            };
+            let report = runner.resolve(&action)?;
+            drop(runner);
+            out.resolved(&report);
+            Ok(Exit::Ok)
+        }
+        Command::Baseline { version } => {
+            let marked = runner.baseline(version)?;
+            drop(runner);
+            out.baseline(&marked);
+            Ok(Exit::Ok)
+        }
+        Command::Init | Command::New { .. } | Command::Completions { .. } => {
+            unreachable!("handled above")
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Rendering results for people (tables on stdout, progress and diagnostics on stderr) or
+//! for programs (`--json` on stdout). Colours go through anstream, which drops them when
+//! the stream is not a terminal or NO_COLOR is set.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anstream::{eprintln, println};
+use anstyle::{AnsiColor, Style};
+use cutover::Error;
+use cutover::config::Settings;
+use cutover::events::{Event, Observer};
+use cutover::history::{Direction, State};
+use cutover::runner::{MigrateReport, ResolveReport, StatusReport};
+use cutover::target::DatabaseUrl;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::args::Global;
+
+const RED: Style = AnsiColor::Red.on_default().bold();
+const YELLOW: Style = AnsiColor::Yellow.on_default();
+const GREEN: Style = AnsiColor::Green.on_default();
+const CYAN: Style = AnsiColor::Cyan.on_default();
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+pub struct Renderer {
+    json: bool,
+    quiet: bool,
+    verbose: u8,
+    /// The target URL, so that its password can be scrubbed from anything printed.
+    url: Option<DatabaseUrl>,
+}
+
+impl Renderer {
+    pub fn new(g: &Global) -> Self {
+        Renderer {
+            json: g.json,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            url: None,
+        }
+    }
+
+    pub fn set_secret_source(&mut self, url: DatabaseUrl) {
+        self.url = Some(url);
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        match &self.url {
+            Some(u) => u.scrub(text),
+            None => text.to_string(),
+        }
+    }
+
+    pub fn observer(&self) -> Progress {
+        Progress::new(!self.quiet && !self.json, self.url.clone())
+    }
+
+    fn json<T: serde::Serialize>(&self, value: &T) {
+        let text = serde_json::to_string_pretty(value).expect("reports serialise");
+        println!("{}", self.scrub(&text));
+    }
+
+    pub fn error(&self, e: &Error) {
+        let message = self.scrub(&e.to_string());
+        if self.json {
+            let hint = e.hint().map(|h| self.scrub(&h));
+            let value = serde_json::json!({ "error": message, "hint": hint });
+            println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+        }
+        eprintln!("{RED}error{RED:#}: {message}");
+        if let Some(hint) = e.hint() {
+            eprintln!("\n{CYAN}hint{CYAN:#}: {}", self.scrub(&hint));
+        }
+    }
+
+    pub fn init(&self, created: &[String]) {
+        if self.json {
+            return self.json(&serde_json::json!({ "created": created }));
+        }
+        if self.quiet {
+            return;
+        }
+        for c in created {
+            println!("created {c}");
+        }
+        println!(
+            "\nnext: `cutover new create_first_table`, write the SQL, then `cutover migrate`"
+        );
+    }
+
+    pub fn created(&self, created: &[String]) {
+        if self.json {
+            return self.json(&serde_json::json!({ "created": created }));
+        }
+        if !self.quiet {
+            for c in created {
+                println!("created {c}");
+            }
+        }
+    }
+
+    pub fn status(&self, r: &StatusReport, s: &Settings) {
+        if self.json {
+            return self.json(r);
+        }
+        if self.quiet {
+            return;
+        }
+        println!(
+            "{DIM}{} · {} {} · layout {} · {}{DIM:#}",
+            s.url,
+            s.url.kind().name(),
+            r.server_version,
+            r.layout,
+            s.migrations.display()
+        );
+        let width = r.migrations.iter().map(|m| m.version.len()).max().unwrap_or(7).max(7);
+        println!("{BOLD}{:<width$}  {:<9}  {:<27}  {:>9}  NAME{BOLD:#}", "VERSION", "STATE", "APPLIED AT", "DURATION");
+        for m in &r.migrations {
+            let style = state_style(m.state);
+            println!(
+                "{:<width$}  {style}{:<9}{style:#}  {:<27}  {:>9}  {}",
+                m.version,
+                m.state.as_str(),
+                m.applied_at.as_deref().unwrap_or("-"),
+                m.duration_ms.map(|d| format!("{d} ms")).unwrap_or_else(|| "-".into()),
+                m.name
+            );
+            if m.state == State::Failed {
+                println!(
+                    "{:width$}  {RED}stopped at statement {} (line {}): {}{RED:#}",
+                    "",
+                    m.failed_statement.unwrap_or(0),
+                    m.failed_line.unwrap_or(0),
+                    self.scrub(m.error.as_deref().unwrap_or("?"))
+                );
+            }
+        }
+        let counts: Vec<String> = [
+            State::Applied,
+            State::Pending,
+            State::Changed,
+            State::Missing,
+            State::Failed,
+            State::Skipped,
+        ]
+        .into_iter()
+        .filter_map(|st| {
+            let n = r.count(st);
+            (n > 0).then(|| format!("{n} {}", st.as_str()))
+        })
+        .collect();
+        let summary = if counts.is_empty() { "no migrations".to_string() } else { counts.join(", ") };
+        println!("\n{summary}");
+    }
+
+    pub fn migrate(&self, r: &MigrateReport) {
+        if self.json {
+            return self.json(r);
+        }
+        if self.quiet {
+            return;
+        }
+        let verb = match (r.direction, r.dry_run) {
+            (Direction::Up, true) => "would apply",
+            (Direction::Down, true) => "would roll back",
+            (Direction::Up, false) => "applied",
+            (Direction::Down, false) => "rolled back",
+        };
+        if r.scripts.is_empty() {
+            let nothing = match r.direction {
+                Direction::Up => "nothing to apply: the database is up to date",
+                Direction::Down => "nothing to roll back",
+            };
+            println!("{nothing}");
+            return;
+        }
+        if r.dry_run {
+            for s in &r.scripts {
+                let tx = if s.no_transaction { " (no transaction)" } else { "" };
+                println!("{BOLD}{verb} {} {}{BOLD:#}{tx}  {DIM}{}{DIM:#}", s.id, s.name, s.file);
+                for st in &s.sql {
+                    let first = st.sql.lines().next().unwrap_or("");
+                    let more = if st.sql.contains('\n') && self.verbose == 0 { " …" } else { "" };
+                    let text = if self.verbose > 0 { st.sql.as_str() } else { first };
+                    println!("  {DIM}{:>5}{DIM:#}  {text}{more}", st.line);
+                }
+            }
+            println!("\n{} migration(s) {verb}; nothing was changed", r.scripts.len());
+            return;
+        }
+        let total: u64 = r.scripts.iter().filter_map(|s| s.duration_ms).sum();
+        println!(
+            "{GREEN}{verb} {} migration(s){GREEN:#} in {total} ms {DIM}(run {}){DIM:#}",
+            r.scripts.len(),
+            r.run_id
+        );
+    }
+
+    pub fn resolved(&self, r: &ResolveReport) {
+        if self.json {
+            return self.json(r);
+        }
+        if !self.quiet {
+            println!(
+                "{} ({}): {} -> {}",
+                r.version,
+                r.name,
+                r.before.as_str(),
+                r.after.as_str()
+            );
+        }
+    }
+
+    pub fn baseline(&self, marked: &[String]) {
+        if self.json {
+            return self.json(&serde_json::json!({ "marked_applied": marked }));
+        }
+        if !self.quiet {
+            println!("marked {} migration(s) as applied without running them", marked.len());
+        }
+    }
+}
+
+fn state_style(s: State) -> Style {
+    match s {
+        State::Applied => GREEN,
+        State::Pending | State::Skipped => YELLOW,
+        State::Changed | State::Missing | State::Failed => RED,
+    }
+}
+
+/// Progress on stderr while a run works: a bar on a terminal, one line per script otherwise.
+pub struct Progress {
+    show: bool,
+    bar: Option<ProgressBar>,
+    url: Option<DatabaseUrl>,
+}
+
+impl Progress {
+    fn new(show: bool, url: Option<DatabaseUrl>) -> Self {
+        Progress {
+            show,
+            bar: None,
+            url,
+        }
+    }
+
+    fn line(&self, text: String) {
+        let text = match &self.url {
+            Some(u) => u.scrub(&text),
+            None => text,
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn event(&mut self, event: &Event) {
+        if !self.show {
+            return;
+        }
+        match event {
+            Event::LockWaiting { holder } => self.line(format!(
+                "{YELLOW}waiting for the run lock{YELLOW:#}, held by {}",
+                holder.as_deref().unwrap_or("another session")
+            )),
+            Event::LockAcquired { waited } => {
+                self.line(format!("got the run lock after {}", secs(*waited)))
+            }
+            Event::Planned { total } if *total > 1 && std::io::stderr().is_terminal() => {
+                let bar = ProgressBar::with_draw_target(Some(*total as u64), ProgressDrawTarget::stderr());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+                        .expect("valid template"),
+                );
+                self.bar = Some(bar);
+            }
+            Event::ScriptStarted { id, name, rollback, .. } => {
+                if let Some(bar) = &self.bar {
+                    let what = if *rollback { "rolling back" } else { "applying" };
+                    bar.set_message(format!("{what} {id} {name}"));
+                }
+            }
+            Event::ScriptFinished { id, duration, .. } => match &self.bar {
+                Some(bar) => bar.inc(1),
+                None => self.line(format!("  {GREEN}done{GREEN:#} {id} ({} ms)", duration.as_millis())),
+            },
+            Event::Warning(w) => self.line(format!("{YELLOW}warning{YELLOW:#}: {w}")),
+            _ => {}
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}

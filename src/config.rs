@@ -1,0 +1,382 @@
+//! Configuration: `cutover.toml`, command-line flags and the process environment, resolved
+//! into one `Settings` value. Knows nothing about databases.
+//!
+//! Precedence for the target URL: `--url`, then the selected environment's `url`, then
+//! `DATABASE_URL`. When `--env` names an environment explicitly, a stray `DATABASE_URL` in
+//! the shell does not override it: pointing a deploy at the wrong database is the costliest
+//! mistake there is. `${VAR}` in any string setting is replaced from the process environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::target::{DatabaseUrl, EngineKind};
+
+/// The file looked for when `--config` is not given.
+pub const DEFAULT_FILE: &str = "cutover.toml";
+
+/// A bad configuration file or setting. Names the file and line, or the setting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("{setting}: {message}")]
+    Setting { setting: String, message: String },
+    #[error("{0}")]
+    Missing(String),
+}
+
+/// `cutover.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The environment used when neither `--env` nor `CUTOVER_ENV` is given.
+    pub default_environment: Option<String>,
+    #[serde(default)]
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// `[environments.<name>]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub url: Option<String>,
+    /// The migrations folder, relative to the configuration file.
+    pub migrations: Option<String>,
+    /// SQL run on every connection before anything else.
+    #[serde(default)]
+    pub init_sql: InitSql,
+    /// How long to wait for another run's lock (`30s`, `5m`).
+    pub lock_timeout: Option<String>,
+}
+
+/// `init_sql = "…"` or `init_sql = ["…", "…"]`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum InitSql {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+impl InitSql {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            InitSql::None => Vec::new(),
+            InitSql::One(s) => vec![s],
+            InitSql::Many(v) => v,
+        }
+    }
+}
+
+/// What the command line says (already parsed by the CLI).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub url: Option<String>,
+    pub database_url_env: Option<String>,
+    pub migrations: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub env: Option<String>,
+    pub init_sql: Vec<String>,
+    pub lock_timeout: Option<Duration>,
+}
+
+/// Everything a command needs to know about where and how to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub url: DatabaseUrl,
+    pub migrations: PathBuf,
+    pub env: Option<String>,
+    pub init_sql: Vec<String>,
+    pub lock_timeout: Duration,
+    pub config_path: Option<PathBuf>,
+}
+
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The configuration file and the environment chosen in it.
+struct Selected {
+    env_name: Option<String>,
+    env: Environment,
+    /// The folder relative paths in the file are relative to.
+    base: PathBuf,
+    config_path: Option<PathBuf>,
+}
+
+impl Selected {
+    fn new(o: &Overrides) -> Result<Selected, ConfigError> {
+        let (file, config_path) = load(o.config.as_deref())?;
+        let base = config_path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let env_name = pick_env(&file, o.env.as_deref(), config_path.as_deref())?;
+        let env = env_name
+            .as_ref()
+            .and_then(|n| file.environments.get(n).cloned())
+            .unwrap_or_default();
+        Ok(Selected {
+            env_name,
+            env,
+            base,
+            config_path,
+        })
+    }
+
+    /// The full name of a setting of the chosen environment, for messages.
+    fn setting(&self, key: &str) -> String {
+        match &self.env_name {
+            Some(n) => format!("environments.{n}.{key}"),
+            None => key.to_string(),
+        }
+    }
+
+    fn migrations(&self, o: &Overrides) -> Result<PathBuf, ConfigError> {
+        Ok(match (&o.migrations, &self.env.migrations) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(dir)) => self.base.join(interpolate(dir, &self.setting("migrations"))?),
+            (None, None) => self.base.join("migrations"),
+        })
+    }
+}
+
+impl Settings {
+    /// Resolve flags, the configuration file and the environment.
+    pub fn resolve(o: Overrides) -> Result<Settings, crate::Error> {
+        let sel = Selected::new(&o)?;
+        let url_text = match (&o.url, &sel.env.url, &o.database_url_env) {
+            (Some(u), _, _) => u.clone(),
+            (None, Some(u), _) => interpolate(u, &sel.setting("url"))?,
+            (None, None, Some(u)) if o.env.is_none() => u.clone(),
+            _ => return Err(ConfigError::Missing(no_url_message(&sel.env_name)).into()),
+        };
+        let mut url = DatabaseUrl::parse(&url_text)?;
+        if o.url.is_none() && sel.env.url.is_some() {
+            url = relative_sqlite(url, &sel.base)?;
+        }
+        let migrations = sel.migrations(&o)?;
+        let mut init_sql = sel
+            .env
+            .init_sql
+            .clone()
+            .into_vec()
+            .iter()
+            .map(|s| interpolate(s, &sel.setting("init_sql")))
+            .collect::<Result<Vec<_>, _>>()?;
+        init_sql.extend(o.init_sql);
+        let lock_timeout = match (o.lock_timeout, &sel.env.lock_timeout) {
+            (Some(d), _) => d,
+            (None, Some(text)) => parse_duration(text).map_err(|message| ConfigError::Setting {
+                setting: sel.setting("lock_timeout"),
+                message,
+            })?,
+            (None, None) => DEFAULT_LOCK_TIMEOUT,
+        };
+        Ok(Settings {
+            url,
+            migrations,
+            env: sel.env_name,
+            init_sql,
+            lock_timeout,
+            config_path: sel.config_path,
+        })
+    }
+
+    /// Only the migrations folder (for commands that need no database, like `new`).
+    pub fn migrations_dir(o: &Overrides) -> Result<PathBuf, ConfigError> {
+        Selected::new(o)?.migrations(o)
+    }
+}
+
+/// Read the configuration file: the one given, or `./cutover.toml` when it exists.
+fn load(given: Option<&Path>) -> Result<(ConfigFile, Option<PathBuf>), ConfigError> {
+    let path = match given {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(DEFAULT_FILE).is_file() => PathBuf::from(DEFAULT_FILE),
+        None => return Ok((ConfigFile::default(), None)),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let file = parse(&text).map_err(|message| ConfigError::Parse {
+        path: path.clone(),
+        message,
+    })?;
+    Ok((file, Some(path)))
+}
+
+/// Parse the text of a configuration file; errors carry the line and column.
+pub fn parse(text: &str) -> Result<ConfigFile, String> {
+    toml::from_str(text).map_err(|e| {
+        let message = e.message().to_string();
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start].matches('\n').count() + 1;
+                let col = span.start - text[..span.start].rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {col}: {message}")
+            }
+            None => message,
+        }
+    })
+}
+
+fn pick_env(
+    file: &ConfigFile,
+    flag: Option<&str>,
+    path: Option<&Path>,
+) -> Result<Option<String>, ConfigError> {
+    let wanted = flag
+        .map(str::to_string)
+        .or_else(|| std::env::var("CUTOVER_ENV").ok().filter(|s| !s.is_empty()));
+    let names = || file.environments.keys().cloned().collect::<Vec<_>>().join(", ");
+    match wanted {
+        Some(name) if file.environments.contains_key(&name) => Ok(Some(name)),
+        Some(name) if path.is_none() && flag.is_some() => Err(ConfigError::Missing(format!(
+            "--env {name} given but there is no {DEFAULT_FILE} here; pass --config FILE or run `cutover init`"
+        ))),
+        Some(name) if path.is_none() => Ok(Some(name)),
+        Some(name) => Err(ConfigError::Setting {
+            setting: "--env".into(),
+            message: format!(
+                "no environment `{name}` in {}; it has: {}",
+                path.map(|p| p.display().to_string()).unwrap_or_default(),
+                names()
+            ),
+        }),
+        None => Ok(file.default_environment.clone().or_else(|| {
+            (file.environments.len() == 1).then(|| names())
+        })),
+    }
+}
+
+fn no_url_message(env: &Option<String>) -> String {
+    match env {
+        Some(n) => format!(
+            "no database URL: environment `{n}` has no `url`; add one, or pass --url / set DATABASE_URL"
+        ),
+        None => "no database URL: pass --url, set DATABASE_URL, or run `cutover init` for a cutover.toml".into(),
+    }
+}
+
+/// A relative SQLite path in the configuration file is relative to that file.
+fn relative_sqlite(url: DatabaseUrl, base: &Path) -> Result<DatabaseUrl, crate::target::UrlError> {
+    if url.kind() != EngineKind::Sqlite || base.as_os_str().is_empty() {
+        return Ok(url);
+    }
+    let raw = url.expose();
+    let path = raw
+        .strip_prefix("sqlite://")
+        .or_else(|| raw.strip_prefix("sqlite:"))
+        .unwrap_or(raw);
+    if path.starts_with('/') || path.starts_with(":memory:") {
+        return Ok(url);
+    }
+    DatabaseUrl::parse(&format!("sqlite://{}", base.join(path).display()))
+}
+
+/// Replace `${VAR}` with the variable's value; an unset variable is an error naming it.
+pub fn interpolate(text: &str, setting: &str) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            return Err(ConfigError::Setting {
+                setting: setting.into(),
+                message: "`${` without a closing `}`".into(),
+            });
+        };
+        let name = &rest[start + 2..start + end];
+        let value = std::env::var(name).map_err(|_| ConfigError::Setting {
+            setting: setting.into(),
+            message: format!("environment variable {name} is not set"),
+        })?;
+        out.push_str(&value);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `30s`, `5m`, `1h 30m`, `250ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d: jiff::SignedDuration = text
+        .parse()
+        .map_err(|e| format!("`{text}` is not a duration like 30s or 5m ({e})"))?;
+    Duration::try_from(d).map_err(|_| format!("`{text}` must not be negative"))
+}
+
+/// The `cutover.toml` that `cutover init` writes.
+pub const INIT_TEMPLATE: &str = r#"# cutover configuration: one [environments.<name>] table per target.
+# Settings: url (or ${ENV_VAR}), migrations (folder, relative to this file),
+# init_sql (SQL run on every connection), lock_timeout (e.g. "60s").
+default_environment = "dev"
+
+[environments.dev]
+url = "sqlite://cutover-dev.db"
+migrations = "migrations"
+
+# [environments.prod]
+# url = "${DATABASE_URL}"
+# migrations = "migrations"
+# lock_timeout = "5m"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_parses() {
+        let f = parse(INIT_TEMPLATE).unwrap();
+        assert_eq!(f.default_environment.as_deref(), Some("dev"));
+        assert_eq!(
+            f.environments["dev"].url.as_deref(),
+            Some("sqlite://cutover-dev.db")
+        );
+    }
+
+    #[test]
+    fn unknown_setting_names_line() {
+        let e = parse("[environments.dev]\nurl = \"sqlite://x\"\nmigratons = \"m\"\n").unwrap_err();
+        assert!(e.starts_with("line 3"), "{e}");
+        assert!(e.contains("migratons"), "{e}");
+    }
+
+    #[test]
+    fn init_sql_one_or_many() {
+        let f = parse("[environments.a]\ninit_sql = \"SET x=1\"\n[environments.b]\ninit_sql = [\"A\", \"B\"]\n").unwrap();
+        assert_eq!(f.environments["a"].init_sql.clone().into_vec(), vec!["SET x=1"]);
+        assert_eq!(f.environments["b"].init_sql.clone().into_vec(), vec!["A", "B"]);
+    }
+
+    #[test]
+    fn interpolation() {
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("CUTOVER_TEST_INTERP", "db1") };
+        assert_eq!(interpolate("pg://h/${CUTOVER_TEST_INTERP}", "url").unwrap(), "pg://h/db1");
+        let e = interpolate("${CUTOVER_TEST_UNSET_XYZ}", "environments.prod.url").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environments.prod.url: environment variable CUTOVER_TEST_UNSET_XYZ is not set"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert!(parse_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! The engine trait: everything cutover asks of a database, and one module per database
+//! behind it. The rest of the program holds a `Box<dyn Engine>` and never asks which one.
+//!
+//! The trait is synchronous. The server drivers (sqlx) are async, so their modules drive a
+//! private single-threaded tokio runtime; a migration run is one sequential conversation
+//! with one connection, and a synchronous core keeps the runner, locks and progress simple.
+//!
+//! ## Adding an engine
+//! 1. Add a variant to `target::EngineKind` and its URL schemes in `DatabaseUrl::parse`.
+//! 2. Write `engine/<name>.rs` with a `connect(url, &ConnectOptions) -> Result<Box<dyn Engine>, DbError>`
+//!    and an `impl Engine` (history table DDL, advisory lock, statement execution).
+//! 3. Add its arm to `connect` below: the only `match` on the engine kind.
+//! 4. Run the engine-parametrised tests in `tests/` against it.
+
+mod mysql;
+mod postgres;
+mod sqlite;
+
+use std::time::Duration;
+
+use crate::history::HistoryRow;
+use crate::sql::Dialect;
+use crate::target::{DatabaseUrl, EngineKind};
+
+
+/// An error reported by the database or its driver, with what the server said.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct DbError {
+    /// The database's own message (and SQLSTATE/code where there is one).
+    pub message: String,
+    /// 1-based character position of the error in the statement, when the server says.
+    pub position: Option<usize>,
+    /// Extra lines the server sent (PostgreSQL DETAIL/HINT/WHERE).
+    pub detail: Option<String>,
+}
+
+impl DbError {
+    pub fn new(message: impl Into<String>) -> Self {
+        DbError {
+            message: message.into(),
+            position: None,
+            detail: None,
+        }
+    }
+}
+
+/// How to open a connection.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Statements run on every new connection before anything else (`init_sql`).
+    pub init_sql: Vec<String>,
+    /// Do not create anything (a SQLite file that does not exist stays absent; it reads as
+    /// an empty database). Used by `status` and `--dry-run`.
+    pub read_only: bool,
+    /// Identifies this run to other sessions (PostgreSQL `application_name`, lock files).
+    pub label: String,
+}
+
+/// What differs between engines, declared instead of hidden behind no-ops.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities {
+    /// DDL takes part in transactions (PostgreSQL, SQLite); on MySQL/MariaDB it commits
+    /// implicitly, so a migration is journaled statement by statement instead.
+    pub transactional_ddl: bool,
+    /// How the run lock is taken, for messages.
+    pub lock_kind: &'static str,
+}
+
+/// Who holds the run lock, as far as the database can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder(pub String);
+
+/// One database connection and everything cutover does with it.
+pub trait Engine {
+    /// The SQL dialect scripts for this engine are read in.
+    fn dialect(&self) -> Dialect;
+
+    /// What this engine can and cannot do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The server's version string (`15.20`, `10.11.19-MariaDB`, `3.46.0`).
+    fn server_version(&mut self) -> Result<String, DbError>;
+
+    /// Run one statement (no result rows expected; rows are discarded).
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// Run one query and return its rows as text (`None` for NULL), for checks and tests.
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError>;
+
+    /// Start a transaction.
+    fn begin(&mut self) -> Result<(), DbError>;
+    /// Commit the open transaction.
+    fn commit(&mut self) -> Result<(), DbError>;
+    /// Roll back the open transaction; harmless when none is open.
+    fn rollback(&mut self) -> Result<(), DbError>;
+
+    /// Try once to take the run lock, held until `unlock` or the connection closes.
+    fn try_lock(&mut self) -> Result<bool, DbError>;
+    /// Describe the session holding the run lock, if it can be seen.
+    fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError>;
+    /// Release the run lock.
+    fn unlock(&mut self) -> Result<(), DbError>;
+
+    /// Whether the history table exists (without creating it).
+    fn history_exists(&mut self) -> Result<bool, DbError>;
+    /// Create the history table if it does not exist (and upgrade its columns if needed).
+    fn ensure_history(&mut self) -> Result<(), DbError>;
+    /// Every history row, in no particular order.
+    fn load_history(&mut self) -> Result<Vec<HistoryRow>, DbError>;
+    /// Insert or replace the row for `row.version`.
+    fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError>;
+    /// Delete the row for `version`; returns whether one existed.
+    fn delete_history(&mut self, version: &str) -> Result<bool, DbError>;
+}
+
+/// Open a connection to `url`. The only place that chooses code by engine kind.
+pub fn connect(url: &DatabaseUrl, opts: &ConnectOptions) -> Result<Box<dyn Engine>, DbError> {
+    let mut engine = match url.kind() {
+        EngineKind::Sqlite => sqlite::connect(url, opts)?,
+        EngineKind::Postgres => postgres::connect(url, opts)?,
+        EngineKind::MySql => mysql::connect(url, opts)?,
+    };
+    for sql in &opts.init_sql {
+        engine
+            .execute(sql)
+            .map_err(|e| DbError::new(format!("init_sql `{sql}` failed: {}", e.message)))?;
+    }
+    Ok(engine)
+}
+
+/// How long to wait between two attempts at a busy lock.
+pub(crate) const LOCK_POLL: Duration = Duration::from_millis(100);
+
+/// The name of the history table in every target.
+pub const HISTORY_TABLE: &str = "cutover_migrations";
+
+/// The single-threaded runtime a server engine drives its async driver with.
+fn runtime() -> Result<tokio::runtime::Runtime, DbError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DbError::new(format!("cannot start the I/O runtime: {e}")))
+}

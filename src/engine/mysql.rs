@@ -1,0 +1,307 @@
+//! MariaDB and MySQL through sqlx. DDL commits implicitly here, so the runner journals a
+//! migration statement by statement (see `runner::execute`). The run lock is `GET_LOCK`,
+//! named after the database because MySQL lock names are server-wide; it is held by the
+//! session and released when the connection closes.
+//!
+//! The connection is set up to behave like the `mariadb`/`mysql` client: sqlx's defaults
+//! that change the session (`PIPES_AS_CONCAT`, `NO_ENGINE_SUBSTITUTION`, `time_zone`) are
+//! switched off, so scripts see the server's own settings unless `init_sql` says otherwise.
+
+use std::str::FromStr;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
+use sqlx::{AssertSqlSafe, Connection, Row};
+use tokio::runtime::Runtime;
+
+use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder};
+use crate::history::{Direction, HistoryRow, RowStatus};
+use crate::sql::Dialect;
+use crate::target::DatabaseUrl;
+
+pub(super) fn connect(
+    url: &DatabaseUrl,
+    _opts: &ConnectOptions,
+) -> Result<Box<dyn Engine>, DbError> {
+    let raw = url.expose();
+    // sqlx knows only the mysql:// scheme; mariadb:// means the same server protocol.
+    let raw = match raw.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => format!("mysql://{rest}"),
+        _ => raw.to_string(),
+    };
+    let options = MySqlConnectOptions::from_str(&raw)
+        .map_err(|e| DbError::new(url.scrub(&e.to_string())))?
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None);
+    let database = options.get_database().unwrap_or_default().to_string();
+    if database.is_empty() {
+        return Err(DbError::new(format!(
+            "no database in {url}; add it as the path, e.g. mysql://user@host/app"
+        )));
+    }
+    let rt = super::runtime()?;
+    let conn = rt
+        .block_on(MySqlConnection::connect_with(&options))
+        .map_err(|e| {
+            let mut err = my_err(e);
+            err.message = url.scrub(&err.message);
+            err
+        })?;
+    // Lock names are at most 64 characters.
+    let lock_name: String = format!("cutover:{database}").chars().take(64).collect();
+    Ok(Box::new(MySql {
+        rt,
+        conn,
+        lock_name,
+    }))
+}
+
+struct MySql {
+    rt: Runtime,
+    conn: MySqlConnection,
+    lock_name: String,
+}
+
+fn my_err(e: sqlx::Error) -> DbError {
+    let Some(db) = e.as_database_error() else {
+        return DbError::new(e.to_string());
+    };
+    let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>() else {
+        return DbError::new(db.message().to_string());
+    };
+    // The same shape as the mysql client: ERROR 1146 (42S02): Table 'x.y' doesn't exist
+    DbError::new(format!(
+        "ERROR {} ({}): {}",
+        my.number(),
+        my.code().unwrap_or("HY000"),
+        my.message()
+    ))
+}
+
+impl MySql {
+    fn run(&mut self, sql: &str) -> Result<(), DbError> {
+        self.rt
+            .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn))
+            .map(|_| ())
+            .map_err(my_err)
+    }
+}
+
+const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS cutover_migrations (
+    version VARCHAR(255) NOT NULL PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum VARCHAR(64) NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    direction VARCHAR(8) NOT NULL DEFAULT 'up',
+    applied_at DATETIME(6) NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    applied_by VARCHAR(255) NOT NULL,
+    run_id VARCHAR(64) NOT NULL,
+    failed_statement BIGINT NULL,
+    failed_line BIGINT NULL,
+    failed_file TEXT NULL,
+    error TEXT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+
+impl Engine for MySql {
+    fn dialect(&self) -> Dialect {
+        Dialect::MySql
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_ddl: false,
+            lock_kind: "GET_LOCK",
+        }
+    }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        self.rt
+            .block_on(sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut self.conn))
+            .map_err(my_err)
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.run(sql)
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        // The simple query protocol returns every value as text, so decoding the raw bytes
+        // without a type check gives the server's own rendering of each value.
+        let rows = self
+            .rt
+            .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn))
+            .map_err(my_err)?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        r.try_get_unchecked::<Option<Vec<u8>>, _>(i)
+                            .map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()
+            .map_err(my_err)
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.run("BEGIN")
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.run("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.run("ROLLBACK")
+    }
+
+    fn try_lock(&mut self) -> Result<bool, DbError> {
+        let got: Option<i64> = self
+            .rt
+            .block_on(
+                sqlx::query_scalar("SELECT GET_LOCK(?, 0)")
+                    .bind(&self.lock_name)
+                    .fetch_one(&mut self.conn),
+            )
+            .map_err(my_err)?;
+        Ok(got == Some(1))
+    }
+
+    fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        let row = self
+            .rt
+            .block_on(
+                sqlx::query(
+                    "SELECT p.ID, p.USER, p.HOST, p.TIME FROM information_schema.PROCESSLIST p
+                     WHERE p.ID = IS_USED_LOCK(?)",
+                )
+                .bind(&self.lock_name)
+                .fetch_optional(&mut self.conn),
+            )
+            .map_err(my_err)?;
+        Ok(row.map(|r| {
+            let id: u64 = r.try_get(0).unwrap_or_default();
+            let user: String = r.try_get(1).unwrap_or_default();
+            let host: String = r.try_get(2).unwrap_or_default();
+            let secs: i64 = r.try_get::<i64, _>(3).unwrap_or_default();
+            LockHolder(format!(
+                "connection {id} of {user}@{host} (in its current command for {secs}s)"
+            ))
+        }))
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        self.rt
+            .block_on(
+                sqlx::query("SELECT RELEASE_LOCK(?)")
+                    .bind(&self.lock_name)
+                    .execute(&mut self.conn),
+            )
+            .map(|_| ())
+            .map_err(my_err)
+    }
+
+    fn history_exists(&mut self) -> Result<bool, DbError> {
+        let n: i64 = self
+            .rt
+            .block_on(
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.TABLES
+                     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'cutover_migrations'",
+                )
+                .fetch_one(&mut self.conn),
+            )
+            .map_err(my_err)?;
+        Ok(n > 0)
+    }
+
+    fn ensure_history(&mut self) -> Result<(), DbError> {
+        self.run(CREATE_HISTORY)
+    }
+
+    fn load_history(&mut self) -> Result<Vec<HistoryRow>, DbError> {
+        let rows = self
+            .rt
+            .block_on(
+                sqlx::query(
+                    "SELECT version, name, checksum, status, direction,
+                            DATE_FORMAT(applied_at, '%Y-%m-%dT%H:%i:%s.%fZ'),
+                            duration_ms, applied_by, run_id, failed_statement, failed_line,
+                            failed_file, error
+                     FROM cutover_migrations",
+                )
+                .fetch_all(&mut self.conn),
+            )
+            .map_err(my_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryRow {
+                    version: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    checksum: r.try_get(2)?,
+                    status: RowStatus::parse(r.try_get(3)?),
+                    direction: Direction::parse(r.try_get(4)?),
+                    applied_at: r.try_get(5)?,
+                    duration_ms: r.try_get(6)?,
+                    applied_by: r.try_get(7)?,
+                    run_id: r.try_get(8)?,
+                    failed_statement: r.try_get(9)?,
+                    failed_line: r.try_get(10)?,
+                    failed_file: r.try_get(11)?,
+                    error: r.try_get(12)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(my_err)
+    }
+
+    fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError> {
+        // DATETIME has no zone: store the UTC wall time.
+        let at = row.applied_at.trim_end_matches('Z').replace('T', " ");
+        self.rt
+            .block_on(
+                sqlx::query(
+                    "INSERT INTO cutover_migrations (version, name, checksum, status, direction,
+                         applied_at, duration_ms, applied_by, run_id, failed_statement,
+                         failed_line, failed_file, error)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     ON DUPLICATE KEY UPDATE name = VALUES(name), checksum = VALUES(checksum),
+                         status = VALUES(status), direction = VALUES(direction),
+                         applied_at = VALUES(applied_at), duration_ms = VALUES(duration_ms),
+                         applied_by = VALUES(applied_by), run_id = VALUES(run_id),
+                         failed_statement = VALUES(failed_statement),
+                         failed_line = VALUES(failed_line), failed_file = VALUES(failed_file),
+                         error = VALUES(error)",
+                )
+                .bind(&row.version)
+                .bind(&row.name)
+                .bind(&row.checksum)
+                .bind(row.status.as_str())
+                .bind(row.direction.as_str())
+                .bind(at)
+                .bind(row.duration_ms)
+                .bind(&row.applied_by)
+                .bind(&row.run_id)
+                .bind(row.failed_statement)
+                .bind(row.failed_line)
+                .bind(&row.failed_file)
+                .bind(&row.error)
+                .execute(&mut self.conn),
+            )
+            .map(|_| ())
+            .map_err(my_err)
+    }
+
+    fn delete_history(&mut self, version: &str) -> Result<bool, DbError> {
+        self.rt
+            .block_on(
+                sqlx::query("DELETE FROM cutover_migrations WHERE version = ?")
+                    .bind(version)
+                    .execute(&mut self.conn),
+            )
+            .map(|r| r.rows_affected() > 0)
+            .map_err(my_err)
+    }
+}

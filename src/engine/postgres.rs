@@ -1,0 +1,309 @@
+//! PostgreSQL through sqlx. The run lock is a session-level advisory lock, so it survives
+//! the per-migration transactions and dies with the connection. Statements go through the
+//! simple query protocol (`raw_sql`), as psql sends them, so any statement a file holds
+//! runs unchanged.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPosition};
+use sqlx::{AssertSqlSafe, Connection, Row};
+use tokio::runtime::Runtime;
+
+use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder};
+use crate::history::{Direction, HistoryRow, RowStatus};
+use crate::sql::Dialect;
+use crate::target::DatabaseUrl;
+
+/// The advisory lock key: "cutover" in ASCII, split so both 32-bit halves stay positive
+/// (`pg_locks` shows them as `classid` and `objid`).
+const LOCK_HIGH: i64 = 0x2c75_7430;
+const LOCK_LOW: i64 = 0x7665_7200;
+const LOCK_KEY: i64 = (LOCK_HIGH << 32) | LOCK_LOW;
+
+pub(super) fn connect(
+    url: &DatabaseUrl,
+    opts: &ConnectOptions,
+) -> Result<Box<dyn Engine>, DbError> {
+    let options = PgConnectOptions::from_str(url.expose())
+        .map_err(|e| DbError::new(url.scrub(&e.to_string())))?
+        .application_name(&opts.label);
+    let rt = super::runtime()?;
+    let mut conn = rt
+        .block_on(PgConnection::connect_with(&options))
+        .map_err(|e| connect_err(url, e))?;
+    let schema: String = rt
+        .block_on(sqlx::query_scalar("SELECT current_schema()").fetch_one(&mut conn))
+        .map_err(pg_err)?;
+    let table = format!("{}.cutover_migrations", quote_ident(&schema));
+    Ok(Box::new(Postgres { rt, conn, table }))
+}
+
+fn connect_err(url: &DatabaseUrl, e: sqlx::Error) -> DbError {
+    let mut err = pg_err(e);
+    err.message = url.scrub(&err.message);
+    err
+}
+
+fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+struct Postgres {
+    rt: Runtime,
+    conn: PgConnection,
+    /// The history table, qualified with the schema current at connect time, so that a
+    /// migration changing `search_path` cannot make cutover lose its history.
+    table: String,
+}
+
+fn pg_err(e: sqlx::Error) -> DbError {
+    let Some(db) = e.as_database_error() else {
+        return DbError::new(e.to_string());
+    };
+    let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() else {
+        return DbError::new(db.message().to_string());
+    };
+    let extra: Vec<String> = [
+        pg.detail().map(|d| format!("DETAIL: {d}")),
+        pg.hint().map(|h| format!("HINT: {h}")),
+        pg.r#where().map(|w| format!("CONTEXT: {w}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    DbError {
+        message: format!("ERROR: {} (SQLSTATE {})", pg.message(), pg.code()),
+        position: match pg.position() {
+            Some(PgErrorPosition::Original(p)) => Some(p),
+            _ => None,
+        },
+        detail: (!extra.is_empty()).then(|| extra.join("\n")),
+    }
+}
+
+impl Postgres {
+    fn run(&mut self, sql: &str) -> Result<(), DbError> {
+        self.rt
+            .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn))
+            .map(|_| ())
+            .map_err(pg_err)
+    }
+}
+
+impl Engine for Postgres {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_ddl: true,
+            lock_kind: "advisory lock",
+        }
+    }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        self.rt
+            .block_on(sqlx::query_scalar("SHOW server_version").fetch_one(&mut self.conn))
+            .map_err(pg_err)
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.run(sql)
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        // The simple query protocol returns every value as text, so decoding the raw bytes
+        // without a type check gives the server's own rendering of each value.
+        let rows = self
+            .rt
+            .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn))
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        r.try_get_unchecked::<Option<Vec<u8>>, _>(i)
+                            .map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<_, _>>()
+            .map_err(pg_err)
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.run("BEGIN")
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.run("COMMIT")
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.run("ROLLBACK")
+    }
+
+    fn try_lock(&mut self) -> Result<bool, DbError> {
+        self.rt
+            .block_on(
+                sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                    .bind(LOCK_KEY)
+                    .fetch_one(&mut self.conn),
+            )
+            .map_err(pg_err)
+    }
+
+    fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        let row = self
+            .rt
+            .block_on(
+                sqlx::query(
+                    "SELECT a.pid, coalesce(a.usename, '?'), coalesce(host(a.client_addr), 'local socket'),
+                            coalesce(a.application_name, ''),
+                            to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                       AND l.classid::bigint = $1 AND l.objid::bigint = $2
+                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                     LIMIT 1",
+                )
+                .bind(LOCK_HIGH)
+                .bind(LOCK_LOW)
+                .fetch_optional(&mut self.conn),
+            )
+            .map_err(pg_err)?;
+        Ok(row.map(|r| {
+            let (pid, user, addr, app, since): (i32, String, String, String, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            LockHolder(format!(
+                "{app} (PostgreSQL user {user} from {addr}, backend pid {pid}, connected since {since})"
+            ))
+        }))
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        self.rt
+            .block_on(
+                sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(LOCK_KEY)
+                    .execute(&mut self.conn),
+            )
+            .map(|_| ())
+            .map_err(pg_err)
+    }
+
+    fn history_exists(&mut self) -> Result<bool, DbError> {
+        self.rt
+            .block_on(
+                sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(&self.table)
+                    .fetch_one(&mut self.conn),
+            )
+            .map_err(pg_err)
+    }
+
+    fn ensure_history(&mut self) -> Result<(), DbError> {
+        let ddl = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                version text PRIMARY KEY,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                status text NOT NULL,
+                direction text NOT NULL DEFAULT 'up',
+                applied_at timestamptz NOT NULL,
+                duration_ms bigint NOT NULL,
+                applied_by text NOT NULL,
+                run_id text NOT NULL,
+                failed_statement bigint,
+                failed_line bigint,
+                failed_file text,
+                error text
+            )",
+            self.table
+        );
+        self.run(&ddl)
+    }
+
+    fn load_history(&mut self) -> Result<Vec<HistoryRow>, DbError> {
+        let sql = format!(
+            "SELECT version, name, checksum, status, direction,
+                    to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
+                    duration_ms, applied_by, run_id, failed_statement, failed_line, failed_file, error
+             FROM {}",
+            self.table
+        );
+        let rows = self
+            .rt
+            .block_on(sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut self.conn))
+            .map_err(pg_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(HistoryRow {
+                    version: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    checksum: r.try_get(2)?,
+                    status: RowStatus::parse(r.try_get(3)?),
+                    direction: Direction::parse(r.try_get(4)?),
+                    applied_at: r.try_get(5)?,
+                    duration_ms: r.try_get(6)?,
+                    applied_by: r.try_get(7)?,
+                    run_id: r.try_get(8)?,
+                    failed_statement: r.try_get(9)?,
+                    failed_line: r.try_get(10)?,
+                    failed_file: r.try_get(11)?,
+                    error: r.try_get(12)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(pg_err)
+    }
+
+    fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError> {
+        let sql = format!(
+            "INSERT INTO {} (version, name, checksum, status, direction, applied_at, duration_ms,
+                 applied_by, run_id, failed_statement, failed_line, failed_file, error)
+             VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name,
+                 checksum = EXCLUDED.checksum, status = EXCLUDED.status,
+                 direction = EXCLUDED.direction, applied_at = EXCLUDED.applied_at,
+                 duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by,
+                 run_id = EXCLUDED.run_id, failed_statement = EXCLUDED.failed_statement,
+                 failed_line = EXCLUDED.failed_line, failed_file = EXCLUDED.failed_file,
+                 error = EXCLUDED.error",
+            self.table
+        );
+        self.rt
+            .block_on(
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(&row.version)
+                    .bind(&row.name)
+                    .bind(&row.checksum)
+                    .bind(row.status.as_str())
+                    .bind(row.direction.as_str())
+                    .bind(&row.applied_at)
+                    .bind(row.duration_ms)
+                    .bind(&row.applied_by)
+                    .bind(&row.run_id)
+                    .bind(row.failed_statement)
+                    .bind(row.failed_line)
+                    .bind(&row.failed_file)
+                    .bind(&row.error)
+                    .execute(&mut self.conn),
+            )
+            .map(|_| ())
+            .map_err(pg_err)
+    }
+
+    fn delete_history(&mut self, version: &str) -> Result<bool, DbError> {
+        let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
+        self.rt
+            .block_on(
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(version)
+                    .execute(&mut self.conn),
+            )
+            .map(|r| r.rows_affected() > 0)
+            .map_err(pg_err)
+    }
+}

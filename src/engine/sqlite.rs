@@ -1,0 +1,294 @@
+//! SQLite through rusqlite (bundled SQLite, so every machine has the same version and
+//! `ALTER TABLE … DROP COLUMN`). The run lock is an OS file lock on `<db>.cutover-lock`
+//! beside the database: SQLite has no advisory locks, and a lock file is released by the
+//! kernel when its process dies, so a killed run never leaves a stale lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::{Capabilities, ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder};
+use crate::history::{Direction, HistoryRow, RowStatus};
+use crate::sql::Dialect;
+use crate::target::DatabaseUrl;
+
+pub(super) fn connect(
+    url: &DatabaseUrl,
+    opts: &ConnectOptions,
+) -> Result<Box<dyn Engine>, DbError> {
+    let path = file_path(url)?;
+    let memory = path.as_os_str() == ":memory:";
+    let conn = if opts.read_only && !memory && !path.exists() {
+        // Reads as an empty database without creating the file.
+        Connection::open_in_memory()
+    } else if opts.read_only && !memory {
+        Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    } else {
+        Connection::open(&path)
+    }
+    .map_err(|e| DbError::new(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(Duration::from_secs(30)).map_err(sqlite_err)?;
+    Ok(Box::new(Sqlite {
+        conn,
+        lock_path: (!memory).then(|| lock_path(&path)),
+        lock_file: None,
+        label: opts.label.clone(),
+    }))
+}
+
+/// `sqlite://relative.db`, `sqlite:///abs/path.db`, `sqlite:relative.db`, `sqlite::memory:`.
+pub fn file_path(url: &DatabaseUrl) -> Result<PathBuf, DbError> {
+    let raw = url.expose();
+    let rest = raw
+        .strip_prefix("sqlite://")
+        .or_else(|| raw.strip_prefix("sqlite:"))
+        .unwrap_or(raw);
+    if let Some((_, query)) = rest.split_once('?') {
+        return Err(DbError::new(format!(
+            "SQLite URL options are not supported (`?{query}`); give only the file path"
+        )));
+    }
+    if rest.is_empty() {
+        return Err(DbError::new("SQLite URL has no file path"));
+    }
+    Ok(PathBuf::from(rest))
+}
+
+fn lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".cutover-lock");
+    PathBuf::from(name)
+}
+
+struct Sqlite {
+    conn: Connection,
+    lock_path: Option<PathBuf>,
+    lock_file: Option<File>,
+    label: String,
+}
+
+fn sqlite_err(e: rusqlite::Error) -> DbError {
+    match e {
+        rusqlite::Error::SqlInputError { msg, offset, .. } => DbError {
+            message: msg,
+            position: usize::try_from(offset).ok().map(|o| o + 1),
+            detail: None,
+        },
+        rusqlite::Error::SqliteFailure(code, Some(msg)) => {
+            DbError::new(format!("{msg} ({:?})", code.code))
+        }
+        other => DbError::new(other.to_string()),
+    }
+}
+
+fn text_of(v: rusqlite::types::ValueRef<'_>) -> Option<String> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS cutover_migrations (
+    version TEXT NOT NULL PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    status TEXT NOT NULL,
+    direction TEXT NOT NULL DEFAULT 'up',
+    applied_at TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    applied_by TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    failed_statement INTEGER,
+    failed_line INTEGER,
+    failed_file TEXT,
+    error TEXT
+)";
+
+impl Engine for Sqlite {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            transactional_ddl: true,
+            lock_kind: "lock file",
+        }
+    }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        Ok(rusqlite::version().to_string())
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        let mut stmt = self.conn.prepare(sql).map_err(sqlite_err)?;
+        let mut rows = stmt.raw_query();
+        while rows.next().map_err(sqlite_err)?.is_some() {}
+        Ok(())
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let mut stmt = self.conn.prepare(sql).map_err(sqlite_err)?;
+        let width = stmt.column_count();
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(sqlite_err)? {
+            let cells = (0..width)
+                .map(|i| row.get_ref(i).map(text_of))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sqlite_err)?;
+            out.push(cells);
+        }
+        Ok(out)
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.conn.execute_batch("BEGIN").map_err(sqlite_err)
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.conn.execute_batch("COMMIT").map_err(sqlite_err)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.conn.execute_batch("ROLLBACK").map_err(sqlite_err)
+    }
+
+    fn try_lock(&mut self) -> Result<bool, DbError> {
+        let Some(path) = &self.lock_path else {
+            return Ok(true); // an in-memory database has one user
+        };
+        let io = |e: std::io::Error| DbError::new(format!("lock file {}: {e}", path.display()));
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => {
+                file.set_len(0).map_err(io)?;
+                file.rewind().map_err(io)?;
+                write!(file, "{}", self.label).map_err(io)?;
+                self.lock_file = Some(file);
+                Ok(true)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
+    fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        let Some(path) = &self.lock_path else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        if let Ok(mut f) = File::open(path) {
+            let _ = f.read_to_string(&mut text);
+        }
+        let text = text.trim();
+        Ok((!text.is_empty()).then(|| LockHolder(format!("{text} (lock file {})", path.display()))))
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        if let Some(file) = self.lock_file.take() {
+            // Leave the file in place: deleting it would race with a waiter that has it open.
+            let _ = file.set_len(0);
+            file.unlock()
+                .map_err(|e| DbError::new(format!("cannot release lock file: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn history_exists(&mut self) -> Result<bool, DbError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [HISTORY_TABLE],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(sqlite_err)
+    }
+
+    fn ensure_history(&mut self) -> Result<(), DbError> {
+        self.conn.execute_batch(CREATE_HISTORY).map_err(sqlite_err)
+    }
+
+    fn load_history(&mut self) -> Result<Vec<HistoryRow>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT version, name, checksum, status, direction, applied_at, duration_ms,
+                        applied_by, run_id, failed_statement, failed_line, failed_file, error
+                 FROM cutover_migrations",
+            )
+            .map_err(sqlite_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(HistoryRow {
+                    version: r.get(0)?,
+                    name: r.get(1)?,
+                    checksum: r.get(2)?,
+                    status: RowStatus::parse(&r.get::<_, String>(3)?),
+                    direction: Direction::parse(&r.get::<_, String>(4)?),
+                    applied_at: r.get(5)?,
+                    duration_ms: r.get(6)?,
+                    applied_by: r.get(7)?,
+                    run_id: r.get(8)?,
+                    failed_statement: r.get(9)?,
+                    failed_line: r.get(10)?,
+                    failed_file: r.get(11)?,
+                    error: r.get(12)?,
+                })
+            })
+            .map_err(sqlite_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_err)
+    }
+
+    fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO cutover_migrations (version, name, checksum, status,
+                    direction, applied_at, duration_ms, applied_by, run_id, failed_statement,
+                    failed_line, failed_file, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            )
+            .and_then(|mut s| {
+                s.execute(rusqlite::params![
+                    row.version,
+                    row.name,
+                    row.checksum,
+                    row.status.as_str(),
+                    row.direction.as_str(),
+                    row.applied_at,
+                    row.duration_ms,
+                    row.applied_by,
+                    row.run_id,
+                    row.failed_statement,
+                    row.failed_line,
+                    row.failed_file,
+                    row.error,
+                ])
+            })
+            .map(|_| ())
+            .map_err(sqlite_err)
+    }
+
+    fn delete_history(&mut self, version: &str) -> Result<bool, DbError> {
+        self.conn
+            .execute("DELETE FROM cutover_migrations WHERE version = ?1", [version])
+            .map(|n| n > 0)
+            .map_err(sqlite_err)
+    }
+}

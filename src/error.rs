@@ -1,0 +1,152 @@
+//! The library's error type. Each variant carries the context its layer owns (file, line,
+//! migration, setting); the CLI maps variants to exit codes and hints in one place.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::engine::DbError;
+use crate::history::Direction;
+
+/// Anything that stops a cutover command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+
+    #[error(transparent)]
+    Url(#[from] crate::target::UrlError),
+
+    #[error(transparent)]
+    Migrations(#[from] crate::migrations::Error),
+
+    /// A script that cannot be split into statements (unterminated quote, …).
+    #[error("{}:{line}: {message}", path.display())]
+    Split {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// The database could not be reached or refused the login.
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: DbError },
+
+    /// A database error outside any migration script (history table, lock, …).
+    #[error("{context}: {source}")]
+    Database { context: String, source: DbError },
+
+    /// A migration script failed; see `MigrationFailure`.
+    #[error("{0}")]
+    MigrationFailed(Box<MigrationFailure>),
+
+    /// cutover will not proceed because it would be unsafe; `hint` says how to go on.
+    #[error("{message}")]
+    Refused { message: String, hint: String },
+
+    /// Another run held the lock for longer than the lock timeout.
+    #[error("gave up waiting for the {lock_kind} after {}s: held by {}", waited.as_secs(), holder.as_deref().unwrap_or("another session (its details are not visible)"))]
+    LockTimeout {
+        lock_kind: &'static str,
+        waited: Duration,
+        holder: Option<String>,
+    },
+
+    /// An argument that names something that does not exist (an unknown version, …).
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
+        let context = context.into();
+        move |source| Error::Database { context, source }
+    }
+
+    /// What the operator should do next, when cutover knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Refused { hint, .. } => Some(hint.clone()),
+            Error::MigrationFailed(f) => Some(f.hint()),
+            Error::LockTimeout { .. } => Some(
+                "wait for the other run to finish, or raise --lock-timeout; if its process is gone, \
+                 the lock is released when its connection closes"
+                    .into(),
+            ),
+            Error::Connect { .. } => Some(
+                "check that the server is running and that the URL, user and password are right".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Where and how a migration script failed.
+#[derive(Debug)]
+pub struct MigrationFailure {
+    pub id: String,
+    pub name: String,
+    pub direction: Direction,
+    pub file: PathBuf,
+    /// Line in `file` of the failing statement (of the error itself when the server says).
+    pub line: usize,
+    /// 1-based index of the failing statement, and how many the script has.
+    pub statement: usize,
+    pub statements: usize,
+    pub source: DbError,
+    /// Whether the history now holds a failed row for it (statements before it stayed
+    /// applied); false when the failure left nothing behind.
+    pub recorded: bool,
+    /// Migrations this run completed before the failure.
+    pub completed: Vec<String>,
+}
+
+impl MigrationFailure {
+    fn hint(&self) -> String {
+        if self.recorded {
+            let back = match self.direction {
+                Direction::Up => "--rolled-back",
+                Direction::Down => "--applied",
+            };
+            format!(
+                "statements 1..{} of this script are applied and could not be rolled back; repair \
+                 the database by hand, then record the outcome with `cutover resolve --applied {id}` \
+                 (finished by hand) or `cutover resolve {back} {id}` (undone by hand)",
+                self.statement - 1,
+                id = self.id,
+            )
+        } else {
+            "nothing of this migration was kept: fix the script and run the command again".into()
+        }
+    }
+}
+
+impl std::fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.direction {
+            Direction::Up => "migration",
+            Direction::Down => "rollback of",
+        };
+        write!(
+            f,
+            "{what} {} ({}) failed at {}:{} (statement {} of {}): {}",
+            self.id,
+            self.name,
+            self.file.display(),
+            self.line,
+            self.statement,
+            self.statements,
+            self.source.message
+        )?;
+        if let Some(detail) = &self.source.detail {
+            write!(f, "\n{detail}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! Directives: instructions in a script's leading comment block (`-- cutover:…`) and the
+//! equivalent markers of foreign tools.
+//!
+//! The leading comment block is the run of blank and `--` comment lines at the start of a
+//! script. Only directives there count. A `-- cutover:` line further down is an error
+//! rather than silently ignored, because whoever wrote it expected it to take effect.
+
+use std::path::Path;
+
+use super::Error;
+
+/// The directives cutover knows, for error messages.
+const KNOWN: &str = "`-- cutover:no-transaction` and `-- cutover:env <names>`";
+
+/// sqlx's own marker; sqlx honours it only as the very first line of a script.
+const SQLX_NO_TRANSACTION: &str = "-- no-transaction";
+
+/// What a script asks of the runner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Directives {
+    /// Run outside a transaction, statement by statement (`-- cutover:no-transaction`,
+    /// dbmate `transaction:false`, sqlx `-- no-transaction`, popx `.autocommit.`).
+    pub no_transaction: bool,
+    /// Only run in these environments (`-- cutover:env dev,test`); `None` means every one.
+    pub envs: Option<Vec<String>>,
+}
+
+impl Directives {
+    /// Reads the directives of one script. `line_offset` is the number of lines of `path`
+    /// before `sql` starts, so that errors give the line in the file.
+    pub fn parse(path: &Path, sql: &str, line_offset: usize) -> Result<Directives, Error> {
+        let mut directives = Directives::default();
+        let mut in_header = true;
+        for (index, line) in sql.lines().enumerate() {
+            let text = line.trim();
+            let file_line = line_offset + index + 1;
+            in_header = in_header && (text.is_empty() || text.starts_with("--"));
+            if index == 0 && text == SQLX_NO_TRANSACTION {
+                directives.no_transaction = true;
+            }
+            let Some((word, args)) = split_directive(text) else {
+                continue;
+            };
+            let at = Location {
+                path,
+                line: file_line,
+                word,
+            };
+            if !in_header {
+                return Err(at.misplaced());
+            }
+            directives.apply(&at, args)?;
+        }
+        Ok(directives)
+    }
+
+    fn apply(&mut self, at: &Location<'_>, args: &str) -> Result<(), Error> {
+        match at.word {
+            "no-transaction" if args.is_empty() => self.no_transaction = true,
+            "no-transaction" => return Err(at.invalid("takes no argument; remove the text after it")),
+            "env" if self.envs.is_some() => {
+                return Err(at.invalid("is given twice; list every environment in one directive"));
+            }
+            "env" => self.envs = Some(parse_envs(args).ok_or_else(|| {
+                at.invalid("needs at least one environment name, e.g. `-- cutover:env dev,test`")
+            })?),
+            _ => return Err(at.unknown()),
+        }
+        Ok(())
+    }
+}
+
+/// Errors on any `-- cutover:` line in `text`: for text outside every script, such as the
+/// lines above a dbmate file's `-- migrate:up`.
+pub(super) fn forbid(path: &Path, text: &str, line_offset: usize) -> Result<(), Error> {
+    for (index, line) in text.lines().enumerate() {
+        if let Some((word, _)) = split_directive(line.trim()) {
+            let at = Location {
+                path,
+                line: line_offset + index + 1,
+                word,
+            };
+            return Err(at.misplaced());
+        }
+    }
+    Ok(())
+}
+
+/// Where a directive was found, to build errors.
+struct Location<'a> {
+    path: &'a Path,
+    line: usize,
+    word: &'a str,
+}
+
+impl Location<'_> {
+    fn unknown(&self) -> Error {
+        Error::UnknownDirective {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            directive: self.word.to_string(),
+            known: KNOWN,
+        }
+    }
+
+    fn invalid(&self, reason: &str) -> Error {
+        Error::InvalidDirective {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            directive: self.word.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn misplaced(&self) -> Error {
+        Error::MisplacedDirective {
+            path: self.path.to_path_buf(),
+            line: self.line,
+            directive: self.word.to_string(),
+        }
+    }
+}
+
+/// `-- cutover:word args` -> `(word, args)`; `None` for any other line.
+fn split_directive(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix("--")?.trim_start().strip_prefix("cutover:")?;
+    let rest = rest.trim();
+    Some(match rest.split_once(char::is_whitespace) {
+        Some((word, args)) => (word, args.trim()),
+        None => (rest, ""),
+    })
+}
+
+/// Environment names separated by commas and/or spaces, without repeats; `None` if empty.
+fn parse_envs(args: &str) -> Option<Vec<String>> {
+    let mut envs: Vec<String> = Vec::new();
+    for name in args.split(|c: char| c == ',' || c.is_whitespace()) {
+        if !name.is_empty() && !envs.iter().any(|e| e == name) {
+            envs.push(name.to_string());
+        }
+    }
+    (!envs.is_empty()).then_some(envs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(sql: &str) -> Result<Directives, Error> {
+        Directives::parse(Path::new("m/1_x.up.sql"), sql, 0)
+    }
+
+    #[test]
+    fn no_directives_means_defaults() {
+        let d = parse("CREATE TABLE t (id int);\n").unwrap();
+        assert_eq!(d, Directives::default());
+    }
+
+    #[test]
+    fn reads_directives_from_the_leading_comment_block() {
+        let sql = "\n-- a comment\n--cutover:no-transaction\n   -- cutover:env dev, test staging,dev\n\nCREATE INDEX CONCURRENTLY i ON t (c);\n";
+        let d = parse(sql).unwrap();
+        assert!(d.no_transaction);
+        assert_eq!(d.envs, Some(vec!["dev".into(), "test".into(), "staging".into()]));
+    }
+
+    #[test]
+    fn a_plain_comment_mentioning_cutover_is_not_a_directive() {
+        let d = parse("-- cutover will run this\nSELECT 1;\n-- see cutover docs\n").unwrap();
+        assert_eq!(d, Directives::default());
+    }
+
+    #[test]
+    fn sqlx_marker_counts_only_on_the_first_line() {
+        assert!(parse("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);").unwrap().no_transaction);
+        assert!(parse("-- no-transaction\r\nSELECT 1;").unwrap().no_transaction);
+        assert!(!parse("-- x\n-- no-transaction\nSELECT 1;").unwrap().no_transaction);
+    }
+
+    #[test]
+    fn unknown_directive_names_file_line_and_known_ones() {
+        let err = Directives::parse(Path::new("m/1_x.up.sql"), "\n-- cutover:no-transction\n", 10)
+            .unwrap_err();
+        assert!(matches!(&err, Error::UnknownDirective { line: 12, directive, .. } if directive == "no-transction"));
+        let msg = err.to_string();
+        assert!(msg.starts_with("m/1_x.up.sql:12: "), "{msg}");
+        assert!(msg.contains("-- cutover:no-transaction") && msg.contains("-- cutover:env"), "{msg}");
+    }
+
+    #[test]
+    fn empty_env_list_is_an_error() {
+        let err = parse("-- cutover:env , \nSELECT 1;").unwrap_err();
+        assert!(matches!(err, Error::InvalidDirective { line: 1, .. }), "{err}");
+        assert!(err.to_string().contains("m/1_x.up.sql:1"), "{err}");
+    }
+
+    #[test]
+    fn repeated_env_and_arguments_to_no_transaction_are_errors() {
+        let err = parse("-- cutover:env dev\n-- cutover:env prod\n").unwrap_err();
+        assert!(matches!(err, Error::InvalidDirective { line: 2, .. }), "{err}");
+        let err = parse("-- cutover:no-transaction yes\n").unwrap_err();
+        assert!(matches!(err, Error::InvalidDirective { line: 1, .. }), "{err}");
+    }
+
+    #[test]
+    fn forbid_rejects_any_directive() {
+        assert!(forbid(Path::new("f.sql"), "-- header\n", 0).is_ok());
+        let err = forbid(Path::new("f.sql"), "-- header\n-- cutover:env dev\n", 0).unwrap_err();
+        assert!(matches!(err, Error::MisplacedDirective { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_directive_below_the_first_statement_is_an_error() {
+        let err = parse("SELECT 1;\n-- cutover:no-transaction\n").unwrap_err();
+        assert!(matches!(err, Error::MisplacedDirective { line: 2, .. }), "{err}");
+        let err = parse("/* header */\n-- cutover:env dev\n").unwrap_err();
+        assert!(matches!(err, Error::MisplacedDirective { line: 2, .. }), "{err}");
+    }
+}

@@ -1,0 +1,191 @@
+//! Migration files: finding them in any supported layout, reading their directives,
+//! ordering them and checksumming them. Knows files and history, no SQL dialect beyond
+//! the file-name rules of layouts that select files per dialect (ory/popx).
+//!
+//! Entry point: [`discover`]. `layout` detects the layout and dispatches to one reader per
+//! family: `flat` (native, sqlx, Flyway), `dbmate`, `popx`, `folders` (Diesel, Prisma,
+//! memos version folders).
+
+mod dbmate;
+mod directives;
+mod error;
+mod flat;
+mod folders;
+mod layout;
+mod popx;
+mod version;
+
+pub use directives::Directives;
+pub use error::Error;
+pub use layout::{Discovered, Ignored, Layout, detect, discover};
+pub use version::Version;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// One migration: an up script, an optional down script, and how it is identified.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    /// The identity stored in the history table's `version` column: the version for most
+    /// layouts (Flyway's with `_` written as `.`), the whole folder name for Prisma and
+    /// Diesel, `<folder>/<file stem>` for version folders.
+    pub id: String,
+    /// The ordering key (number groups of the version).
+    pub version: Version,
+    /// Human name (`create_users`).
+    pub name: String,
+    pub up: Script,
+    /// `None` when the layout has no down script for this migration (a missing file);
+    /// `Some` with empty text is an intentional no-op down script.
+    pub down: Option<Script>,
+    /// Hex SHA-256 of the up script with CRLF normalised to LF.
+    pub checksum: String,
+}
+
+impl Migration {
+    pub(crate) fn new(id: String, version: Version, name: String, up: Script, down: Option<Script>) -> Migration {
+        Migration {
+            checksum: checksum(&up.sql),
+            id,
+            version,
+            name,
+            up,
+            down,
+        }
+    }
+}
+
+/// The text of one direction of a migration and where it came from.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// The file the text was read from (for single-file layouts, both directions share it).
+    pub path: PathBuf,
+    /// The SQL of this direction only (for dbmate, the section's text), without a leading
+    /// UTF-8 byte order mark. Line endings are kept as in the file.
+    pub sql: String,
+    /// Lines in `path` before `sql` starts (0 for a whole file), so that statement line
+    /// `n` of `sql` is line `n + line_offset` of the file.
+    pub line_offset: usize,
+    /// Directives from the script's leading comment block and the layout's own markers.
+    pub directives: Directives,
+}
+
+impl Script {
+    /// A script from text taken from `path` at `line_offset`; `no_transaction` is the
+    /// layout's own marker (popx `.autocommit`, dbmate `transaction:false`, …), added to
+    /// what the text's directives say.
+    pub(crate) fn new(path: &Path, sql: String, line_offset: usize, no_transaction: bool) -> Result<Script, Error> {
+        let mut directives = Directives::parse(path, &sql, line_offset)?;
+        directives.no_transaction |= no_transaction;
+        Ok(Script {
+            path: path.to_path_buf(),
+            sql,
+            line_offset,
+            directives,
+        })
+    }
+
+    /// A whole file as a script.
+    pub(crate) fn read(path: &Path, no_transaction: bool) -> Result<Script, Error> {
+        Script::new(path, read_text(path)?, 0, no_transaction)
+    }
+}
+
+/// Lowercase hex SHA-256 of `sql` with every `\r\n` read as `\n`, so that a checkout with
+/// other line endings does not look like an edited migration.
+pub fn checksum(sql: &str) -> String {
+    let digest = Sha256::digest(sql.replace("\r\n", "\n").as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Reads a file as UTF-8 text without a leading byte order mark.
+fn read_text(path: &Path) -> Result<String, Error> {
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::NotUtf8 {
+            path: path.to_path_buf(),
+            line: Some(line),
+        }
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Writes `dir/rel` (creating folders) with `text`.
+    pub fn write(dir: &Path, rel: &str, text: &str) {
+        write_bytes(dir, rel, text.as_bytes());
+    }
+
+    pub fn write_bytes(dir: &Path, rel: &str, bytes: &[u8]) {
+        let path = dir.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+
+    /// The ids of the migrations found, in order.
+    pub fn names(found: &Discovered) -> Vec<&str> {
+        found.migrations.iter().map(|m| m.id.as_str()).collect()
+    }
+
+    #[test]
+    fn checksum_ignores_crlf_and_is_lowercase_hex_sha256() {
+        // `printf 'SELECT 1;\n' | sha256sum`
+        let lf = checksum("SELECT 1;\n");
+        assert_eq!(lf, "b4e0497804e46e0a0b0b8c31975b062152d551bac49c3c2e80932567b4085dcd");
+        assert_eq!(lf, checksum("SELECT 1;\r\n"));
+        assert_ne!(lf, checksum("SELECT 2;\n"));
+        assert_eq!(checksum(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    #[test]
+    fn crlf_file_has_the_same_checksum_as_lf_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(&tmp.path().join("lf"), "1_a.sql", "CREATE TABLE t (id int);\nSELECT 1;\n");
+        write(&tmp.path().join("crlf"), "1_a.sql", "CREATE TABLE t (id int);\r\nSELECT 1;\r\n");
+        let lf = discover(&tmp.path().join("lf"), crate::sql::Dialect::Sqlite).unwrap();
+        let crlf = discover(&tmp.path().join("crlf"), crate::sql::Dialect::Sqlite).unwrap();
+        assert_eq!(lf.migrations[0].checksum, crlf.migrations[0].checksum);
+        assert!(crlf.migrations[0].up.sql.contains("\r\n"), "the text itself is kept as is");
+    }
+
+    #[test]
+    fn bom_is_dropped_from_the_text() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_bytes(tmp.path(), "1_a.sql", b"\xef\xbb\xbf-- cutover:no-transaction\nSELECT 1;\n");
+        let found = discover(tmp.path(), crate::sql::Dialect::Sqlite).unwrap();
+        let m = &found.migrations[0];
+        assert_eq!(m.up.sql, "-- cutover:no-transaction\nSELECT 1;\n");
+        assert!(m.up.directives.no_transaction, "the directive after the BOM is read");
+        assert_eq!(m.checksum, checksum("-- cutover:no-transaction\nSELECT 1;\n"));
+    }
+
+    #[test]
+    fn non_utf8_file_is_an_error_naming_file_and_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        write_bytes(tmp.path(), "1_a.up.sql", b"SELECT 1;\nSELECT '\xff';\n");
+        let err = discover(tmp.path(), crate::sql::Dialect::Sqlite).unwrap_err();
+        assert!(matches!(err, Error::NotUtf8 { line: Some(2), .. }), "{err}");
+        assert!(err.to_string().contains("1_a.up.sql:2 is not valid UTF-8"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unreadable_file_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A dangling symbolic link cannot be read whatever the user's privileges.
+        std::os::unix::fs::symlink(tmp.path().join("gone.sql"), tmp.path().join("1_a.up.sql")).unwrap();
+        let err = discover(tmp.path(), crate::sql::Dialect::Sqlite).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        assert!(err.to_string().contains("1_a.up.sql"), "{err}");
+    }
+}

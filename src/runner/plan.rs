@@ -1,0 +1,261 @@
+//! Deciding what an operation will do before it does anything: which scripts, in which
+//! order, and whether it is safe to start at all. Every script of a plan is split into
+//! statements here, so a broken file stops the run before its first statement.
+
+use crate::error::Error;
+use crate::history::{Direction, Entry, HistoryRow, RowStatus, State};
+use crate::migrations::{Discovered, Migration, Script};
+use crate::sql::{self, Dialect};
+
+use super::execute::{Job, RunContext, now};
+use super::{MigrateOptions, Resolve, RollbackOptions};
+
+/// Pending migrations up to `opts.to`, after refusing on failed, changed or missing ones.
+pub fn migrate<'a>(
+    found: &'a Discovered,
+    entries: &[Entry],
+    opts: &MigrateOptions,
+    dialect: Dialect,
+) -> Result<Vec<Job<'a>>, Error> {
+    refuse_problems(entries)?;
+    let limit = opts.to.as_deref().map(|v| find(entries, v)).transpose()?;
+    entries
+        .iter()
+        .filter(|e| e.state == State::Pending)
+        .filter(|e| limit.is_none_or(|l| e.version <= l.version))
+        .map(|e| {
+            let m = &found.migrations[e.migration.expect("pending entries have files")];
+            job(m, Direction::Up, &m.up, None, dialect)
+        })
+        .collect()
+}
+
+/// Applied migrations to undo, newest first; refuses when one has no down script.
+pub fn rollback<'a>(
+    found: &'a Discovered,
+    entries: &[Entry],
+    opts: &RollbackOptions,
+    dialect: Dialect,
+) -> Result<Vec<Job<'a>>, Error> {
+    if let Some(e) = entries.iter().find(|e| e.state == State::Failed) {
+        return Err(failed_refusal(e));
+    }
+    let mut applied: Vec<&Entry> = entries.iter().filter(|e| e.row.is_some()).collect();
+    applied.reverse();
+    let chosen: Vec<&Entry> = match (&opts.to, opts.steps) {
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage("give either --steps or --to, not both".into()));
+        }
+        (Some(v), None) => {
+            let limit = find(entries, v)?.version.clone();
+            applied.into_iter().filter(|e| e.version > limit).collect()
+        }
+        (None, steps) => applied.into_iter().take(steps.unwrap_or(1)).collect(),
+    };
+    let no_down: Vec<String> = chosen
+        .iter()
+        .filter_map(|e| match e.migration.map(|i| &found.migrations[i]) {
+            None => Some(format!("{} ({}): its file is missing", e.id, e.name)),
+            Some(m) if m.down.is_none() => {
+                Some(format!("{} ({}): no down script beside {}", e.id, e.name, m.up.path.display()))
+            }
+            Some(_) => None,
+        })
+        .collect();
+    if !no_down.is_empty() {
+        return Err(Error::Refused {
+            message: format!(
+                "cannot roll back: {} of the {} migrations to undo cannot be undone by cutover:\n  {}",
+                no_down.len(),
+                chosen.len(),
+                no_down.join("\n  ")
+            ),
+            hint: "write the missing down scripts, or roll back fewer steps (--steps / --to); nothing was run".into(),
+        });
+    }
+    chosen
+        .into_iter()
+        .map(|e| {
+            let m = &found.migrations[e.migration.expect("checked above")];
+            let down = m.down.as_ref().expect("checked above");
+            job(m, Direction::Down, down, e.row.clone(), dialect)
+        })
+        .collect()
+}
+
+/// The entry `action` is about and the row to write (`None`: delete the row).
+pub fn resolve<'e>(
+    found: &Discovered,
+    entries: &'e [Entry],
+    action: &Resolve,
+    ctx: &RunContext,
+) -> Result<(&'e Entry, Option<HistoryRow>), Error> {
+    let (v, entry) = match action {
+        Resolve::Applied(v) | Resolve::RolledBack(v) | Resolve::AcceptChecksum(v) => {
+            (v, find(entries, v)?)
+        }
+    };
+    let file = entry.migration.map(|i| &found.migrations[i]);
+    let nothing = |why: &str| Err(Error::Usage(format!("nothing to resolve: {v} {why}")));
+    match action {
+        Resolve::Applied(_) => {
+            if entry.state == State::Applied {
+                return nothing("is already recorded as applied");
+            }
+            let mut row = entry.row.clone().unwrap_or_else(|| blank_row(entry, ctx));
+            if let Some(m) = file {
+                row.checksum = m.checksum.clone();
+                row.name = m.name.clone();
+            }
+            row.status = RowStatus::Applied;
+            row.direction = Direction::Up;
+            row.applied_at = now();
+            row.applied_by = ctx.applied_by.clone();
+            row.run_id = ctx.run_id.clone();
+            row.failed_statement = None;
+            row.failed_line = None;
+            row.failed_file = None;
+            row.error = Some("resolve --applied: recorded as applied by an operator".into());
+            Ok((entry, Some(row)))
+        }
+        Resolve::RolledBack(_) => match entry.row {
+            None => nothing("is not in the history"),
+            Some(_) => Ok((entry, None)),
+        },
+        Resolve::AcceptChecksum(_) => match (file, &entry.row) {
+            (Some(m), Some(row)) if entry.state == State::Changed => {
+                let mut row = row.clone();
+                row.checksum = m.checksum.clone();
+                Ok((entry, Some(row)))
+            }
+            (None, _) => nothing("has no file to take the checksum from"),
+            _ => nothing("has not changed since it was applied"),
+        },
+    }
+}
+
+fn blank_row(entry: &Entry, ctx: &RunContext) -> HistoryRow {
+    HistoryRow {
+        version: entry.id.clone(),
+        name: entry.name.clone(),
+        checksum: String::new(),
+        status: RowStatus::Applied,
+        direction: Direction::Up,
+        applied_at: now(),
+        duration_ms: 0,
+        applied_by: ctx.applied_by.clone(),
+        run_id: ctx.run_id.clone(),
+        failed_statement: None,
+        failed_line: None,
+        failed_file: None,
+        error: None,
+    }
+}
+
+/// The entry a user's VERSION names: its id, or its version when that is unique.
+pub fn find<'e>(entries: &'e [Entry], v: &str) -> Result<&'e Entry, Error> {
+    if let Some(e) = entries.iter().find(|e| e.id == v) {
+        return Ok(e);
+    }
+    let by_version: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.version.to_string() == v)
+        .collect();
+    match by_version.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Error::Usage(format!(
+            "no migration has version {v}; `cutover status` lists them"
+        ))),
+        many => Err(Error::Usage(format!(
+            "version {v} is ambiguous: {}; give the whole id",
+            many.iter().map(|e| e.id.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Refuse to start while the history has failed, changed or missing migrations.
+pub fn refuse_problems(entries: &[Entry]) -> Result<(), Error> {
+    if let Some(e) = entries.iter().find(|e| e.state == State::Failed) {
+        return Err(failed_refusal(e));
+    }
+    let changed: Vec<&Entry> = entries.iter().filter(|e| e.state == State::Changed).collect();
+    if !changed.is_empty() {
+        let ids: Vec<String> = changed.iter().map(|e| format!("{} ({})", e.id, e.name)).collect();
+        return Err(Error::Refused {
+            message: format!(
+                "refusing to run: applied migrations were edited since they were applied:\n  {}",
+                ids.join("\n  ")
+            ),
+            hint: format!(
+                "restore the files as they were applied, or review the edits and accept them with \
+                 `cutover resolve --accept-checksum {}`",
+                changed[0].id
+            ),
+        });
+    }
+    let missing: Vec<&Entry> = entries.iter().filter(|e| e.state == State::Missing).collect();
+    if !missing.is_empty() {
+        let ids: Vec<String> = missing.iter().map(|e| format!("{} ({})", e.id, e.name)).collect();
+        return Err(Error::Refused {
+            message: format!(
+                "refusing to run: the database has migrations this checkout does not:\n  {}",
+                ids.join("\n  ")
+            ),
+            hint: format!(
+                "run from a checkout that has them; if one was undone by hand, forget it with \
+                 `cutover resolve --rolled-back {}`",
+                missing[0].id
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn failed_refusal(e: &Entry) -> Error {
+    let row = e.row.as_ref().expect("failed entries have rows");
+    let during = match row.direction {
+        Direction::Up => "migration",
+        Direction::Down => "rollback of",
+    };
+    let at = match (&row.failed_file, row.failed_line, row.failed_statement) {
+        (Some(f), Some(l), Some(s)) => format!(" at {f}:{l} (statement {s})"),
+        _ => String::new(),
+    };
+    Error::Refused {
+        message: format!(
+            "refusing to run: {during} {} ({}) stopped part-way{at} in run {} by {} at {}: {}",
+            e.id,
+            e.name,
+            row.run_id,
+            row.applied_by,
+            row.applied_at,
+            row.error.as_deref().unwrap_or("no message recorded")
+        ),
+        hint: format!(
+            "repair the database by hand, then run `cutover resolve --applied {id}` if the \
+             migration is now fully applied, or `cutover resolve --rolled-back {id}` if it is undone",
+            id = e.id
+        ),
+    }
+}
+
+fn job<'a>(
+    m: &'a Migration,
+    direction: Direction,
+    script: &'a Script,
+    previous: Option<HistoryRow>,
+    dialect: Dialect,
+) -> Result<Job<'a>, Error> {
+    let statements = sql::split(&script.sql, dialect).map_err(|e| Error::Split {
+        path: script.path.clone(),
+        line: e.line + script.line_offset,
+        message: e.message,
+    })?;
+    Ok(Job {
+        migration: m,
+        direction,
+        script,
+        statements,
+        previous,
+    })
+}

@@ -1,0 +1,38 @@
+//! SQL text handling that must agree with each engine's own client: splitting a script
+//! into the statements a client would send one at a time.
+//!
+//! The splitter is hand-written (see `split.rs` for why no parser crate fits).
+
+mod split;
+
+pub use split::{SplitError, split};
+
+/// The SQL dialect a script is read in. Chosen by the target engine, never guessed from text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    Postgres,
+    MySql,
+    Sqlite,
+}
+
+impl Dialect {
+    /// The name used in file names and messages (`postgres`, `mysql`, `sqlite`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::MySql => "mysql",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// One statement of a script, as the engine's client would send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The statement text without its terminating delimiter. Leading comments and
+    /// whitespace are dropped, except MySQL's executable `/*! … */` comments.
+    pub sql: String,
+    /// 1-based line within the script where the statement's first token is.
+    pub line: usize,
+}

@@ -1,0 +1,206 @@
+//! The safety promises: a killed run leaves the database consistent, concurrent runners
+//! apply each migration once, a busy lock is reported and times out, and passwords never
+//! reach the output.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use cutover::engine::{self, ConnectOptions};
+use cutover::target::DatabaseUrl;
+
+fn slow_statement(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Postgres => "SELECT pg_sleep(4);",
+        Kind::MySql => "SELECT SLEEP(4);",
+        // No sleep function in SQLite: count to a large number instead (a few seconds).
+        Kind::Sqlite => {
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) SELECT count(*) FROM c;"
+        }
+    }
+}
+
+/// Wait until the slow statement is running, so the kill lands inside the migration.
+fn wait_until_inside(db: &TestDb) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let probe = |db: &TestDb| match db.kind {
+        Kind::Sqlite => db.path().join("test.db-journal").exists(),
+        Kind::Postgres => {
+            db.count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'") > 0
+        }
+        Kind::MySql => {
+            db.count("SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(4)%'") > 0
+        }
+    };
+    while !probe(db) {
+        assert!(Instant::now() < deadline, "the migration never reached its slow statement");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+}
+
+/// SIGKILL in the middle of a migration: PostgreSQL and SQLite hold neither its effects nor
+/// its history row and the next run applies it; MariaDB records it as failed at the
+/// statement that was running and refuses to go on until resolved.
+fn killed_mid_migration(kind: Kind) {
+    let db = TestDb::new(kind);
+    let script = format!(
+        "CREATE TABLE k (id INT);\nINSERT INTO k VALUES (1);\n{}\n",
+        slow_statement(kind)
+    );
+    write_files(
+        db.path(),
+        &[
+            ("migrations/1_base.up.sql", "CREATE TABLE base (id INT);\n"),
+            ("migrations/2_slow.up.sql", &script),
+        ],
+    );
+    let bin = assert_cmd::cargo::cargo_bin("cutover");
+    let mut child = Command::new(bin)
+        .current_dir(db.path())
+        .args(["--url", &db.url, "migrate"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until_inside(&db);
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // let the server notice the dead session
+
+    assert!(db.has_table("base"));
+    if kind == Kind::MySql {
+        assert!(db.has_table("k"), "MariaDB committed the DDL before the kill");
+        assert_eq!(db.history(), vec![("1".into(), "applied".into()), ("2".into(), "failed".into())]);
+        assert_eq!(db.scalar("SELECT failed_statement FROM cutover_migrations WHERE version = '2'").as_deref(), Some("3"));
+        let out = db.cutover().arg("migrate").output().unwrap();
+        assert_eq!(out.status.code(), Some(5));
+        let err = stderr(&out);
+        assert!(err.contains("2_slow.up.sql:3 (statement 3)"), "{err}");
+        assert!(err.contains("cutover resolve --applied 2"), "{err}");
+        // Statements 1 and 2 ran and 3 only reads: the operator records it as applied.
+        db.cutover().args(["resolve", "--applied", "2"]).assert().success();
+        db.cutover().args(["status", "--check"]).assert().success();
+    } else {
+        assert!(!db.has_table("k"), "the killed migration's table survived on {kind:?}");
+        assert_eq!(db.history(), vec![("1".into(), "applied".into())]);
+        db.cutover().arg("migrate").assert().success();
+        assert_eq!(db.count("SELECT count(*) FROM k"), 1);
+        assert_eq!(db.history().len(), 2);
+    }
+}
+
+/// Eight `cutover migrate` processes at once on one fresh database: all succeed and every
+/// migration runs exactly once.
+fn eight_concurrent_runners(kind: Kind) {
+    let db = TestDb::new(kind);
+    let mut files = vec![(
+        "migrations/0000_log.up.sql".to_string(),
+        "CREATE TABLE run_log (version VARCHAR(10) NOT NULL);\n".to_string(),
+    )];
+    for i in 1..=25 {
+        files.push((
+            format!("migrations/{i:04}_t{i}.up.sql"),
+            format!("CREATE TABLE t{i} (id INT);\nINSERT INTO run_log VALUES ('{i}');\n"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    write_files(db.path(), &refs);
+    let bin = assert_cmd::cargo::cargo_bin("cutover");
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            Command::new(&bin)
+                .current_dir(db.path())
+                .env("NO_COLOR", "1")
+                .args(["--url", &db.url, "migrate"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "a runner failed: {}", stderr(&out));
+    }
+    assert_eq!(db.count("SELECT count(*) FROM run_log"), 25);
+    assert_eq!(db.count("SELECT count(DISTINCT version) FROM run_log"), 25);
+    assert_eq!(db.history().len(), 26);
+}
+
+/// A runner that cannot get the lock says who holds it and gives up after the timeout.
+fn lock_timeout_names_holder(kind: Kind) {
+    let db = TestDb::new(kind);
+    write_files(db.path(), &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")]);
+    let mut holder = engine::connect(
+        &DatabaseUrl::parse(&db.url).unwrap(),
+        &ConnectOptions {
+            label: "holder-for-test".into(),
+            ..ConnectOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(holder.try_lock().unwrap());
+    let start = Instant::now();
+    let out = db.cutover().args(["--lock-timeout", "1s", "migrate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(start.elapsed() < Duration::from_secs(15));
+    let err = stderr(&out);
+    assert!(err.contains("waiting for the run lock, held by"), "{err}");
+    assert!(err.contains("gave up waiting"), "{err}");
+    if kind != Kind::MySql {
+        assert!(err.contains("holder-for-test"), "{err}");
+    }
+    assert!(!db.has_table("a"));
+    holder.unlock().unwrap();
+    db.cutover().arg("migrate").assert().success();
+    assert!(db.has_table("a"));
+}
+
+per_engine!(killed_mid_migration, eight_concurrent_runners, lock_timeout_names_holder);
+
+/// The password of the URL appears nowhere in output, even when a statement fails.
+#[test]
+fn postgres_password_never_printed() {
+    let db = TestDb::new(Kind::Postgres);
+    // Trust authentication ignores the password, so the run gets far enough to fail.
+    let url = db.url.replacen("postgres@", "postgres:Hunter2Secret@", 1);
+    write_files(
+        db.path(),
+        &[("migrations/1_bad.up.sql", "SELECT 'Hunter2' || 'Secret' FROM nowhere;\n")],
+    );
+    for args in [&["migrate"][..], &["status"], &["status", "--json"], &["migrate", "--json"]] {
+        let out = cutover_cmd(db.path()).arg("--url").arg(&url).args(args).output().unwrap();
+        let all = format!("{}{}", stdout(&out), stderr(&out));
+        assert!(!all.contains("Hunter2Secret"), "{args:?} printed the password: {all}");
+        assert!(all.contains("***") || !all.contains("postgres:"), "{all}");
+    }
+}
+
+#[test]
+fn mysql_wrong_password_is_one_clear_error() {
+    let db = TestDb::new(Kind::MySql);
+    let url = db.url.replacen("root@", "root:Wr0ngPassw0rd@", 1);
+    write_files(db.path(), &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")]);
+    let out = cutover_cmd(db.path()).arg("--url").arg(&url).arg("migrate").output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(!err.contains("Wr0ngPassw0rd"), "{err}");
+    assert!(err.contains("cannot connect to mysql://root:***@"), "{err}");
+    assert!(err.contains("Access denied"), "{err}");
+    assert!(!db.has_table("a"));
+}
+
+#[test]
+fn unreachable_server_fails_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(dir.path(), &[("migrations/1_a.up.sql", "SELECT 1;\n")]);
+    let out = cutover_cmd(dir.path())
+        .args(["--url", "postgres://u:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("cannot connect to postgres://u:***@127.0.0.1:1/db"), "{}", stderr(&out));
+}
