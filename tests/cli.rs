@@ -144,6 +144,14 @@ fn status_output_snapshot() {
     settings.add_filter(r"\s+\d+ ms", " [MS]");
     settings.add_filter(r"· migrations", "· [DIR]");
     settings.bind(|| {
-        insta::assert_snapshot!(stdout(&out), @"");
+        insta::assert_snapshot!(stdout(&out), @r"
+        sqlite://[DB] · sqlite [VERSION] · layout native · [DIR]
+        VERSION  STATE      APPLIED AT                    DURATION  NAME
+        1        applied    [TIME] [MS]  create_a
+        2        applied    [TIME] [MS]  create_b
+        10       pending    -                                    -  create_c
+
+        2 applied, 1 pending
+        ");
     });
 }

@@ -28,8 +28,7 @@ Exit codes:
     name = "cutover",
     version,
     about = "Safe database deployments: versioned SQL migrations on SQLite, PostgreSQL and MariaDB/MySQL",
-    after_help = EXAMPLES,
-    propagate_version = true
+    after_help = EXAMPLES
 )]
 pub struct Cli {
     #[command(flatten)]

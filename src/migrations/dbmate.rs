@@ -13,7 +13,8 @@ use super::flat::{Named, pair, unexpected};
 use super::layout::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
 use super::{Error, Layout, Migration, Script, Version};
 
-const EXPECTED: &str = "<version>_<name>.sql with a `-- migrate:up` line, where <version> is digits";
+const EXPECTED: &str =
+    "<version>_<name>.sql with a `-- migrate:up` line, where <version> is digits";
 
 /// Whether a file's text has a dbmate section marker (of either direction, so that a file
 /// with only a down marker is reported rather than run as plain SQL).
@@ -25,12 +26,21 @@ pub(super) fn has_marker(text: &str) -> bool {
 pub(super) fn read(tree: &Tree, texts: &mut Texts, found: &mut Found) -> Result<(), Error> {
     let mut files = Vec::new();
     for entry in sql_only(&tree.files, found) {
-        files.push(file_name(entry).ok_or_else(|| unexpected(tree, entry, Layout::Dbmate, EXPECTED))?);
+        files.push(
+            file_name(entry).ok_or_else(|| unexpected(tree, entry, Layout::Dbmate, EXPECTED))?,
+        );
     }
     for file in pair(files)? {
-        let Named { version, name, entry, .. } = file.up;
+        let Named {
+            version,
+            name,
+            entry,
+            ..
+        } = file.up;
         let text = texts.take(&entry.path)?;
-        found.migrations.push(migration(&entry.path, version, name, text)?);
+        found
+            .migrations
+            .push(migration(&entry.path, version, name, text)?);
     }
     Ok(())
 }
@@ -49,15 +59,38 @@ fn file_name(entry: &Entry) -> Option<Named<'_>> {
     })
 }
 
-fn migration(path: &Path, version: Version, name: String, text: String) -> Result<Migration, Error> {
+fn migration(
+    path: &Path,
+    version: Version,
+    name: String,
+    text: String,
+) -> Result<Migration, Error> {
     let (up, down) = sections(path, &text)?;
     forbid(path, &text[..up.marker_start], 0)?;
     let up_end = down.as_ref().map_or(text.len(), |down| down.marker_start);
-    let up_script = Script::new(path, text[up.body_start..up_end].to_string(), up.line, up.no_transaction)?;
+    let up_script = Script::new(
+        path,
+        text[up.body_start..up_end].to_string(),
+        up.line,
+        up.no_transaction,
+    )?;
     let down_script = down
-        .map(|down| Script::new(path, text[down.body_start..].to_string(), down.line, down.no_transaction))
+        .map(|down| {
+            Script::new(
+                path,
+                text[down.body_start..].to_string(),
+                down.line,
+                down.no_transaction,
+            )
+        })
         .transpose()?;
-    Ok(Migration::new(version.to_string(), version, name, up_script, down_script))
+    Ok(Migration::new(
+        version.to_string(),
+        version,
+        name,
+        up_script,
+        down_script,
+    ))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -82,7 +115,8 @@ fn marker(line: &str) -> Option<(Kind, &str)> {
         .into_iter()
         .find_map(|(kind, word)| {
             let options = rest.strip_prefix(word)?;
-            (options.is_empty() || options.starts_with(char::is_whitespace)).then(|| (kind, options.trim()))
+            (options.is_empty() || options.starts_with(char::is_whitespace))
+                .then(|| (kind, options.trim()))
         })
 }
 
@@ -103,7 +137,10 @@ fn sections(path: &Path, text: &str) -> Result<(Marker, Option<Marker>), Error> 
         let Some((kind, options)) = marker(line) else {
             let content = line.trim();
             if up.is_none() && !content.is_empty() && !content.starts_with("--") {
-                return Err(bad(number, "SQL before `-- migrate:up`, which dbmate would not run: move it below the `-- migrate:up` line"));
+                return Err(bad(
+                    number,
+                    "SQL before `-- migrate:up`, which dbmate would not run: move it below the `-- migrate:up` line",
+                ));
             }
             continue;
         };
@@ -116,13 +153,28 @@ fn sections(path: &Path, text: &str) -> Result<(Marker, Option<Marker>), Error> 
         match (kind, &up, &down) {
             (Kind::Up, None, _) => up = Some(found),
             (Kind::Up, Some(first), _) => {
-                return Err(bad(number, &format!("a second `-- migrate:up` (the first is at line {}): keep one per file", first.line)));
+                return Err(bad(
+                    number,
+                    &format!(
+                        "a second `-- migrate:up` (the first is at line {}): keep one per file",
+                        first.line
+                    ),
+                ));
             }
             (Kind::Down, None, _) => {
-                return Err(bad(number, "`-- migrate:down` before `-- migrate:up`: put the up section first"));
+                return Err(bad(
+                    number,
+                    "`-- migrate:down` before `-- migrate:up`: put the up section first",
+                ));
             }
             (Kind::Down, Some(_), Some(first)) => {
-                return Err(bad(number, &format!("a second `-- migrate:down` (the first is at line {}): keep one per file", first.line)));
+                return Err(bad(
+                    number,
+                    &format!(
+                        "a second `-- migrate:down` (the first is at line {}): keep one per file",
+                        first.line
+                    ),
+                ));
             }
             (Kind::Down, Some(_), None) => down = Some(found),
         }
@@ -144,7 +196,9 @@ fn no_transaction(path: &Path, line: usize, options: &str) -> Result<bool, Error
                 return Err(Error::BadSections {
                     path: path.to_path_buf(),
                     line,
-                    reason: format!("unknown option `{option}` on a dbmate marker; the only option is `transaction:false`"),
+                    reason: format!(
+                        "unknown option `{option}` on a dbmate marker; the only option is `transaction:false`"
+                    ),
                 });
             }
         }
@@ -173,20 +227,32 @@ mod tests {
         let m = read_one(USERS).unwrap();
         assert_eq!(m.id, "20200101000000");
         assert_eq!(m.name, "users");
-        assert_eq!(m.up.sql, "CREATE TABLE users (id int);\nCREATE INDEX i ON users (id);\n\n");
-        assert_eq!(m.up.line_offset, 3, "line 1 of the up section is line 4 of the file");
+        assert_eq!(
+            m.up.sql,
+            "CREATE TABLE users (id int);\nCREATE INDEX i ON users (id);\n\n"
+        );
+        assert_eq!(
+            m.up.line_offset, 3,
+            "line 1 of the up section is line 4 of the file"
+        );
         assert!(!m.up.directives.no_transaction);
         let down = m.down.as_ref().unwrap();
         assert_eq!(down.sql, "DROP TABLE users;\n");
         assert_eq!(down.line_offset, 7);
         assert!(down.directives.no_transaction);
-        assert_eq!(m.checksum, checksum(&m.up.sql), "the checksum covers the up section only");
+        assert_eq!(
+            m.checksum,
+            checksum(&m.up.sql),
+            "the checksum covers the up section only"
+        );
         assert!(m.up.path.ends_with("20200101000000_users.sql") && m.up.path == down.path);
     }
 
     #[test]
     fn transaction_false_on_the_up_marker() {
-        let m = read_one("-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (c);\n").unwrap();
+        let m =
+            read_one("-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (c);\n")
+                .unwrap();
         assert!(m.up.directives.no_transaction);
         assert!(m.down.is_none(), "no down marker means no down script");
     }
@@ -200,7 +266,8 @@ mod tests {
     #[test]
     fn crlf_sections_keep_offsets_and_checksum() {
         let lf = read_one("-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 2;\n").unwrap();
-        let crlf = read_one("-- migrate:up\r\nSELECT 1;\r\n-- migrate:down\r\nSELECT 2;\r\n").unwrap();
+        let crlf =
+            read_one("-- migrate:up\r\nSELECT 1;\r\n-- migrate:down\r\nSELECT 2;\r\n").unwrap();
         assert_eq!(crlf.up.sql, "SELECT 1;\r\n");
         assert_eq!(crlf.down.as_ref().unwrap().line_offset, 3);
         assert_eq!(lf.checksum, crlf.checksum);
@@ -208,9 +275,17 @@ mod tests {
 
     #[test]
     fn directive_errors_give_the_line_in_the_file() {
-        let err = read_one("-- migrate:up\nSELECT 1;\n-- migrate:down\n-- cutover:bogus\nSELECT 2;\n").unwrap_err();
-        assert!(matches!(err, Error::UnknownDirective { line: 4, .. }), "{err}");
-        assert!(err.to_string().contains("20200101000000_users.sql:4"), "{err}");
+        let err =
+            read_one("-- migrate:up\nSELECT 1;\n-- migrate:down\n-- cutover:bogus\nSELECT 2;\n")
+                .unwrap_err();
+        assert!(
+            matches!(err, Error::UnknownDirective { line: 4, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("20200101000000_users.sql:4"),
+            "{err}"
+        );
         let m = read_one("-- migrate:up\n-- cutover:env dev\nSELECT 1;\n").unwrap();
         assert_eq!(m.up.directives.envs, Some(vec!["dev".to_string()]));
     }
@@ -218,7 +293,10 @@ mod tests {
     #[test]
     fn a_directive_above_the_up_marker_is_misplaced() {
         let err = read_one("-- cutover:no-transaction\n-- migrate:up\nSELECT 1;\n").unwrap_err();
-        assert!(matches!(err, Error::MisplacedDirective { line: 1, .. }), "{err}");
+        assert!(
+            matches!(err, Error::MisplacedDirective { line: 1, .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -227,14 +305,28 @@ mod tests {
             ("SELECT 0;\n-- migrate:up\nSELECT 1;\n", 1, "before"),
             ("-- migrate:down\nSELECT 1;\n-- migrate:up\n", 1, "before"),
             ("-- migrate:up\nSELECT 1;\n-- migrate:up\n", 3, "second"),
-            ("-- migrate:up\n-- migrate:down\n-- migrate:down\n", 3, "second"),
-            ("-- migrate:up transaction:flase\nSELECT 1;\n", 1, "transaction:flase"),
+            (
+                "-- migrate:up\n-- migrate:down\n-- migrate:down\n",
+                3,
+                "second",
+            ),
+            (
+                "-- migrate:up transaction:flase\nSELECT 1;\n",
+                1,
+                "transaction:flase",
+            ),
         ];
         for (text, line, word) in cases {
             let err = read_one(text).unwrap_err();
-            assert!(matches!(err, Error::BadSections { line: l, .. } if l == line), "{text:?}: {err}");
+            assert!(
+                matches!(err, Error::BadSections { line: l, .. } if l == line),
+                "{text:?}: {err}"
+            );
             let msg = err.to_string();
-            assert!(msg.contains("20200101000000_users.sql") && msg.contains(word), "{msg}");
+            assert!(
+                msg.contains("20200101000000_users.sql") && msg.contains(word),
+                "{msg}"
+            );
         }
     }
 
@@ -251,7 +343,11 @@ mod tests {
     #[test]
     fn marker_must_be_a_whole_word_at_line_start() {
         let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "1_a.sql", "-- migrate:upgrade notes\n  -- migrate:up\nSELECT 1;\n");
+        write(
+            tmp.path(),
+            "1_a.sql",
+            "-- migrate:upgrade notes\n  -- migrate:up\nSELECT 1;\n",
+        );
         let found = discover(tmp.path(), Dialect::Postgres).unwrap();
         assert_eq!(found.layout, Layout::SqlxSimple);
         assert_eq!(names(&found), ["1"]);

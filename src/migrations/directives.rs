@@ -57,13 +57,19 @@ impl Directives {
     fn apply(&mut self, at: &Location<'_>, args: &str) -> Result<(), Error> {
         match at.word {
             "no-transaction" if args.is_empty() => self.no_transaction = true,
-            "no-transaction" => return Err(at.invalid("takes no argument; remove the text after it")),
+            "no-transaction" => {
+                return Err(at.invalid("takes no argument; remove the text after it"));
+            }
             "env" if self.envs.is_some() => {
                 return Err(at.invalid("is given twice; list every environment in one directive"));
             }
-            "env" => self.envs = Some(parse_envs(args).ok_or_else(|| {
-                at.invalid("needs at least one environment name, e.g. `-- cutover:env dev,test`")
-            })?),
+            "env" => {
+                self.envs = Some(parse_envs(args).ok_or_else(|| {
+                    at.invalid(
+                        "needs at least one environment name, e.g. `-- cutover:env dev,test`",
+                    )
+                })?)
+            }
             _ => return Err(at.unknown()),
         }
         Ok(())
@@ -123,7 +129,10 @@ impl Location<'_> {
 
 /// `-- cutover:word args` -> `(word, args)`; `None` for any other line.
 fn split_directive(line: &str) -> Option<(&str, &str)> {
-    let rest = line.strip_prefix("--")?.trim_start().strip_prefix("cutover:")?;
+    let rest = line
+        .strip_prefix("--")?
+        .trim_start()
+        .strip_prefix("cutover:")?;
     let rest = rest.trim();
     Some(match rest.split_once(char::is_whitespace) {
         Some((word, args)) => (word, args.trim()),
@@ -161,7 +170,10 @@ mod tests {
         let sql = "\n-- a comment\n--cutover:no-transaction\n   -- cutover:env dev, test staging,dev\n\nCREATE INDEX CONCURRENTLY i ON t (c);\n";
         let d = parse(sql).unwrap();
         assert!(d.no_transaction);
-        assert_eq!(d.envs, Some(vec!["dev".into(), "test".into(), "staging".into()]));
+        assert_eq!(
+            d.envs,
+            Some(vec!["dev".into(), "test".into(), "staging".into()])
+        );
     }
 
     #[test]
@@ -172,48 +184,87 @@ mod tests {
 
     #[test]
     fn sqlx_marker_counts_only_on_the_first_line() {
-        assert!(parse("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);").unwrap().no_transaction);
-        assert!(parse("-- no-transaction\r\nSELECT 1;").unwrap().no_transaction);
-        assert!(!parse("-- x\n-- no-transaction\nSELECT 1;").unwrap().no_transaction);
+        assert!(
+            parse("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);")
+                .unwrap()
+                .no_transaction
+        );
+        assert!(
+            parse("-- no-transaction\r\nSELECT 1;")
+                .unwrap()
+                .no_transaction
+        );
+        assert!(
+            !parse("-- x\n-- no-transaction\nSELECT 1;")
+                .unwrap()
+                .no_transaction
+        );
     }
 
     #[test]
     fn unknown_directive_names_file_line_and_known_ones() {
-        let err = Directives::parse(Path::new("m/1_x.up.sql"), "\n-- cutover:no-transction\n", 10)
-            .unwrap_err();
-        assert!(matches!(&err, Error::UnknownDirective { line: 12, directive, .. } if directive == "no-transction"));
+        let err = Directives::parse(
+            Path::new("m/1_x.up.sql"),
+            "\n-- cutover:no-transction\n",
+            10,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::UnknownDirective { line: 12, directive, .. } if directive == "no-transction")
+        );
         let msg = err.to_string();
         assert!(msg.starts_with("m/1_x.up.sql:12: "), "{msg}");
-        assert!(msg.contains("-- cutover:no-transaction") && msg.contains("-- cutover:env"), "{msg}");
+        assert!(
+            msg.contains("-- cutover:no-transaction") && msg.contains("-- cutover:env"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn empty_env_list_is_an_error() {
         let err = parse("-- cutover:env , \nSELECT 1;").unwrap_err();
-        assert!(matches!(err, Error::InvalidDirective { line: 1, .. }), "{err}");
+        assert!(
+            matches!(err, Error::InvalidDirective { line: 1, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("m/1_x.up.sql:1"), "{err}");
     }
 
     #[test]
     fn repeated_env_and_arguments_to_no_transaction_are_errors() {
         let err = parse("-- cutover:env dev\n-- cutover:env prod\n").unwrap_err();
-        assert!(matches!(err, Error::InvalidDirective { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, Error::InvalidDirective { line: 2, .. }),
+            "{err}"
+        );
         let err = parse("-- cutover:no-transaction yes\n").unwrap_err();
-        assert!(matches!(err, Error::InvalidDirective { line: 1, .. }), "{err}");
+        assert!(
+            matches!(err, Error::InvalidDirective { line: 1, .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn forbid_rejects_any_directive() {
         assert!(forbid(Path::new("f.sql"), "-- header\n", 0).is_ok());
         let err = forbid(Path::new("f.sql"), "-- header\n-- cutover:env dev\n", 0).unwrap_err();
-        assert!(matches!(err, Error::MisplacedDirective { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, Error::MisplacedDirective { line: 2, .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_directive_below_the_first_statement_is_an_error() {
         let err = parse("SELECT 1;\n-- cutover:no-transaction\n").unwrap_err();
-        assert!(matches!(err, Error::MisplacedDirective { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, Error::MisplacedDirective { line: 2, .. }),
+            "{err}"
+        );
         let err = parse("/* header */\n-- cutover:env dev\n").unwrap_err();
-        assert!(matches!(err, Error::MisplacedDirective { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err, Error::MisplacedDirective { line: 2, .. }),
+            "{err}"
+        );
     }
 }

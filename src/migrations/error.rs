@@ -24,17 +24,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// A file's content (or its name) is not UTF-8.
-    #[error(
-        "{}{} is not valid UTF-8: re-save it as UTF-8",
-        path.display(),
-        line.map(|l| format!(":{l}")).unwrap_or_default()
-    )]
+    /// A file's content is not UTF-8.
+    #[error("{}:{line} is not valid UTF-8: re-save the file as UTF-8", path.display())]
     NotUtf8 {
         path: PathBuf,
-        /// The line of the first invalid byte; `None` when the file name is the problem.
-        line: Option<usize>,
+        /// The line of the first invalid byte.
+        line: usize,
     },
+
+    /// A file or folder name is not UTF-8, so it cannot be matched against a layout.
+    #[error("the name of {} is not valid UTF-8: rename it", path.display())]
+    NotUtf8Name { path: PathBuf },
 
     /// A `.sql` file (or a folder) that the detected layout has no place for.
     #[error(

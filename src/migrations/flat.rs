@@ -15,7 +15,8 @@ const FLYWAY_EXPECTED: &str = "V<version>__<description>.sql or U<version>__<des
 /// misspelling such as `V1_x.sql`), which no other layout's name starts like.
 pub(super) fn is_flyway_like(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some('V' | 'U' | 'R')) && chars.next().is_some_and(|c| c.is_ascii_digit() || c == '_')
+    matches!(chars.next(), Some('V' | 'U' | 'R'))
+        && chars.next().is_some_and(|c| c.is_ascii_digit() || c == '_')
 }
 
 /// Whether a file name is one half of a reversible native pair.
@@ -49,14 +50,24 @@ pub(super) fn pair(files: Vec<Named<'_>>) -> Result<Vec<Pair<'_>>, Error> {
             groups.push((Vec::new(), Vec::new()));
             groups.len() - 1
         });
-        if file.up { groups[i].0.push(file) } else { groups[i].1.push(file) }
+        if file.up {
+            groups[i].0.push(file)
+        } else {
+            groups[i].1.push(file)
+        }
     }
     groups.sort_by(|a, b| first_version(a).cmp(first_version(b)));
-    groups.into_iter().map(|(ups, downs)| one_pair(ups, downs)).collect()
+    groups
+        .into_iter()
+        .map(|(ups, downs)| one_pair(ups, downs))
+        .collect()
 }
 
 fn first_version<'a>((ups, downs): &'a (Vec<Named>, Vec<Named>)) -> &'a Version {
-    &ups.first().or(downs.first()).expect("a group has a file").version
+    &ups.first()
+        .or(downs.first())
+        .expect("a group has a file")
+        .version
 }
 
 fn one_pair<'a>(mut ups: Vec<Named<'a>>, mut downs: Vec<Named<'a>>) -> Result<Pair<'a>, Error> {
@@ -85,7 +96,10 @@ pub(super) fn duplicates(files: &[Named<'_>], direction: &'static str) -> Result
 
 impl Pair<'_> {
     /// Reads both files. The id is the version, as the tools that use these layouts store it.
-    pub(super) fn into_migration(self, read: &mut impl FnMut(&Path) -> Result<String, Error>) -> Result<Migration, Error> {
+    pub(super) fn into_migration(
+        self,
+        read: &mut impl FnMut(&Path) -> Result<String, Error>,
+    ) -> Result<Migration, Error> {
         let up = script(&self.up, read)?;
         let down = self.down.map(|down| script(&down, read)).transpose()?;
         let Named { version, name, .. } = self.up;
@@ -93,19 +107,31 @@ impl Pair<'_> {
     }
 }
 
-fn script(file: &Named<'_>, read: &mut impl FnMut(&Path) -> Result<String, Error>) -> Result<Script, Error> {
+fn script(
+    file: &Named<'_>,
+    read: &mut impl FnMut(&Path) -> Result<String, Error>,
+) -> Result<Script, Error> {
     let path = &file.entry.path;
     Script::new(path, read(path)?, 0, file.no_transaction)
 }
 
 /// Native and sqlx layouts: `<version>_<name>.up.sql` / `.down.sql` / `.sql`.
-pub(super) fn read_native(tree: &Tree, layout: Layout, texts: &mut Texts, found: &mut Found) -> Result<(), Error> {
+pub(super) fn read_native(
+    tree: &Tree,
+    layout: Layout,
+    texts: &mut Texts,
+    found: &mut Found,
+) -> Result<(), Error> {
     let mut files = Vec::new();
     for entry in sql_only(&tree.files, found) {
-        files.push(native_name(entry).ok_or_else(|| unexpected(tree, entry, layout, NATIVE_EXPECTED))?);
+        files.push(
+            native_name(entry).ok_or_else(|| unexpected(tree, entry, layout, NATIVE_EXPECTED))?,
+        );
     }
     for pair in pair(files)? {
-        found.migrations.push(pair.into_migration(&mut |path| texts.take(path))?);
+        found
+            .migrations
+            .push(pair.into_migration(&mut |path| texts.take(path))?);
     }
     Ok(())
 }
@@ -142,10 +168,15 @@ pub(super) fn read_flyway(tree: &Tree, found: &mut Found) -> Result<(), Error> {
                 hint: "turn it into a cutover seed (seeds re-run when their checksum changes), or into a versioned V<version>__<description>.sql migration",
             });
         }
-        files.push(flyway_name(entry).ok_or_else(|| unexpected(tree, entry, Layout::Flyway, FLYWAY_EXPECTED))?);
+        files.push(
+            flyway_name(entry)
+                .ok_or_else(|| unexpected(tree, entry, Layout::Flyway, FLYWAY_EXPECTED))?,
+        );
     }
     for pair in pair(files)? {
-        found.migrations.push(pair.into_migration(&mut super::read_text)?);
+        found
+            .migrations
+            .push(pair.into_migration(&mut super::read_text)?);
     }
     Ok(())
 }
@@ -170,7 +201,12 @@ fn flyway_name(entry: &Entry) -> Option<Named<'_>> {
     })
 }
 
-pub(super) fn unexpected(tree: &Tree, entry: &Entry, layout: Layout, expected: &'static str) -> Error {
+pub(super) fn unexpected(
+    tree: &Tree,
+    entry: &Entry,
+    layout: Layout,
+    expected: &'static str,
+) -> Error {
     Error::UnexpectedFile {
         path: entry.path.clone(),
         dir: tree.dir.clone(),
@@ -191,7 +227,11 @@ mod tests {
         write(tmp.path(), "1_users.up.sql", "CREATE TABLE users (id int);");
         write(tmp.path(), "1_users.down.sql", "DROP TABLE users;");
         write(tmp.path(), "2_seed.sql", "INSERT INTO users VALUES (1);");
-        write(tmp.path(), "10_posts.up.sql", "-- cutover:no-transaction\nCREATE TABLE posts (id int);");
+        write(
+            tmp.path(),
+            "10_posts.up.sql",
+            "-- cutover:no-transaction\nCREATE TABLE posts (id int);",
+        );
         let found = discover(tmp.path(), Dialect::Postgres).unwrap();
         assert_eq!(found.layout, Layout::Native);
         assert_eq!(names(&found), ["1", "2", "10"]);
@@ -206,8 +246,16 @@ mod tests {
     #[test]
     fn only_simple_files_is_sqlx_simple_and_honours_its_marker() {
         let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "20210425153745_create_history.sql", "CREATE TABLE h (id int);");
-        write(tmp.path(), "20210425153757_index.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON h (id);");
+        write(
+            tmp.path(),
+            "20210425153745_create_history.sql",
+            "CREATE TABLE h (id int);",
+        );
+        write(
+            tmp.path(),
+            "20210425153757_index.sql",
+            "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON h (id);",
+        );
         let found = discover(tmp.path(), Dialect::Postgres).unwrap();
         assert_eq!(found.layout, Layout::SqlxSimple);
         assert_eq!(names(&found), ["20210425153745", "20210425153757"]);
@@ -221,9 +269,21 @@ mod tests {
         write(tmp.path(), "1_a.up.sql", "");
         write(tmp.path(), "1_b.up.sql", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
-        assert!(matches!(&err, Error::DuplicateVersion { direction: "up", .. }), "{err}");
+        assert!(
+            matches!(
+                &err,
+                Error::DuplicateVersion {
+                    direction: "up",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let msg = err.to_string();
-        assert!(msg.contains("1_a.up.sql") && msg.contains("1_b.up.sql"), "{msg}");
+        assert!(
+            msg.contains("1_a.up.sql") && msg.contains("1_b.up.sql"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -233,7 +293,10 @@ mod tests {
         write(tmp.path(), "01_b.up.sql", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("1_a.sql") && msg.contains("01_b.up.sql"), "{msg}");
+        assert!(
+            msg.contains("1_a.sql") && msg.contains("01_b.up.sql"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -252,12 +315,29 @@ mod tests {
         write(tmp.path(), "1_a.up.sql", "");
         write(tmp.path(), "schema.sql", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
-        assert!(matches!(err, Error::UnexpectedFile { layout: Layout::Native, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::UnexpectedFile {
+                    layout: Layout::Native,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let msg = err.to_string();
-        assert!(msg.contains("schema.sql") && msg.contains("native"), "{msg}");
+        assert!(
+            msg.contains("schema.sql") && msg.contains("native"),
+            "{msg}"
+        );
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "1_a.SQL", "");
-        assert!(discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string().contains("1_a.SQL"));
+        assert!(
+            discover(tmp.path(), Dialect::Postgres)
+                .unwrap_err()
+                .to_string()
+                .contains("1_a.SQL")
+        );
     }
 
     #[test]
@@ -272,7 +352,10 @@ mod tests {
         assert_eq!(found.layout, Layout::Flyway);
         assert_eq!(names(&found), ["1", "1.2", "1.10", "2"]);
         assert_eq!(found.migrations[1].name, "add_b");
-        assert_eq!(found.migrations[1].down.as_ref().unwrap().sql, "DROP TABLE b;");
+        assert_eq!(
+            found.migrations[1].down.as_ref().unwrap().sql,
+            "DROP TABLE b;"
+        );
         assert!(found.migrations[0].down.is_none());
     }
 
@@ -282,9 +365,21 @@ mod tests {
         write(tmp.path(), "V1__init.sql", "");
         write(tmp.path(), "V2_create.sql", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
-        assert!(matches!(err, Error::UnexpectedFile { layout: Layout::Flyway, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::UnexpectedFile {
+                    layout: Layout::Flyway,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let msg = err.to_string();
-        assert!(msg.contains("V2_create.sql") && msg.contains("two underscores"), "{msg}");
+        assert!(
+            msg.contains("V2_create.sql") && msg.contains("two underscores"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -295,7 +390,10 @@ mod tests {
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
         assert!(matches!(err, Error::Unsupported { .. }), "{err}");
         let msg = err.to_string();
-        assert!(msg.contains("R__views.sql") && msg.contains("seed"), "{msg}");
+        assert!(
+            msg.contains("R__views.sql") && msg.contains("seed"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -307,7 +405,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "V1.1__a.sql", "");
         write(tmp.path(), "V1_1__b.sql", "");
-        let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-        assert!(msg.contains("V1.1__a.sql") && msg.contains("V1_1__b.sql"), "{msg}");
+        let msg = discover(tmp.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("V1.1__a.sql") && msg.contains("V1_1__b.sql"),
+            "{msg}"
+        );
     }
 }

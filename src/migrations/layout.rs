@@ -69,7 +69,10 @@ impl Layout {
 
     /// Whether migrations live in sub-folders rather than in files at the top level.
     pub fn uses_folders(&self) -> bool {
-        matches!(self, Layout::Diesel | Layout::Prisma | Layout::VersionFolders)
+        matches!(
+            self,
+            Layout::Diesel | Layout::Prisma | Layout::VersionFolders
+        )
     }
 }
 
@@ -124,14 +127,18 @@ pub fn discover(dir: &Path, dialect: Dialect) -> Result<Discovered, Error> {
         tree.ignore_folders(layout, &mut found);
     }
     match layout {
-        Layout::Native | Layout::SqlxSimple => flat::read_native(&tree, layout, &mut texts, &mut found)?,
+        Layout::Native | Layout::SqlxSimple => {
+            flat::read_native(&tree, layout, &mut texts, &mut found)?
+        }
         Layout::Flyway => flat::read_flyway(&tree, &mut found)?,
         Layout::Dbmate => dbmate::read(&tree, &mut texts, &mut found)?,
         Layout::Popx => popx::read(&tree, dialect, &mut found)?,
         Layout::Diesel | Layout::Prisma => folders::read_single(&tree, layout, &mut found)?,
         Layout::VersionFolders => folders::read_versioned(&tree, &mut found)?,
     }
-    found.migrations.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.id.cmp(&b.id)));
+    found
+        .migrations
+        .sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.id.cmp(&b.id)));
     found.ignored.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Discovered {
         layout,
@@ -206,11 +213,14 @@ impl Tree {
         match fs::metadata(dir) {
             Ok(meta) if meta.is_dir() => {}
             Ok(_) => return Err(Error::MissingDir { dir: dir.into() }),
-            Err(e) if e.kind() == ErrorKind::NotFound => return Err(Error::MissingDir { dir: dir.into() }),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(Error::MissingDir { dir: dir.into() });
+            }
             Err(e) => return Err(Error::io(dir, e)),
         }
         let (files, dirs) = list(dir)?;
-        let (hidden_dirs, dirs): (Vec<Entry>, Vec<Entry>) = dirs.into_iter().partition(Entry::is_hidden);
+        let (hidden_dirs, dirs): (Vec<Entry>, Vec<Entry>) =
+            dirs.into_iter().partition(Entry::is_hidden);
         let dirs = dirs
             .into_iter()
             .map(|entry| {
@@ -268,12 +278,19 @@ impl Tree {
             }
         }
         let reversible = files.iter().any(|f| flat::is_reversible(&f.name));
-        Ok(if reversible || files.is_empty() { Layout::Native } else { Layout::SqlxSimple })
+        Ok(if reversible || files.is_empty() {
+            Layout::Native
+        } else {
+            Layout::SqlxSimple
+        })
     }
 
     /// The layout of the migration folders, if there are any; an error if they disagree.
     fn folder_layout(&self) -> Result<Option<Layout>, Error> {
-        let mut kinds = self.dirs.iter().filter_map(|d| Some((folders::kind(d)?, d)));
+        let mut kinds = self
+            .dirs
+            .iter()
+            .filter_map(|d| Some((folders::kind(d)?, d)));
         let Some((first_layout, first)) = kinds.next() else {
             return Ok(None);
         };
@@ -298,13 +315,15 @@ fn list(dir: &Path) -> Result<(Vec<Entry>, Vec<Entry>), Error> {
     for item in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let item = item.map_err(|e| Error::io(dir, e))?;
         let path = item.path();
-        let name = item
-            .file_name()
-            .into_string()
-            .map_err(|_| Error::NotUtf8 { path: path.clone(), line: None })?;
+        let name = (item.file_name().into_string())
+            .map_err(|_| Error::NotUtf8Name { path: path.clone() })?;
         let meta = fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
         let entry = Entry { name, path };
-        if meta.is_dir() { dirs.push(entry) } else { files.push(entry) }
+        if meta.is_dir() {
+            dirs.push(entry)
+        } else {
+            files.push(entry)
+        }
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));
     dirs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -335,7 +354,8 @@ impl Texts {
 
 /// Splits `<version>_<name>` at the first `_`; both parts non-empty.
 pub(super) fn split_version(stem: &str) -> Option<(&str, &str)> {
-    stem.split_once('_').filter(|(version, name)| !version.is_empty() && !name.is_empty())
+    stem.split_once('_')
+        .filter(|(version, name)| !version.is_empty() && !name.is_empty())
 }
 
 /// Non-empty and ASCII digits only.
@@ -367,10 +387,18 @@ mod tests {
     fn layout_names_round_trip() {
         for layout in Layout::ALL {
             assert_eq!(layout.name().parse::<Layout>(), Ok(layout));
-            assert_eq!(serde_json::to_string(&layout).unwrap(), format!("\"{layout}\""));
+            assert_eq!(
+                serde_json::to_string(&layout).unwrap(),
+                format!("\"{layout}\"")
+            );
         }
         assert_eq!(format!("layout: {}", Layout::Diesel), "layout: diesel");
-        assert!("liquibase".parse::<Layout>().unwrap_err().contains("version-folders"));
+        assert!(
+            "liquibase"
+                .parse::<Layout>()
+                .unwrap_err()
+                .contains("version-folders")
+        );
     }
 
     #[test]
@@ -380,7 +408,10 @@ mod tests {
         let err = discover(&dir, Dialect::Postgres).unwrap_err();
         assert!(matches!(err, Error::MissingDir { .. }));
         let msg = err.to_string();
-        assert!(msg.contains("nope") && msg.contains("cutover init") && msg.contains("--migrations"), "{msg}");
+        assert!(
+            msg.contains("nope") && msg.contains("cutover init") && msg.contains("--migrations"),
+            "{msg}"
+        );
         write(tmp.path(), "file", "");
         let err = discover(&tmp.path().join("file"), Dialect::Postgres).unwrap_err();
         assert!(matches!(err, Error::MissingDir { .. }), "{err}");
@@ -407,7 +438,16 @@ mod tests {
         let ignored: Vec<(String, &str)> = found
             .ignored
             .iter()
-            .map(|i| (i.path.strip_prefix(tmp.path()).unwrap().display().to_string(), i.reason.as_str()))
+            .map(|i| {
+                (
+                    i.path
+                        .strip_prefix(tmp.path())
+                        .unwrap()
+                        .display()
+                        .to_string(),
+                    i.reason.as_str(),
+                )
+            })
             .collect();
         assert_eq!(ignored.len(), 4, "{ignored:?}");
         assert_eq!(ignored[0], (".git".to_string(), "hidden folder"));
@@ -417,15 +457,37 @@ mod tests {
         assert!(ignored[3].1.contains("native"), "{:?}", ignored[3]);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_file_name_that_is_not_utf8_is_an_error() {
+        use std::os::unix::ffi::OsStrExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"1_caf\xe9.sql");
+        fs::write(tmp.path().join(name), "").unwrap();
+        let err = discover(tmp.path(), Dialect::Sqlite).unwrap_err();
+        assert!(matches!(err, Error::NotUtf8Name { .. }), "{err}");
+        assert!(err.to_string().contains("1_caf"), "{err}");
+    }
+
     #[test]
     fn folders_of_two_layouts_are_an_error() {
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "20200101000000_a/up.sql", "");
         write(tmp.path(), "20200102000000_b/migration.sql", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
-        assert!(matches!(err, Error::MixedLayouts { first_layout: Layout::Diesel, second_layout: Layout::Prisma, .. }));
+        assert!(matches!(
+            err,
+            Error::MixedLayouts {
+                first_layout: Layout::Diesel,
+                second_layout: Layout::Prisma,
+                ..
+            }
+        ));
         let msg = err.to_string();
-        assert!(msg.contains("20200101000000_a") && msg.contains("20200102000000_b"), "{msg}");
+        assert!(
+            msg.contains("20200101000000_a") && msg.contains("20200102000000_b"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -433,7 +495,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "1_a.sql", "-- migrate:up\nSELECT 1;\n");
         assert_eq!(detect(tmp.path()).unwrap(), Layout::Dbmate);
-        assert_eq!(discover(tmp.path(), Dialect::MySql).unwrap().layout, Layout::Dbmate);
+        assert_eq!(
+            discover(tmp.path(), Dialect::MySql).unwrap().layout,
+            Layout::Dbmate
+        );
     }
 
     #[test]

@@ -45,7 +45,13 @@ pub struct Migration {
 }
 
 impl Migration {
-    pub(crate) fn new(id: String, version: Version, name: String, up: Script, down: Option<Script>) -> Migration {
+    pub(crate) fn new(
+        id: String,
+        version: Version,
+        name: String,
+        up: Script,
+        down: Option<Script>,
+    ) -> Migration {
         Migration {
             checksum: checksum(&up.sql),
             id,
@@ -76,7 +82,12 @@ impl Script {
     /// A script from text taken from `path` at `line_offset`; `no_transaction` is the
     /// layout's own marker (popx `.autocommit`, dbmate `transaction:false`, …), added to
     /// what the text's directives say.
-    pub(crate) fn new(path: &Path, sql: String, line_offset: usize, no_transaction: bool) -> Result<Script, Error> {
+    pub(crate) fn new(
+        path: &Path,
+        sql: String,
+        line_offset: usize,
+        no_transaction: bool,
+    ) -> Result<Script, Error> {
         let mut directives = Directives::parse(path, &sql, line_offset)?;
         directives.no_transaction |= no_transaction;
         Ok(Script {
@@ -108,7 +119,7 @@ fn read_text(path: &Path) -> Result<String, Error> {
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
         Error::NotUtf8 {
             path: path.to_path_buf(),
-            line: Some(line),
+            line,
         }
     })?;
     Ok(match text.strip_prefix('\u{feff}') {
@@ -141,32 +152,59 @@ pub(crate) mod tests {
     fn checksum_ignores_crlf_and_is_lowercase_hex_sha256() {
         // `printf 'SELECT 1;\n' | sha256sum`
         let lf = checksum("SELECT 1;\n");
-        assert_eq!(lf, "b4e0497804e46e0a0b0b8c31975b062152d551bac49c3c2e80932567b4085dcd");
+        assert_eq!(
+            lf,
+            "b4e0497804e46e0a0b0b8c31975b062152d551bac49c3c2e80932567b4085dcd"
+        );
         assert_eq!(lf, checksum("SELECT 1;\r\n"));
         assert_ne!(lf, checksum("SELECT 2;\n"));
-        assert_eq!(checksum(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            checksum(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]
     fn crlf_file_has_the_same_checksum_as_lf_file() {
         let tmp = tempfile::tempdir().unwrap();
-        write(&tmp.path().join("lf"), "1_a.sql", "CREATE TABLE t (id int);\nSELECT 1;\n");
-        write(&tmp.path().join("crlf"), "1_a.sql", "CREATE TABLE t (id int);\r\nSELECT 1;\r\n");
+        write(
+            &tmp.path().join("lf"),
+            "1_a.sql",
+            "CREATE TABLE t (id int);\nSELECT 1;\n",
+        );
+        write(
+            &tmp.path().join("crlf"),
+            "1_a.sql",
+            "CREATE TABLE t (id int);\r\nSELECT 1;\r\n",
+        );
         let lf = discover(&tmp.path().join("lf"), crate::sql::Dialect::Sqlite).unwrap();
         let crlf = discover(&tmp.path().join("crlf"), crate::sql::Dialect::Sqlite).unwrap();
         assert_eq!(lf.migrations[0].checksum, crlf.migrations[0].checksum);
-        assert!(crlf.migrations[0].up.sql.contains("\r\n"), "the text itself is kept as is");
+        assert!(
+            crlf.migrations[0].up.sql.contains("\r\n"),
+            "the text itself is kept as is"
+        );
     }
 
     #[test]
     fn bom_is_dropped_from_the_text() {
         let tmp = tempfile::tempdir().unwrap();
-        write_bytes(tmp.path(), "1_a.sql", b"\xef\xbb\xbf-- cutover:no-transaction\nSELECT 1;\n");
+        write_bytes(
+            tmp.path(),
+            "1_a.sql",
+            b"\xef\xbb\xbf-- cutover:no-transaction\nSELECT 1;\n",
+        );
         let found = discover(tmp.path(), crate::sql::Dialect::Sqlite).unwrap();
         let m = &found.migrations[0];
         assert_eq!(m.up.sql, "-- cutover:no-transaction\nSELECT 1;\n");
-        assert!(m.up.directives.no_transaction, "the directive after the BOM is read");
-        assert_eq!(m.checksum, checksum("-- cutover:no-transaction\nSELECT 1;\n"));
+        assert!(
+            m.up.directives.no_transaction,
+            "the directive after the BOM is read"
+        );
+        assert_eq!(
+            m.checksum,
+            checksum("-- cutover:no-transaction\nSELECT 1;\n")
+        );
     }
 
     #[test]
@@ -174,8 +212,11 @@ pub(crate) mod tests {
         let tmp = tempfile::tempdir().unwrap();
         write_bytes(tmp.path(), "1_a.up.sql", b"SELECT 1;\nSELECT '\xff';\n");
         let err = discover(tmp.path(), crate::sql::Dialect::Sqlite).unwrap_err();
-        assert!(matches!(err, Error::NotUtf8 { line: Some(2), .. }), "{err}");
-        assert!(err.to_string().contains("1_a.up.sql:2 is not valid UTF-8"), "{err}");
+        assert!(matches!(err, Error::NotUtf8 { line: 2, .. }), "{err}");
+        assert!(
+            err.to_string().contains("1_a.up.sql:2 is not valid UTF-8"),
+            "{err}"
+        );
     }
 
     #[cfg(unix)]
@@ -183,7 +224,8 @@ pub(crate) mod tests {
     fn unreadable_file_is_an_error_naming_it() {
         let tmp = tempfile::tempdir().unwrap();
         // A dangling symbolic link cannot be read whatever the user's privileges.
-        std::os::unix::fs::symlink(tmp.path().join("gone.sql"), tmp.path().join("1_a.up.sql")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("gone.sql"), tmp.path().join("1_a.up.sql"))
+            .unwrap();
         let err = discover(tmp.path(), crate::sql::Dialect::Sqlite).unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{err}");
         assert!(err.to_string().contains("1_a.up.sql"), "{err}");

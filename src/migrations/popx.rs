@@ -22,13 +22,19 @@ pub(super) fn is_popx_like(name: &str) -> bool {
     let Some(middle) = segments(name) else {
         return false;
     };
-    name.ends_with(".fizz") || middle.iter().any(|s| *s == "autocommit" || DIALECTS.contains(s))
+    name.ends_with(".fizz")
+        || middle
+            .iter()
+            .any(|s| *s == "autocommit" || DIALECTS.contains(s))
 }
 
 /// The segments between `<version>_<name>` and `.(up|down).(sql|fizz)`.
 fn segments(name: &str) -> Option<Vec<&str>> {
     let mut parts: Vec<&str> = name.split('.').collect();
-    if parts.len() < 3 || !matches!(parts.pop()?, "sql" | "fizz") || !matches!(parts.pop()?, "up" | "down") {
+    if parts.len() < 3
+        || !matches!(parts.pop()?, "sql" | "fizz")
+        || !matches!(parts.pop()?, "up" | "down")
+    {
         return None;
     }
     let (version, _) = split_version(parts.first()?)?;
@@ -53,7 +59,9 @@ pub(super) fn read(tree: &Tree, dialect: Dialect, found: &mut Found) -> Result<(
     }
     let chosen = choose(files, target, found)?;
     for pair in pair(chosen)? {
-        found.migrations.push(pair.into_migration(&mut super::read_text)?);
+        found
+            .migrations
+            .push(pair.into_migration(&mut super::read_text)?);
     }
     Ok(())
 }
@@ -68,7 +76,12 @@ fn pop_dialect(dialect: Dialect) -> &'static str {
 }
 
 /// A candidate for the target, or `None` for a file that is ignored (and recorded so).
-fn classify<'a>(tree: &Tree, entry: &'a Entry, target: &str, found: &mut Found) -> Result<Option<PopxFile<'a>>, Error> {
+fn classify<'a>(
+    tree: &Tree,
+    entry: &'a Entry,
+    target: &str,
+    found: &mut Found,
+) -> Result<Option<PopxFile<'a>>, Error> {
     if entry.is_hidden() {
         found.ignore(&entry.path, "hidden file");
         return Ok(None);
@@ -123,7 +136,11 @@ fn parse(entry: &Entry) -> Option<PopxFile<'_>> {
 }
 
 /// Per version and direction, the target's file if there is one, else the generic file.
-fn choose<'a>(files: Vec<PopxFile<'a>>, target: &str, found: &mut Found) -> Result<Vec<Named<'a>>, Error> {
+fn choose<'a>(
+    files: Vec<PopxFile<'a>>,
+    target: &str,
+    found: &mut Found,
+) -> Result<Vec<Named<'a>>, Error> {
     let mut slots: HashMap<(String, bool), (Vec<Named<'a>>, Vec<Named<'a>>)> = HashMap::new();
     let mut order = Vec::new();
     for file in files {
@@ -132,7 +149,11 @@ fn choose<'a>(files: Vec<PopxFile<'a>>, target: &str, found: &mut Found) -> Resu
             order.push(key);
             Default::default()
         });
-        if file.dialect.is_some() { slot.0.push(file.named) } else { slot.1.push(file.named) }
+        if file.dialect.is_some() {
+            slot.0.push(file.named)
+        } else {
+            slot.1.push(file.named)
+        }
     }
     let mut chosen = Vec::new();
     for key in order {
@@ -162,18 +183,58 @@ mod tests {
     fn kratos_like() -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
-        write(d, "20220420102701000000_identity_metadata.up.sql", "ALTER TABLE i ADD m jsonb;");
-        write(d, "20220420102701000000_identity_metadata.down.sql", "ALTER TABLE i DROP m;");
-        write(d, "20220420102701000000_identity_metadata.mysql.up.sql", "ALTER TABLE i ADD m JSON;");
-        write(d, "20220420102701000000_identity_metadata.sqlite.up.sql", "ALTER TABLE i ADD m TEXT;");
-        write(d, "20220420102701000000_identity_metadata.cockroach.up.sql", "ALTER TABLE i ADD m JSONB;");
-        write(d, "20260616000000000000_idx.postgres.autocommit.up.sql", "CREATE INDEX CONCURRENTLY x ON t (c);");
-        write(d, "20260616000000000000_idx.postgres.autocommit.down.sql", "DROP INDEX CONCURRENTLY x;");
-        write(d, "20260616000000000000_idx.autocommit.up.sql", "CREATE INDEX x ON t (c);");
+        write(
+            d,
+            "20220420102701000000_identity_metadata.up.sql",
+            "ALTER TABLE i ADD m jsonb;",
+        );
+        write(
+            d,
+            "20220420102701000000_identity_metadata.down.sql",
+            "ALTER TABLE i DROP m;",
+        );
+        write(
+            d,
+            "20220420102701000000_identity_metadata.mysql.up.sql",
+            "ALTER TABLE i ADD m JSON;",
+        );
+        write(
+            d,
+            "20220420102701000000_identity_metadata.sqlite.up.sql",
+            "ALTER TABLE i ADD m TEXT;",
+        );
+        write(
+            d,
+            "20220420102701000000_identity_metadata.cockroach.up.sql",
+            "ALTER TABLE i ADD m JSONB;",
+        );
+        write(
+            d,
+            "20260616000000000000_idx.postgres.autocommit.up.sql",
+            "CREATE INDEX CONCURRENTLY x ON t (c);",
+        );
+        write(
+            d,
+            "20260616000000000000_idx.postgres.autocommit.down.sql",
+            "DROP INDEX CONCURRENTLY x;",
+        );
+        write(
+            d,
+            "20260616000000000000_idx.autocommit.up.sql",
+            "CREATE INDEX x ON t (c);",
+        );
         write(d, "20260616000000000000_idx.autocommit.down.sql", "");
         write(d, "9_small.up.sql", "");
-        write(d, "20150100000001000000_networks.postgres.up.sql", "CREATE TABLE networks (id uuid);");
-        write(d, "20150100000001000000_networks.postgres.down.sql", "DROP TABLE networks;");
+        write(
+            d,
+            "20150100000001000000_networks.postgres.up.sql",
+            "CREATE TABLE networks (id uuid);",
+        );
+        write(
+            d,
+            "20150100000001000000_networks.postgres.down.sql",
+            "DROP TABLE networks;",
+        );
         tmp
     }
 
@@ -182,13 +243,33 @@ mod tests {
         let tmp = kratos_like();
         let mysql = discover(tmp.path(), Dialect::MySql).unwrap();
         assert_eq!(mysql.layout, Layout::Popx);
-        assert_eq!(names(&mysql), ["9", "20220420102701000000", "20260616000000000000"]);
+        assert_eq!(
+            names(&mysql),
+            ["9", "20220420102701000000", "20260616000000000000"]
+        );
         let meta = &mysql.migrations[1];
-        assert!(meta.up.path.ends_with("20220420102701000000_identity_metadata.mysql.up.sql"));
+        assert!(
+            meta.up
+                .path
+                .ends_with("20220420102701000000_identity_metadata.mysql.up.sql")
+        );
         assert_eq!(meta.up.sql, "ALTER TABLE i ADD m JSON;");
-        assert!(meta.down.as_ref().unwrap().path.ends_with("20220420102701000000_identity_metadata.down.sql"));
-        let replaced = mysql.ignored.iter().find(|i| i.path.ends_with("20220420102701000000_identity_metadata.up.sql"));
-        assert!(replaced.unwrap().reason.contains("replaced for mysql"), "{:?}", mysql.ignored);
+        assert!(
+            meta.down
+                .as_ref()
+                .unwrap()
+                .path
+                .ends_with("20220420102701000000_identity_metadata.down.sql")
+        );
+        let replaced = mysql.ignored.iter().find(|i| {
+            i.path
+                .ends_with("20220420102701000000_identity_metadata.up.sql")
+        });
+        assert!(
+            replaced.unwrap().reason.contains("replaced for mysql"),
+            "{:?}",
+            mysql.ignored
+        );
     }
 
     #[test]
@@ -196,16 +277,31 @@ mod tests {
         let tmp = kratos_like();
         let sqlite = discover(tmp.path(), Dialect::Sqlite).unwrap();
         assert_eq!(sqlite.migrations[1].up.sql, "ALTER TABLE i ADD m TEXT;");
-        let ignored: Vec<String> = sqlite.ignored.iter().map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let ignored: Vec<String> = sqlite
+            .ignored
+            .iter()
+            .map(|i| i.path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         for other in [
             "20220420102701000000_identity_metadata.mysql.up.sql",
             "20220420102701000000_identity_metadata.cockroach.up.sql",
             "20260616000000000000_idx.postgres.autocommit.up.sql",
             "20150100000001000000_networks.postgres.up.sql",
         ] {
-            assert!(ignored.iter().any(|name| name == other), "{other} not in {ignored:?}");
+            assert!(
+                ignored.iter().any(|name| name == other),
+                "{other} not in {ignored:?}"
+            );
         }
-        let reason = &sqlite.ignored.iter().find(|i| i.path.ends_with("20150100000001000000_networks.postgres.up.sql")).unwrap().reason;
+        let reason = &sqlite
+            .ignored
+            .iter()
+            .find(|i| {
+                i.path
+                    .ends_with("20150100000001000000_networks.postgres.up.sql")
+            })
+            .unwrap()
+            .reason;
         assert_eq!(reason, "for postgres, not sqlite3");
     }
 
@@ -213,14 +309,36 @@ mod tests {
     fn autocommit_means_no_transaction() {
         let tmp = kratos_like();
         let pg = discover(tmp.path(), Dialect::Postgres).unwrap();
-        assert_eq!(names(&pg), ["9", "20150100000001000000", "20220420102701000000", "20260616000000000000"]);
+        assert_eq!(
+            names(&pg),
+            [
+                "9",
+                "20150100000001000000",
+                "20220420102701000000",
+                "20260616000000000000"
+            ]
+        );
         let idx = &pg.migrations[3];
-        assert!(idx.up.path.ends_with("20260616000000000000_idx.postgres.autocommit.up.sql"));
-        assert!(idx.up.directives.no_transaction && idx.down.as_ref().unwrap().directives.no_transaction);
+        assert!(
+            idx.up
+                .path
+                .ends_with("20260616000000000000_idx.postgres.autocommit.up.sql")
+        );
+        assert!(
+            idx.up.directives.no_transaction
+                && idx.down.as_ref().unwrap().directives.no_transaction
+        );
         assert!(!pg.migrations[2].up.directives.no_transaction);
         let mysql = discover(tmp.path(), Dialect::MySql).unwrap();
-        assert!(mysql.migrations[2].up.directives.no_transaction, "generic .autocommit applies too");
-        assert_eq!(mysql.migrations[2].down.as_ref().unwrap().sql, "", "empty files are no-op scripts");
+        assert!(
+            mysql.migrations[2].up.directives.no_transaction,
+            "generic .autocommit applies too"
+        );
+        assert_eq!(
+            mysql.migrations[2].down.as_ref().unwrap().sql,
+            "",
+            "empty files are no-op scripts"
+        );
     }
 
     #[test]
@@ -230,9 +348,21 @@ mod tests {
         write(tmp.path(), "2_a.up.sql", "");
         write(tmp.path(), "2_a.autocommit.up.sql", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
-        assert!(matches!(&err, Error::DuplicateVersion { direction: "up", .. }), "{err}");
+        assert!(
+            matches!(
+                &err,
+                Error::DuplicateVersion {
+                    direction: "up",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let msg = err.to_string();
-        assert!(msg.contains("2_a.up.sql") && msg.contains("2_a.autocommit.up.sql"), "{msg}");
+        assert!(
+            msg.contains("2_a.up.sql") && msg.contains("2_a.autocommit.up.sql"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -240,9 +370,20 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "1_a.sqlite.up.sql", "");
         write(tmp.path(), "1_a.sqlite3.up.sql", "");
-        let msg = discover(tmp.path(), Dialect::Sqlite).unwrap_err().to_string();
-        assert!(msg.contains("1_a.sqlite.up.sql") && msg.contains("1_a.sqlite3.up.sql"), "{msg}");
-        assert!(discover(tmp.path(), Dialect::MySql).unwrap().migrations.is_empty(), "not ours on mysql");
+        let msg = discover(tmp.path(), Dialect::Sqlite)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("1_a.sqlite.up.sql") && msg.contains("1_a.sqlite3.up.sql"),
+            "{msg}"
+        );
+        assert!(
+            discover(tmp.path(), Dialect::MySql)
+                .unwrap()
+                .migrations
+                .is_empty(),
+            "not ours on mysql"
+        );
     }
 
     #[test]
@@ -250,29 +391,54 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "1_a.postgres.up.sql", "");
         write(tmp.path(), "2_b.mssql.up.sql", "");
-        let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-        assert!(msg.contains("2_b.mssql.up.sql") && msg.contains("popx"), "{msg}");
+        let msg = discover(tmp.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("2_b.mssql.up.sql") && msg.contains("popx"),
+            "{msg}"
+        );
 
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "1_a.postgres.up.sql", "");
         write(tmp.path(), "2_b.up.fizz", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
-        assert!(matches!(err, Error::Unsupported { .. }) && err.to_string().contains("2_b.up.fizz"), "{err}");
+        assert!(
+            matches!(err, Error::Unsupported { .. }) && err.to_string().contains("2_b.up.fizz"),
+            "{err}"
+        );
 
         let tmp = tempfile::tempdir().unwrap();
         write(tmp.path(), "1_a.postgres.up.sql", "");
         write(tmp.path(), "2_b.postgres.down.sql", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
-        assert!(matches!(err, Error::DownWithoutUp { .. }) && err.to_string().contains("2_b.postgres.down.sql"), "{err}");
+        assert!(
+            matches!(err, Error::DownWithoutUp { .. })
+                && err.to_string().contains("2_b.postgres.down.sql"),
+            "{err}"
+        );
     }
 
     #[test]
     fn twenty_digit_versions_sort_numerically() {
         let tmp = tempfile::tempdir().unwrap();
-        for v in ["20191100000002000000", "20150100000001000000", "9", "20191100000001000005"] {
+        for v in [
+            "20191100000002000000",
+            "20150100000001000000",
+            "9",
+            "20191100000001000005",
+        ] {
             write(tmp.path(), &format!("{v}_m.mysql.up.sql"), "");
         }
         let found = discover(tmp.path(), Dialect::MySql).unwrap();
-        assert_eq!(names(&found), ["9", "20150100000001000000", "20191100000001000005", "20191100000002000000"]);
+        assert_eq!(
+            names(&found),
+            [
+                "9",
+                "20150100000001000000",
+                "20191100000001000005",
+                "20191100000002000000"
+            ]
+        );
     }
 }

@@ -71,7 +71,8 @@ impl Version {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.cmp_groups(other).then_with(|| self.raw.cmp(&other.raw))
+        self.cmp_groups(other)
+            .then_with(|| self.raw.cmp(&other.raw))
     }
 }
 

@@ -17,29 +17,32 @@ pub(super) struct Quote {
     pub(super) what: &'static str,
 }
 
-pub(super) const fn quote(close: u8, backslash: bool, what: &'static str) -> Option<Quote> {
+/// Every quote but SQLite's `[…]` escapes its closing byte by doubling it (`'it''s'`).
+const fn quote(close: u8, backslash: bool, what: &'static str) -> Quote {
     let doubled = close != b']';
-    Some(Quote {
+    Quote {
         close,
         backslash,
         doubled,
         what,
-    })
+    }
 }
 
 /// PostgreSQL's `E'…'`, the only PostgreSQL string where a backslash escapes.
-pub(super) const E_STRING: Quote = quote(b'\'', true, "string E'").unwrap();
+pub(super) const E_STRING: Quote = quote(b'\'', true, "string E'");
 
+/// The quote that `b` opens in `dialect`, if any. MySQL escapes with backslashes in both
+/// its string quotes (the server's default `sql_mode`).
 pub(super) fn quote_at(dialect: Dialect, b: u8) -> Option<Quote> {
-    match (dialect, b) {
+    Some(match (dialect, b) {
         (Dialect::MySql, b'\'') => quote(b'\'', true, "string '"),
         (Dialect::MySql, b'"') => quote(b'"', true, "string \""),
         (_, b'\'') => quote(b'\'', false, "string '"),
         (_, b'"') => quote(b'"', false, "quoted identifier \""),
         (Dialect::MySql | Dialect::Sqlite, b'`') => quote(b'`', false, "quoted identifier `"),
         (Dialect::Sqlite, b'[') => quote(b']', false, "quoted identifier ["),
-        _ => None,
-    }
+        _ => return None,
+    })
 }
 
 /// Where the quoted run whose body starts at `i` ends (just past the closing byte).
@@ -56,6 +59,7 @@ pub(super) fn quoted_end(bytes: &[u8], mut i: usize, q: Quote) -> Option<usize> 
 }
 
 pub(super) enum Comment {
+    /// To the end of the line (`--`, MySQL's `#`).
     Line,
     Block {
         nested: bool,
@@ -66,6 +70,7 @@ pub(super) enum Comment {
     },
 }
 
+/// The comment that starts at `pos`, if any.
 pub(super) fn comment_at(dialect: Dialect, bytes: &[u8], pos: usize) -> Option<Comment> {
     let rest = &bytes[pos..];
     let mysql = dialect == Dialect::MySql;
@@ -113,6 +118,7 @@ pub(super) fn dollar_tag_end(bytes: &[u8], pos: usize) -> Option<usize> {
     (bytes.get(i) == Some(&b'$')).then_some(i + 1)
 }
 
+/// Where the line holding `pos` ends: its `\n`, or the end of the script.
 pub(super) fn line_end(bytes: &[u8], pos: usize) -> usize {
     bytes[pos..]
         .iter()
@@ -124,6 +130,7 @@ pub(super) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
+/// Whether `b` starts a word (identifier, keyword or number); words go on over `$` too.
 pub(super) fn is_word_start(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
@@ -139,13 +146,15 @@ pub(super) enum Kw {
     Atomic,
     /// Closes an `IF`, `LOOP`, … that was never counted (`END IF`).
     Closer,
-    /// What a `CREATE` makes: a routine may have a `BEGIN … END` body, a table may not
-    /// (so a column named `begin` opens nothing).
+    /// What a `CREATE` makes: a routine may have a `BEGIN … END` body, so `BEGIN` opens a
+    /// block in it; in a table or view a column named `begin` opens nothing. The first of
+    /// these words after `CREATE` decides (`CREATE TABLE event` makes a table).
     Routine,
     Plain,
     Other,
 }
 
+/// The role of `word`, compared case-insensitively.
 pub(super) fn keyword(word: &[u8]) -> Kw {
     const KEYWORDS: &[(&str, Kw)] = &[
         ("BEGIN", Kw::Begin),

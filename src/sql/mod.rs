@@ -3,6 +3,7 @@
 //!
 //! The splitter is hand-written (see `split.rs` for why no parser crate fits).
 
+mod lexer;
 mod split;
 
 pub use split::{SplitError, split};
