@@ -56,6 +56,10 @@ pub struct Environment {
     pub init_sql: InitSql,
     /// How long to wait for another run's lock (`30s`, `5m`).
     pub lock_timeout: Option<String>,
+    /// Glob patterns: only migration files or folders whose names match are read (for a
+    /// folder that holds several databases' histories side by side).
+    #[serde(default)]
+    pub include: Vec<String>,
 }
 
 /// `init_sql = "…"` or `init_sql = ["…", "…"]`.
@@ -99,6 +103,8 @@ pub struct Settings {
     pub init_sql: Vec<String>,
     pub lock_timeout: Duration,
     pub config_path: Option<PathBuf>,
+    /// Only migrations whose file or folder name matches one of these are read.
+    pub include: Vec<glob::Pattern>,
 }
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -144,7 +150,9 @@ impl Selected {
     fn migrations(&self, o: &Overrides) -> Result<PathBuf, ConfigError> {
         Ok(match (&o.migrations, &self.env.migrations) {
             (Some(dir), _) => dir.clone(),
-            (None, Some(dir)) => self.base.join(interpolate(dir, &self.setting("migrations"))?),
+            (None, Some(dir)) => self
+                .base
+                .join(interpolate(dir, &self.setting("migrations"))?),
             (None, None) => self.base.join("migrations"),
         })
     }
@@ -182,6 +190,17 @@ impl Settings {
             })?,
             (None, None) => DEFAULT_LOCK_TIMEOUT,
         };
+        let include = sel
+            .env
+            .include
+            .iter()
+            .map(|p| {
+                glob::Pattern::new(p).map_err(|e| ConfigError::Setting {
+                    setting: sel.setting("include"),
+                    message: format!("`{p}` is not a glob pattern: {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
             url,
             migrations,
@@ -189,6 +208,7 @@ impl Settings {
             init_sql,
             lock_timeout,
             config_path: sel.config_path,
+            include,
         })
     }
 
@@ -239,7 +259,13 @@ fn pick_env(
     let wanted = flag
         .map(str::to_string)
         .or_else(|| std::env::var("CUTOVER_ENV").ok().filter(|s| !s.is_empty()));
-    let names = || file.environments.keys().cloned().collect::<Vec<_>>().join(", ");
+    let names = || {
+        file.environments
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match wanted {
         Some(name) if file.environments.contains_key(&name) => Ok(Some(name)),
         Some(name) if path.is_none() && flag.is_some() => Err(ConfigError::Missing(format!(
@@ -254,9 +280,10 @@ fn pick_env(
                 names()
             ),
         }),
-        None => Ok(file.default_environment.clone().or_else(|| {
-            (file.environments.len() == 1).then(|| names())
-        })),
+        None => Ok(file
+            .default_environment
+            .clone()
+            .or_else(|| (file.environments.len() == 1).then(names))),
     }
 }
 
@@ -357,15 +384,24 @@ mod tests {
     #[test]
     fn init_sql_one_or_many() {
         let f = parse("[environments.a]\ninit_sql = \"SET x=1\"\n[environments.b]\ninit_sql = [\"A\", \"B\"]\n").unwrap();
-        assert_eq!(f.environments["a"].init_sql.clone().into_vec(), vec!["SET x=1"]);
-        assert_eq!(f.environments["b"].init_sql.clone().into_vec(), vec!["A", "B"]);
+        assert_eq!(
+            f.environments["a"].init_sql.clone().into_vec(),
+            vec!["SET x=1"]
+        );
+        assert_eq!(
+            f.environments["b"].init_sql.clone().into_vec(),
+            vec!["A", "B"]
+        );
     }
 
     #[test]
     fn interpolation() {
         // SAFETY: tests in this module do not read this variable concurrently.
         unsafe { std::env::set_var("CUTOVER_TEST_INTERP", "db1") };
-        assert_eq!(interpolate("pg://h/${CUTOVER_TEST_INTERP}", "url").unwrap(), "pg://h/db1");
+        assert_eq!(
+            interpolate("pg://h/${CUTOVER_TEST_INTERP}", "url").unwrap(),
+            "pg://h/db1"
+        );
         let e = interpolate("${CUTOVER_TEST_UNSET_XYZ}", "environments.prod.url").unwrap_err();
         assert_eq!(
             e.to_string(),

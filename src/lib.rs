@@ -32,7 +32,7 @@ pub fn open<'o>(
     observer: &'o mut dyn Observer,
 ) -> Result<Runner<'o>, Error> {
     let dialect = settings.url.kind().dialect();
-    let found = migrations::discover(&settings.migrations, dialect)?;
+    let found = migrations::discover_only(&settings.migrations, dialect, &settings.include)?;
     let ctx = RunContext {
         run_id: uuid::Uuid::now_v7().to_string(),
         applied_by: applied_by(),

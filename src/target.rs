@@ -187,17 +187,25 @@ mod tests {
 
     #[test]
     fn password_never_displayed() {
-        let u = DatabaseUrl::parse("postgres://app:s3cr%40t@db.example/prod?sslmode=require")
-            .unwrap();
-        assert_eq!(u.to_string(), "postgres://app:***@db.example/prod?sslmode=require");
+        let u =
+            DatabaseUrl::parse("postgres://app:s3cr%40t@db.example/prod?sslmode=require").unwrap();
+        assert_eq!(
+            u.to_string(),
+            "postgres://app:***@db.example/prod?sslmode=require"
+        );
         assert!(!format!("{u:?}").contains("s3cr"));
         assert_eq!(u.password(), Some("s3cr@t"));
-        assert_eq!(u.scrub("auth failed for s3cr@t and s3cr%40t"), "auth failed for *** and ***");
+        assert_eq!(
+            u.scrub("auth failed for s3cr@t and s3cr%40t"),
+            "auth failed for *** and ***"
+        );
     }
 
     #[test]
     fn bad_urls_are_named_without_secret() {
-        let e = DatabaseUrl::parse("oracle://u:pw@h/db").unwrap_err().to_string();
+        let e = DatabaseUrl::parse("oracle://u:pw@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown scheme `oracle`"), "{e}");
         assert!(!e.contains("pw@"), "{e}");
         assert!(DatabaseUrl::parse("app.db").is_err());
@@ -206,6 +214,9 @@ mod tests {
 
     #[test]
     fn query_password_hidden() {
-        assert_eq!(redact_str("mysql://h/db?user=a&password=zz"), "mysql://h/db?user=a&password=***");
+        assert_eq!(
+            redact_str("mysql://h/db?user=a&password=zz"),
+            "mysql://h/db?user=a&password=***"
+        );
     }
 }

@@ -25,7 +25,8 @@ fn slow_statement(kind: Kind) -> &'static str {
 /// Wait until the slow statement is running, so the kill lands inside the migration.
 fn wait_until_inside(db: &TestDb) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let probe = |db: &TestDb| match db.kind {
+    let probe = |db: &TestDb| {
+        match db.kind {
         Kind::Sqlite => db.path().join("test.db-journal").exists(),
         Kind::Postgres => {
             db.count("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(4)%'") > 0
@@ -33,9 +34,13 @@ fn wait_until_inside(db: &TestDb) {
         Kind::MySql => {
             db.count("SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP(4)%'") > 0
         }
+    }
     };
     while !probe(db) {
-        assert!(Instant::now() < deadline, "the migration never reached its slow statement");
+        assert!(
+            Instant::now() < deadline,
+            "the migration never reached its slow statement"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
@@ -72,19 +77,38 @@ fn killed_mid_migration(kind: Kind) {
 
     assert!(db.has_table("base"));
     if kind == Kind::MySql {
-        assert!(db.has_table("k"), "MariaDB committed the DDL before the kill");
-        assert_eq!(db.history(), vec![("1".into(), "applied".into()), ("2".into(), "failed".into())]);
-        assert_eq!(db.scalar("SELECT failed_statement FROM cutover_migrations WHERE version = '2'").as_deref(), Some("3"));
+        assert!(
+            db.has_table("k"),
+            "MariaDB committed the DDL before the kill"
+        );
+        assert_eq!(
+            db.history(),
+            vec![
+                ("1".into(), "applied".into()),
+                ("2".into(), "failed".into())
+            ]
+        );
+        assert_eq!(
+            db.scalar("SELECT failed_statement FROM cutover_migrations WHERE version = '2'")
+                .as_deref(),
+            Some("3")
+        );
         let out = db.cutover().arg("migrate").output().unwrap();
         assert_eq!(out.status.code(), Some(5));
         let err = stderr(&out);
         assert!(err.contains("2_slow.up.sql:3 (statement 3)"), "{err}");
         assert!(err.contains("cutover resolve --applied 2"), "{err}");
         // Statements 1 and 2 ran and 3 only reads: the operator records it as applied.
-        db.cutover().args(["resolve", "--applied", "2"]).assert().success();
+        db.cutover()
+            .args(["resolve", "--applied", "2"])
+            .assert()
+            .success();
         db.cutover().args(["status", "--check"]).assert().success();
     } else {
-        assert!(!db.has_table("k"), "the killed migration's table survived on {kind:?}");
+        assert!(
+            !db.has_table("k"),
+            "the killed migration's table survived on {kind:?}"
+        );
         assert_eq!(db.history(), vec![("1".into(), "applied".into())]);
         db.cutover().arg("migrate").assert().success();
         assert_eq!(db.count("SELECT count(*) FROM k"), 1);
@@ -106,7 +130,10 @@ fn eight_concurrent_runners(kind: Kind) {
             format!("CREATE TABLE t{i} (id INT);\nINSERT INTO run_log VALUES ('{i}');\n"),
         ));
     }
-    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     write_files(db.path(), &refs);
     let bin = assert_cmd::cargo::cargo_bin("cutover");
     let children: Vec<_> = (0..8)
@@ -133,7 +160,10 @@ fn eight_concurrent_runners(kind: Kind) {
 /// A runner that cannot get the lock says who holds it and gives up after the timeout.
 fn lock_timeout_names_holder(kind: Kind) {
     let db = TestDb::new(kind);
-    write_files(db.path(), &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")]);
+    write_files(
+        db.path(),
+        &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")],
+    );
     let mut holder = engine::connect(
         &DatabaseUrl::parse(&db.url).unwrap(),
         &ConnectOptions {
@@ -144,7 +174,11 @@ fn lock_timeout_names_holder(kind: Kind) {
     .unwrap();
     assert!(holder.try_lock().unwrap());
     let start = Instant::now();
-    let out = db.cutover().args(["--lock-timeout", "1s", "migrate"]).output().unwrap();
+    let out = db
+        .cutover()
+        .args(["--lock-timeout", "1s", "migrate"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     assert!(start.elapsed() < Duration::from_secs(15));
     let err = stderr(&out);
@@ -159,7 +193,11 @@ fn lock_timeout_names_holder(kind: Kind) {
     assert!(db.has_table("a"));
 }
 
-per_engine!(killed_mid_migration, eight_concurrent_runners, lock_timeout_names_holder);
+per_engine!(
+    killed_mid_migration,
+    eight_concurrent_runners,
+    lock_timeout_names_holder
+);
 
 /// The password of the URL appears nowhere in output, even when a statement fails.
 #[test]
@@ -169,12 +207,28 @@ fn postgres_password_never_printed() {
     let url = db.url.replacen("postgres@", "postgres:Hunter2Secret@", 1);
     write_files(
         db.path(),
-        &[("migrations/1_bad.up.sql", "SELECT 'Hunter2' || 'Secret' FROM nowhere;\n")],
+        &[(
+            "migrations/1_bad.up.sql",
+            "SELECT 'Hunter2' || 'Secret' FROM nowhere;\n",
+        )],
     );
-    for args in [&["migrate"][..], &["status"], &["status", "--json"], &["migrate", "--json"]] {
-        let out = cutover_cmd(db.path()).arg("--url").arg(&url).args(args).output().unwrap();
+    for args in [
+        &["migrate"][..],
+        &["status"],
+        &["status", "--json"],
+        &["migrate", "--json"],
+    ] {
+        let out = cutover_cmd(db.path())
+            .arg("--url")
+            .arg(&url)
+            .args(args)
+            .output()
+            .unwrap();
         let all = format!("{}{}", stdout(&out), stderr(&out));
-        assert!(!all.contains("Hunter2Secret"), "{args:?} printed the password: {all}");
+        assert!(
+            !all.contains("Hunter2Secret"),
+            "{args:?} printed the password: {all}"
+        );
         assert!(all.contains("***") || !all.contains("postgres:"), "{all}");
     }
 }
@@ -183,8 +237,16 @@ fn postgres_password_never_printed() {
 fn mysql_wrong_password_is_one_clear_error() {
     let db = TestDb::new(Kind::MySql);
     let url = db.url.replacen("root@", "root:Wr0ngPassw0rd@", 1);
-    write_files(db.path(), &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")]);
-    let out = cutover_cmd(db.path()).arg("--url").arg(&url).arg("migrate").output().unwrap();
+    write_files(
+        db.path(),
+        &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")],
+    );
+    let out = cutover_cmd(db.path())
+        .arg("--url")
+        .arg(&url)
+        .arg("migrate")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
     assert!(!err.contains("Wr0ngPassw0rd"), "{err}");
@@ -198,9 +260,17 @@ fn unreachable_server_fails_fast() {
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &[("migrations/1_a.up.sql", "SELECT 1;\n")]);
     let out = cutover_cmd(dir.path())
-        .args(["--url", "postgres://u:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", "status"])
+        .args([
+            "--url",
+            "postgres://u:pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2",
+            "status",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(stderr(&out).contains("cannot connect to postgres://u:***@127.0.0.1:1/db"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot connect to postgres://u:***@127.0.0.1:1/db"),
+        "{}",
+        stderr(&out)
+    );
 }

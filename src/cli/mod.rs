@@ -104,9 +104,13 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             let report = runner.status()?;
             drop(runner);
             out.status(&report, &settings);
-            let failing = report.has_problems()
-                || report.migrations.iter().any(|m| m.state == State::Failed);
-            Ok(if *check && failing { Exit::CheckFailed } else { Exit::Ok })
+            let failing =
+                report.has_problems() || report.migrations.iter().any(|m| m.state == State::Failed);
+            Ok(if *check && failing {
+                Exit::CheckFailed
+            } else {
+                Exit::Ok
+            })
         }
         Command::Migrate { to, dry_run } => {
             let report = runner.migrate(&MigrateOptions {

@@ -85,9 +85,7 @@ impl Renderer {
         for c in created {
             println!("created {c}");
         }
-        println!(
-            "\nnext: `cutover new create_first_table`, write the SQL, then `cutover migrate`"
-        );
+        println!("\nnext: `cutover new create_first_table`, write the SQL, then `cutover migrate`");
     }
 
     pub fn created(&self, created: &[String]) {
@@ -116,8 +114,17 @@ impl Renderer {
             r.layout,
             s.migrations.display()
         );
-        let width = r.migrations.iter().map(|m| m.version.len()).max().unwrap_or(7).max(7);
-        println!("{BOLD}{:<width$}  {:<9}  {:<27}  {:>9}  NAME{BOLD:#}", "VERSION", "STATE", "APPLIED AT", "DURATION");
+        let width = r
+            .migrations
+            .iter()
+            .map(|m| m.version.len())
+            .max()
+            .unwrap_or(7)
+            .max(7);
+        println!(
+            "{BOLD}{:<width$}  {:<9}  {:<27}  {:>9}  NAME{BOLD:#}",
+            "VERSION", "STATE", "APPLIED AT", "DURATION"
+        );
         for m in &r.migrations {
             let style = state_style(m.state);
             println!(
@@ -125,7 +132,9 @@ impl Renderer {
                 m.version,
                 m.state.as_str(),
                 m.applied_at.as_deref().unwrap_or("-"),
-                m.duration_ms.map(|d| format!("{d} ms")).unwrap_or_else(|| "-".into()),
+                m.duration_ms
+                    .map(|d| format!("{d} ms"))
+                    .unwrap_or_else(|| "-".into()),
                 m.name
             );
             if m.state == State::Failed {
@@ -152,7 +161,11 @@ impl Renderer {
             (n > 0).then(|| format!("{n} {}", st.as_str()))
         })
         .collect();
-        let summary = if counts.is_empty() { "no migrations".to_string() } else { counts.join(", ") };
+        let summary = if counts.is_empty() {
+            "no migrations".to_string()
+        } else {
+            counts.join(", ")
+        };
         println!("\n{summary}");
     }
 
@@ -179,16 +192,34 @@ impl Renderer {
         }
         if r.dry_run {
             for s in &r.scripts {
-                let tx = if s.no_transaction { " (no transaction)" } else { "" };
-                println!("{BOLD}{verb} {} {}{BOLD:#}{tx}  {DIM}{}{DIM:#}", s.id, s.name, s.file);
+                let tx = if s.no_transaction {
+                    " (no transaction)"
+                } else {
+                    ""
+                };
+                println!(
+                    "{BOLD}{verb} {} {}{BOLD:#}{tx}  {DIM}{}{DIM:#}",
+                    s.id, s.name, s.file
+                );
                 for st in &s.sql {
                     let first = st.sql.lines().next().unwrap_or("");
-                    let more = if st.sql.contains('\n') && self.verbose == 0 { " …" } else { "" };
-                    let text = if self.verbose > 0 { st.sql.as_str() } else { first };
+                    let more = if st.sql.contains('\n') && self.verbose == 0 {
+                        " …"
+                    } else {
+                        ""
+                    };
+                    let text = if self.verbose > 0 {
+                        st.sql.as_str()
+                    } else {
+                        first
+                    };
                     println!("  {DIM}{:>5}{DIM:#}  {text}{more}", st.line);
                 }
             }
-            println!("\n{} migration(s) {verb}; nothing was changed", r.scripts.len());
+            println!(
+                "\n{} migration(s) {verb}; nothing was changed",
+                r.scripts.len()
+            );
             return;
         }
         let total: u64 = r.scripts.iter().filter_map(|s| s.duration_ms).sum();
@@ -219,7 +250,10 @@ impl Renderer {
             return self.json(&serde_json::json!({ "marked_applied": marked }));
         }
         if !self.quiet {
-            println!("marked {} migration(s) as applied without running them", marked.len());
+            println!(
+                "marked {} migration(s) as applied without running them",
+                marked.len()
+            );
         }
     }
 }
@@ -274,22 +308,36 @@ impl Observer for Progress {
                 self.line(format!("got the run lock after {}", secs(*waited)))
             }
             Event::Planned { total } if *total > 1 && std::io::stderr().is_terminal() => {
-                let bar = ProgressBar::with_draw_target(Some(*total as u64), ProgressDrawTarget::stderr());
+                let bar = ProgressBar::with_draw_target(
+                    Some(*total as u64),
+                    ProgressDrawTarget::stderr(),
+                );
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
-                        .expect("valid template"),
+                    ProgressStyle::with_template(
+                        "{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}",
+                    )
+                    .expect("valid template"),
                 );
                 self.bar = Some(bar);
             }
-            Event::ScriptStarted { id, name, rollback, .. } => {
+            Event::ScriptStarted {
+                id, name, rollback, ..
+            } => {
                 if let Some(bar) = &self.bar {
-                    let what = if *rollback { "rolling back" } else { "applying" };
+                    let what = if *rollback {
+                        "rolling back"
+                    } else {
+                        "applying"
+                    };
                     bar.set_message(format!("{what} {id} {name}"));
                 }
             }
             Event::ScriptFinished { id, duration, .. } => match &self.bar {
                 Some(bar) => bar.inc(1),
-                None => self.line(format!("  {GREEN}done{GREEN:#} {id} ({} ms)", duration.as_millis())),
+                None => self.line(format!(
+                    "  {GREEN}done{GREEN:#} {id} ({} ms)",
+                    duration.as_millis()
+                )),
             },
             Event::Warning(w) => self.line(format!("{YELLOW}warning{YELLOW:#}: {w}")),
             _ => {}

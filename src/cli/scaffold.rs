@@ -17,7 +17,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
 
 /// Write `cutover.toml` (never over an existing one) and create `migrations/`.
 pub fn init(config: Option<&Path>) -> Result<Vec<String>, Error> {
-    let file = config.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
+    let file = config
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
     if file.exists() {
         return Err(Error::Usage(format!(
             "{} already exists; cutover init never overwrites it",
@@ -27,7 +29,10 @@ pub fn init(config: Option<&Path>) -> Result<Vec<String>, Error> {
     let dir = file.parent().unwrap_or(Path::new("")).join("migrations");
     fs::create_dir_all(&dir).map_err(io(&dir))?;
     fs::write(&file, INIT_TEMPLATE).map_err(io(&file))?;
-    Ok(vec![file.display().to_string(), format!("{}/", dir.display())])
+    Ok(vec![
+        file.display().to_string(),
+        format!("{}/", dir.display()),
+    ])
 }
 
 /// Create the next migration in `dir`, in the layout the folder already uses.
@@ -56,7 +61,10 @@ pub fn new(dir: &Path, name: &str, with_down: bool) -> Result<Vec<String>, Error
             files.push((folder.join("down.sql"), down_text));
         }
         Layout::Prisma => {
-            files.push((dir.join(format!("{version}_{slug}")).join("migration.sql"), up_text));
+            files.push((
+                dir.join(format!("{version}_{slug}")).join("migration.sql"),
+                up_text,
+            ));
         }
         Layout::Flyway => {
             files.push((dir.join(format!("V{version}__{slug}.sql")), up_text));

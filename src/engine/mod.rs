@@ -22,7 +22,6 @@ use crate::history::HistoryRow;
 use crate::sql::Dialect;
 use crate::target::{DatabaseUrl, EngineKind};
 
-
 /// An error reported by the database or its driver, with what the server said.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]

@@ -122,10 +122,7 @@ impl Engine for Postgres {
         rows.iter()
             .map(|r| {
                 (0..r.len())
-                    .map(|i| {
-                        r.try_get_unchecked::<Option<Vec<u8>>, _>(i)
-                            .map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()))
-                    })
+                    .map(|i| r.try_get_unchecked::<Option<String>, _>(i))
                     .collect::<Result<Vec<_>, _>>()
             })
             .collect::<Result<_, _>>()

@@ -30,7 +30,8 @@ pub(super) fn connect(
         Connection::open(&path)
     }
     .map_err(|e| DbError::new(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(30)).map_err(sqlite_err)?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(sqlite_err)?;
     Ok(Box::new(Sqlite {
         conn,
         lock_path: (!memory).then(|| lock_path(&path)),
@@ -197,7 +198,10 @@ impl Engine for Sqlite {
             let _ = f.read_to_string(&mut text);
         }
         let text = text.trim();
-        Ok((!text.is_empty()).then(|| LockHolder(format!("{text} (lock file {})", path.display()))))
+        Ok(
+            (!text.is_empty())
+                .then(|| LockHolder(format!("{text} (lock file {})", path.display()))),
+        )
     }
 
     fn unlock(&mut self) -> Result<(), DbError> {
@@ -287,7 +291,10 @@ impl Engine for Sqlite {
 
     fn delete_history(&mut self, version: &str) -> Result<bool, DbError> {
         self.conn
-            .execute("DELETE FROM cutover_migrations WHERE version = ?1", [version])
+            .execute(
+                "DELETE FROM cutover_migrations WHERE version = ?1",
+                [version],
+            )
             .map(|n| n > 0)
             .map_err(sqlite_err)
     }

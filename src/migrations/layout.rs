@@ -118,10 +118,29 @@ pub struct Ignored {
 /// dialect (ory/popx), `dialect` selects them. Either every migration is read or an error
 /// is returned.
 pub fn discover(dir: &Path, dialect: Dialect) -> Result<Discovered, Error> {
-    let tree = Tree::scan(dir)?;
+    discover_only(dir, dialect, &[])
+}
+
+/// Like [`discover`], reading only the top-level files and folders whose names match one of
+/// `include` (all of them when it is empty). One folder can hold several histories told
+/// apart by name (vmangos keeps `*_world.sql` and `*_logon.sql` side by side, each for its
+/// own database); the others are listed in `ignored`.
+pub fn discover_only(
+    dir: &Path,
+    dialect: Dialect,
+    include: &[glob::Pattern],
+) -> Result<Discovered, Error> {
+    let mut tree = Tree::scan(dir)?;
+    let excluded = tree.keep_only(include);
     let mut texts = Texts::default();
     let layout = tree.detect(&mut texts)?;
     let mut found = Found::default();
+    for entry in excluded {
+        found.ignore(
+            &entry.path,
+            "not matched by the environment's `include` patterns",
+        );
+    }
     tree.ignore_hidden(&mut found);
     if !layout.uses_folders() {
         tree.ignore_folders(layout, &mut found);
@@ -234,6 +253,24 @@ impl Tree {
             dirs,
             hidden_dirs,
         })
+    }
+
+    /// Drop top-level entries that match none of `include`; returns them.
+    fn keep_only(&mut self, include: &[glob::Pattern]) -> Vec<Entry> {
+        if include.is_empty() {
+            return Vec::new();
+        }
+        let wanted = |name: &str| include.iter().any(|p| p.matches(name));
+        let (files, mut excluded): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.files)
+            .into_iter()
+            .partition(|e| wanted(&e.name));
+        self.files = files;
+        let (dirs, other): (Vec<SubDir>, Vec<SubDir>) = std::mem::take(&mut self.dirs)
+            .into_iter()
+            .partition(|d| wanted(&d.entry.name));
+        self.dirs = dirs;
+        excluded.extend(other.into_iter().map(|d| d.entry));
+        excluded
     }
 
     /// Flat layouts read only the top level, so their sub-folders are reported as unread.

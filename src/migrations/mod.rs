@@ -17,7 +17,7 @@ mod version;
 
 pub use directives::Directives;
 pub use error::Error;
-pub use layout::{Discovered, Ignored, Layout, detect, discover};
+pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
 pub use version::Version;
 
 use std::fs;

@@ -39,7 +39,13 @@ impl Job<'_> {
         let stmt = &self.statements[index];
         let within = err
             .and_then(|e| e.position)
-            .map(|p| stmt.sql.chars().take(p.saturating_sub(1)).filter(|c| *c == '\n').count())
+            .map(|p| {
+                stmt.sql
+                    .chars()
+                    .take(p.saturating_sub(1))
+                    .filter(|c| *c == '\n')
+                    .count()
+            })
             .unwrap_or(0);
         stmt.line + within + self.script.line_offset
     }
@@ -62,8 +68,8 @@ impl Job<'_> {
         }
     }
 
-    fn failure(&self, index: usize, source: DbError, recorded: bool) -> MigrationFailure {
-        MigrationFailure {
+    fn failure(&self, index: usize, source: DbError, recorded: bool) -> Box<MigrationFailure> {
+        Box::new(MigrationFailure {
             id: self.migration.id.clone(),
             name: self.migration.name.clone(),
             direction: self.direction,
@@ -74,7 +80,7 @@ impl Job<'_> {
             source,
             recorded,
             completed: Vec::new(),
-        }
+        })
     }
 }
 
@@ -91,7 +97,7 @@ pub fn run(
     engine: &mut dyn Engine,
     job: &Job,
     ctx: &RunContext,
-) -> Result<Duration, MigrationFailure> {
+) -> Result<Duration, Box<MigrationFailure>> {
     if engine.capabilities().transactional_ddl && !job.script.directives.no_transaction {
         run_atomic(engine, job, ctx)
     } else {
@@ -103,7 +109,7 @@ fn run_atomic(
     engine: &mut dyn Engine,
     job: &Job,
     ctx: &RunContext,
-) -> Result<Duration, MigrationFailure> {
+) -> Result<Duration, Box<MigrationFailure>> {
     let start = Instant::now();
     let last = job.statements.len().saturating_sub(1);
     let fail = |engine: &mut dyn Engine, index: usize, e: DbError| {
@@ -127,7 +133,7 @@ fn run_journaled(
     engine: &mut dyn Engine,
     job: &Job,
     ctx: &RunContext,
-) -> Result<Duration, MigrationFailure> {
+) -> Result<Duration, Box<MigrationFailure>> {
     let start = Instant::now();
     let mut row = job.row(ctx, RowStatus::Failed, Duration::ZERO);
     row.failed_file = Some(display(&job.script.path));
@@ -160,7 +166,7 @@ fn record_failure(
     mut row: HistoryRow,
     index: usize,
     err: DbError,
-) -> MigrationFailure {
+) -> Box<MigrationFailure> {
     let restored = if index == 0 {
         match job.direction {
             Direction::Up => engine.delete_history(&job.migration.id).map(|_| ()),

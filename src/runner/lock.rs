@@ -16,7 +16,10 @@ pub fn acquire(
     let start = Instant::now();
     let mut told = false;
     loop {
-        if engine.try_lock().map_err(Error::db("cannot take the run lock"))? {
+        if engine
+            .try_lock()
+            .map_err(Error::db("cannot take the run lock"))?
+        {
             if told {
                 observer.event(&Event::LockAcquired {
                     waited: start.elapsed(),

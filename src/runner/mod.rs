@@ -105,7 +105,13 @@ impl<'o> Runner<'o> {
             let entries = r.entries(true)?;
             let jobs = plan::migrate(&r.found, &entries, opts, r.engine.dialect())?;
             warn_out_of_order(&mut *r.observer, &entries, &jobs);
-            run_jobs(r.engine.as_mut(), &r.ctx, &mut *r.observer, Direction::Up, &jobs)
+            run_jobs(
+                r.engine.as_mut(),
+                &r.ctx,
+                &mut *r.observer,
+                Direction::Up,
+                &jobs,
+            )
         })
     }
 
@@ -120,6 +126,12 @@ impl<'o> Runner<'o> {
             let entries = r.entries(true)?;
             let jobs = plan::rollback(&r.found, &entries, opts, r.engine.dialect())?;
             for job in &jobs {
+                if job.statements.is_empty() && !is_empty_script(&job.migration.up.sql, r.engine.dialect()) {
+                    r.observer.event(&Event::Warning(format!(
+                        "the down script of {} is empty: rolling it back changes nothing in the database",
+                        job.migration.id
+                    )));
+                }
                 if entries.iter().any(|e| e.id == job.migration.id && e.state == State::Changed) {
                     r.observer.event(&Event::Warning(format!(
                         "{} was edited after it was applied; rolling back with the current down script",
@@ -145,7 +157,11 @@ impl<'o> Runner<'o> {
                 version: entry.id.clone(),
                 name: entry.name.clone(),
                 before: entry.state,
-                after: if row.is_some() { State::Applied } else { State::Pending },
+                after: if row.is_some() {
+                    State::Applied
+                } else {
+                    State::Pending
+                },
             })
         })
     }
@@ -157,7 +173,10 @@ impl<'o> Runner<'o> {
             plan::refuse_problems(&entries)?;
             let target = plan::find(&entries, version)?.version.clone();
             let mut marked = Vec::new();
-            for e in entries.iter().filter(|e| e.state == State::Pending && e.version <= target) {
+            for e in entries
+                .iter()
+                .filter(|e| e.state == State::Pending && e.version <= target)
+            {
                 let m = &r.found.migrations[e.migration.expect("pending entries have files")];
                 let row = HistoryRow {
                     version: m.id.clone(),
@@ -186,9 +205,9 @@ impl<'o> Runner<'o> {
     /// Files against history. `create` makes the history table first (under the lock).
     fn entries(&mut self, create: bool) -> Result<Vec<Entry>, Error> {
         let rows = if create {
-            self.engine
-                .ensure_history()
-                .map_err(Error::db("cannot create the history table cutover_migrations"))?;
+            self.engine.ensure_history().map_err(Error::db(
+                "cannot create the history table cutover_migrations",
+            ))?;
             self.load()?
         } else if self
             .engine
@@ -199,13 +218,17 @@ impl<'o> Runner<'o> {
         } else {
             Vec::new()
         };
-        Ok(history::reconcile(&self.found.migrations, &rows, self.env.as_deref()))
+        Ok(history::reconcile(
+            &self.found.migrations,
+            &rows,
+            self.env.as_deref(),
+        ))
     }
 
     fn load(&mut self) -> Result<Vec<HistoryRow>, Error> {
-        self.engine
-            .load_history()
-            .map_err(Error::db("cannot read the history table cutover_migrations"))
+        self.engine.load_history().map_err(Error::db(
+            "cannot read the history table cutover_migrations",
+        ))
     }
 
     /// Run `f` holding the run lock, and release it on every path.
@@ -221,11 +244,11 @@ impl<'o> Runner<'o> {
 
 /// Run the planned scripts in order; stop at the first failure.
 fn run_jobs(
-engine: &mut dyn Engine,
-ctx: &RunContext,
-observer: &mut dyn Observer,
-direction: Direction,
-jobs: &[Job],
+    engine: &mut dyn Engine,
+    ctx: &RunContext,
+    observer: &mut dyn Observer,
+    direction: Direction,
+    jobs: &[Job],
 ) -> Result<MigrateReport, Error> {
     observer.event(&Event::Planned { total: jobs.len() });
     let mut done = report::planned(ctx, direction, &[], false);
@@ -243,11 +266,12 @@ jobs: &[Job],
                     id: job.migration.id.clone(),
                     duration,
                 });
-                done.scripts.push(report::script(job, Some(duration), false));
+                done.scripts
+                    .push(report::script(job, Some(duration), false));
             }
             Err(mut failure) => {
                 failure.completed = done.scripts.iter().map(|s| s.id.clone()).collect();
-                return Err(Error::MigrationFailed(Box::new(failure)));
+                return Err(Error::MigrationFailed(failure));
             }
         }
     }
@@ -268,4 +292,9 @@ fn warn_out_of_order(observer: &mut dyn Observer, entries: &[Entry], jobs: &[Job
             )));
         }
     }
+}
+
+/// Whether a script holds no statement at all (placeholders, comment-only files).
+fn is_empty_script(sql: &str, dialect: crate::sql::Dialect) -> bool {
+    crate::sql::split(sql, dialect).is_ok_and(|s| s.is_empty())
 }

@@ -56,9 +56,12 @@ pub fn rollback<'a>(
         .iter()
         .filter_map(|e| match e.migration.map(|i| &found.migrations[i]) {
             None => Some(format!("{} ({}): its file is missing", e.id, e.name)),
-            Some(m) if m.down.is_none() => {
-                Some(format!("{} ({}): no down script beside {}", e.id, e.name, m.up.path.display()))
-            }
+            Some(m) if m.down.is_none() => Some(format!(
+                "{} ({}): no down script beside {}",
+                e.id,
+                e.name,
+                m.up.path.display()
+            )),
             Some(_) => None,
         })
         .collect();
@@ -168,7 +171,10 @@ pub fn find<'e>(entries: &'e [Entry], v: &str) -> Result<&'e Entry, Error> {
         ))),
         many => Err(Error::Usage(format!(
             "version {v} is ambiguous: {}; give the whole id",
-            many.iter().map(|e| e.id.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -178,9 +184,15 @@ pub fn refuse_problems(entries: &[Entry]) -> Result<(), Error> {
     if let Some(e) = entries.iter().find(|e| e.state == State::Failed) {
         return Err(failed_refusal(e));
     }
-    let changed: Vec<&Entry> = entries.iter().filter(|e| e.state == State::Changed).collect();
+    let changed: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.state == State::Changed)
+        .collect();
     if !changed.is_empty() {
-        let ids: Vec<String> = changed.iter().map(|e| format!("{} ({})", e.id, e.name)).collect();
+        let ids: Vec<String> = changed
+            .iter()
+            .map(|e| format!("{} ({})", e.id, e.name))
+            .collect();
         return Err(Error::Refused {
             message: format!(
                 "refusing to run: applied migrations were edited since they were applied:\n  {}",
@@ -193,9 +205,15 @@ pub fn refuse_problems(entries: &[Entry]) -> Result<(), Error> {
             ),
         });
     }
-    let missing: Vec<&Entry> = entries.iter().filter(|e| e.state == State::Missing).collect();
+    let missing: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.state == State::Missing)
+        .collect();
     if !missing.is_empty() {
-        let ids: Vec<String> = missing.iter().map(|e| format!("{} ({})", e.id, e.name)).collect();
+        let ids: Vec<String> = missing
+            .iter()
+            .map(|e| format!("{} ({})", e.id, e.name))
+            .collect();
         return Err(Error::Refused {
             message: format!(
                 "refusing to run: the database has migrations this checkout does not:\n  {}",

@@ -43,7 +43,11 @@ pub struct StatusEntry {
     pub error: Option<String>,
 }
 
-pub(super) fn status(found: &Discovered, entries: &[Entry], server_version: String) -> StatusReport {
+pub(super) fn status(
+    found: &Discovered,
+    entries: &[Entry],
+    server_version: String,
+) -> StatusReport {
     let migrations = entries
         .iter()
         .map(|e| {

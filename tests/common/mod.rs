@@ -68,7 +68,11 @@ impl TestDb {
             "cutover_t{}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::SeqCst),
-            uuid::Uuid::new_v4().simple().to_string().get(..6).unwrap_or("x")
+            uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .get(..6)
+                .unwrap_or("x")
         );
         let url = match kind {
             Kind::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
@@ -76,7 +80,10 @@ impl TestDb {
                 admin(kind)
                     .execute(&format!("CREATE DATABASE {name}"))
                     .expect("create database");
-                format!("postgres://{}/{name}?sslmode=disable", server_part(&pg_admin()))
+                format!(
+                    "postgres://{}/{name}?sslmode=disable",
+                    server_part(&pg_admin())
+                )
             }
             Kind::MySql => {
                 admin(kind)
@@ -145,7 +152,12 @@ impl TestDb {
             .query("SELECT version, status FROM cutover_migrations")
             .expect("history table")
             .into_iter()
-            .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
+            .map(|r| {
+                (
+                    r[0].clone().unwrap_or_default(),
+                    r[1].clone().unwrap_or_default(),
+                )
+            })
             .collect();
         rows.sort();
         rows
