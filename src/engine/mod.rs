@@ -14,6 +14,7 @@
 
 mod mysql;
 mod postgres;
+mod rows;
 mod sqlite;
 
 use std::time::Duration;

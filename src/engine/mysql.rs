@@ -14,7 +14,7 @@ use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
 use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder};
-use crate::history::{Direction, HistoryRow, RowStatus};
+use crate::history::HistoryRow;
 use crate::sql::Dialect;
 use crate::target::DatabaseUrl;
 
@@ -126,23 +126,11 @@ impl Engine for MySql {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
-        // The simple query protocol returns every value as text, so decoding the raw bytes
-        // without a type check gives the server's own rendering of each value.
         let rows = self
             .rt
             .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn))
             .map_err(my_err)?;
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| {
-                        r.try_get_unchecked::<Option<Vec<u8>>, _>(i)
-                            .map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .collect::<Result<_, _>>()
-            .map_err(my_err)
+        super::rows::as_text(&rows).map_err(my_err)
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
@@ -236,23 +224,7 @@ impl Engine for MySql {
             )
             .map_err(my_err)?;
         rows.iter()
-            .map(|r| {
-                Ok(HistoryRow {
-                    version: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    checksum: r.try_get(2)?,
-                    status: RowStatus::parse(r.try_get(3)?),
-                    direction: Direction::parse(r.try_get(4)?),
-                    applied_at: r.try_get(5)?,
-                    duration_ms: r.try_get(6)?,
-                    applied_by: r.try_get(7)?,
-                    run_id: r.try_get(8)?,
-                    failed_statement: r.try_get(9)?,
-                    failed_line: r.try_get(10)?,
-                    failed_file: r.try_get(11)?,
-                    error: r.try_get(12)?,
-                })
-            })
+            .map(super::rows::history)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(my_err)
     }
