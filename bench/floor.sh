@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# bench/floor.sh [pg] [mariadb] [sqlite]
+# The floor for applying N trivial migrations: one native client session (psql, mariadb,
+# sqlite3) replaying the same SQL as ../shared/bench's 01-apply-many, with a transaction and
+# a history insert per migration, timed by hyperfine beside cutover on the same migrations.
+# Prints cutover's ratio to the floor. Needs ../shared/bench/setup.sh to have run (hyperfine,
+# the bench user on MariaDB) and a release build (cargo build --release).
+# Env: N (1000), RUNS (3), CUTOVER (target/release/cutover), WORK (/tmp/cutover-floor).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+N=${N:-1000} RUNS=${RUNS:-3} WORK=${WORK:-/tmp/cutover-floor}
+CUTOVER=${CUTOVER:-$here/../target/release/cutover}
+engines=("$@"); [[ ${#engines[@]} -gt 0 ]] || engines=(pg mariadb sqlite)
+mkdir -p "$WORK/m"
+export PGSSLMODE=disable
+
+# Same migrations as the shared harness: CREATE TABLE + INSERT, one pair per file.
+if [[ $(ls "$WORK/m" | wc -l) -ne $((2 * N)) ]]; then
+  rm -rf "$WORK/m"; mkdir -p "$WORK/m"
+  for ((i = 1; i <= N; i++)); do
+    v=$(printf '%04d' "$i")
+    printf "CREATE TABLE t_%s (id int primary key, v text); INSERT INTO t_%s VALUES (1,'x');\n" "$v" "$v" >"$WORK/m/${v}_t_$v.up.sql"
+    printf 'DROP TABLE t_%s;\n' "$v" >"$WORK/m/${v}_t_$v.down.sql"
+  done
+fi
+# The floor script: per migration BEGIN, the SQL, a history row, COMMIT.
+floor_sql() {
+  local now=$1
+  echo "CREATE TABLE floor_history (version varchar(20) primary key, applied_at $now);"
+  for ((i = 1; i <= N; i++)); do
+    v=$(printf '%04d' "$i")
+    printf "BEGIN;\nCREATE TABLE t_%s (id int primary key, v text); INSERT INTO t_%s VALUES (1,'x');\nINSERT INTO floor_history VALUES ('%s', CURRENT_TIMESTAMP);\nCOMMIT;\n" "$v" "$v" "$v"
+  done
+}
+floor_sql "timestamp" >"$WORK/floor.sql"
+
+for engine in "${engines[@]}"; do
+  case $engine in
+    pg)
+      reset="psql -X -q -h 127.0.0.1 -U postgres -d postgres -c 'DROP DATABASE IF EXISTS floor_bench' -c 'CREATE DATABASE floor_bench'"
+      floor="psql -X -q -h 127.0.0.1 -U postgres -d floor_bench -v ON_ERROR_STOP=1 -f $WORK/floor.sql"
+      url="postgres://postgres@127.0.0.1:5432/floor_bench?sslmode=disable" ;;
+    mariadb)
+      reset="mariadb -h 127.0.0.1 -u bench -pbench -e 'DROP DATABASE IF EXISTS floor_bench; CREATE DATABASE floor_bench'"
+      floor="mariadb -h 127.0.0.1 -u bench -pbench floor_bench < $WORK/floor.sql"
+      url="mysql://bench:bench@127.0.0.1:3306/floor_bench" ;;
+    sqlite)
+      reset="rm -f $WORK/floor.db $WORK/floor.db-journal $WORK/floor.db.cutover-lock"
+      floor="sqlite3 -bail $WORK/floor.db < $WORK/floor.sql"
+      url="sqlite://$WORK/floor.db" ;;
+  esac
+  hyperfine -N --runs "$RUNS" --prepare "$reset" --export-json "$WORK/$engine.json" \
+    -n "$engine floor ($N)" "bash -c \"$floor\"" \
+    -n "$engine cutover ($N)" "$CUTOVER --url $url --migrations $WORK/m migrate -q" >/dev/null
+  python3 - "$WORK/$engine.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+names = list(r)
+floor, cut = r[names[0]]["median"], r[names[1]]["median"]
+print(f"{names[0]:<24} median {floor:7.3f}s")
+print(f"{names[1]:<24} median {cut:7.3f}s   = {cut / floor:.2f}x the floor")
+PY
+done
