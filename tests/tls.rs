@@ -11,14 +11,23 @@ use cutover::target::DatabaseUrl;
 fn postgres_sslmode_require_encrypts() {
     let db = TestDb::new(Kind::Postgres);
     let url = db.url.replace("sslmode=disable", "sslmode=require");
-    let mut conn = engine::connect(&DatabaseUrl::parse(&url).unwrap(), &ConnectOptions::default())
-        .expect("the test server has ssl = on");
+    let mut conn = engine::connect(
+        &DatabaseUrl::parse(&url).unwrap(),
+        &ConnectOptions::default(),
+    )
+    .expect("the test server has ssl = on");
     let rows = conn
         .query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
         .unwrap();
     assert_eq!(rows, vec![vec![Some("t".to_string())]]);
-    write_files(db.path(), &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")]);
-    cutover_cmd(db.path()).args(["--url", &url, "migrate"]).assert().success();
+    write_files(
+        db.path(),
+        &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")],
+    );
+    cutover_cmd(db.path())
+        .args(["--url", &url, "migrate"])
+        .assert()
+        .success();
     assert!(db.has_table("a"));
 
     let plain = DatabaseUrl::parse(&db.url).unwrap();
@@ -26,16 +35,26 @@ fn postgres_sslmode_require_encrypts() {
     let rows = conn
         .query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
         .unwrap();
-    assert_eq!(rows, vec![vec![Some("f".to_string())]], "sslmode=disable stays plain");
+    assert_eq!(
+        rows,
+        vec![vec![Some("f".to_string())]],
+        "sslmode=disable stays plain"
+    );
 }
 
 #[test]
 fn mysql_ssl_mode_required_is_not_downgraded() {
     let db = TestDb::new(Kind::MySql);
     let have_ssl = db.scalar("SELECT @@have_ssl").unwrap_or_default();
-    write_files(db.path(), &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")]);
+    write_files(
+        db.path(),
+        &[("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")],
+    );
     let url = format!("{}?ssl-mode=REQUIRED", db.url);
-    let out = cutover_cmd(db.path()).args(["--url", &url, "migrate"]).output().unwrap();
+    let out = cutover_cmd(db.path())
+        .args(["--url", &url, "migrate"])
+        .output()
+        .unwrap();
     if have_ssl == "YES" {
         assert!(out.status.success(), "{}", stderr(&out));
     } else {

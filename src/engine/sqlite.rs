@@ -103,7 +103,9 @@ impl Drop for Sqlite {
             if !self.conn.is_autocommit() {
                 let _ = self.conn.execute_batch("ROLLBACK");
             }
-            let _ = self.conn.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()));
+            let _ = self
+                .conn
+                .query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()));
         }
     }
 }

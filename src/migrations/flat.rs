@@ -101,7 +101,9 @@ impl Pair<'_> {
         read: &mut impl FnMut(&Path) -> Result<String, Error>,
     ) -> Result<Migration, Error> {
         let up = script(&self.up, read)?;
-        let down = self.down.map(|down| script(&down, read)).transpose()?;
+        let down = self
+            .down
+            .map(|down| Script::pending(&down.entry.path, down.no_transaction));
         let Named { version, name, .. } = self.up;
         Ok(Migration::new(version.to_string(), version, name, up, down))
     }

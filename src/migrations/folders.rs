@@ -90,7 +90,7 @@ fn read_folder(
     let up = Script::read(&up.path, no_transaction)?;
     let down = sub
         .file("down.sql")
-        .map(|down| Script::read(&down.path, no_transaction))
+        .map(|down| Ok::<_, Error>(Script::pending(&down.path, no_transaction)))
         .transpose()?;
     let version = Version::parse(version).expect("checked by valid_version");
     Ok(Some(Migration::new(

@@ -107,6 +107,18 @@ pub struct Discovered {
     pub ignored: Vec<Ignored>,
 }
 
+impl Discovered {
+    /// Read the down scripts, which [`discover_only`] only lists (a rollback needs them).
+    pub fn read_downs(&mut self) -> Result<(), Error> {
+        for m in &mut self.migrations {
+            if let Some(down) = &mut m.down {
+                down.load()?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A file or folder in the migrations directory that is not (part of) a migration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Ignored {
@@ -118,11 +130,14 @@ pub struct Ignored {
 /// dialect (ory/popx), `dialect` selects them. Either every migration is read or an error
 /// is returned.
 pub fn discover(dir: &Path, dialect: Dialect) -> Result<Discovered, Error> {
-    discover_only(dir, dialect, &[])
+    let mut found = discover_only(dir, dialect, &[])?;
+    found.read_downs()?;
+    Ok(found)
 }
 
 /// Like [`discover`], reading only the top-level files and folders whose names match one of
-/// `include` (all of them when it is empty). One folder can hold several histories told
+/// `include` (all of them when it is empty), and only listing down scripts held in files of
+/// their own: [`Discovered::read_downs`] reads them. One folder can hold several histories told
 /// apart by name (vmangos keeps `*_world.sql` and `*_logon.sql` side by side, each for its
 /// own database); the others are listed in `ignored`.
 pub fn discover_only(
@@ -309,7 +324,9 @@ impl Tree {
         if files.len() == 1 && files[0].name == folders::LATEST {
             return Ok(Layout::VersionFolders);
         }
-        for file in &files {
+        // dbmate files are plain `<version>_<name>.sql`: `.up.sql`/`.down.sql` files never
+        // need opening to tell.
+        for file in files.iter().filter(|f| !flat::is_reversible(&f.name)) {
             if dbmate::has_marker(texts.get(&file.path)?) {
                 return Ok(Layout::Dbmate);
             }
@@ -354,9 +371,17 @@ fn list(dir: &Path) -> Result<(Vec<Entry>, Vec<Entry>), Error> {
         let path = item.path();
         let name = (item.file_name().into_string())
             .map_err(|_| Error::NotUtf8Name { path: path.clone() })?;
-        let meta = fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
+        // The directory entry's type costs no system call; only links need following.
+        let kind = item.file_type().map_err(|e| Error::io(&path, e))?;
+        let is_dir = if kind.is_symlink() {
+            fs::metadata(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .is_dir()
+        } else {
+            kind.is_dir()
+        };
         let entry = Entry { name, path };
-        if meta.is_dir() {
+        if is_dir {
             dirs.push(entry)
         } else {
             files.push(entry)

@@ -117,6 +117,7 @@ impl<'o> Runner<'o> {
 
     /// Run down scripts, newest first.
     pub fn rollback(&mut self, opts: &RollbackOptions) -> Result<MigrateReport, Error> {
+        self.found.read_downs()?;
         if opts.dry_run {
             let entries = self.entries(false)?;
             let jobs = plan::rollback(&self.found, &entries, opts, self.engine.dialect())?;
