@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use anstream::{eprintln, println};
+use anstream::{eprintln, print, println};
 use anstyle::{AnsiColor, Style};
 use cutover::Error;
 use cutover::config::Settings;
@@ -100,13 +100,18 @@ impl Renderer {
     }
 
     pub fn status(&self, r: &StatusReport, s: &Settings) {
+        use std::fmt::Write as _;
         if self.json {
             return self.json(r);
         }
         if self.quiet {
             return;
         }
-        println!(
+        // One write for the whole table: stdout is line-buffered, and a history can hold
+        // thousands of lines.
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
             "{DIM}{} · {} {} · layout {} · {}{DIM:#}",
             s.url,
             s.url.kind().name(),
@@ -121,13 +126,15 @@ impl Renderer {
             .max()
             .unwrap_or(7)
             .max(7);
-        println!(
+        let _ = writeln!(
+            out,
             "{BOLD}{:<width$}  {:<9}  {:<27}  {:>9}  NAME{BOLD:#}",
             "VERSION", "STATE", "APPLIED AT", "DURATION"
         );
         for m in &r.migrations {
             let style = state_style(m.state);
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<width$}  {style}{:<9}{style:#}  {:<27}  {:>9}  {}",
                 m.version,
                 m.state.as_str(),
@@ -138,7 +145,8 @@ impl Renderer {
                 m.name
             );
             if m.state == State::Failed {
-                println!(
+                let _ = writeln!(
+                    out,
                     "{:width$}  {RED}stopped at statement {} (line {}): {}{RED:#}",
                     "",
                     m.failed_statement.unwrap_or(0),
@@ -166,7 +174,8 @@ impl Renderer {
         } else {
             counts.join(", ")
         };
-        println!("\n{summary}");
+        let _ = writeln!(out, "\n{summary}");
+        print!("{out}");
     }
 
     pub fn migrate(&self, r: &MigrateReport) {

@@ -4,8 +4,9 @@
 //! session and released when the connection closes.
 //!
 //! The connection is set up to behave like the `mariadb`/`mysql` client: sqlx's defaults
-//! that change the session (`PIPES_AS_CONCAT`, `NO_ENGINE_SUBSTITUTION`, `time_zone`) are
-//! switched off, so scripts see the server's own settings unless `init_sql` says otherwise.
+//! that change the session (`PIPES_AS_CONCAT`, `NO_ENGINE_SUBSTITUTION`, `time_zone`, the
+//! extra `SET NAMES`) are switched off, so scripts see the server's own settings unless
+//! `init_sql` says otherwise.
 
 use std::str::FromStr;
 
@@ -32,7 +33,9 @@ pub(super) fn connect(
         .map_err(|e| DbError::new(url.scrub(&e.to_string())))?
         .pipes_as_concat(false)
         .no_engine_substitution(false)
-        .timezone(None);
+        .timezone(None)
+        // The handshake already sets the connection's character set to utf8mb4.
+        .set_names(false);
     let database = options.get_database().unwrap_or_default().to_string();
     if database.is_empty() {
         return Err(DbError::new(format!(

@@ -134,8 +134,18 @@ impl Script {
 /// Lowercase hex SHA-256 of `sql` with every `\r\n` read as `\n`, so that a checkout with
 /// other line endings does not look like an edited migration.
 pub fn checksum(sql: &str) -> String {
-    let digest = Sha256::digest(sql.replace("\r\n", "\n").as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    let digest = if sql.contains('\r') {
+        Sha256::digest(sql.replace("\r\n", "\n").as_bytes())
+    } else {
+        Sha256::digest(sql.as_bytes())
+    };
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for byte in digest.iter() {
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0xf)] as char);
+    }
+    out
 }
 
 /// The whole file in one `read` of its known size (`fs::read` adds a second read to find

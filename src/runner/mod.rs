@@ -203,32 +203,34 @@ impl<'o> Runner<'o> {
         })
     }
 
-    /// Files against history. `create` makes the history table first (under the lock).
+    /// Files against history. `create` makes the history table when it is missing (under
+    /// the lock). The rows are read first and the table looked for only when that fails,
+    /// so the common case costs one query.
     fn entries(&mut self, create: bool) -> Result<Vec<Entry>, Error> {
-        let rows = if create {
-            self.engine.ensure_history().map_err(Error::db(
-                "cannot create the history table cutover_migrations",
-            ))?;
-            self.load()?
-        } else if self
-            .engine
-            .history_exists()
-            .map_err(Error::db("cannot look for the history table"))?
-        {
-            self.load()?
-        } else {
-            Vec::new()
+        let rows = match self.engine.load_history() {
+            Ok(rows) => rows,
+            Err(e) => {
+                let exists = self
+                    .engine
+                    .history_exists()
+                    .map_err(Error::db("cannot look for the history table"))?;
+                if exists {
+                    return Err(Error::db(
+                        "cannot read the history table cutover_migrations",
+                    )(e));
+                }
+                if create {
+                    self.engine.ensure_history().map_err(Error::db(
+                        "cannot create the history table cutover_migrations",
+                    ))?;
+                }
+                Vec::new()
+            }
         };
         Ok(history::reconcile(
             &self.found.migrations,
             &rows,
             self.env.as_deref(),
-        ))
-    }
-
-    fn load(&mut self) -> Result<Vec<HistoryRow>, Error> {
-        self.engine.load_history().map_err(Error::db(
-            "cannot read the history table cutover_migrations",
         ))
     }
 
