@@ -100,6 +100,9 @@ pub struct MigrationFailure {
     pub statement: usize,
     pub statements: usize,
     pub source: DbError,
+    /// How many statements of the script are known to be applied (the history's failed row
+    /// names statement `kept + 1`).
+    pub kept: usize,
     /// Whether the history now holds a failed row for it (statements before it stayed
     /// applied); false when the failure left nothing behind.
     pub recorded: bool,
@@ -118,7 +121,7 @@ impl MigrationFailure {
                 "statements 1..{} of this script are applied and could not be rolled back; repair \
                  the database by hand, then record the outcome with `cutover resolve --applied {id}` \
                  (finished by hand) or `cutover resolve {back} {id}` (undone by hand)",
-                self.statement - 1,
+                self.kept,
                 id = self.id,
             )
         } else {

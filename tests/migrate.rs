@@ -102,24 +102,33 @@ fn failing_statement(kind: Kind) {
     if kind == Kind::MySql {
         assert!(db.has_table("b"), "MariaDB commits DDL as it goes");
         assert_eq!(
+            db.count("SELECT count(*) FROM b"),
+            0,
+            "the INSERT shared a transaction with the failing SELECT"
+        );
+        assert_eq!(
             db.history(),
             vec![
                 ("1".into(), "applied".into()),
                 ("2".into(), "failed".into())
             ]
         );
+        assert!(
+            err.contains("statements 1..1 of this script are applied"),
+            "{err}"
+        );
         assert!(err.contains("cutover resolve --applied 2"), "{err}");
         let status = db.cutover().args(["status", "--check"]).output().unwrap();
         assert_eq!(status.status.code(), Some(1));
+        let text = stdout(&status);
         assert!(
-            stdout(&status).contains("stopped at statement 3 (line 4)"),
-            "{}",
-            stdout(&status)
+            text.contains("stopped at statement 2 (line 3): statement 3 failed"),
+            "{text}"
         );
         let again = db.cutover().arg("migrate").output().unwrap();
         assert_eq!(again.status.code(), Some(5), "{}", stderr(&again));
         assert!(
-            stderr(&again).contains("2_broken.up.sql:4 (statement 3)"),
+            stderr(&again).contains("2_broken.up.sql:3 (statement 2)"),
             "{}",
             stderr(&again)
         );

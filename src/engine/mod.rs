@@ -85,6 +85,12 @@ pub trait Engine {
     /// Run one statement (no result rows expected; rows are discarded).
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
 
+    /// Whether `sql` may commit on its own (DDL on MySQL) and so cannot share a transaction
+    /// with the history row. Engines with transactional DDL never ask.
+    fn commits_implicitly(&self, _sql: &str) -> bool {
+        true
+    }
+
     /// Run one query and return its rows as text (`None` for NULL), for checks and tests.
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError>;
 

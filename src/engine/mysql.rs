@@ -118,6 +118,18 @@ impl Engine for MySql {
         }
     }
 
+    /// Only plain data statements are known to stay inside a transaction; anything else
+    /// (DDL, `CALL`, `SET`, executable comments, …) is treated as committing on its own.
+    fn commits_implicitly(&self, sql: &str) -> bool {
+        let word = sql
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or("");
+        !["INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT"]
+            .iter()
+            .any(|dml| word.eq_ignore_ascii_case(dml))
+    }
+
     fn server_version(&mut self) -> Result<String, DbError> {
         self.rt
             .block_on(sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut self.conn))

@@ -2,11 +2,8 @@
 //!
 //! - **atomic**: the statements and the history change share one transaction (PostgreSQL,
 //!   SQLite). Killed at any point, the database holds both or neither.
-//! - **journaled**: where a transaction cannot hold the script (MySQL/MariaDB DDL commits
-//!   implicitly; `no-transaction` scripts), a history row saying "failed at statement k" is
-//!   written *before* statement k runs, and replaced by the final row once all have run.
-//!   Killed at any point, the history says how far it got, and `migrate` refuses to go on
-//!   until an operator resolves it.
+//! - **journaled** (`journal.rs`): where a transaction cannot hold the script (MySQL/MariaDB
+//!   DDL commits implicitly; `no-transaction` scripts).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -35,7 +32,7 @@ pub struct Job<'a> {
 }
 
 impl Job<'_> {
-    fn file_line(&self, index: usize, err: Option<&DbError>) -> usize {
+    pub(super) fn file_line(&self, index: usize, err: Option<&DbError>) -> usize {
         let stmt = &self.statements[index];
         let within = err
             .and_then(|e| e.position)
@@ -50,7 +47,12 @@ impl Job<'_> {
         stmt.line + within + self.script.line_offset
     }
 
-    fn row(&self, ctx: &RunContext, status: RowStatus, duration: Duration) -> HistoryRow {
+    pub(super) fn row(
+        &self,
+        ctx: &RunContext,
+        status: RowStatus,
+        duration: Duration,
+    ) -> HistoryRow {
         HistoryRow {
             version: self.migration.id.clone(),
             name: self.migration.name.clone(),
@@ -68,7 +70,15 @@ impl Job<'_> {
         }
     }
 
-    fn failure(&self, index: usize, source: DbError, recorded: bool) -> Box<MigrationFailure> {
+    /// Statement `index` failed; `kept` statements before it are known to be applied, and
+    /// `recorded` says whether the history holds a failed row for it.
+    pub(super) fn failure(
+        &self,
+        index: usize,
+        source: DbError,
+        kept: usize,
+        recorded: bool,
+    ) -> Box<MigrationFailure> {
         Box::new(MigrationFailure {
             id: self.migration.id.clone(),
             name: self.migration.name.clone(),
@@ -78,6 +88,7 @@ impl Job<'_> {
             statement: index + 1,
             statements: self.statements.len(),
             source,
+            kept,
             recorded,
             completed: Vec::new(),
         })
@@ -101,7 +112,7 @@ pub fn run(
     if engine.capabilities().transactional_ddl && !job.script.directives.no_transaction {
         run_atomic(engine, job, ctx)
     } else {
-        run_journaled(engine, job, ctx)
+        super::journal::run(engine, job, ctx)
     }
 }
 
@@ -114,9 +125,9 @@ fn run_atomic(
     let last = job.statements.len().saturating_sub(1);
     let fail = |engine: &mut dyn Engine, index: usize, e: DbError| {
         let _ = engine.rollback();
-        job.failure(index, e, false)
+        job.failure(index, e, 0, false)
     };
-    engine.begin().map_err(|e| job.failure(0, e, false))?;
+    engine.begin().map_err(|e| job.failure(0, e, 0, false))?;
     for (i, stmt) in job.statements.iter().enumerate() {
         engine.execute(&stmt.sql).map_err(|e| fail(engine, i, e))?;
     }
@@ -129,68 +140,10 @@ fn run_atomic(
     Ok(start.elapsed())
 }
 
-fn run_journaled(
-    engine: &mut dyn Engine,
-    job: &Job,
-    ctx: &RunContext,
-) -> Result<Duration, Box<MigrationFailure>> {
-    let start = Instant::now();
-    let mut row = job.row(ctx, RowStatus::Failed, Duration::ZERO);
-    row.failed_file = Some(display(&job.script.path));
-    row.error = Some("interrupted: the run stopped before this statement completed".into());
-    for (i, stmt) in job.statements.iter().enumerate() {
-        row.failed_statement = Some(i as i64 + 1);
-        row.failed_line = Some(job.file_line(i, None) as i64);
-        row.duration_ms = start.elapsed().as_millis() as i64;
-        engine
-            .upsert_history(&row)
-            .map_err(|e| job.failure(i, history_err(e), i > 0))?;
-        if let Err(e) = engine.execute(&stmt.sql) {
-            return Err(record_failure(engine, job, row, i, e));
-        }
-    }
-    let done = match job.direction {
-        Direction::Up => engine.upsert_history(&job.row(ctx, RowStatus::Applied, start.elapsed())),
-        Direction::Down => engine.delete_history(&job.migration.id).map(|_| ()),
-    };
-    let last = job.statements.len().saturating_sub(1);
-    done.map_err(|e| job.failure(last, history_err(e), !job.statements.is_empty()))?;
-    Ok(start.elapsed())
-}
-
-/// A journaled statement failed. If it was the first, nothing ran: put the history back as
-/// it was. Otherwise keep the failed row, now with the database's message.
-fn record_failure(
-    engine: &mut dyn Engine,
-    job: &Job,
-    mut row: HistoryRow,
-    index: usize,
-    err: DbError,
-) -> Box<MigrationFailure> {
-    let restored = if index == 0 {
-        match job.direction {
-            Direction::Up => engine.delete_history(&job.migration.id).map(|_| ()),
-            Direction::Down => match &job.previous {
-                Some(prev) => engine.upsert_history(prev),
-                None => Ok(()),
-            },
-        }
-        .is_ok()
-    } else {
-        false
-    };
-    if !restored {
-        row.failed_line = Some(job.file_line(index, Some(&err)) as i64);
-        row.error = Some(err.message.clone());
-        let _ = engine.upsert_history(&row);
-    }
-    job.failure(index, err, !restored)
-}
-
-fn history_err(e: DbError) -> DbError {
+pub(super) fn history_err(e: DbError) -> DbError {
     DbError::new(format!("writing the history table failed: {}", e.message))
 }
 
-fn display(path: &Path) -> String {
+pub(super) fn display(path: &Path) -> String {
     path.display().to_string()
 }

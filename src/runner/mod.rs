@@ -7,6 +7,7 @@
 //! table is even created, so concurrent runners on a fresh database cannot race.
 
 mod execute;
+mod journal;
 mod lock;
 mod plan;
 mod report;

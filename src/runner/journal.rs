@@ -1,0 +1,159 @@
+//! Journaled execution, for scripts a transaction cannot hold: MySQL/MariaDB, where DDL
+//! commits implicitly, and `no-transaction` scripts on any engine.
+//!
+//! The history row always names the first statement not known to be applied: it is written
+//! as "failed at statement k" *before* anything from statement k on can commit, and
+//! replaced by the final row at the end. Runs of plain data statements (on MySQL) share one
+//! transaction with the row that follows them, so they are kept or lost together and cost
+//! one commit. Killed at any point, the history says how far the script got, and `migrate`
+//! refuses to go on until an operator resolves it.
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use crate::engine::{DbError, Engine};
+use crate::error::MigrationFailure;
+use crate::history::{Direction, HistoryRow, RowStatus};
+
+use super::execute::{Job, RunContext, display, history_err};
+
+/// Statements that run alone, or together in one transaction.
+enum Segment {
+    Alone(usize),
+    Together(Range<usize>),
+}
+
+impl Segment {
+    fn start(&self) -> usize {
+        match self {
+            Segment::Alone(i) => *i,
+            Segment::Together(r) => r.start,
+        }
+    }
+}
+
+fn segments(engine: &dyn Engine, job: &Job) -> Vec<Segment> {
+    let mut out: Vec<Segment> = Vec::new();
+    for (i, stmt) in job.statements.iter().enumerate() {
+        let alone = job.script.directives.no_transaction || engine.commits_implicitly(&stmt.sql);
+        match out.last_mut() {
+            Some(Segment::Together(r)) if !alone => r.end = i + 1,
+            _ if alone => out.push(Segment::Alone(i)),
+            _ => out.push(Segment::Together(i..i + 1)),
+        }
+    }
+    out
+}
+
+pub(super) fn run(
+    engine: &mut dyn Engine,
+    job: &Job,
+    ctx: &RunContext,
+) -> Result<Duration, Box<MigrationFailure>> {
+    let start = Instant::now();
+    let n = job.statements.len();
+    let mut row = job.row(ctx, RowStatus::Failed, Duration::ZERO);
+    row.failed_file = Some(display(&job.script.path));
+    row.error = Some("interrupted: the run stopped before this statement completed".into());
+    // The statement the durable history row names, once one has been written.
+    let mut durable: Option<usize> = None;
+    for segment in segments(engine, job) {
+        let first = segment.start();
+        if durable != Some(first) {
+            point_at(&mut row, job, first, start);
+            engine
+                .upsert_history(&row)
+                .map_err(|e| job.failure(first, history_err(e), first, first > 0))?;
+            durable = Some(first);
+        }
+        match segment {
+            Segment::Alone(i) => {
+                if let Err(e) = engine.execute(&job.statements[i].sql) {
+                    return Err(record_failure(engine, job, row, i, i, e));
+                }
+            }
+            Segment::Together(range) => {
+                let fail = |engine: &mut dyn Engine, row: HistoryRow, i: usize, e: DbError| {
+                    let _ = engine.rollback();
+                    record_failure(engine, job, row, i, range.start, e)
+                };
+                engine
+                    .begin()
+                    .map_err(|e| job.failure(first, e, first, first > 0))?;
+                for i in range.clone() {
+                    if let Err(e) = engine.execute(&job.statements[i].sql) {
+                        return Err(fail(engine, row, i, e));
+                    }
+                }
+                let bookkeeping = if range.end == n {
+                    finish(engine, job, ctx, start)
+                } else {
+                    point_at(&mut row, job, range.end, start);
+                    engine.upsert_history(&row)
+                };
+                if let Err(e) = bookkeeping.and_then(|()| engine.commit()) {
+                    return Err(fail(engine, row, range.end - 1, history_err(e)));
+                }
+                if range.end == n {
+                    return Ok(start.elapsed());
+                }
+                durable = Some(range.end);
+            }
+        }
+    }
+    finish(engine, job, ctx, start)
+        .map_err(|e| job.failure(n.saturating_sub(1), history_err(e), n, n > 0))?;
+    Ok(start.elapsed())
+}
+
+/// Make `row` say the script stopped at statement `index`.
+fn point_at(row: &mut HistoryRow, job: &Job, index: usize, start: Instant) {
+    row.failed_statement = Some(index as i64 + 1);
+    row.failed_line = Some(job.file_line(index, None) as i64);
+    row.duration_ms = start.elapsed().as_millis() as i64;
+}
+
+/// The history once every statement has run: applied (up) or gone (down).
+fn finish(
+    engine: &mut dyn Engine,
+    job: &Job,
+    ctx: &RunContext,
+    start: Instant,
+) -> Result<(), DbError> {
+    match job.direction {
+        Direction::Up => engine.upsert_history(&job.row(ctx, RowStatus::Applied, start.elapsed())),
+        Direction::Down => engine.delete_history(&job.migration.id).map(|_| ()),
+    }
+}
+
+/// Statement `failed` failed with `kept` statements applied. With none applied, put the
+/// history back as it was; otherwise keep the failed row, with the database's message.
+fn record_failure(
+    engine: &mut dyn Engine,
+    job: &Job,
+    mut row: HistoryRow,
+    failed: usize,
+    kept: usize,
+    err: DbError,
+) -> Box<MigrationFailure> {
+    let restored = kept == 0
+        && match job.direction {
+            Direction::Up => engine.delete_history(&job.migration.id).map(|_| ()),
+            Direction::Down => match &job.previous {
+                Some(prev) => engine.upsert_history(prev),
+                None => Ok(()),
+            },
+        }
+        .is_ok();
+    if !restored {
+        row.failed_statement = Some(kept as i64 + 1);
+        row.failed_line = Some(job.file_line(kept, (failed == kept).then_some(&err)) as i64);
+        row.error = Some(if failed == kept {
+            err.message.clone()
+        } else {
+            format!("statement {} failed: {}", failed + 1, err.message)
+        });
+        let _ = engine.upsert_history(&row);
+    }
+    job.failure(failed, err, kept, !restored)
+}
