@@ -2,7 +2,7 @@
 # bench/floor.sh [pg] [mariadb] [sqlite]
 # The floor for applying N trivial migrations: one native client session (psql, mariadb,
 # sqlite3) replaying the same SQL as ../shared/bench's 01-apply-many, with a transaction and
-# a history insert per migration, timed by hyperfine beside cutover on the same migrations.
+# a history insert per migration, timed beside cutover on the same migrations, runs interleaved.
 # Prints cutover's ratio to the floor. Needs ../shared/bench/setup.sh to have run (hyperfine,
 # the bench user on MariaDB) and a release build (cargo build --release).
 # Env: N (1000), RUNS (3), CUTOVER (target/release/cutover), WORK (/tmp/cutover-floor).
@@ -49,15 +49,27 @@ for engine in "${engines[@]}"; do
       floor="sqlite3 -bail $WORK/floor.db < $WORK/floor.sql"
       url="sqlite://$WORK/floor.db" ;;
   esac
-  hyperfine -N --runs "$RUNS" --prepare "$reset" --export-json "$WORK/$engine.json" \
-    -n "$engine floor ($N)" "bash -c \"$floor\"" \
-    -n "$engine cutover ($N)" "$CUTOVER --url $url --migrations $WORK/m migrate -q" >/dev/null
-  python3 - "$WORK/$engine.json" <<'PY'
-import json, sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-names = list(r)
-floor, cut = r[names[0]]["median"], r[names[1]]["median"]
-print(f"{names[0]:<24} median {floor:7.3f}s")
-print(f"{names[1]:<24} median {cut:7.3f}s   = {cut / floor:.2f}x the floor")
+  # Alternate the two commands run by run: this machine's disk speed drifts over minutes,
+  # and back-to-back blocks of runs would turn that drift into a false ratio.
+  : >"$WORK/$engine.times"
+  for ((r = 1; r <= RUNS; r++)); do
+    for which in floor cutover; do
+      bash -c "$reset" >/dev/null 2>&1
+      if [[ $which == floor ]]; then cmd="$floor"; else cmd="$CUTOVER --url $url --migrations $WORK/m migrate -q"; fi
+      t0=$(date +%s%N); bash -c "$cmd" >/dev/null; t1=$(date +%s%N)
+      echo "$which $(( (t1 - t0) / 1000000 ))" >>"$WORK/$engine.times"
+    done
+  done
+  python3 - "$WORK/$engine.times" "$engine" "$N" <<'PY'
+import statistics, sys
+times = {}
+for line in open(sys.argv[1]):
+    which, ms = line.split()
+    times.setdefault(which, []).append(int(ms) / 1000)
+f, c = statistics.median(times["floor"]), statistics.median(times["cutover"])
+ratios = [b / a for a, b in zip(times["floor"], times["cutover"])]
+print(f"{sys.argv[2]:<8} floor   median {f:7.3f}s  runs {times['floor']}")
+print(f"{sys.argv[2]:<8} cutover median {c:7.3f}s  runs {times['cutover']}")
+print(f"{sys.argv[2]:<8} cutover / floor = {c / f:.2f}x (median of per-run ratios {statistics.median(ratios):.2f}x), {sys.argv[3]} migrations")
 PY
 done
