@@ -242,3 +242,40 @@ fn status_output_snapshot() {
         ");
     });
 }
+
+/// Real output of a failing migration: stdout, stderr and the exit code, with the run id,
+/// times and the temporary folder replaced.
+#[test]
+fn failing_migration_output_snapshot() {
+    let db = TestDb::new(Kind::Sqlite);
+    write_files(
+        db.path(),
+        &[
+            ("migrations/1_create_a.up.sql", "CREATE TABLE a (id INT);\n"),
+            (
+                "migrations/2_fill_a.up.sql",
+                "-- fill a\nINSERT INTO a VALUES (1);\nINSERT INTO missing_table VALUES (2);\n",
+            ),
+        ],
+    );
+    let out = db.cutover().arg("migrate").output().unwrap();
+    let text = format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        stdout(&out),
+        stderr(&out)
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\(\d+ ms\)", "([MS])");
+    settings.bind(|| {
+        insta::assert_snapshot!(text, @r"
+        exit: Some(4)
+        --- stdout
+        --- stderr
+          done 1 ([MS])
+        error: migration 2 (fill_a) failed at migrations/2_fill_a.up.sql:3 (statement 2 of 2): no such table: missing_table
+
+        hint: nothing of this migration was kept: fix the script and run the command again
+        ");
+    });
+}

@@ -117,6 +117,12 @@ fn sqlite_err(e: rusqlite::Error) -> DbError {
             position: usize::try_from(offset).ok().map(|o| o + 1),
             detail: None,
         },
+        // SQLITE_ERROR ("Unknown" to rusqlite) says nothing the message does not.
+        rusqlite::Error::SqliteFailure(code, Some(msg))
+            if code.code == rusqlite::ErrorCode::Unknown =>
+        {
+            DbError::new(msg)
+        }
         rusqlite::Error::SqliteFailure(code, Some(msg)) => {
             DbError::new(format!("{msg} ({:?})", code.code))
         }
