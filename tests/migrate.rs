@@ -523,3 +523,41 @@ fn mysql_init_sql_sets_session() {
         .success();
     assert_eq!(db.scalar("SELECT c FROM t").as_deref(), Some("ab"));
 }
+
+/// On MariaDB a script ending in data statements writes the next script's "failed at
+/// statement 1" row in its last transaction; when that next script then fails before
+/// anything is applied, the row is taken back and nothing blocks the next run.
+#[test]
+fn mysql_handoff_row_is_taken_back_when_nothing_ran() {
+    let db = TestDb::new(Kind::MySql);
+    write_files(
+        db.path(),
+        &[
+            (
+                "migrations/1_a.up.sql",
+                "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\n",
+            ),
+            ("migrations/2_b.up.sql", "SELECT * FROM nowhere;\n"),
+        ],
+    );
+    let out = db.cutover().arg("migrate").output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing of this migration was kept"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(db.history(), vec![("1".into(), "applied".into())]);
+    let again = db.cutover().arg("migrate").output().unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(4),
+        "fails the same way, not refused"
+    );
+    write_files(
+        db.path(),
+        &[("migrations/2_b.up.sql", "SELECT * FROM a;\n")],
+    );
+    db.cutover().args(["migrate"]).assert().success();
+    assert_eq!(db.history().len(), 2);
+}

@@ -104,15 +104,27 @@ pub fn now() -> String {
 }
 
 /// Run `job`, atomically when the engine and the script allow it.
+/// Whether `job` runs journaled rather than in one transaction.
+pub fn journaled(engine: &dyn Engine, job: &Job) -> bool {
+    !engine.capabilities().transactional_ddl || job.script.directives.no_transaction
+}
+
+/// Run `job`, atomically when the engine and the script allow it. `prepared` says that the
+/// previous job already wrote this one's "failed at statement 1" row; `next` is the job
+/// that follows, whose row a journaled job writes in its last transaction (one commit
+/// less per migration). Returns the duration and whether `next`'s row was written.
 pub fn run(
     engine: &mut dyn Engine,
     job: &Job,
     ctx: &RunContext,
-) -> Result<Duration, Box<MigrationFailure>> {
-    if engine.capabilities().transactional_ddl && !job.script.directives.no_transaction {
-        run_atomic(engine, job, ctx)
+    prepared: bool,
+    next: Option<&Job>,
+) -> Result<(Duration, bool), Box<MigrationFailure>> {
+    if journaled(engine, job) {
+        let next = next.filter(|n| journaled(engine, n));
+        super::journal::run(engine, job, ctx, prepared, next)
     } else {
-        super::journal::run(engine, job, ctx)
+        run_atomic(engine, job, ctx).map(|d| (d, false))
     }
 }
 

@@ -5,7 +5,9 @@
 //! as "failed at statement k" *before* anything from statement k on can commit, and
 //! replaced by the final row at the end. Runs of plain data statements (on MySQL) share one
 //! transaction with the row that follows them, so they are kept or lost together and cost
-//! one commit. Killed at any point, the history says how far the script got, and `migrate`
+//! one commit; a script that ends with such a run also writes the next script's "failed at
+//! statement 1" row in that transaction. Killed at any point, the history says how far the
+//! script got (at worst it names a next script that had not started yet), and `migrate`
 //! refuses to go on until an operator resolves it.
 
 use std::ops::Range;
@@ -49,14 +51,14 @@ pub(super) fn run(
     engine: &mut dyn Engine,
     job: &Job,
     ctx: &RunContext,
-) -> Result<Duration, Box<MigrationFailure>> {
+    prepared: bool,
+    next: Option<&Job>,
+) -> Result<(Duration, bool), Box<MigrationFailure>> {
     let start = Instant::now();
     let n = job.statements.len();
-    let mut row = job.row(ctx, RowStatus::Failed, Duration::ZERO);
-    row.failed_file = Some(display(&job.script.path));
-    row.error = Some("interrupted: the run stopped before this statement completed".into());
+    let mut row = intent(job, ctx);
     // The statement the durable history row names, once one has been written.
-    let mut durable: Option<usize> = None;
+    let mut durable: Option<usize> = prepared.then_some(0);
     for segment in segments(engine, job) {
         let first = segment.start();
         if durable != Some(first) {
@@ -86,7 +88,10 @@ pub(super) fn run(
                     }
                 }
                 let bookkeeping = if range.end == n {
-                    finish(engine, job, ctx, start)
+                    finish(engine, job, ctx, start).and_then(|()| match next {
+                        Some(next) => engine.upsert_history(&intent(next, ctx)),
+                        None => Ok(()),
+                    })
                 } else {
                     point_at(&mut row, job, range.end, start);
                     engine.upsert_history(&row)
@@ -95,7 +100,7 @@ pub(super) fn run(
                     return Err(fail(engine, row, range.end - 1, history_err(e)));
                 }
                 if range.end == n {
-                    return Ok(start.elapsed());
+                    return Ok((start.elapsed(), next.is_some()));
                 }
                 durable = Some(range.end);
             }
@@ -103,7 +108,20 @@ pub(super) fn run(
     }
     finish(engine, job, ctx, start)
         .map_err(|e| job.failure(n.saturating_sub(1), history_err(e), n, n > 0))?;
-    Ok(start.elapsed())
+    Ok((start.elapsed(), false))
+}
+
+/// The row that says `job` stopped before its first statement completed.
+fn intent(job: &Job, ctx: &RunContext) -> HistoryRow {
+    let mut row = job.row(ctx, RowStatus::Failed, Duration::ZERO);
+    row.failed_file = Some(display(&job.script.path));
+    row.error = Some("interrupted: the run stopped before this statement completed".into());
+    row.failed_statement = Some(1);
+    row.failed_line = job
+        .statements
+        .first()
+        .map(|_| job.file_line(0, None) as i64);
+    row
 }
 
 /// Make `row` say the script stopped at statement `index`.

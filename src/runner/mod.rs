@@ -256,6 +256,7 @@ fn run_jobs(
 ) -> Result<MigrateReport, Error> {
     observer.event(&Event::Planned { total: jobs.len() });
     let mut done = report::planned(ctx, direction, &[], false);
+    let mut prepared = false;
     for (index, job) in jobs.iter().enumerate() {
         observer.event(&Event::ScriptStarted {
             index,
@@ -263,8 +264,9 @@ fn run_jobs(
             name: job.migration.name.clone(),
             rollback: direction == Direction::Down,
         });
-        match execute::run(engine, job, ctx) {
-            Ok(duration) => {
+        match execute::run(engine, job, ctx, prepared, jobs.get(index + 1)) {
+            Ok((duration, next_prepared)) => {
+                prepared = next_prepared;
                 observer.event(&Event::ScriptFinished {
                     index,
                     id: job.migration.id.clone(),
