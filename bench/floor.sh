@@ -5,7 +5,9 @@
 # a history insert per migration, timed beside cutover on the same migrations, runs interleaved.
 # Prints cutover's ratio to the floor. Needs ../shared/bench/setup.sh to have run (hyperfine,
 # the bench user on MariaDB) and a release build (cargo build --release).
-# Env: N (1000), RUNS (3), CUTOVER (target/release/cutover), WORK (/tmp/cutover-floor).
+# Env: N (1000), RUNS (3), CUTOVER (target/release/cutover), WORK (/tmp/cutover-floor),
+# PEERS ("dbmate sqlx": time them too, interleaved; needs ../shared/bench/setup.sh and its
+# generated migrations in $PEER_M, default /tmp/cutover-bench/migrations).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 N=${N:-1000} RUNS=${RUNS:-3} WORK=${WORK:-/tmp/cutover-floor}
@@ -13,6 +15,9 @@ CUTOVER=${CUTOVER:-$here/../target/release/cutover}
 engines=("$@"); [[ ${#engines[@]} -gt 0 ]] || engines=(pg mariadb sqlite)
 mkdir -p "$WORK/m"
 export PGSSLMODE=disable
+PEER_M=${PEER_M:-/tmp/cutover-bench/migrations}
+DBMATE=${DBMATE:-/usr/lib/node_modules/dbmate/node_modules/@dbmate/linux-x64/bin/dbmate}
+SQLX=${SQLX:-$(command -v sqlx || echo "$HOME/.cargo/bin/sqlx")}
 
 # Same migrations as the shared harness: CREATE TABLE + INSERT, one pair per file.
 if [[ $(ls "$WORK/m" | wc -l) -ne $((2 * N)) ]]; then
@@ -49,14 +54,28 @@ for engine in "${engines[@]}"; do
       floor="sqlite3 -bail $WORK/floor.db < $WORK/floor.sql"
       url="sqlite://$WORK/floor.db" ;;
   esac
-  # Alternate the two commands run by run: this machine's disk speed drifts over minutes,
-  # and back-to-back blocks of runs would turn that drift into a false ratio.
+  # Peers (PEERS="dbmate sqlx"), on the shared harness's migrations in their layouts.
+  declare -A cmds=([floor]="$floor" [cutover]="$CUTOVER --url $url --migrations $WORK/m migrate -q")
+  order=(floor cutover)
+  for peer in ${PEERS:-}; do
+    case $peer:$engine in
+      dbmate:sqlite) u="sqlite:$WORK/floor.db" ;;
+      sqlx:sqlite) u="sqlite://$WORK/floor.db?mode=rwc" ;;
+      *) u="$url" ;;
+    esac
+    case $peer in
+      dbmate) cmds[dbmate]="$DBMATE --url $u --migrations-dir $PEER_M/dbmate --no-dump-schema migrate" ;;
+      sqlx) cmds[sqlx]="$SQLX migrate run --source $PEER_M/sqlx --database-url $u" ;;
+    esac
+    order+=("$peer")
+  done
+  # Alternate the commands run by run: this machine's disk speed drifts over minutes, and
+  # back-to-back blocks of runs would turn that drift into a false ratio.
   : >"$WORK/$engine.times"
   for ((r = 1; r <= RUNS; r++)); do
-    for which in floor cutover; do
+    for which in "${order[@]}"; do
       bash -c "$reset" >/dev/null 2>&1
-      if [[ $which == floor ]]; then cmd="$floor"; else cmd="$CUTOVER --url $url --migrations $WORK/m migrate -q"; fi
-      t0=$(date +%s%N); bash -c "$cmd" >/dev/null; t1=$(date +%s%N)
+      t0=$(date +%s%N); bash -c "${cmds[$which]}" >/dev/null; t1=$(date +%s%N)
       echo "$which $(( (t1 - t0) / 1000000 ))" >>"$WORK/$engine.times"
     done
   done
@@ -66,10 +85,15 @@ times = {}
 for line in open(sys.argv[1]):
     which, ms = line.split()
     times.setdefault(which, []).append(int(ms) / 1000)
-f, c = statistics.median(times["floor"]), statistics.median(times["cutover"])
-ratios = [b / a for a, b in zip(times["floor"], times["cutover"])]
-print(f"{sys.argv[2]:<8} floor   median {f:7.3f}s  runs {times['floor']}")
-print(f"{sys.argv[2]:<8} cutover median {c:7.3f}s  runs {times['cutover']}")
-print(f"{sys.argv[2]:<8} cutover / floor = {c / f:.2f}x (median of per-run ratios {statistics.median(ratios):.2f}x), {sys.argv[3]} migrations")
+engine, n = sys.argv[2], sys.argv[3]
+c = statistics.median(times["cutover"])
+for which, runs in times.items():
+    print(f"{engine:<8} {which:<8} median {statistics.median(runs):7.3f}s  runs {runs}")
+for which, runs in times.items():
+    if which == "cutover":
+        continue
+    per_run = [b / a for a, b in zip(runs, times["cutover"])]
+    print(f"{engine:<8} cutover / {which} = {c / statistics.median(runs):.2f}x "
+          f"(median of per-run ratios {statistics.median(per_run):.2f}x), {n} migrations")
 PY
 done

@@ -9,9 +9,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
+use cutover::Error;
 use cutover::config::{Overrides, Settings};
 use cutover::runner::{MigrateOptions, Resolve, RollbackOptions};
-use cutover::{Error, history::State};
 
 use args::{Cli, Command, Global};
 use render::Renderer;
@@ -104,9 +104,7 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             let report = runner.status()?;
             drop(runner);
             out.status(&report, &settings);
-            let failing =
-                report.has_problems() || report.migrations.iter().any(|m| m.state == State::Failed);
-            Ok(if *check && failing {
+            Ok(if *check && report.has_problems() {
                 Exit::CheckFailed
             } else {
                 Exit::Ok
