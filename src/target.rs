@@ -46,6 +46,15 @@ pub struct UrlError {
 
 /// A parsed database URL: `sqlite://path`, `postgres://…`, `postgresql://…`, `mysql://…`,
 /// `mariadb://…`.
+///
+/// ```
+/// use cutover::target::{DatabaseUrl, EngineKind};
+///
+/// let url = DatabaseUrl::parse("mariadb://app:s3cret@db.internal/shop").unwrap();
+/// assert_eq!(url.kind(), EngineKind::MySql);
+/// assert_eq!(url.to_string(), "mariadb://app:***@db.internal/shop");
+/// assert_eq!(url.scrub("login failed: s3cret"), "login failed: ***");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseUrl {
     raw: String,

@@ -2,6 +2,16 @@
 //! into the statements a client would send one at a time.
 //!
 //! The splitter is hand-written (see `split.rs` for why no parser crate fits).
+//!
+//! ```
+//! use cutover::sql::{Dialect, split};
+//!
+//! let script = "DELIMITER ??\nCREATE PROCEDURE p() BEGIN SELECT 1; END??\nDELIMITER ;\nCALL p();\n";
+//! let statements = split(script, Dialect::MySql).unwrap();
+//! assert_eq!(statements.len(), 2);
+//! assert_eq!(statements[0].sql, "CREATE PROCEDURE p() BEGIN SELECT 1; END");
+//! assert_eq!((statements[1].sql.as_str(), statements[1].line), ("CALL p()", 4));
+//! ```
 
 mod lexer;
 mod split;
