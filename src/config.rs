@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::target::{DatabaseUrl, EngineKind};
+use crate::target::DatabaseUrl;
 
 /// The file looked for when `--config` is not given.
 pub const DEFAULT_FILE: &str = "cutover.toml";
@@ -298,14 +298,9 @@ fn no_url_message(env: &Option<String>) -> String {
 
 /// A relative SQLite path in the configuration file is relative to that file.
 fn relative_sqlite(url: DatabaseUrl, base: &Path) -> Result<DatabaseUrl, crate::target::UrlError> {
-    if url.kind() != EngineKind::Sqlite || base.as_os_str().is_empty() {
+    let Some(path) = url.sqlite_path().filter(|_| !base.as_os_str().is_empty()) else {
         return Ok(url);
-    }
-    let raw = url.expose();
-    let path = raw
-        .strip_prefix("sqlite://")
-        .or_else(|| raw.strip_prefix("sqlite:"))
-        .unwrap_or(raw);
+    };
     if path.starts_with('/') || path.starts_with(":memory:") {
         return Ok(url);
     }

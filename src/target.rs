@@ -113,6 +113,20 @@ impl DatabaseUrl {
         self.kind
     }
 
+    /// For a SQLite URL, the text after `sqlite://` (or `sqlite:`): the file path and any
+    /// options; `None` for the server engines.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        if self.kind != EngineKind::Sqlite {
+            return None;
+        }
+        let raw = self.raw.as_str();
+        Some(
+            raw.strip_prefix("sqlite://")
+                .or_else(|| raw.strip_prefix("sqlite:"))
+                .unwrap_or(raw),
+        )
+    }
+
     /// The URL with its password; for drivers only, never for messages.
     pub fn expose(&self) -> &str {
         &self.raw

@@ -47,10 +47,7 @@ impl Renderer {
     }
 
     fn scrub(&self, text: &str) -> String {
-        match &self.url {
-            Some(u) => u.scrub(text),
-            None => text.to_string(),
-        }
+        scrub(&self.url, text)
     }
 
     pub fn observer(&self) -> Progress {
@@ -267,6 +264,14 @@ impl Renderer {
     }
 }
 
+/// `text` without the target's password.
+fn scrub(url: &Option<DatabaseUrl>, text: &str) -> String {
+    match url {
+        Some(u) => u.scrub(text),
+        None => text.to_string(),
+    }
+}
+
 fn state_style(s: State) -> Style {
     match s {
         State::Applied => GREEN,
@@ -292,10 +297,7 @@ impl Progress {
     }
 
     fn line(&self, text: String) {
-        let text = match &self.url {
-            Some(u) => u.scrub(&text),
-            None => text,
-        };
+        let text = scrub(&self.url, &text);
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{text}")),
             None => eprintln!("{text}"),

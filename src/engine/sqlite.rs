@@ -66,11 +66,7 @@ fn truncate_journal(conn: &Connection) -> Result<bool, DbError> {
 
 /// `sqlite://relative.db`, `sqlite:///abs/path.db`, `sqlite:relative.db`, `sqlite::memory:`.
 pub fn file_path(url: &DatabaseUrl) -> Result<PathBuf, DbError> {
-    let raw = url.expose();
-    let rest = raw
-        .strip_prefix("sqlite://")
-        .or_else(|| raw.strip_prefix("sqlite:"))
-        .unwrap_or(raw);
+    let rest = url.sqlite_path().unwrap_or_default();
     if let Some((_, query)) = rest.split_once('?') {
         return Err(DbError::new(format!(
             "SQLite URL options are not supported (`?{query}`); give only the file path"

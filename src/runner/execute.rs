@@ -53,21 +53,12 @@ impl Job<'_> {
         status: RowStatus,
         duration: Duration,
     ) -> HistoryRow {
-        HistoryRow {
-            version: self.migration.id.clone(),
-            name: self.migration.name.clone(),
-            checksum: self.migration.checksum.clone(),
-            status,
-            direction: self.direction,
-            applied_at: now(),
-            duration_ms: i64::try_from(duration.as_millis()).unwrap_or(i64::MAX),
-            applied_by: ctx.applied_by.clone(),
-            run_id: ctx.run_id.clone(),
-            failed_statement: None,
-            failed_line: None,
-            failed_file: None,
-            error: None,
-        }
+        let m = self.migration;
+        let mut row = applied_row(&m.id, &m.name, &m.checksum, ctx);
+        row.status = status;
+        row.direction = self.direction;
+        row.duration_ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        row
     }
 
     /// Statement `index` failed; `kept` statements before it are known to be applied, and
@@ -92,6 +83,25 @@ impl Job<'_> {
             recorded,
             completed: Vec::new(),
         })
+    }
+}
+
+/// A history row for this run saying the migration is applied, with no failure recorded.
+pub fn applied_row(version: &str, name: &str, checksum: &str, ctx: &RunContext) -> HistoryRow {
+    HistoryRow {
+        version: version.to_string(),
+        name: name.to_string(),
+        checksum: checksum.to_string(),
+        status: RowStatus::Applied,
+        direction: Direction::Up,
+        applied_at: now(),
+        duration_ms: 0,
+        applied_by: ctx.applied_by.clone(),
+        run_id: ctx.run_id.clone(),
+        failed_statement: None,
+        failed_line: None,
+        failed_file: None,
+        error: None,
     }
 }
 

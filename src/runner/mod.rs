@@ -20,7 +20,7 @@ pub use report::{MigrateReport, ResolveReport, ScriptReport, StatusEntry, Status
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::events::{Event, Observer};
-use crate::history::{self, Direction, Entry, HistoryRow, RowStatus, State};
+use crate::history::{self, Direction, Entry, State};
 use crate::migrations::Discovered;
 use execute::Job;
 
@@ -180,21 +180,8 @@ impl<'o> Runner<'o> {
                 .filter(|e| e.state == State::Pending && e.version <= target)
             {
                 let m = &r.found.migrations[e.migration.expect("pending entries have files")];
-                let row = HistoryRow {
-                    version: m.id.clone(),
-                    name: m.name.clone(),
-                    checksum: m.checksum.clone(),
-                    status: RowStatus::Applied,
-                    direction: Direction::Up,
-                    applied_at: execute::now(),
-                    duration_ms: 0,
-                    applied_by: r.ctx.applied_by.clone(),
-                    run_id: r.ctx.run_id.clone(),
-                    failed_statement: None,
-                    failed_line: None,
-                    failed_file: None,
-                    error: Some("baseline: marked applied without running".into()),
-                };
+                let mut row = execute::applied_row(&m.id, &m.name, &m.checksum, &r.ctx);
+                row.error = Some("baseline: marked applied without running".into());
                 r.engine
                     .upsert_history(&row)
                     .map_err(Error::db("cannot write the history table"))?;

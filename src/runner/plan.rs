@@ -7,7 +7,7 @@ use crate::history::{Direction, Entry, HistoryRow, RowStatus, State};
 use crate::migrations::{Discovered, Migration, Script};
 use crate::sql::{self, Dialect};
 
-use super::execute::{Job, RunContext, now};
+use super::execute::{Job, RunContext, applied_row, now};
 use super::{MigrateOptions, Resolve, RollbackOptions};
 
 /// Pending migrations up to `opts.to`, after refusing on failed, changed or missing ones.
@@ -105,7 +105,10 @@ pub fn resolve<'e>(
             if entry.state == State::Applied {
                 return nothing("is already recorded as applied");
             }
-            let mut row = entry.row.clone().unwrap_or_else(|| blank_row(entry, ctx));
+            let mut row = entry
+                .row
+                .clone()
+                .unwrap_or_else(|| applied_row(&entry.id, &entry.name, "", ctx));
             if let Some(m) = file {
                 row.checksum = m.checksum.clone();
                 row.name = m.name.clone();
@@ -134,24 +137,6 @@ pub fn resolve<'e>(
             (None, _) => nothing("has no file to take the checksum from"),
             _ => nothing("has not changed since it was applied"),
         },
-    }
-}
-
-fn blank_row(entry: &Entry, ctx: &RunContext) -> HistoryRow {
-    HistoryRow {
-        version: entry.id.clone(),
-        name: entry.name.clone(),
-        checksum: String::new(),
-        status: RowStatus::Applied,
-        direction: Direction::Up,
-        applied_at: now(),
-        duration_ms: 0,
-        applied_by: ctx.applied_by.clone(),
-        run_id: ctx.run_id.clone(),
-        failed_statement: None,
-        failed_line: None,
-        failed_file: None,
-        error: None,
     }
 }
 
