@@ -7,12 +7,15 @@
 //! See ARCHITECTURE.md for the module map.
 
 pub mod config;
+pub mod drift;
 pub mod engine;
 pub mod error;
 pub mod events;
 pub mod history;
 pub mod migrations;
 pub mod runner;
+pub mod schema;
+pub mod scratch;
 pub mod sql;
 pub mod target;
 
@@ -37,6 +40,38 @@ pub fn open<'o>(
         run_id: uuid::Uuid::now_v7().to_string(),
         applied_by: applied_by(),
     };
+    let engine = connect_as(settings, &settings.url, read_only, &ctx)?;
+    Ok(Runner::new(
+        engine,
+        found,
+        settings.env.clone(),
+        settings.lock_timeout,
+        ctx,
+        observer,
+    ))
+}
+
+/// Connect to `url` with the environment's session settings, outside any run: for
+/// reading schemas and running checks. `read_only` creates nothing (a missing SQLite
+/// file reads as an empty database).
+pub fn connect(
+    settings: &Settings,
+    url: &target::DatabaseUrl,
+    read_only: bool,
+) -> Result<Box<dyn engine::Engine>, Error> {
+    let ctx = RunContext {
+        run_id: uuid::Uuid::now_v7().to_string(),
+        applied_by: applied_by(),
+    };
+    connect_as(settings, url, read_only, &ctx)
+}
+
+fn connect_as(
+    settings: &Settings,
+    url: &target::DatabaseUrl,
+    read_only: bool,
+    ctx: &RunContext,
+) -> Result<Box<dyn engine::Engine>, Error> {
     let opts = engine::ConnectOptions {
         init_sql: settings.init_sql.clone(),
         read_only,
@@ -47,18 +82,10 @@ pub fn open<'o>(
             ctx.applied_by
         ),
     };
-    let engine = engine::connect(&settings.url, &opts).map_err(|source| Error::Connect {
-        url: settings.url.to_string(),
+    engine::connect(url, &opts).map_err(|source| Error::Connect {
+        url: url.to_string(),
         source,
-    })?;
-    Ok(Runner::new(
-        engine,
-        found,
-        settings.env.clone(),
-        settings.lock_timeout,
-        ctx,
-        observer,
-    ))
+    })
 }
 
 /// `user@host` of this process, for the history's `applied_by`.

@@ -127,6 +127,27 @@ impl DatabaseUrl {
         )
     }
 
+    /// The database a server URL names (its path), if any.
+    pub fn database(&self) -> Option<String> {
+        if self.kind == EngineKind::Sqlite {
+            return None;
+        }
+        let parsed = url::Url::parse(&self.raw).ok()?;
+        let name = parsed.path().trim_start_matches('/');
+        (!name.is_empty()).then(|| name.to_string())
+    }
+
+    /// The same server, user and options with another database (server engines only):
+    /// how cutover reaches the scratch databases it creates beside a target.
+    pub fn with_database(&self, name: &str) -> Result<DatabaseUrl, UrlError> {
+        let mut parsed = url::Url::parse(&self.raw).map_err(|e| UrlError {
+            shown: redact_str(&self.raw),
+            reason: e.to_string(),
+        })?;
+        parsed.set_path(&format!("/{name}"));
+        DatabaseUrl::parse(parsed.as_str())
+    }
+
     /// The URL with its password; for drivers only, never for messages.
     pub fn expose(&self) -> &str {
         &self.raw

@@ -121,6 +121,22 @@ pub enum Command {
         #[arg(long, value_name = "VERSION")]
         version: String,
     },
+    /// Print the live schema: tables, columns, keys, indexes, constraints, views, and its fingerprint
+    Schema,
+    /// Compare two schemas; by default the target's own migrations against the target (drift)
+    #[command(after_help = "Sides: `target`, `migrations` (applied to a scratch database of the target's engine, \
+up to the newest version the target has applied), or a database URL.\n\n\
+Examples:\n  cutover diff                                  # drift: what was changed by hand\n  \
+cutover diff --from postgres://app@staging/app --to target\n\n\
+Exit code 1 when the sides differ.")]
+    Diff {
+        /// The side the changes are relative to
+        #[arg(long, default_value = "migrations", value_name = "SIDE")]
+        from: String,
+        /// The side whose differences are listed as added, removed or changed
+        #[arg(long, default_value = "target", value_name = "SIDE")]
+        to: String,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
 }

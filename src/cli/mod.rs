@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use cutover::Error;
 use cutover::config::{Overrides, Settings};
+use cutover::drift::Side;
 use cutover::runner::{MigrateOptions, Resolve, RollbackOptions};
 
 use args::{Cli, Command, Global};
@@ -90,7 +91,30 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         _ => {}
     }
     let settings = Settings::resolve(o)?;
-    out.set_secret_source(settings.url.clone());
+    out.add_secret_source(settings.url.clone());
+    match &cli.command {
+        Command::Schema => {
+            out.schema(&cutover::drift::inspect(&settings)?);
+            return Ok(Exit::Ok);
+        }
+        Command::Diff { from, to } => {
+            let (from, to) = (Side::parse(from)?, Side::parse(to)?);
+            if let Side::Url(u) = &from {
+                out.add_secret_source(u.clone());
+            }
+            if let Side::Url(u) = &to {
+                out.add_secret_source(u.clone());
+            }
+            let report = cutover::drift::diff(&settings, &from, &to)?;
+            out.diff(&report);
+            return Ok(if report.changes.is_empty() {
+                Exit::Ok
+            } else {
+                Exit::CheckFailed
+            });
+        }
+        _ => {}
+    }
     let read_only = matches!(
         cli.command,
         Command::Status { .. }
@@ -147,7 +171,11 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             out.baseline(&marked);
             Ok(Exit::Ok)
         }
-        Command::Init | Command::New { .. } | Command::Completions { .. } => {
+        Command::Init
+        | Command::New { .. }
+        | Command::Completions { .. }
+        | Command::Schema
+        | Command::Diff { .. } => {
             unreachable!("handled above")
         }
     }

@@ -20,6 +20,7 @@ mod sqlite;
 use std::time::Duration;
 
 use crate::history::HistoryRow;
+use crate::schema::Schema;
 use crate::sql::Dialect;
 use crate::target::{DatabaseUrl, EngineKind};
 
@@ -118,6 +119,19 @@ pub trait Engine {
     fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError>;
     /// Delete the row for `version`; returns whether one existed.
     fn delete_history(&mut self, version: &str) -> Result<bool, DbError>;
+
+    /// Read the live schema from the catalog (a fixed number of queries).
+    fn introspect(&mut self) -> Result<Schema, DbError>;
+
+    /// Create another database on this server (scratch databases; servers only).
+    fn create_database(&mut self, name: &str) -> Result<(), DbError> {
+        self.execute(&format!("CREATE DATABASE {name}"))
+    }
+
+    /// Drop another database on this server, even if sessions are still connected to it.
+    fn drop_database(&mut self, name: &str) -> Result<(), DbError> {
+        self.execute(&format!("DROP DATABASE IF EXISTS {name}"))
+    }
 }
 
 /// Open a connection to `url`. The only place that chooses code by engine kind.

@@ -291,4 +291,9 @@ impl Engine for MySql {
             .map(|r| r.rows_affected() > 0)
             .map_err(my_err)
     }
+
+    fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
+        let mariadb = self.server_version()?.contains("MariaDB");
+        crate::schema::mysql::introspect(self, mariadb)
+    }
 }

@@ -278,4 +278,12 @@ impl Engine for Postgres {
             .map(|r| r.rows_affected() > 0)
             .map_err(pg_err)
     }
+
+    fn drop_database(&mut self, name: &str) -> Result<(), DbError> {
+        self.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    }
+
+    fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
+        crate::schema::postgres::introspect(self)
+    }
 }

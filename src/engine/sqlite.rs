@@ -339,4 +339,16 @@ impl Engine for Sqlite {
             .map(|n| n > 0)
             .map_err(sqlite_err)
     }
+
+    fn create_database(&mut self, _: &str) -> Result<(), DbError> {
+        Err(DbError::new("SQLite has no server to create databases on; use a file"))
+    }
+
+    fn drop_database(&mut self, _: &str) -> Result<(), DbError> {
+        Err(DbError::new("SQLite has no server to drop databases on; delete the file"))
+    }
+
+    fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
+        crate::schema::sqlite::introspect(self)
+    }
 }

@@ -14,6 +14,7 @@
 //! ```
 
 mod lexer;
+pub mod outline;
 mod split;
 
 pub use split::{SplitError, split};

@@ -17,6 +17,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::Global;
 
+mod schema;
+
 const RED: Style = AnsiColor::Red.on_default().bold();
 const YELLOW: Style = AnsiColor::Yellow.on_default();
 const GREEN: Style = AnsiColor::Green.on_default();
@@ -28,8 +30,8 @@ pub struct Renderer {
     json: bool,
     quiet: bool,
     verbose: u8,
-    /// The target URL, so that its password can be scrubbed from anything printed.
-    url: Option<DatabaseUrl>,
+    /// The URLs in play, so that their passwords can be scrubbed from anything printed.
+    secrets: Vec<DatabaseUrl>,
 }
 
 impl Renderer {
@@ -38,23 +40,23 @@ impl Renderer {
             json: g.json,
             quiet: g.quiet,
             verbose: g.verbose,
-            url: None,
+            secrets: Vec::new(),
         }
     }
 
-    pub fn set_secret_source(&mut self, url: DatabaseUrl) {
-        self.url = Some(url);
+    pub fn add_secret_source(&mut self, url: DatabaseUrl) {
+        self.secrets.push(url);
     }
 
     fn scrub(&self, text: &str) -> String {
-        scrub(&self.url, text)
+        scrub(&self.secrets, text)
     }
 
     pub fn observer(&self) -> Progress {
-        Progress::new(!self.quiet && !self.json, self.url.clone())
+        Progress::new(!self.quiet && !self.json, self.secrets.clone())
     }
 
-    fn json<T: serde::Serialize>(&self, value: &T) {
+    pub(super) fn json<T: serde::Serialize>(&self, value: &T) {
         let text = serde_json::to_string_pretty(value).expect("reports serialise");
         println!("{}", self.scrub(&text));
     }
@@ -265,11 +267,8 @@ impl Renderer {
 }
 
 /// `text` without the target's password.
-fn scrub(url: &Option<DatabaseUrl>, text: &str) -> String {
-    match url {
-        Some(u) => u.scrub(text),
-        None => text.to_string(),
-    }
+fn scrub(urls: &[DatabaseUrl], text: &str) -> String {
+    urls.iter().fold(text.to_string(), |t, u| u.scrub(&t))
 }
 
 fn state_style(s: State) -> Style {
@@ -284,20 +283,20 @@ fn state_style(s: State) -> Style {
 pub struct Progress {
     show: bool,
     bar: Option<ProgressBar>,
-    url: Option<DatabaseUrl>,
+    secrets: Vec<DatabaseUrl>,
 }
 
 impl Progress {
-    fn new(show: bool, url: Option<DatabaseUrl>) -> Self {
+    fn new(show: bool, secrets: Vec<DatabaseUrl>) -> Self {
         Progress {
             show,
             bar: None,
-            url,
+            secrets,
         }
     }
 
     fn line(&self, text: String) {
-        let text = scrub(&self.url, &text);
+        let text = scrub(&self.secrets, &text);
         match &self.bar {
             Some(bar) => bar.suspend(|| eprintln!("{text}")),
             None => eprintln!("{text}"),

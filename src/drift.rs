@@ -1,0 +1,130 @@
+//! Schemas to compare and the comparison: a side is a live database or `migrations` (the
+//! migrations applied to a scratch database of the target's engine). Drift is the target
+//! compared with its own migrations, applied up to the newest one its history records, so
+//! pending migrations do not show up as drift; what remains was changed by hand.
+
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::error::Error;
+use crate::history::State;
+use crate::runner::MigrateOptions;
+use crate::schema::{Change, Schema};
+use crate::scratch::Scratch;
+use crate::target::DatabaseUrl;
+
+/// One side of a comparison.
+#[derive(Debug, Clone)]
+pub enum Side {
+    /// The configured target.
+    Target,
+    /// The migrations applied to a scratch database.
+    Migrations,
+    /// Any other database.
+    Url(DatabaseUrl),
+}
+
+impl Side {
+    /// `target`, `migrations`, or a database URL.
+    pub fn parse(text: &str) -> Result<Side, Error> {
+        Ok(match text {
+            "target" => Side::Target,
+            "migrations" => Side::Migrations,
+            url => Side::Url(DatabaseUrl::parse(url)?),
+        })
+    }
+}
+
+/// The result of `cutover diff`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffReport {
+    pub from: String,
+    pub to: String,
+    pub from_fingerprint: String,
+    pub to_fingerprint: String,
+    /// The version the migrations side was applied up to (the target's newest applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub migrations_applied_to: Option<String>,
+    pub changes: Vec<Change>,
+}
+
+/// The live schema of the configured target, read without changing anything.
+pub fn inspect(settings: &Settings) -> Result<Schema, Error> {
+    inspect_url(settings, &settings.url)
+}
+
+fn inspect_url(settings: &Settings, url: &DatabaseUrl) -> Result<Schema, Error> {
+    let mut engine = crate::connect(settings, url, true)?;
+    engine
+        .introspect()
+        .map_err(Error::db(format!("cannot read the schema of {url}")))
+}
+
+/// The schema the migrations produce, up to `to` (all when `None`), built in a scratch
+/// database beside the target.
+pub fn migrations_schema(settings: &Settings, to: Option<String>) -> Result<Schema, Error> {
+    let scratch = Scratch::create(&settings.url)?;
+    let mut scratch_settings = settings.clone();
+    scratch_settings.url = scratch.url().clone();
+    {
+        let mut quiet = ();
+        let mut runner = crate::open(&scratch_settings, false, &mut quiet)?;
+        runner
+            .migrate(&MigrateOptions { to, dry_run: false })
+            .map_err(|e| scratch_failure(e, settings))?;
+    }
+    inspect_url(&scratch_settings, scratch.url())
+}
+
+/// Say that a failure happened in the scratch copy, not in the target.
+fn scratch_failure(e: Error, settings: &Settings) -> Error {
+    Error::Usage(format!(
+        "applying the migrations to a scratch database beside {} failed (the target was not touched): {e}",
+        settings.url
+    ))
+}
+
+/// The newest migration the target's history records as applied, in file order.
+pub fn applied_upto(settings: &Settings) -> Result<Option<String>, Error> {
+    let mut quiet = ();
+    let status = crate::open(settings, true, &mut quiet)?.status()?;
+    Ok(status
+        .migrations
+        .iter()
+        .filter(|m| matches!(m.state, State::Applied | State::Changed) && m.file.is_some())
+        .map(|m| m.version.clone())
+        .next_back())
+}
+
+/// Compare two sides.
+pub fn diff(settings: &Settings, from: &Side, to: &Side) -> Result<DiffReport, Error> {
+    let uses_migrations = matches!(from, Side::Migrations) || matches!(to, Side::Migrations);
+    let upto = if uses_migrations {
+        applied_upto(settings)?
+    } else {
+        None
+    };
+    let read = |side: &Side| -> Result<(String, Schema), Error> {
+        Ok(match side {
+            Side::Target => (settings.url.to_string(), inspect(settings)?),
+            Side::Url(url) => (url.to_string(), inspect_url(settings, url)?),
+            Side::Migrations => {
+                let label = match &upto {
+                    Some(v) => format!("migrations up to {v}"),
+                    None => "migrations".to_string(),
+                };
+                (label, migrations_schema(settings, upto.clone())?)
+            }
+        })
+    };
+    let (from_label, a) = read(from)?;
+    let (to_label, b) = read(to)?;
+    Ok(DiffReport {
+        from: from_label,
+        to: to_label,
+        from_fingerprint: a.fingerprint(),
+        to_fingerprint: b.fingerprint(),
+        migrations_applied_to: upto,
+        changes: crate::schema::diff(&a, &b),
+    })
+}
