@@ -18,6 +18,7 @@ pub mod schema;
 pub mod scratch;
 pub mod sql;
 pub mod target;
+pub mod validate;
 
 pub use config::Settings;
 pub use error::Error;

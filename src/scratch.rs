@@ -33,14 +33,20 @@ impl Scratch {
                     path: std::env::temp_dir(),
                     source,
                 })?;
-            let url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("scratch.db").display()))?;
+            let url = DatabaseUrl::parse(&format!(
+                "sqlite://{}",
+                dir.path().join("scratch.db").display()
+            ))?;
             return Ok(Scratch {
                 url,
                 server: None,
                 _dir: Some(dir),
             });
         }
-        let name = format!("{PREFIX}{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let name = format!(
+            "{PREFIX}{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
         admin(like)?
             .create_database(&name)
             .map_err(Error::db(format!(

@@ -124,11 +124,13 @@ pub enum Command {
     /// Print the live schema: tables, columns, keys, indexes, constraints, views, and its fingerprint
     Schema,
     /// Compare two schemas; by default the target's own migrations against the target (drift)
-    #[command(after_help = "Sides: `target`, `migrations` (applied to a scratch database of the target's engine, \
+    #[command(
+        after_help = "Sides: `target`, `migrations` (applied to a scratch database of the target's engine, \
 up to the newest version the target has applied), or a database URL.\n\n\
 Examples:\n  cutover diff                                  # drift: what was changed by hand\n  \
 cutover diff --from postgres://app@staging/app --to target\n\n\
-Exit code 1 when the sides differ.")]
+Exit code 1 when the sides differ."
+    )]
     Diff {
         /// The side the changes are relative to
         #[arg(long, default_value = "migrations", value_name = "SIDE")]
@@ -137,8 +139,41 @@ Exit code 1 when the sides differ.")]
         #[arg(long, default_value = "target", value_name = "SIDE")]
         to: String,
     },
+    /// Check the target: connectivity, migrations, [expect], integrity, [[checks]], security, drift
+    #[command(
+        after_help = "Levels: basic (connectivity, migration state), standard (+ [expect], orphaned rows \
+for every foreign key, [expect.unique] duplicates, [[checks]], security), comprehensive (+ drift against \
+the migrations, foreign keys without an index, tables without a primary key, largest tables).\n\n\
+Examples:\n  cutover validate\n  cutover --env prod validate --level comprehensive --report validate.html\n  \
+cutover validate --report out.json --report out.md --fail-on warn\n\n\
+Exit code 0 when nothing failed (and, with --fail-on warn, nothing warned); 1 otherwise."
+    )]
+    Validate {
+        /// basic, standard or comprehensive [default: standard, or [validate] level]
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        level: Option<LevelArg>,
+        /// Write the report to FILE: .json, .md or .html by extension (repeatable)
+        #[arg(long, value_name = "FILE")]
+        report: Vec<PathBuf>,
+        /// Exit non-zero on failures only (fail) or on warnings too (warn) [default: [validate] fail_on, or fail]
+        #[arg(long, value_enum, value_name = "STATUS")]
+        fail_on: Option<FailOnArg>,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LevelArg {
+    Basic,
+    Standard,
+    Comprehensive,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FailOnArg {
+    Fail,
+    Warn,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,9 @@ use cutover::config::{Overrides, Settings};
 use cutover::drift::Side;
 use cutover::runner::{MigrateOptions, Resolve, RollbackOptions};
 
-use args::{Cli, Command, Global};
+use args::{Cli, Command, FailOnArg, Global, LevelArg};
+use cutover::config::FailOn;
+use cutover::validate::Level;
 use render::Renderer;
 
 /// Documented exit codes (see `cutover --help`).
@@ -97,6 +99,11 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             out.schema(&cutover::drift::inspect(&settings)?);
             return Ok(Exit::Ok);
         }
+        Command::Validate {
+            level,
+            report,
+            fail_on,
+        } => return validate(&settings, out, *level, report, *fail_on),
         Command::Diff { from, to } => {
             let (from, to) = (Side::parse(from)?, Side::parse(to)?);
             if let Side::Url(u) = &from {
@@ -175,8 +182,42 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         | Command::New { .. }
         | Command::Completions { .. }
         | Command::Schema
+        | Command::Validate { .. }
         | Command::Diff { .. } => {
             unreachable!("handled above")
         }
     }
+}
+
+fn validate(
+    settings: &Settings,
+    out: &mut Renderer,
+    level: Option<LevelArg>,
+    reports: &[std::path::PathBuf],
+    fail_on: Option<FailOnArg>,
+) -> Result<Exit, Error> {
+    for path in reports {
+        render::check_report_path(path)?;
+    }
+    let level = match level {
+        Some(LevelArg::Basic) => Level::Basic,
+        Some(LevelArg::Standard) => Level::Standard,
+        Some(LevelArg::Comprehensive) => Level::Comprehensive,
+        None => settings.validate.level.unwrap_or(Level::Standard),
+    };
+    let warnings_fail = match fail_on {
+        Some(FailOnArg::Warn) => true,
+        Some(FailOnArg::Fail) => false,
+        None => settings.validate.fail_on == Some(FailOn::Warn),
+    };
+    let report = cutover::validate::validate(settings, level)?;
+    out.validation(&report);
+    for path in reports {
+        out.write_report(&report, path)?;
+    }
+    Ok(if report.failed(warnings_fail) {
+        Exit::CheckFailed
+    } else {
+        Exit::Ok
+    })
 }

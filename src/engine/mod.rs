@@ -68,6 +68,27 @@ pub struct Capabilities {
     pub lock_kind: &'static str,
 }
 
+/// What the security checks need to know about a session. `None`: does not apply.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// Connected as a superuser (PostgreSQL `rolsuper`, MySQL `SUPER`).
+    pub superuser: Option<bool>,
+    /// The connection is encrypted.
+    pub tls: Option<bool>,
+    /// What anyone may write: tables PUBLIC can change (PostgreSQL), anonymous accounts'
+    /// write grants (MySQL), a world-writable database file (SQLite).
+    pub open_to_all: Vec<String>,
+}
+
+/// One table's size.
+#[derive(Debug, Clone)]
+pub struct TableSize {
+    pub table: String,
+    /// Rows (an estimate on the server engines).
+    pub rows: i64,
+    pub bytes: Option<i64>,
+}
+
 /// Who holds the run lock, as far as the database can tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockHolder(pub String);
@@ -123,6 +144,13 @@ pub trait Engine {
     /// Read the live schema from the catalog (a fixed number of queries).
     fn introspect(&mut self) -> Result<Schema, DbError>;
 
+    /// How this session is connected, for the security checks.
+    fn security(&mut self) -> Result<Security, DbError>;
+
+    /// The largest tables, biggest first (from catalog statistics where the engine keeps
+    /// them, so this stays cheap on big tables).
+    fn table_sizes(&mut self, limit: usize) -> Result<Vec<TableSize>, DbError>;
+
     /// Create another database on this server (scratch databases; servers only).
     fn create_database(&mut self, name: &str) -> Result<(), DbError> {
         self.execute(&format!("CREATE DATABASE {name}"))
@@ -161,4 +189,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, DbError> {
         .enable_all()
         .build()
         .map_err(|e| DbError::new(format!("cannot start the I/O runtime: {e}")))
+}
+
+/// `(table, rows, bytes)` rows as `TableSize`s.
+fn sizes(rows: Vec<Vec<Option<String>>>) -> Vec<TableSize> {
+    let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<i64>().ok());
+    rows.into_iter()
+        .map(|r| TableSize {
+            table: r[0].clone().unwrap_or_default(),
+            rows: num(&r[1]).unwrap_or(0),
+            bytes: num(&r[2]),
+        })
+        .collect()
 }

@@ -14,7 +14,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
-use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder};
+use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder, Security, TableSize};
 use crate::history::HistoryRow;
 use crate::sql::Dialect;
 use crate::target::DatabaseUrl;
@@ -290,6 +290,44 @@ impl Engine for MySql {
             )
             .map(|r| r.rows_affected() > 0)
             .map_err(my_err)
+    }
+
+    fn security(&mut self) -> Result<Security, DbError> {
+        // GRANTEE is written 'user'@'host'.
+        let superuser = self.query(
+            "SELECT count(*) FROM information_schema.USER_PRIVILEGES
+             WHERE PRIVILEGE_TYPE = 'SUPER'
+               AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''',
+                                    SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')",
+        )?;
+        let tls = self.query("SHOW SESSION STATUS LIKE 'Ssl_cipher'")?;
+        let open = self.query(
+            "SELECT CONCAT(GRANTEE, ' ', PRIVILEGE_TYPE) FROM information_schema.SCHEMA_PRIVILEGES
+             WHERE GRANTEE LIKE '''''@%' AND TABLE_SCHEMA = DATABASE()
+               AND PRIVILEGE_TYPE IN ('INSERT', 'UPDATE', 'DELETE', 'DROP', 'ALTER')",
+        )?;
+        Ok(Security {
+            superuser: superuser
+                .first()
+                .and_then(|r| r[0].as_deref())
+                .map(|n| n != "0"),
+            tls: Some(
+                tls.first()
+                    .and_then(|r| r[1].as_deref())
+                    .is_some_and(|c| !c.is_empty()),
+            ),
+            open_to_all: open.into_iter().filter_map(|r| r[0].clone()).collect(),
+        })
+    }
+
+    fn table_sizes(&mut self, limit: usize) -> Result<Vec<TableSize>, DbError> {
+        let rows = self.query(&format!(
+            "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0)
+             FROM information_schema.TABLES
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
+             ORDER BY 3 DESC, 1 LIMIT {limit}"
+        ))?;
+        Ok(super::sizes(rows))
     }
 
     fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {

@@ -9,7 +9,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPos
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
-use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder};
+use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder, Security, TableSize};
 use crate::history::HistoryRow;
 use crate::sql::Dialect;
 use crate::target::DatabaseUrl;
@@ -281,6 +281,38 @@ impl Engine for Postgres {
 
     fn drop_database(&mut self, name: &str) -> Result<(), DbError> {
         self.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    }
+
+    fn security(&mut self) -> Result<Security, DbError> {
+        let rows = self.query(
+            "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+                    (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())",
+        )?;
+        let flag = |i: usize| rows.first().and_then(|r| r[i].as_deref()).map(|v| v == "t");
+        let open = self.query(
+            "SELECT n.nspname || '.' || c.relname FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND has_table_privilege('public', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+             ORDER BY 1",
+        )?;
+        Ok(Security {
+            superuser: flag(0),
+            tls: flag(1).or(Some(false)),
+            open_to_all: open.into_iter().filter_map(|r| r[0].clone()).collect(),
+        })
+    }
+
+    fn table_sizes(&mut self, limit: usize) -> Result<Vec<TableSize>, DbError> {
+        let rows = self.query(&format!(
+            "SELECT n.nspname || '.' || c.relname, greatest(c.reltuples, 0)::bigint,
+                    pg_total_relation_size(c.oid)
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+               AND n.nspname NOT LIKE 'pg\\_toast%'
+             ORDER BY 3 DESC, 1 LIMIT {limit}"
+        ))?;
+        Ok(super::sizes(rows))
     }
 
     fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {

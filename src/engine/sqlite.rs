@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{Capabilities, ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder};
+use super::{
+    Capabilities, ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder, Security, TableSize,
+};
 use crate::history::{Direction, HistoryRow, RowStatus};
 use crate::sql::Dialect;
 use crate::target::DatabaseUrl;
@@ -39,11 +41,22 @@ pub(super) fn connect(
     };
     Ok(Box::new(Sqlite {
         conn,
+        path: (!memory).then(|| path.clone()),
         lock_path: (!memory).then(|| lock_path(&path)),
         lock_file: None,
         label: opts.label.clone(),
         restore_journal,
     }))
+}
+
+impl Sqlite {
+    /// The database file, when anyone on the machine may write it.
+    fn world_writable(&self) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path.as_ref()?;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o002 != 0).then(|| format!("{} (mode {:o})", path.display(), mode & 0o777))
+    }
 }
 
 /// A run commits once per migration. In SQLite's default `DELETE` journal mode every commit
@@ -86,6 +99,8 @@ fn lock_path(db: &Path) -> PathBuf {
 
 struct Sqlite {
     conn: Connection,
+    /// The database file (`None` in memory).
+    path: Option<PathBuf>,
     lock_path: Option<PathBuf>,
     lock_file: Option<File>,
     label: String,
@@ -341,11 +356,48 @@ impl Engine for Sqlite {
     }
 
     fn create_database(&mut self, _: &str) -> Result<(), DbError> {
-        Err(DbError::new("SQLite has no server to create databases on; use a file"))
+        Err(DbError::new(
+            "SQLite has no server to create databases on; use a file",
+        ))
     }
 
     fn drop_database(&mut self, _: &str) -> Result<(), DbError> {
-        Err(DbError::new("SQLite has no server to drop databases on; delete the file"))
+        Err(DbError::new(
+            "SQLite has no server to drop databases on; delete the file",
+        ))
+    }
+
+    fn security(&mut self) -> Result<Security, DbError> {
+        Ok(Security {
+            superuser: None,
+            tls: None,
+            open_to_all: self.world_writable().into_iter().collect(),
+        })
+    }
+
+    fn table_sizes(&mut self, limit: usize) -> Result<Vec<TableSize>, DbError> {
+        // SQLite keeps no row statistics unless ANALYZE ran, so count: a local file
+        // counts fast, and only `comprehensive` asks.
+        let tables = self.query(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+        )?;
+        let mut sizes = Vec::new();
+        for t in tables.into_iter().filter_map(|r| r[0].clone()) {
+            let sql = format!("SELECT count(*) FROM {}", Dialect::Sqlite.quote(&t));
+            let rows = self.query(&sql)?;
+            let n = rows
+                .first()
+                .and_then(|r| r[0].as_deref())
+                .and_then(|v| v.parse().ok());
+            sizes.push(TableSize {
+                table: t,
+                rows: n.unwrap_or(0),
+                bytes: None,
+            });
+        }
+        sizes.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.table.cmp(&b.table)));
+        sizes.truncate(limit);
+        Ok(sizes)
     }
 
     fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {

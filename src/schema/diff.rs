@@ -51,33 +51,67 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Change> {
     let ds = to.default_schema.as_str();
     let mut out = Vec::new();
     let mut d = Differ { ds, out: &mut out };
-    d.keyed("table", &from.tables, &to.tables, |t| t.name.display(ds), |d, name, a, b| {
-        d.table(name, a, b)
-    });
-    d.keyed("view", &from.views, &to.views, |v| v.name.display(ds), |d, name, a, b| {
-        if a.materialized != b.materialized {
-            d.changed("view", name, format!("materialized: {} → {}", a.materialized, b.materialized));
-        }
-        if squash(&a.definition) != squash(&b.definition) {
-            d.changed("view", name, format!("definition: {} → {}", a.definition, b.definition));
-        }
-    });
-    d.keyed("enum", &from.enums, &to.enums, |e| e.name.display(ds), |d, name, a, b| {
-        if a.values != b.values {
-            d.changed("enum", name, format!("{} → {}", a.values.join(", "), b.values.join(", ")));
-        }
-    });
-    d.keyed("sequence", &from.sequences, &to.sequences, |s| s.name.display(ds), |d, name, a, b| {
-        for (what, x, y) in [
-            ("type", &a.data_type, &b.data_type),
-            ("start", &a.start, &b.start),
-            ("increment", &a.increment, &b.increment),
-        ] {
-            if x != y {
-                d.changed("sequence", name, format!("{what}: {x} → {y}"));
+    d.keyed(
+        "table",
+        &from.tables,
+        &to.tables,
+        |t| t.name.display(ds),
+        |d, name, a, b| d.table(name, a, b),
+    );
+    d.keyed(
+        "view",
+        &from.views,
+        &to.views,
+        |v| v.name.display(ds),
+        |d, name, a, b| {
+            if a.materialized != b.materialized {
+                d.changed(
+                    "view",
+                    name,
+                    format!("materialized: {} → {}", a.materialized, b.materialized),
+                );
             }
-        }
-    });
+            if squash(&a.definition) != squash(&b.definition) {
+                d.changed(
+                    "view",
+                    name,
+                    format!("definition: {} → {}", a.definition, b.definition),
+                );
+            }
+        },
+    );
+    d.keyed(
+        "enum",
+        &from.enums,
+        &to.enums,
+        |e| e.name.display(ds),
+        |d, name, a, b| {
+            if a.values != b.values {
+                d.changed(
+                    "enum",
+                    name,
+                    format!("{} → {}", a.values.join(", "), b.values.join(", ")),
+                );
+            }
+        },
+    );
+    d.keyed(
+        "sequence",
+        &from.sequences,
+        &to.sequences,
+        |s| s.name.display(ds),
+        |d, name, a, b| {
+            for (what, x, y) in [
+                ("type", &a.data_type, &b.data_type),
+                ("start", &a.start, &b.start),
+                ("increment", &a.increment, &b.increment),
+            ] {
+                if x != y {
+                    d.changed("sequence", name, format!("{what}: {x} → {y}"));
+                }
+            }
+        },
+    );
     out
 }
 
@@ -92,7 +126,13 @@ struct Differ<'a> {
 }
 
 impl Differ<'_> {
-    fn push(&mut self, kind: ChangeKind, object: &'static str, name: String, detail: Option<String>) {
+    fn push(
+        &mut self,
+        kind: ChangeKind,
+        object: &'static str,
+        name: String,
+        detail: Option<String>,
+    ) {
         self.out.push(Change {
             kind,
             object,
@@ -129,12 +169,18 @@ impl Differ<'_> {
 
     fn table(&mut self, t: &str, a: &Table, b: &Table) {
         let col = |c: &Column| format!("{t}.{}", c.name);
-        self.keyed("column", &a.columns, &b.columns, col, |d, name, x, y| d.column(name, x, y));
+        self.keyed("column", &a.columns, &b.columns, col, |d, name, x, y| {
+            d.column(name, x, y)
+        });
         self.column_order(t, a, b);
         let pk = |k: &Option<Key>| k.as_ref().map(|k| k.columns.join(", "));
         if pk(&a.primary_key) != pk(&b.primary_key) {
             let show = |k: Option<String>| k.map_or("none".to_string(), |c| format!("({c})"));
-            let detail = format!("{} → {}", show(pk(&a.primary_key)), show(pk(&b.primary_key)));
+            let detail = format!(
+                "{} → {}",
+                show(pk(&a.primary_key)),
+                show(pk(&b.primary_key))
+            );
             self.changed("primary key", t, detail);
         }
         let ds = self.ds.to_string();
@@ -146,11 +192,17 @@ impl Differ<'_> {
                 k.referenced_columns.join(", ")
             )
         };
-        self.keyed("foreign key", &a.foreign_keys, &b.foreign_keys, fk, |d, name, x, y| {
-            d.foreign_key(name, x, y)
-        });
+        self.keyed(
+            "foreign key",
+            &a.foreign_keys,
+            &b.foreign_keys,
+            fk,
+            |d, name, x, y| d.foreign_key(name, x, y),
+        );
         let ix = |i: &Index| format!("{t}.{}", i.name);
-        self.keyed("index", &a.indexes, &b.indexes, ix, |d, name, x, y| d.index(name, x, y));
+        self.keyed("index", &a.indexes, &b.indexes, ix, |d, name, x, y| {
+            d.index(name, x, y)
+        });
         let uq = |k: &Key| format!("{t} ({})", k.columns.join(", "));
         self.keyed("unique", &a.uniques, &b.uniques, uq, |_, _, _, _| {});
         let ck = |c: &super::Check| format!("{t}: {}", c.expression);
@@ -168,10 +220,18 @@ impl Differ<'_> {
             parts.push(format!("{} → {}", n(a.nullable), n(b.nullable)));
         }
         if a.default != b.default {
-            parts.push(format!("default {} → {}", show(&a.default), show(&b.default)));
+            parts.push(format!(
+                "default {} → {}",
+                show(&a.default),
+                show(&b.default)
+            ));
         }
         if a.generated != b.generated {
-            parts.push(format!("generated {} → {}", show(&a.generated), show(&b.generated)));
+            parts.push(format!(
+                "generated {} → {}",
+                show(&a.generated),
+                show(&b.generated)
+            ));
         }
         if !parts.is_empty() {
             self.changed("column", name, parts.join("; "));
@@ -196,16 +256,28 @@ impl Differ<'_> {
 
     fn foreign_key(&mut self, name: &str, a: &ForeignKey, b: &ForeignKey) {
         if a.on_delete != b.on_delete {
-            let detail = format!("on delete {} → {}", a.on_delete.as_str(), b.on_delete.as_str());
+            let detail = format!(
+                "on delete {} → {}",
+                a.on_delete.as_str(),
+                b.on_delete.as_str()
+            );
             self.changed("foreign key", name, detail);
         }
         if a.on_update != b.on_update {
-            let detail = format!("on update {} → {}", a.on_update.as_str(), b.on_update.as_str());
+            let detail = format!(
+                "on update {} → {}",
+                a.on_update.as_str(),
+                b.on_update.as_str()
+            );
             self.changed("foreign key", name, detail);
         }
         if a.validated != b.validated {
             let v = |x: bool| if x { "validated" } else { "NOT VALID" };
-            self.changed("foreign key", name, format!("{} → {}", v(a.validated), v(b.validated)));
+            self.changed(
+                "foreign key",
+                name,
+                format!("{} → {}", v(a.validated), v(b.validated)),
+            );
         }
     }
 
@@ -297,7 +369,10 @@ mod tests {
             ]
         );
         let back: Vec<String> = diff(&b, &a).iter().map(|c| c.to_string()).collect();
-        assert!(back.contains(&"- column students.nickname".to_string()), "{back:?}");
+        assert!(
+            back.contains(&"- column students.nickname".to_string()),
+            "{back:?}"
+        );
     }
 
     #[test]

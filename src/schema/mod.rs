@@ -107,7 +107,7 @@ pub struct ForeignKey {
 
 /// What a foreign key does when the referenced row goes away or changes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Rule {
     #[default]
     NoAction,
@@ -115,6 +115,18 @@ pub enum Rule {
     Cascade,
     SetNull,
     SetDefault,
+}
+
+impl TryFrom<String> for Rule {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Rule, String> {
+        Rule::parse(&text).ok_or_else(|| {
+            format!(
+                "`{text}` is not a rule: use cascade, restrict, set null, set default or no action"
+            )
+        })
+    }
 }
 
 impl Rule {

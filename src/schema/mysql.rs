@@ -13,7 +13,8 @@ use crate::engine::{DbError, Engine};
 const TABLES: &str = "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES
 WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME";
 
-const COLUMNS: &str = "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA,
+const COLUMNS: &str =
+    "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA,
        GENERATION_EXPRESSION
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION";
@@ -92,7 +93,11 @@ pub(crate) fn introspect(e: &mut dyn Engine, mariadb: bool) -> Result<Schema, Db
     }
     read_keys(e, &database, &mut tables, &at)?;
     read_indexes(e, &mut tables, &at)?;
-    for row in e.query(if mariadb { CHECKS_MARIADB } else { CHECKS_MYSQL })? {
+    for row in e.query(if mariadb {
+        CHECKS_MARIADB
+    } else {
+        CHECKS_MYSQL
+    })? {
         if let Some(&i) = at.get(&text(&row, 0)) {
             tables[i].checks.push(Check {
                 name: opt(&row, 1),
@@ -182,7 +187,11 @@ fn read_keys(
             "UNIQUE" => t.uniques.push(Key { name, columns }),
             "FOREIGN KEY" => {
                 let schema = text(&row, 4);
-                let schema = if schema == database { String::new() } else { schema };
+                let schema = if schema == database {
+                    String::new()
+                } else {
+                    schema
+                };
                 t.foreign_keys.push(ForeignKey {
                     name,
                     columns,

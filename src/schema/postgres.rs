@@ -71,7 +71,8 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_constraint c
 const VIEWS: &str = "SELECT r.nsp, r.relname, r.relkind = 'm', pg_get_viewdef(r.oid, true)
 FROM rel r WHERE r.relkind IN ('v', 'm')";
 
-const ENUMS: &str = "SELECT n.nspname, t.typname, string_agg(e.enumlabel, chr(31) ORDER BY e.enumsortorder)
+const ENUMS: &str =
+    "SELECT n.nspname, t.typname, string_agg(e.enumlabel, chr(31) ORDER BY e.enumsortorder)
 FROM pg_type t
 JOIN pg_namespace n ON n.oid = t.typnamespace
 JOIN pg_enum e ON e.enumtypid = t.oid
@@ -79,7 +80,8 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_depend d
                   WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
 GROUP BY n.nspname, t.typname";
 
-const SEQUENCES: &str = "SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement
+const SEQUENCES: &str =
+    "SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement
 FROM pg_sequence s
 JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -120,9 +122,8 @@ pub(crate) fn introspect(e: &mut dyn Engine) -> Result<Schema, DbError> {
         });
         tables[i].columns.push(column(&row));
     }
-    let table = |row: &Row| -> Option<usize> {
-        at.get(&Name::new(text(row, 0), text(row, 1))).copied()
-    };
+    let table =
+        |row: &Row| -> Option<usize> { at.get(&Name::new(text(row, 0), text(row, 1))).copied() };
     let mut constraints = Vec::new();
     for row in q(e, CONSTRAINTS)? {
         if let Some(i) = table(&row) {

@@ -193,7 +193,9 @@ fn read_indexes(
             found.push((i, name, text(&row, 2) == "1", text(&row, 3), Vec::new()));
         }
         let entry = found.last_mut().expect("pushed above");
-        entry.4.push(row[4].clone().unwrap_or_else(|| EXPRESSION.into()));
+        entry
+            .4
+            .push(row[4].clone().unwrap_or_else(|| EXPRESSION.into()));
     }
     for (i, name, unique, origin, columns) in found {
         match origin.as_str() {

@@ -29,6 +29,14 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// `name` as a quoted identifier (backticks on MySQL, double quotes elsewhere).
+    pub fn quote(self, name: &str) -> String {
+        match self {
+            Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+            _ => format!("\"{}\"", name.replace('"', "\"\"")),
+        }
+    }
+
     /// The name used in file names and messages (`postgres`, `mysql`, `sqlite`).
     pub fn name(self) -> &'static str {
         match self {

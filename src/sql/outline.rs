@@ -63,7 +63,9 @@ fn keyword_at(sql: &str, depths: &[Option<u32>], word: &str) -> Vec<usize> {
 /// The byte just past the `)` that closes the `(` at `open`.
 fn closing(sql: &str, depths: &[Option<u32>], open: usize) -> Option<usize> {
     let d = depths[open]?;
-    (open + 1..sql.len()).find(|&i| sql.as_bytes()[i] == b')' && depths[i] == Some(d)).map(|i| i + 1)
+    (open + 1..sql.len())
+        .find(|&i| sql.as_bytes()[i] == b')' && depths[i] == Some(d))
+        .map(|i| i + 1)
 }
 
 /// The first `(` that is code at or after `from`, skipping only whitespace.
@@ -132,7 +134,8 @@ mod tests {
 
     #[test]
     fn index_columns_expressions_and_predicate() {
-        let sql = "CREATE UNIQUE INDEX ix ON \"t\" (lower(email), \"b\" DESC) WHERE deleted_at IS NULL";
+        let sql =
+            "CREATE UNIQUE INDEX ix ON \"t\" (lower(email), \"b\" DESC) WHERE deleted_at IS NULL";
         let (cols, pred) = index_parts(sql, Dialect::Sqlite).unwrap();
         assert_eq!(cols, vec!["lower(email)", "\"b\" DESC"]);
         assert_eq!(pred.as_deref(), Some("deleted_at IS NULL"));

@@ -23,8 +23,16 @@ impl Renderer {
             table(&mut out, s, t);
         }
         for v in &s.views {
-            let kind = if v.materialized { "materialized view" } else { "view" };
-            let _ = writeln!(out, "{BOLD}{kind} {}{BOLD:#}", v.name.display(&s.default_schema));
+            let kind = if v.materialized {
+                "materialized view"
+            } else {
+                "view"
+            };
+            let _ = writeln!(
+                out,
+                "{BOLD}{kind} {}{BOLD:#}",
+                v.name.display(&s.default_schema)
+            );
             let _ = writeln!(out, "  {DIM}{}{DIM:#}\n", one_line(&v.definition));
         }
         for e in &s.enums {

@@ -14,6 +14,13 @@ use serde::Deserialize;
 
 use crate::target::DatabaseUrl;
 
+mod checks;
+
+pub use checks::{
+    Check, CheckSpec, Comparison, Expect, ExpectForeignKey, ExpectIndex, ExpectUnique, Expected,
+    FailOn, ValidatePolicy,
+};
+
 /// The file looked for when `--config` is not given.
 pub const DEFAULT_FILE: &str = "cutover.toml";
 
@@ -42,6 +49,13 @@ pub struct ConfigFile {
     pub default_environment: Option<String>,
     #[serde(default)]
     pub environments: BTreeMap<String, Environment>,
+    /// What every environment must look like (an environment's own `expect` replaces it).
+    pub expect: Option<Expect>,
+    /// Checks run by `validate` in every environment (before the environment's own).
+    #[serde(default)]
+    pub checks: Vec<CheckSpec>,
+    #[serde(default)]
+    pub validate: ValidatePolicy,
 }
 
 /// `[environments.<name>]`.
@@ -60,6 +74,11 @@ pub struct Environment {
     /// folder that holds several databases' histories side by side).
     #[serde(default)]
     pub include: Vec<String>,
+    /// Replaces the top-level `[expect]` for this environment.
+    pub expect: Option<Expect>,
+    /// Checks for this environment only, run after the top-level ones.
+    #[serde(default)]
+    pub checks: Vec<CheckSpec>,
 }
 
 /// `init_sql = "…"` or `init_sql = ["…", "…"]`.
@@ -105,12 +124,18 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// Only migrations whose file or folder name matches one of these are read.
     pub include: Vec<glob::Pattern>,
+    /// What `validate` expects of the schema and data.
+    pub expect: Expect,
+    /// `validate`'s custom checks.
+    pub checks: Vec<Check>,
+    pub validate: ValidatePolicy,
 }
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The configuration file and the environment chosen in it.
 struct Selected {
+    file: ConfigFile,
     env_name: Option<String>,
     env: Environment,
     /// The folder relative paths in the file are relative to.
@@ -132,6 +157,7 @@ impl Selected {
             .and_then(|n| file.environments.get(n).cloned())
             .unwrap_or_default();
         Ok(Selected {
+            file,
             env_name,
             env,
             base,
@@ -145,6 +171,32 @@ impl Selected {
             Some(n) => format!("environments.{n}.{key}"),
             None => key.to_string(),
         }
+    }
+
+    /// The top-level checks, then the environment's, with their expectations read.
+    fn checks(&self) -> Result<Vec<Check>, ConfigError> {
+        let top = self
+            .file
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("checks[{i}]"), c));
+        let own = self
+            .env
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (self.setting(&format!("checks[{i}]")), c));
+        top.chain(own)
+            .map(|(at, c)| {
+                Ok(Check {
+                    name: c.name.clone(),
+                    category: c.category,
+                    sql: c.sql.clone(),
+                    expect: checks::expected(&c.expect, &format!("{at}.expect"))?,
+                })
+            })
+            .collect()
     }
 
     fn migrations(&self, o: &Overrides) -> Result<PathBuf, ConfigError> {
@@ -201,12 +253,21 @@ impl Settings {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let checks = sel.checks()?;
         Ok(Settings {
             url,
             migrations,
             env: sel.env_name,
             init_sql,
             lock_timeout,
+            expect: sel
+                .env
+                .expect
+                .clone()
+                .or(sel.file.expect.clone())
+                .unwrap_or_default(),
+            checks,
+            validate: sel.file.validate.clone(),
             config_path: sel.config_path,
             include,
         })
