@@ -464,3 +464,103 @@ fn validate_output_snapshot() {
         ");
     });
 }
+
+fn schema_json(db: &TestDb) -> Value {
+    let out = db.cutover().args(["schema", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// PostgreSQL: non-default schemas, enum types, sequences, identity columns, expression
+/// and partial indexes and views are in the model; a change to any shows in `diff`.
+#[test]
+fn postgres_schemas_enums_sequences_partial_indexes() {
+    let db = TestDb::new(Kind::Postgres);
+    let mut c = db.connect();
+    for sql in [
+        "CREATE SCHEMA audit",
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
+        "CREATE TABLE audit.events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, m mood, email text)",
+        "CREATE UNIQUE INDEX events_email ON audit.events (lower(email)) WHERE email IS NOT NULL",
+        "CREATE SEQUENCE audit.counter START 10 INCREMENT 5",
+        "CREATE VIEW audit.recent AS SELECT id FROM audit.events",
+    ] {
+        c.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let s = schema_json(&db);
+    let events = &s["tables"][0];
+    assert_eq!(
+        (&events["schema"], &events["name"]),
+        (&Value::from("audit"), &Value::from("events"))
+    );
+    assert_eq!(events["columns"][0]["generated"], "identity always");
+    assert_eq!(events["columns"][1]["type"], "mood");
+    assert_eq!(
+        events["indexes"],
+        serde_json::json!([{"name": "events_email", "unique": true, "columns": ["lower(email)"],
+                            "predicate": "email IS NOT NULL", "method": "btree"}])
+    );
+    assert_eq!(
+        s["enums"],
+        serde_json::json!([{"schema": "public", "name": "mood", "values": ["sad", "ok", "happy"]}])
+    );
+    let seqs: Vec<String> = s["sequences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| {
+            format!(
+                "{}.{} {} {}",
+                q["schema"].as_str().unwrap(),
+                q["name"].as_str().unwrap(),
+                q["start"].as_str().unwrap(),
+                q["increment"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(seqs, ["audit.counter 10 5", "audit.events_id_seq 1 1"]);
+    assert_eq!(s["views"][0]["name"], "recent");
+
+    c.execute("ALTER TYPE mood ADD VALUE 'elated'").unwrap();
+    let out = db
+        .cutover()
+        .args(["diff", "--from", &db.url, "--to", "target"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a URL against itself: {}",
+        stderr(&out)
+    );
+    let before = s["fingerprint"].clone();
+    assert_ne!(
+        schema_json(&db)["fingerprint"],
+        before,
+        "an enum value changes the fingerprint"
+    );
+}
+
+/// SQLite: checks, expression and partial indexes and AUTOINCREMENT come from the stored
+/// CREATE text.
+#[test]
+fn sqlite_checks_and_expression_indexes() {
+    let db = TestDb::new(Kind::Sqlite);
+    let mut c = db.connect();
+    c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT, CHECK (length(email) > 3))")
+        .unwrap();
+    c.execute("CREATE UNIQUE INDEX t_email ON t (lower(email)) WHERE email IS NOT NULL")
+        .unwrap();
+    drop(c);
+    let t = &schema_json(&db)["tables"][0];
+    assert_eq!(t["columns"][0]["generated"], "autoincrement");
+    assert_eq!(
+        t["checks"],
+        serde_json::json!([{"expression": "length(email) > 3"}])
+    );
+    assert_eq!(
+        t["indexes"],
+        serde_json::json!([{"name": "t_email", "unique": true, "columns": ["lower(email)"],
+                            "predicate": "email IS NOT NULL"}])
+    );
+}

@@ -13,10 +13,13 @@ Examples:
   cutover --url postgres://app@db/app status --check
   DATABASE_URL=mysql://root@127.0.0.1/app cutover migrate --dry-run
   cutover --env prod rollback --steps 1
+  cutover diff                                   # drift: the target against its own migrations
+  cutover validate --level comprehensive --report validate.html
 
 Exit codes:
   0  success
-  1  `status --check` found pending, changed, missing or failed migrations
+  1  a check failed: `status --check` (pending, changed, missing, failed), `diff` (differences),
+     `validate` (a failure, or a warning with --fail-on warn)
   2  bad input: arguments, configuration, migration files (nothing was changed)
   3  the database could not be reached, or failed outside a migration script
   4  a migration script failed (the error names the file, line and statement)

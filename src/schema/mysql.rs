@@ -1,5 +1,6 @@
 //! MySQL and MariaDB introspection from `information_schema`, for the connection's current
-//! database: six queries whatever the schema's size.
+//! database: eight queries whatever the schema's size. On MariaDB none joins two
+//! `information_schema` tables: it builds each joined table row by row.
 //!
 //! What the two servers print differently is evened out here: MariaDB writes a NULL
 //! default as the text `NULL` and keeps check constraints per table; view definitions name
@@ -19,19 +20,19 @@ const COLUMNS: &str =
 FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION";
 
-/// Primary, unique and foreign key columns, with the rules of foreign keys.
-const KEYS: &str = "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, tc.CONSTRAINT_TYPE, k.COLUMN_NAME,
-       k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME,
-       rc.DELETE_RULE, rc.UPDATE_RULE
-FROM information_schema.KEY_COLUMN_USAGE k
-JOIN information_schema.TABLE_CONSTRAINTS tc
-  ON tc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND tc.TABLE_NAME = k.TABLE_NAME
- AND tc.CONSTRAINT_NAME = k.CONSTRAINT_NAME
-LEFT JOIN information_schema.REFERENTIAL_CONSTRAINTS rc
-  ON rc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND rc.TABLE_NAME = k.TABLE_NAME
- AND rc.CONSTRAINT_NAME = k.CONSTRAINT_NAME
-WHERE k.TABLE_SCHEMA = DATABASE()
-ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION";
+/// Primary, unique and foreign key columns. (KEY_COLUMN_USAGE holds only these three
+/// kinds: `PRIMARY` is the primary key, a referenced table makes a foreign key, the rest
+/// are unique keys.) Joining it with TABLE_CONSTRAINTS or REFERENTIAL_CONSTRAINTS inside
+/// the server took MariaDB 0.5 s on 26 tables and 7 s on 2,000; three plain reads take
+/// 0.3 s on 2,000, so the rules are joined here instead.
+const KEYS: &str = "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_SCHEMA,
+       REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME
+FROM information_schema.KEY_COLUMN_USAGE
+WHERE TABLE_SCHEMA = DATABASE()
+ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION";
+
+const RULES: &str = "SELECT TABLE_NAME, CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE
+FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()";
 
 /// Non-unique indexes (unique ones are unique constraints on MySQL).
 const INDEXES: &str = "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART, INDEX_TYPE
@@ -43,7 +44,8 @@ ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX";
 const CHECKS_MARIADB: &str = "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE
 FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()";
 
-/// MySQL 8 names the table only in `TABLE_CONSTRAINTS`.
+/// MySQL 8 names the table only in `TABLE_CONSTRAINTS`; its `information_schema` is views
+/// over the data dictionary, where this join is cheap.
 const CHECKS_MYSQL: &str = "SELECT tc.TABLE_NAME, cc.CONSTRAINT_NAME, cc.CHECK_CLAUSE
 FROM information_schema.CHECK_CONSTRAINTS cc
 JOIN information_schema.TABLE_CONSTRAINTS tc
@@ -159,50 +161,56 @@ fn read_keys(
     tables: &mut [Table],
     at: &HashMap<String, usize>,
 ) -> Result<(), DbError> {
+    let rules: HashMap<(String, String), (Rule, Rule)> = e
+        .query(RULES)?
+        .iter()
+        .map(|r| {
+            let rule = |i| Rule::parse(&text(r, i)).unwrap_or_default();
+            ((text(r, 0), text(r, 1)), (rule(2), rule(3)))
+        })
+        .collect();
     // Rows come ordered by table, constraint and position: gather each constraint's
     // columns, then file it under its kind.
-    let mut current: Option<(usize, Row, Vec<String>, Vec<String>)> = None;
-    let mut done = Vec::new();
+    let mut keys: Vec<(usize, Row, Vec<String>, Vec<String>)> = Vec::new();
     for row in e.query(KEYS)? {
         let Some(&i) = at.get(&text(&row, 0)) else {
             continue;
         };
-        let same = current
-            .as_ref()
-            .is_some_and(|(ci, r, _, _)| *ci == i && text(r, 1) == text(&row, 1));
+        let same = keys
+            .last()
+            .is_some_and(|(ki, r, _, _)| *ki == i && text(r, 1) == text(&row, 1));
         if !same {
-            done.extend(current.take());
-            current = Some((i, row.clone(), Vec::new(), Vec::new()));
+            keys.push((i, row.clone(), Vec::new(), Vec::new()));
         }
-        let (_, _, cols, refs) = current.as_mut().expect("set above");
-        cols.push(text(&row, 3));
-        refs.extend(opt(&row, 6));
+        let (_, _, cols, refs) = keys.last_mut().expect("pushed above");
+        cols.push(text(&row, 2));
+        refs.extend(opt(&row, 5));
     }
-    done.extend(current);
-    for (i, row, columns, referenced_columns) in done {
+    for (i, row, columns, referenced_columns) in keys {
         let name = opt(&row, 1);
         let t = &mut tables[i];
-        match text(&row, 2).as_str() {
-            "PRIMARY KEY" => t.primary_key = Some(Key { name, columns }),
-            "UNIQUE" => t.uniques.push(Key { name, columns }),
-            "FOREIGN KEY" => {
-                let schema = text(&row, 4);
+        match (name.as_deref(), opt(&row, 4)) {
+            (_, Some(parent)) => {
+                let schema = text(&row, 3);
                 let schema = if schema == database {
                     String::new()
                 } else {
                     schema
                 };
+                let key = (t.name.name.clone(), text(&row, 1));
+                let (on_delete, on_update) = rules.get(&key).copied().unwrap_or_default();
                 t.foreign_keys.push(ForeignKey {
                     name,
                     columns,
-                    references: Name::new(schema, text(&row, 5)),
+                    references: Name::new(schema, parent),
                     referenced_columns,
-                    on_delete: Rule::parse(&text(&row, 7)).unwrap_or_default(),
-                    on_update: Rule::parse(&text(&row, 8)).unwrap_or_default(),
+                    on_delete,
+                    on_update,
                     validated: true,
                 });
             }
-            _ => {}
+            (Some("PRIMARY"), None) => t.primary_key = Some(Key { name, columns }),
+            (_, None) => t.uniques.push(Key { name, columns }),
         }
     }
     Ok(())
