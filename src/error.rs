@@ -52,6 +52,14 @@ pub enum Error {
         holder: Option<String>,
     },
 
+    /// Something a command needs is missing: a dump tool, a recent enough one, disk space.
+    #[error("{message}")]
+    Prerequisite { message: String, hint: String },
+
+    /// A backup, verification or restore failed.
+    #[error("{0}")]
+    Backup(String),
+
     /// An argument that names something that does not exist (an unknown version, …).
     #[error("{0}")]
     Usage(String),
@@ -69,10 +77,25 @@ impl Error {
         move |source| Error::Database { context, source }
     }
 
+    /// Refuse to work on a database a restore left half-done (MariaDB/MySQL, whose
+    /// restore cannot be one transaction).
+    pub(crate) fn refuse_interrupted(e: &mut dyn crate::engine::Engine) -> Result<(), Error> {
+        let found = e
+            .interrupted_restore()
+            .map_err(Error::db("cannot look for an unfinished restore"))?;
+        match found {
+            None => Ok(()),
+            Some(what) => Err(Error::Refused {
+                message: format!("{what} and did not finish: the database holds only part of it"),
+                hint: "run `cutover backup restore FILE --yes` again with that file, or restore another backup".into(),
+            }),
+        }
+    }
+
     /// What the operator should do next, when cutover knows.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Refused { hint, .. } => Some(hint.clone()),
+            Error::Refused { hint, .. } | Error::Prerequisite { hint, .. } => Some(hint.clone()),
             Error::MigrationFailed(f) => Some(f.hint()),
             Error::LockTimeout { .. } => Some(
                 "wait for the other run to finish, or raise --lock-timeout; if its process is gone, \

@@ -26,6 +26,10 @@ pub enum Event {
         id: String,
         duration: Duration,
     },
+    /// Bytes moved so far by a long transfer (`backup`, `restore check`, `restore`).
+    Transfer { what: String, bytes: u64 },
+    /// The transfer finished (or stopped).
+    TransferDone,
     /// Something the operator should know that does not stop the run.
     Warning(String),
 }

@@ -6,6 +6,7 @@
 //! reports through `events`; the `cli` module (binary only) parses and renders.
 //! See ARCHITECTURE.md for the module map.
 
+pub mod backup;
 pub mod config;
 pub mod drift;
 pub mod engine;

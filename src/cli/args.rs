@@ -24,7 +24,9 @@ Exit codes:
   3  the database could not be reached, or failed outside a migration script
   4  a migration script failed (the error names the file, line and statement)
   5  refused as unsafe: a failed, edited or missing migration, or a missing down script
-  6  timed out waiting for another run's lock";
+  6  timed out waiting for another run's lock
+  7  a prerequisite is missing: a dump tool, a recent enough one, or disk space
+  8  a backup, its verification or a restore failed";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -162,8 +164,85 @@ Exit code 0 when nothing failed (and, with --fail-on warn, nothing warned); 1 ot
         #[arg(long, value_enum, value_name = "STATUS")]
         fail_on: Option<FailOnArg>,
     },
+    /// Back up, verify, restore, list and prune backups (native dumps, zstd, manifests)
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Dump the whole database (pg_dump, mariadb-dump, SQLite online backup) through zstd, with a manifest
+    #[command(after_help = "Examples:\n  cutover backup create\n  cutover --env prod backup create --verify restore\n  \
+cutover backup create --out /var/backups/app-before-upgrade.pgdump.zst")]
+    Create {
+        /// Folder for the backup [default: the environment's [backup] dir, or ./backups]
+        #[arg(long, value_name = "DIR", conflicts_with = "out")]
+        dir: Option<PathBuf>,
+        /// Exact file to write
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Verify right away: checksum, or restore into a scratch database [default: the policy's]
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        verify: Option<VerifyArg>,
+    },
+    /// Backups in the folder, newest first: engine, database, migration, size, created, verified
+    List {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Re-hash a backup (checksum) or restore it into a scratch database and compare (restore)
+    #[command(after_help = "Examples:\n  cutover backup verify backups/app_prod_20261121_220509_20240105090700.pgdump.zst\n  \
+cutover --env prod backup verify FILE --level restore")]
+    Verify {
+        file: PathBuf,
+        /// checksum or restore [default: the environment's policy]
+        #[arg(long, value_enum, value_name = "LEVEL")]
+        level: Option<VerifyArg>,
+    },
+    /// Replace the target with a backup: checksum first, a safety backup, then the restore
+    #[command(after_help = "Asks for the database's name on a terminal; without one, --yes is required.\n\n\
+Examples:\n  cutover --env staging backup restore FILE\n  cutover --env prod backup restore FILE --yes")]
+    Restore {
+        file: PathBuf,
+        /// Do not ask; needed when there is no terminal
+        #[arg(long)]
+        yes: bool,
+        /// Do not back up the target first
+        #[arg(long)]
+        no_safety_backup: bool,
+    },
+    /// Delete old backups: keeps the newest verified one, the newest N, and those younger than the retention
+    #[command(after_help = "Examples:\n  cutover backup prune --dry-run\n  cutover backup prune --keep-days 14 --keep 5")]
+    Prune {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Keep backups younger than this [default: the policy's retention_days: dev 7, test 14, prod 35]
+        #[arg(long, value_name = "N")]
+        keep_days: Option<u32>,
+        /// Keep at least the newest N of each database and environment [default: 3]
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+        /// Say what would be deleted, delete nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum VerifyArg {
+    Checksum,
+    Restore,
+}
+
+impl From<VerifyArg> for cutover::backup::VerifyLevel {
+    fn from(v: VerifyArg) -> Self {
+        match v {
+            VerifyArg::Checksum => cutover::backup::VerifyLevel::Checksum,
+            VerifyArg::Restore => cutover::backup::VerifyLevel::Restore,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

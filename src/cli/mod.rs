@@ -2,6 +2,7 @@
 //! errors to exit codes. No migration logic lives here.
 
 mod args;
+mod backup;
 mod render;
 mod scaffold;
 
@@ -22,7 +23,7 @@ use render::Renderer;
 /// Documented exit codes (see `cutover --help`).
 #[derive(Debug, Clone, Copy)]
 #[repr(u8)]
-enum Exit {
+pub(crate) enum Exit {
     Ok = 0,
     CheckFailed = 1,
     BadInput = 2,
@@ -30,6 +31,8 @@ enum Exit {
     MigrationFailed = 4,
     Refused = 5,
     LockTimeout = 6,
+    Prerequisite = 7,
+    BackupFailed = 8,
 }
 
 pub fn main() -> ExitCode {
@@ -54,6 +57,8 @@ fn exit_for(e: &Error) -> Exit {
         Error::MigrationFailed(_) => Exit::MigrationFailed,
         Error::Refused { .. } => Exit::Refused,
         Error::LockTimeout { .. } => Exit::LockTimeout,
+        Error::Prerequisite { .. } => Exit::Prerequisite,
+        Error::Backup(_) => Exit::BackupFailed,
         _ => Exit::BadInput,
     }
 }
@@ -84,6 +89,7 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             out.created(&created);
             return Ok(Exit::Ok);
         }
+        Command::Backup(cmd) => return backup::run(cmd, o, out),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "cutover", &mut buf);
@@ -182,6 +188,7 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         | Command::New { .. }
         | Command::Completions { .. }
         | Command::Schema
+        | Command::Backup(_)
         | Command::Validate { .. }
         | Command::Diff { .. } => {
             unreachable!("handled above")

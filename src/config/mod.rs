@@ -15,6 +15,9 @@ use serde::Deserialize;
 use crate::target::DatabaseUrl;
 
 mod checks;
+mod policy;
+
+pub use policy::{BackupPolicy, BackupSection, Kind, VerifyLevel};
 
 pub use checks::{
     Check, CheckSpec, Comparison, Expect, ExpectForeignKey, ExpectIndex, ExpectUnique, Expected,
@@ -62,6 +65,8 @@ pub struct ConfigFile {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
+    /// dev, test, staging or prod: sets safe defaults (from the name when not given).
+    pub kind: Option<Kind>,
     pub url: Option<String>,
     /// The migrations folder, relative to the configuration file.
     pub migrations: Option<String>,
@@ -74,6 +79,9 @@ pub struct Environment {
     /// folder that holds several databases' histories side by side).
     #[serde(default)]
     pub include: Vec<String>,
+    /// Where backups go, how they are verified, how long they are kept.
+    #[serde(default)]
+    pub backup: BackupSection,
     /// Replaces the top-level `[expect]` for this environment.
     pub expect: Option<Expect>,
     /// Checks for this environment only, run after the top-level ones.
@@ -129,6 +137,8 @@ pub struct Settings {
     /// `validate`'s custom checks.
     pub checks: Vec<Check>,
     pub validate: ValidatePolicy,
+    pub kind: Kind,
+    pub backup: BackupPolicy,
 }
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -254,7 +264,11 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let checks = sel.checks()?;
+        let kind = sel.env.kind.unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
+        let backup = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base);
         Ok(Settings {
+            kind,
+            backup,
             url,
             migrations,
             env: sel.env_name,
@@ -271,6 +285,13 @@ impl Settings {
             config_path: sel.config_path,
             include,
         })
+    }
+
+    /// Only the backup policy (for `backup list` and `prune`, which need no database).
+    pub fn backup_policy(o: &Overrides) -> Result<(BackupPolicy, Option<String>), ConfigError> {
+        let sel = Selected::new(o)?;
+        let kind = sel.env.kind.unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
+        Ok((BackupPolicy::resolve(kind, &sel.env.backup, &sel.base), sel.env_name))
     }
 
     /// Only the migrations folder (for commands that need no database, like `new`).

@@ -144,6 +144,15 @@ pub trait Engine {
     /// Read the live schema from the catalog (a fixed number of queries).
     fn introspect(&mut self) -> Result<Schema, DbError>;
 
+    /// A restore that started and did not finish (`file`, when, by whom), for engines whose
+    /// restore is not one transaction.
+    fn interrupted_restore(&mut self) -> Result<Option<String>, DbError> {
+        Ok(None)
+    }
+
+    /// The database's size on disk in bytes, to estimate a backup's size.
+    fn database_size(&mut self) -> Result<u64, DbError>;
+
     /// How this session is connected, for the security checks.
     fn security(&mut self) -> Result<Security, DbError>;
 
@@ -183,6 +192,10 @@ pub(crate) const LOCK_POLL: Duration = Duration::from_millis(100);
 /// The name of the history table in every target.
 pub const HISTORY_TABLE: &str = "cutover_migrations";
 
+/// The table a restore that cannot be one transaction (MariaDB/MySQL) keeps in the target
+/// while it runs; left behind, it means the restore did not finish.
+pub const RESTORE_MARKER: &str = "cutover_restore_in_progress";
+
 /// The single-threaded runtime a server engine drives its async driver with.
 fn runtime() -> Result<tokio::runtime::Runtime, DbError> {
     tokio::runtime::Builder::new_current_thread()
@@ -201,4 +214,12 @@ fn sizes(rows: Vec<Vec<Option<String>>>) -> Vec<TableSize> {
             bytes: num(&r[2]),
         })
         .collect()
+}
+
+/// The first value of the first row as a number (0 when absent).
+fn first_number(rows: &[Vec<Option<String>>]) -> u64 {
+    rows.first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }

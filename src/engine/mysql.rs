@@ -292,6 +292,26 @@ impl Engine for MySql {
             .map_err(my_err)
     }
 
+    fn database_size(&mut self) -> Result<u64, DbError> {
+        let rows = self.query(
+            "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+        )?;
+        Ok(super::first_number(&rows))
+    }
+
+    fn interrupted_restore(&mut self) -> Result<Option<String>, DbError> {
+        let exists = self.query(&format!(
+            "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{}'",
+            super::RESTORE_MARKER
+        ))?;
+        if super::first_number(&exists) == 0 {
+            return Ok(None);
+        }
+        let rows = self.query(&format!("SELECT file, started_at, started_by FROM `{}`", super::RESTORE_MARKER))?;
+        let field = |i: usize| rows.first().and_then(|r| r[i].clone()).unwrap_or_else(|| "?".into());
+        Ok(Some(format!("a restore of {} started at {} by {}", field(0), field(1), field(2))))
+    }
+
     fn security(&mut self) -> Result<Security, DbError> {
         // GRANTEE is written 'user'@'host'.
         let superuser = self.query(

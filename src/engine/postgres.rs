@@ -283,6 +283,11 @@ impl Engine for Postgres {
         self.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     }
 
+    fn database_size(&mut self) -> Result<u64, DbError> {
+        let rows = self.query("SELECT pg_database_size(current_database())")?;
+        Ok(super::first_number(&rows))
+    }
+
     fn security(&mut self) -> Result<Security, DbError> {
         let rows = self.query(
             "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),

@@ -8,7 +8,7 @@
 
 mod execute;
 mod journal;
-mod lock;
+pub(crate) mod lock;
 mod plan;
 mod report;
 
@@ -195,6 +195,7 @@ impl<'o> Runner<'o> {
     /// the lock). The rows are read first and the table looked for only when that fails,
     /// so the common case costs one query.
     fn entries(&mut self, create: bool) -> Result<Vec<Entry>, Error> {
+        Error::refuse_interrupted(self.engine.as_mut())?;
         let rows = match self.engine.load_history() {
             Ok(rows) => rows,
             Err(e) => {

@@ -208,6 +208,15 @@ impl Name {
         }
     }
 
+    /// The name as SQL: `"schema"."table"`, or just the quoted table without a schema.
+    pub fn sql(&self, d: crate::sql::Dialect) -> String {
+        if self.schema.is_empty() {
+            d.quote(&self.name)
+        } else {
+            format!("{}.{}", d.quote(&self.schema), d.quote(&self.name))
+        }
+    }
+
     /// `schema.name`, or just `name` in the default schema.
     pub fn display(&self, default_schema: &str) -> String {
         if self.schema.is_empty() || self.schema == default_schema {

@@ -140,7 +140,7 @@ pub(crate) fn introspect(e: &mut dyn Engine) -> Result<Schema, DbError> {
                 unique: flag(&row, 3),
                 method: opt(&row, 4),
                 columns: split_list(row[5].as_deref()),
-                predicate: opt(&row, 6),
+                predicate: opt(&row, 6).map(|p| strip_casts(&p)),
             });
         }
     }
@@ -224,13 +224,79 @@ fn add_constraint(t: &mut Table, row: &Row) {
     }
 }
 
-/// `CHECK ((a > 0))` as `a > 0`: the expression alone, as the other engines give it.
-/// Exclusion constraints keep their whole definition.
+/// `CHECK ((a > 0))` as `a > 0`: the expression alone, as the other engines give it,
+/// without casts (see `strip_casts`). Exclusion constraints keep their whole definition.
 fn check_expression(def: &str) -> String {
-    def.strip_prefix("CHECK (")
-        .and_then(|rest| rest.strip_suffix(')'))
-        .unwrap_or(def)
-        .to_string()
+    match def.strip_prefix("CHECK (").and_then(|rest| rest.strip_suffix(')')) {
+        Some(expr) => strip_casts(expr),
+        None => def.to_string(),
+    }
+}
+
+/// An expression without its `::type` casts. PostgreSQL prints the same constraint with
+/// different casts after a dump and restore (`ARRAY['a'::character varying]::text[]`
+/// comes back as `ARRAY['a'::character varying::text]`), so a schema that went through
+/// a backup would never match itself; without the casts both read `ARRAY['a']`.
+pub(crate) fn strip_casts(expr: &str) -> String {
+    const MORE: [&str; 6] = ["varying", "precision", "with", "without", "time", "zone"];
+    let b = expr.as_bytes();
+    let mut out = String::with_capacity(expr.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                let mut j = i + 1;
+                while j < b.len() && !(b[j] == q && b.get(j + 1) != Some(&q)) {
+                    j += if b[j] == q { 2 } else { 1 };
+                }
+                let end = (j + 1).min(b.len());
+                out.push_str(&expr[i..end]);
+                i = end;
+            }
+            b':' if b.get(i + 1) == Some(&b':') => {
+                i = skip_type(expr, i + 2, &MORE);
+            }
+            _ => {
+                let ch = expr[i..].chars().next().expect("in bounds");
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// Past a type name at `i`: words (multi-word types too), a `(…)` modifier, `[]`s.
+fn skip_type(expr: &str, mut i: usize, more: &[&str]) -> usize {
+    let b = expr.as_bytes();
+    let word = |i: usize| {
+        let n = b[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.'))
+            .count();
+        i + n
+    };
+    if b.get(i) == Some(&b'"') {
+        i += 1 + b[i + 1..].iter().position(|&c| c == b'"').map_or(b.len() - i - 1, |n| n + 1);
+    } else {
+        i = word(i);
+    }
+    loop {
+        let spaces = b[i..].iter().take_while(|c| **c == b' ').count();
+        let next = word(i + spaces);
+        if next > i + spaces && more.contains(&&expr[i + spaces..next]) {
+            i = next;
+        } else {
+            break;
+        }
+    }
+    if b.get(i) == Some(&b'(') {
+        i += b[i..].iter().position(|&c| c == b')').map_or(b.len() - i, |n| n + 1);
+    }
+    while b[i..].starts_with(b"[]") {
+        i += 2;
+    }
+    i
 }
 
 /// `pg_constraint.confdeltype` / `confupdtype` codes.
@@ -241,5 +307,21 @@ fn rule(code: &str) -> Rule {
         "n" => Rule::SetNull,
         "d" => Rule::SetDefault,
         _ => Rule::NoAction,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn casts_go_quotes_stay() {
+        let before = "status::text = ANY (ARRAY['active'::character varying, 'a::b'::character varying]::text[])";
+        let after = "status::text = ANY (ARRAY['active'::character varying::text, 'a::b'::character varying::text])";
+        assert_eq!(strip_casts(before), "status = ANY (ARRAY['active', 'a::b'])");
+        assert_eq!(strip_casts(before), strip_casts(after));
+        assert_eq!(strip_casts("x::numeric(10,2) > 0::double precision"), "x > 0");
+        assert_eq!(strip_casts("t >= '2020-01-01'::timestamp without time zone"), "t >= '2020-01-01'");
+        assert_eq!(strip_casts("\"Mixed\"::\"my type\" IS NOT NULL"), "\"Mixed\" IS NOT NULL");
     }
 }

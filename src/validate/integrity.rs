@@ -9,7 +9,6 @@ use super::{Category, CheckResult, Evidence, SAMPLE_ROWS, Status};
 use crate::config::Expect;
 use crate::engine::Engine;
 use crate::schema::{Name, Schema, Table};
-use crate::sql::Dialect;
 
 /// A relationship to check: child columns → parent columns.
 struct Link<'a> {
@@ -87,9 +86,9 @@ fn orphan_check(e: &mut dyn Engine, schema: &Schema, l: &Link) -> CheckResult {
         .collect();
     let filter = format!(
         "FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} p WHERE {})",
-        table_ref(d, &l.child.name),
+        l.child.name.sql(d),
         not_null.join(" AND "),
-        table_ref(d, &l.parent),
+        l.parent.sql(d),
         joins.join(" AND ")
     );
     let count_sql = format!("SELECT count(*) {filter}");
@@ -164,7 +163,7 @@ fn duplicates(
     let groups = format!(
         "SELECT {cols}, count(*) AS copies FROM {t} WHERE {nn} GROUP BY {cols} HAVING count(*) > 1",
         cols = cols.join(", "),
-        t = table_ref(d, &table.name),
+        t = table.name.sql(d),
         nn = not_null.join(" AND ")
     );
     let count_sql = format!("SELECT count(*) FROM ({groups}) dup");
@@ -230,15 +229,6 @@ fn row_keys(t: &Table, columns: &[String]) -> Vec<String> {
         }
     }
     keys
-}
-
-/// `"schema"."table"`, or just the table where the engine has no schemas.
-pub(super) fn table_ref(d: Dialect, name: &Name) -> String {
-    if name.schema.is_empty() {
-        d.quote(&name.name)
-    } else {
-        format!("{}.{}", d.quote(&name.schema), d.quote(&name.name))
-    }
 }
 
 pub(super) fn count(e: &mut dyn Engine, sql: &str) -> Result<i64, String> {

@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::args::Global;
 
+mod backup;
 mod schema;
 mod validate;
 
@@ -307,6 +308,25 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// Bytes and elapsed time of a backup or restore, on a terminal only.
+    fn transfer(&mut self, what: &str, bytes: u64) {
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {msg}: {bytes} ({bytes_per_sec})")
+                    .expect("valid template"),
+            );
+            bar
+        });
+        bar.set_message(what.to_string());
+        bar.set_position(bytes);
+    }
+}
+
 impl Observer for Progress {
     fn event(&mut self, event: &Event) {
         if !self.show {
@@ -352,6 +372,12 @@ impl Observer for Progress {
                     duration.as_millis()
                 )),
             },
+            Event::Transfer { what, bytes } => self.transfer(what, *bytes),
+            Event::TransferDone => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+            }
             Event::Warning(w) => self.line(format!("{YELLOW}warning{YELLOW:#}: {w}")),
             _ => {}
         }

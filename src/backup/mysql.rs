@@ -1,0 +1,245 @@
+//! MariaDB/MySQL backups: `mariadb-dump --single-transaction` (or `mysqldump`), compressed
+//! by zstd on the way to disk; restored with the `mariadb` (or `mysql`) client.
+//!
+//! Row counts in the dump's snapshot: this session takes `FLUSH TABLES WITH READ LOCK`,
+//! opens its own consistent snapshot, starts the dump, and unlocks as soon as the dump
+//! has opened its snapshot (its first table), so both saw the same data; writers wait
+//! for that moment only. Without the RELOAD privilege the counts come from a snapshot of
+//! their own, and the manifest says so.
+//!
+//! A restore onto the target drops and recreates the database, then loads the dump:
+//! MariaDB cannot do that in one transaction, so a marker table says a restore is under
+//! way until it finishes, and every cutover command refuses to run while it is there.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::native::{Dumped, Inside, Into, Native, Progress, counter, io_err, pump};
+use super::stream;
+use super::tools::{self, Tool};
+use crate::engine::{Engine, RESTORE_MARKER};
+use crate::error::Error;
+use crate::target::DatabaseUrl;
+
+pub struct MySql {
+    dir: Option<PathBuf>,
+    dump: Option<Tool>,
+}
+
+impl MySql {
+    pub fn new(dir: Option<PathBuf>) -> MySql {
+        MySql { dir, dump: None }
+    }
+
+    fn tools(&self, server: &str) -> Result<(Tool, Tool), Error> {
+        let mariadb = server.contains("MariaDB");
+        let package = if mariadb { "mariadb-client" } else { "mysql-client" };
+        let (dump, client): (&[&str], &[&str]) = if mariadb {
+            (&["mariadb-dump", "mysqldump"], &["mariadb", "mysql"])
+        } else {
+            (&["mysqldump", "mariadb-dump"], &["mysql", "mariadb"])
+        };
+        let dump = tools::find(dump, self.dir.as_deref(), package)?;
+        let client = tools::find(client, self.dir.as_deref(), package)?;
+        // A MariaDB client against a MySQL server (or the reverse) numbers its releases
+        // differently; only a client of the same family is compared.
+        if mariadb == dump.name.starts_with("mariadb") {
+            tools::not_older(&dump, server, 2, package)?;
+        }
+        Ok((dump, client))
+    }
+}
+
+/// An option file only this user can read, holding the connection settings: the
+/// password never reaches a command line.
+fn options_file(url: &DatabaseUrl) -> Result<tempfile::NamedTempFile, Error> {
+    let parsed = url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
+    let user = url::form_urlencoded::parse(format!("u={}", parsed.username()).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    let mut text = format!(
+        "[client]\nhost={}\nport={}\nuser={user}\n",
+        parsed.host_str().unwrap_or("127.0.0.1"),
+        parsed.port().unwrap_or(3306)
+    );
+    if let Some(p) = url.password() {
+        text.push_str(&format!("password=\"{}\"\n", p.replace('\\', "\\\\").replace('"', "\\\"")));
+    }
+    for (k, v) in parsed.query_pairs() {
+        match (k.as_ref(), v.to_ascii_uppercase().as_str()) {
+            ("ssl-mode", "REQUIRED" | "VERIFY_CA" | "VERIFY_IDENTITY") => text.push_str("ssl\n"),
+            ("ssl-ca", _) => text.push_str(&format!("ssl-ca={v}\n")),
+            _ => {}
+        }
+    }
+    let mut f = tempfile::NamedTempFile::new().map_err(io_err(Path::new("option file")))?;
+    f.write_all(text.as_bytes()).map_err(io_err(f.path()))?;
+    Ok(f)
+}
+
+fn database(url: &DatabaseUrl) -> Result<String, Error> {
+    url.database().ok_or_else(|| Error::Usage(format!("{url} names no database")))
+}
+
+/// Passes the dump through, raising `seen` at its first table.
+struct Watch<R> {
+    inner: R,
+    seen: Arc<AtomicBool>,
+    tail: Vec<u8>,
+}
+
+impl<R: Read> Read for Watch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if !self.seen.load(Ordering::Relaxed) {
+            self.tail.extend_from_slice(&buf[..n]);
+            let hit = |m: &[u8]| self.tail.windows(m.len()).any(|w| w == m);
+            if n == 0 || hit(b"CREATE TABLE") || hit(b"-- Table structure") {
+                self.seen.store(true, Ordering::Relaxed);
+            }
+            let keep = self.tail.len().saturating_sub(32);
+            self.tail.drain(..keep);
+        }
+        Ok(n)
+    }
+}
+
+impl Native for MySql {
+    fn extension(&self) -> &'static str {
+        "sql.zst"
+    }
+
+    fn check(&mut self, server: &str) -> Result<String, Error> {
+        let (dump, _) = self.tools(server)?;
+        let described = dump.describe();
+        self.dump = Some(dump);
+        Ok(described)
+    }
+
+    fn dump(
+        &mut self,
+        engine: &mut dyn Engine,
+        url: &DatabaseUrl,
+        out: &Path,
+        inside: Inside,
+        progress: Progress,
+    ) -> Result<Dumped, Error> {
+        let tool = self.dump.clone().expect("check runs before dump");
+        let locked = engine.execute("FLUSH TABLES WITH READ LOCK").is_ok();
+        let snap = Error::db("cannot open a consistent snapshot");
+        engine.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ").map_err(snap)?;
+        engine
+            .execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .map_err(Error::db("cannot open a consistent snapshot"))?;
+        let result = (|| {
+            let options = options_file(url)?;
+            let mut cmd = Command::new(&tool.path);
+            cmd.arg(format!("--defaults-extra-file={}", options.path().display()))
+                .args(["--single-transaction", "--quick", "--routines", "--triggers", "--hex-blob"])
+                .args(["--default-character-set=utf8mb4", "--no-tablespaces"])
+                .arg(database(url)?);
+            let mut child = tools::spawn(&mut cmd, false, true)?;
+            let seen = Arc::new(AtomicBool::new(false));
+            let output = Watch {
+                inner: child.stdout.take().expect("piped"),
+                seen: seen.clone(),
+                tail: Vec::new(),
+            };
+            let read = counter();
+            let (r, target) = (read.clone(), out.to_path_buf());
+            let work = std::thread::spawn(move || stream::compress(output, &target, &r));
+            if locked {
+                let start = Instant::now();
+                while !seen.load(Ordering::Relaxed) && !work.is_finished() && start.elapsed() < Duration::from_secs(60) {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                engine.execute("UNLOCK TABLES").map_err(Error::db("cannot release the read lock"))?;
+            }
+            let facts = inside(engine);
+            let file = pump(work, &read, progress).map_err(io_err(out));
+            tools::finish(child, &tool.name, url)?;
+            Ok(Dumped {
+                facts: facts?,
+                consistent: locked,
+                file: file?,
+            })
+        })();
+        let _ = engine.execute("COMMIT");
+        let _ = engine.execute("UNLOCK TABLES");
+        result
+    }
+
+    fn restore(
+        &mut self,
+        engine: &mut dyn Engine,
+        file: &Path,
+        url: &DatabaseUrl,
+        into: Into,
+        progress: Progress,
+    ) -> Result<(), Error> {
+        let server = engine.server_version().map_err(Error::db("cannot read the server version"))?;
+        let (_, client) = self.tools(&server)?;
+        let db = database(url)?;
+        if into == Into::Target {
+            empty_with_marker(engine, &db, file)?;
+        }
+        let options = options_file(url)?;
+        let mut cmd = Command::new(&client.path);
+        cmd.arg(format!("--defaults-extra-file={}", options.path().display()))
+            .arg("--default-character-set=utf8mb4")
+            .arg(&db);
+        let mut child = tools::spawn(&mut cmd, true, false)?;
+        let input = child.stdin.take().expect("piped");
+        let read = counter();
+        let (r, path) = (read.clone(), file.to_path_buf());
+        let work = std::thread::spawn(move || stream::decompress(&path, input, r));
+        let fed = pump(work, &read, progress);
+        tools::finish(child, &client.name, url)?;
+        fed.map_err(io_err(file))?;
+        if into == Into::Target {
+            engine
+                .execute(&format!("DROP TABLE IF EXISTS `{RESTORE_MARKER}`"))
+                .map_err(Error::db("cannot remove the restore marker"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Drop and recreate the database (keeping its character set), and leave the marker that
+/// says a restore of `file` is under way.
+fn empty_with_marker(e: &mut dyn Engine, db: &str, file: &Path) -> Result<(), Error> {
+    let charset = e
+        .query(&format!(
+            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{}'",
+            db.replace('\'', "''")
+        ))
+        .map_err(Error::db("cannot read the database's character set"))?;
+    let (cs, co) = charset
+        .first()
+        .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
+        .unwrap_or_default();
+    let quoted = format!("`{}`", db.replace('`', "``"));
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let who = crate::applied_by();
+    let steps = [
+        format!("DROP DATABASE {quoted}"),
+        format!("CREATE DATABASE {quoted} CHARACTER SET {cs} COLLATE {co}"),
+        format!("USE {quoted}"),
+        format!("CREATE TABLE `{RESTORE_MARKER}` (file VARCHAR(255) NOT NULL, started_at VARCHAR(40) NOT NULL, started_by VARCHAR(255) NOT NULL)"),
+        format!(
+            "INSERT INTO `{RESTORE_MARKER}` VALUES ('{}', '{}', '{}')",
+            name.replace('\'', "''"),
+            jiff::Timestamp::now(),
+            who.replace('\'', "''")
+        ),
+    ];
+    for sql in steps {
+        e.execute(&sql).map_err(Error::db("cannot empty the database for the restore"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `backup …` for people: what was made, verified, restored, listed or pruned.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anstream::{print, println};
+use cutover::backup::{Created, Manifest, Pruned, Restored, Verification, human};
+
+use super::{BOLD, DIM, GREEN, RED, Renderer, YELLOW};
+
+impl Renderer {
+    pub fn created_backup(&self, c: &Created) {
+        if self.json {
+            return self.json(c);
+        }
+        if self.quiet {
+            return;
+        }
+        let m = &c.manifest;
+        let rows: u64 = m.tables.values().sum();
+        println!(
+            "{GREEN}backed up{GREEN:#} {} to {} ({}, {} tables, {rows} rows) in {:.1}s",
+            m.database,
+            c.file.display(),
+            human(m.size),
+            m.tables.len(),
+            m.duration_ms as f64 / 1000.0
+        );
+        if let Some(v) = m.verified() {
+            println!("{GREEN}verified{GREEN:#} ({}): {}", v.level.as_str(), v.details.join("; "));
+        }
+        if !m.counts_in_dump_snapshot {
+            println!("{YELLOW}note{YELLOW:#}: row counts were taken in a snapshot of their own (no RELOAD privilege for a shared one)");
+        }
+    }
+
+    pub fn verified(&self, file: &Path, v: &Verification) {
+        if self.json {
+            return self.json(v);
+        }
+        if !self.quiet {
+            println!("{GREEN}verified{GREEN:#} {} ({}): {}", file.display(), v.level.as_str(), v.details.join("; "));
+        }
+    }
+
+    pub fn restored(&self, r: &Restored) {
+        if self.json {
+            return self.json(r);
+        }
+        if self.quiet {
+            return;
+        }
+        if let Some(s) = &r.safety_backup {
+            println!("{DIM}safety backup of the target before the restore: {}{DIM:#}", s.display());
+        }
+        println!(
+            "{GREEN}restored{GREEN:#} {} ({} tables, {} rows, row counts and schema fingerprint match the manifest) in {:.1}s",
+            r.file.display(),
+            r.tables,
+            r.rows,
+            r.duration_ms as f64 / 1000.0
+        );
+    }
+
+    pub fn backups(&self, list: &[(PathBuf, Manifest)], dir: &Path) {
+        if self.json {
+            let items: Vec<_> = list
+                .iter()
+                .map(|(f, m)| serde_json::json!({ "path": f, "manifest": m }))
+                .collect();
+            return self.json(&items);
+        }
+        if self.quiet {
+            return;
+        }
+        if list.is_empty() {
+            println!("no backups in {}", dir.display());
+            return;
+        }
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{BOLD}{:<58}  {:<8}  {:<16}  {:<22}  {:>9}  {:<20}  VERIFIED{BOLD:#}",
+            "FILE", "ENGINE", "DATABASE", "MIGRATION", "SIZE", "CREATED"
+        );
+        for (file, m) in list {
+            let verified = match m.verified() {
+                Some(v) => format!("{GREEN}{} {}{GREEN:#}", v.level.as_str(), &v.at[..v.at.len().min(19)]),
+                None if m.verifications.iter().any(|v| !v.ok) => format!("{RED}FAILED{RED:#}"),
+                None => format!("{YELLOW}no{YELLOW:#}"),
+            };
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{name:<58}  {:<8}  {:<16}  {:<22}  {:>9}  {:<20}  {verified}",
+                m.engine,
+                m.database,
+                m.migration.as_deref().unwrap_or("-"),
+                human(m.size),
+                &m.created_at[..m.created_at.len().min(19)],
+            );
+        }
+        print!("{out}");
+    }
+
+    pub fn pruned(&self, p: &Pruned) {
+        if self.json {
+            return self.json(p);
+        }
+        if self.quiet {
+            return;
+        }
+        let verb = if p.dry_run { "would delete" } else { "deleted" };
+        for f in &p.deleted {
+            println!("{RED}{verb}{RED:#} {} ({}): {}", f.file.display(), f.created_at, f.reason);
+        }
+        for f in &p.kept {
+            println!("{DIM}kept {} ({}): {}{DIM:#}", f.file.display(), f.created_at, f.reason);
+        }
+        println!("{} {verb}, {} kept", p.deleted.len(), p.kept.len());
+    }
+}
