@@ -74,10 +74,22 @@ pub fn path_for(file: &Path) -> PathBuf {
 }
 
 /// The file name for a new backup.
-pub fn file_name(database: &str, env: Option<&str>, at: &jiff::Zoned, version: Option<&str>, ext: &str) -> String {
+pub fn file_name(
+    database: &str,
+    env: Option<&str>,
+    at: &jiff::Zoned,
+    version: Option<&str>,
+    ext: &str,
+) -> String {
     let clean = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect()
     };
     format!(
@@ -95,7 +107,12 @@ pub fn read(file: &Path) -> Result<Manifest, Error> {
         path: path.clone(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|e| Error::Usage(format!("{}: not a cutover backup manifest: {e}", path.display())))
+    serde_json::from_str(&text).map_err(|e| {
+        Error::Usage(format!(
+            "{}: not a cutover backup manifest: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Write atomically (temporary file, then rename), readable by the owner only.
@@ -107,7 +124,9 @@ pub fn write(file: &Path, m: &Manifest) -> Result<(), Error> {
         path: path.clone(),
         source,
     };
-    super::stream::private_file(&tmp).and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes())).map_err(io)?;
+    super::stream::private_file(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)
 }
 
@@ -148,13 +167,22 @@ mod tests {
     fn names_sort_and_explain_themselves() {
         let at: jiff::Zoned = "2026-11-21T22:05:09[UTC]".parse().unwrap();
         assert_eq!(
-            file_name("lms", Some("prod"), &at, Some("20240105090700"), "pgdump.zst"),
+            file_name(
+                "lms",
+                Some("prod"),
+                &at,
+                Some("20240105090700"),
+                "pgdump.zst"
+            ),
             "lms_prod_20261121_220509_20240105090700.pgdump.zst"
         );
         assert_eq!(
             file_name("my db/x", None, &at, None, "sql.zst"),
             "my-db-x_default_20261121_220509_empty.sql.zst"
         );
-        assert_eq!(path_for(Path::new("/b/x.sql.zst")), Path::new("/b/x.sql.zst.json"));
+        assert_eq!(
+            path_for(Path::new("/b/x.sql.zst")),
+            Path::new("/b/x.sql.zst.json")
+        );
     }
 }

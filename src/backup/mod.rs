@@ -10,26 +10,31 @@ pub mod manifest;
 mod mysql;
 mod native;
 mod postgres;
+mod prune;
+mod restore;
 mod sqlite;
 pub mod stream;
 mod tools;
+mod verify;
+
+pub use prune::{PruneOptions, Pruned, PrunedFile, list, prune};
+pub use restore::{RestoreOptions, Restored, restore};
+pub use verify::{verify, verify_checksum};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use serde::Serialize;
 
 pub use crate::config::VerifyLevel;
 pub use manifest::{Manifest, Verification};
-use native::{Facts, Into};
+use native::Facts;
 
-use crate::config::{BackupPolicy, Settings};
+use crate::config::Settings;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::events::{Event, Observer};
-use crate::scratch::Scratch;
 
 /// What `backup create` should do.
 #[derive(Debug, Clone, Default)]
@@ -51,41 +56,22 @@ pub struct Created {
     pub manifest: Manifest,
 }
 
-/// What `backup restore` did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Restored {
-    pub file: PathBuf,
-    /// The backup of the target taken just before, unless declined.
-    pub safety_backup: Option<PathBuf>,
-    pub tables: usize,
-    pub rows: u64,
-    pub duration_ms: u64,
-}
-
-/// What `backup prune` deleted (or would delete) and kept.
-#[derive(Debug, Clone, Serialize)]
-pub struct Pruned {
-    pub dry_run: bool,
-    pub deleted: Vec<PrunedFile>,
-    pub kept: Vec<PrunedFile>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PrunedFile {
-    pub file: PathBuf,
-    pub created_at: String,
-    pub reason: String,
-}
-
-fn connect(settings: &Settings) -> Result<Box<dyn Engine>, Error> {
+pub(crate) fn connect(settings: &Settings) -> Result<Box<dyn Engine>, Error> {
     crate::connect(settings, &settings.url, true)
 }
 
 /// Read the fingerprint, the newest migration and the row count of every table.
-fn facts(e: &mut dyn Engine) -> Result<Facts, Error> {
-    let schema = e.introspect().map_err(Error::db("cannot read the schema"))?;
-    let migration = if e.history_exists().map_err(Error::db("cannot read the history"))? {
-        let mut rows = e.load_history().map_err(Error::db("cannot read the history"))?;
+pub(crate) fn facts(e: &mut dyn Engine) -> Result<Facts, Error> {
+    let schema = e
+        .introspect()
+        .map_err(Error::db("cannot read the schema"))?;
+    let migration = if e
+        .history_exists()
+        .map_err(Error::db("cannot read the history"))?
+    {
+        let mut rows = e
+            .load_history()
+            .map_err(Error::db("cannot read the history"))?;
         rows.retain(|r| r.status == crate::history::RowStatus::Applied);
         rows.sort_by(|a, b| (&a.applied_at, &a.version).cmp(&(&b.applied_at, &b.version)));
         rows.last().map(|r| r.version.clone())
@@ -160,7 +146,11 @@ pub fn human(bytes: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn make_dir(dir: &Path) -> Result<(), Error> {
@@ -176,7 +166,7 @@ fn make_dir(dir: &Path) -> Result<(), Error> {
 }
 
 /// Progress through `observer` for a transfer called `what`.
-fn transfer<'a>(observer: &'a mut dyn Observer, what: &'a str) -> impl FnMut(u64) + 'a {
+pub(crate) fn transfer<'a>(observer: &'a mut dyn Observer, what: &'a str) -> impl FnMut(u64) + 'a {
     move |bytes| {
         observer.event(&Event::Transfer {
             what: what.to_string(),
@@ -186,17 +176,29 @@ fn transfer<'a>(observer: &'a mut dyn Observer, what: &'a str) -> impl FnMut(u64
 }
 
 /// Make a backup of the configured target.
-pub fn create(settings: &Settings, opts: &CreateOptions, observer: &mut dyn Observer) -> Result<Created, Error> {
+pub fn create(
+    settings: &Settings,
+    opts: &CreateOptions,
+    observer: &mut dyn Observer,
+) -> Result<Created, Error> {
     let started = Instant::now();
     let mut engine = connect(settings)?;
     Error::refuse_interrupted(engine.as_mut())?;
-    let server_version = engine.server_version().map_err(Error::db("cannot read the server version"))?;
+    let server_version = engine
+        .server_version()
+        .map_err(Error::db("cannot read the server version"))?;
     let mut native = native::for_url(&settings.url, &settings.backup);
     let tool = native.check(&server_version)?;
     let (dir, path) = match &opts.out {
-        Some(out) => (out.parent().map(Path::to_path_buf).unwrap_or_default(), out.clone()),
+        Some(out) => (
+            out.parent().map(Path::to_path_buf).unwrap_or_default(),
+            out.clone(),
+        ),
         None => {
-            let dir = opts.dir.clone().unwrap_or_else(|| settings.backup.dir.clone());
+            let dir = opts
+                .dir
+                .clone()
+                .unwrap_or_else(|| settings.backup.dir.clone());
             let version = facts_version(engine.as_mut())?;
             let now = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC);
             let name = manifest::file_name(
@@ -209,21 +211,36 @@ pub fn create(settings: &Settings, opts: &CreateOptions, observer: &mut dyn Obse
             (dir.clone(), dir.join(name))
         }
     };
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     make_dir(&dir)?;
     let path = match &opts.out {
         Some(out) if out.exists() => {
-            return Err(Error::Usage(format!("{} exists; cutover never overwrites a backup", out.display())));
+            return Err(Error::Usage(format!(
+                "{} exists; cutover never overwrites a backup",
+                out.display()
+            )));
         }
         Some(out) => out.clone(),
         None => unique(path),
     };
-    let size = engine.database_size().map_err(Error::db("cannot read the database size"))?;
+    let size = engine
+        .database_size()
+        .map_err(Error::db("cannot read the database size"))?;
     check_space(&dir, size)?;
     let created_at = jiff::Timestamp::now().to_string();
     let dumped = {
         let mut progress = transfer(observer, "backup");
-        native.dump(engine.as_mut(), &settings.url, &path, &mut facts, &mut progress)
+        native.dump(
+            engine.as_mut(),
+            &settings.url,
+            &path,
+            &mut facts,
+            &mut progress,
+        )
     };
     observer.event(&Event::TransferDone);
     let dumped = dumped.inspect_err(|_| {
@@ -231,7 +248,10 @@ pub fn create(settings: &Settings, opts: &CreateOptions, observer: &mut dyn Obse
     })?;
     let manifest = Manifest {
         format: manifest::FORMAT,
-        file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        file: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         engine: settings.url.kind().name().to_string(),
         server_version,
         database: database_name(settings),
@@ -247,7 +267,11 @@ pub fn create(settings: &Settings, opts: &CreateOptions, observer: &mut dyn Obse
         created_at,
         duration_ms: started.elapsed().as_millis() as u64,
         cutover_version: env!("CARGO_PKG_VERSION").into(),
-        reason: if opts.reason.is_empty() { "manual".into() } else { opts.reason.clone() },
+        reason: if opts.reason.is_empty() {
+            "manual".into()
+        } else {
+            opts.reason.clone()
+        },
         verifications: Vec::new(),
     };
     manifest::write(&path, &manifest)?;
@@ -255,13 +279,19 @@ pub fn create(settings: &Settings, opts: &CreateOptions, observer: &mut dyn Obse
     let level = opts.verify.unwrap_or(settings.backup.verify);
     verify(settings, &path, level, observer)?;
     let manifest = manifest::read(&path)?;
-    Ok(Created { file: path, manifest })
+    Ok(Created {
+        file: path,
+        manifest,
+    })
 }
 
 /// `path`, or `path` with `-2`, `-3`, … before its extension when taken (two backups in
 /// the same second).
 fn unique(path: PathBuf) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let (stem, ext) = name.split_once('.').unwrap_or((&name, ""));
     let mut candidate = path.clone();
     let mut n = 1;
@@ -274,265 +304,16 @@ fn unique(path: PathBuf) -> PathBuf {
 
 /// The newest applied migration, for the file name (read before the dump starts).
 fn facts_version(e: &mut dyn Engine) -> Result<Option<String>, Error> {
-    if !e.history_exists().map_err(Error::db("cannot read the history"))? {
+    if !e
+        .history_exists()
+        .map_err(Error::db("cannot read the history"))?
+    {
         return Ok(None);
     }
-    let mut rows = e.load_history().map_err(Error::db("cannot read the history"))?;
+    let mut rows = e
+        .load_history()
+        .map_err(Error::db("cannot read the history"))?;
     rows.retain(|r| r.status == crate::history::RowStatus::Applied);
     rows.sort_by(|a, b| (&a.applied_at, &a.version).cmp(&(&b.applied_at, &b.version)));
     Ok(rows.last().map(|r| r.version.clone()))
-}
-
-/// Re-hash `file` and compare with its manifest; the result is recorded in the manifest.
-/// Needs no database.
-pub fn verify_checksum(file: &Path) -> Result<Verification, Error> {
-    let started = Instant::now();
-    let m = manifest::read(file)?;
-    let bad = checksum(file, &m)?;
-    let ok = bad.is_empty();
-    let details = if ok {
-        vec![format!("sha256 {} and size {} match", m.sha256, m.size)]
-    } else {
-        bad
-    };
-    record(file, m, VerifyLevel::Checksum, ok, details, started)
-}
-
-/// Check that `file` is what its manifest says; then, for `restore`, restore it into a
-/// scratch database beside the target and compare. The result is recorded in the manifest.
-pub fn verify(settings: &Settings, file: &Path, level: VerifyLevel, observer: &mut dyn Observer) -> Result<Verification, Error> {
-    let started = Instant::now();
-    let m = manifest::read(file)?;
-    let bad = checksum(file, &m)?;
-    if !bad.is_empty() {
-        return record(file, m, level, false, bad, started);
-    }
-    if level == VerifyLevel::Checksum {
-        let details = vec![format!("sha256 {} and size {} match", m.sha256, m.size)];
-        return record(file, m, level, true, details, started);
-    }
-    let found = restore_into_scratch(settings, file, &m, observer)?;
-    let differences = compare(&m, &found);
-    if !differences.is_empty() {
-        return record(file, m, level, false, differences, started);
-    }
-    let details = vec![format!(
-        "checksum matches; restored into a scratch database: {} tables, {} rows and the schema fingerprint match",
-        found.tables.len(),
-        found.tables.values().sum::<u64>()
-    )];
-    record(file, m, level, true, details, started)
-}
-
-/// Append a verification to the manifest; a failed one is also an error.
-fn record(file: &Path, mut m: Manifest, level: VerifyLevel, ok: bool, details: Vec<String>, started: Instant) -> Result<Verification, Error> {
-    let v = Verification {
-        level,
-        ok,
-        at: jiff::Timestamp::now().to_string(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        details,
-    };
-    m.verifications.push(v.clone());
-    manifest::write(file, &m)?;
-    if !ok {
-        return Err(Error::Backup(format!(
-            "{} failed verification ({}): {}",
-            file.display(),
-            level.as_str(),
-            v.details.join("; ")
-        )));
-    }
-    Ok(v)
-}
-
-/// Differences between the file and its manifest (empty when it matches).
-fn checksum(file: &Path, m: &Manifest) -> Result<Vec<String>, Error> {
-    let got = stream::digest(file, &AtomicU64::new(0)).map_err(native::io_err(file))?;
-    let mut out = Vec::new();
-    if got.size != m.size {
-        out.push(format!("size {} differs from the manifest's {}", got.size, m.size));
-    }
-    if got.sha256 != m.sha256 {
-        out.push(format!("sha256 {} differs from the manifest's {}", got.sha256, m.sha256));
-    }
-    Ok(out)
-}
-
-fn restore_into_scratch(settings: &Settings, file: &Path, m: &Manifest, observer: &mut dyn Observer) -> Result<Facts, Error> {
-    same_engine(settings, m)?;
-    let scratch = Scratch::create(&settings.url)?;
-    let mut target = connect(settings)?;
-    let mut native = native::for_url(&settings.url, &settings.backup);
-    let loaded = {
-        let mut progress = transfer(observer, "restore check");
-        native.restore(target.as_mut(), file, scratch.url(), Into::Scratch, &mut progress)
-    };
-    observer.event(&Event::TransferDone);
-    loaded?;
-    let mut restored = crate::connect(settings, scratch.url(), true)?;
-    facts(restored.as_mut())
-}
-
-fn same_engine(settings: &Settings, m: &Manifest) -> Result<(), Error> {
-    if m.engine != settings.url.kind().name() {
-        return Err(Error::Refused {
-            message: format!("this is a {} backup and the target is {}", m.engine, settings.url.kind().name()),
-            hint: "restore it onto a database of the engine it was taken from".into(),
-        });
-    }
-    Ok(())
-}
-
-/// What differs between a manifest and what a restore produced.
-fn compare(m: &Manifest, found: &Facts) -> Vec<String> {
-    let mut out = Vec::new();
-    if found.fingerprint != m.fingerprint {
-        out.push(format!("schema fingerprint {} differs from the manifest's {}", found.fingerprint, m.fingerprint));
-    }
-    for (table, &rows) in &m.tables {
-        match found.tables.get(table) {
-            Some(&n) if n == rows => {}
-            Some(&n) => out.push(format!("{table}: {n} rows, the manifest says {rows}")),
-            None => out.push(format!("{table}: missing")),
-        }
-    }
-    for table in found.tables.keys().filter(|t| !m.tables.contains_key(*t)) {
-        out.push(format!("{table}: not in the manifest"));
-    }
-    out
-}
-
-/// What `backup restore` should do.
-#[derive(Debug, Clone, Default)]
-pub struct RestoreOptions {
-    /// The operator confirmed (typed the name, or passed `--yes`).
-    pub confirmed: bool,
-    /// Take a backup of the target first (default true).
-    pub safety_backup: bool,
-}
-
-/// Replace the target with `file`: checksum first (the target is untouched if it fails),
-/// a safety backup, the restore, then row counts and the fingerprint against the manifest.
-pub fn restore(settings: &Settings, file: &Path, opts: &RestoreOptions, observer: &mut dyn Observer) -> Result<Restored, Error> {
-    let started = Instant::now();
-    let m = manifest::read(file)?;
-    same_engine(settings, &m)?;
-    let bad = checksum(file, &m)?;
-    if !bad.is_empty() {
-        return Err(Error::Refused {
-            message: format!("{} does not match its manifest ({}); the target was not touched", file.display(), bad.join("; ")),
-            hint: "the file is damaged or was changed: restore another backup (`cutover backup list`)".into(),
-        });
-    }
-    if !opts.confirmed {
-        return Err(Error::Refused {
-            message: format!("restoring {} replaces everything in {}", file.display(), settings.url),
-            hint: "confirm with --yes (there is no terminal to ask on)".into(),
-        });
-    }
-    let safety_backup = if opts.safety_backup {
-        let pre = CreateOptions {
-            reason: "pre-restore".into(),
-            verify: Some(VerifyLevel::Checksum),
-            ..CreateOptions::default()
-        };
-        Some(create(settings, &pre, observer)?.file)
-    } else {
-        None
-    };
-    let mut engine = crate::connect(settings, &settings.url, false)?;
-    // Under the run lock: no migration may start on a database being replaced.
-    crate::runner::lock::acquire(engine.as_mut(), settings.lock_timeout, observer)?;
-    let mut native = native::for_url(&settings.url, &settings.backup);
-    let loaded = {
-        let mut progress = transfer(observer, "restore");
-        native.restore(engine.as_mut(), file, &settings.url, Into::Target, &mut progress)
-    };
-    observer.event(&Event::TransferDone);
-    let _ = engine.unlock();
-    loaded?;
-    drop(engine);
-    let mut after = connect(settings)?;
-    let found = facts(after.as_mut())?;
-    let differences = compare(&m, &found);
-    if !differences.is_empty() {
-        return Err(Error::Backup(format!(
-            "restored {}, but the database does not match its manifest: {}",
-            file.display(),
-            differences.join("; ")
-        )));
-    }
-    Ok(Restored {
-        file: file.to_path_buf(),
-        safety_backup,
-        tables: found.tables.len(),
-        rows: found.tables.values().sum(),
-        duration_ms: started.elapsed().as_millis() as u64,
-    })
-}
-
-/// Every backup in `dir`, newest first.
-pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>, Error> {
-    manifest::list(dir)
-}
-
-/// What `backup prune` should keep.
-#[derive(Debug, Clone, Default)]
-pub struct PruneOptions {
-    pub dir: Option<PathBuf>,
-    pub keep_days: Option<u32>,
-    pub keep: Option<usize>,
-    pub dry_run: bool,
-}
-
-/// Delete backups older than the retention, keeping the newest `keep` of each database
-/// and environment, and never the newest verified one.
-pub fn prune(policy: &BackupPolicy, opts: &PruneOptions) -> Result<Pruned, Error> {
-    let days = opts.keep_days.unwrap_or(policy.retention_days);
-    let keep = opts.keep.unwrap_or(policy.keep);
-    let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
-    let all = list(opts.dir.as_deref().unwrap_or(&policy.dir))?;
-    let mut groups: BTreeMap<(String, String, Option<String>), Vec<&(PathBuf, Manifest)>> = BTreeMap::new();
-    for b in &all {
-        let m = &b.1;
-        groups.entry((m.engine.clone(), m.database.clone(), m.environment.clone())).or_default().push(b);
-    }
-    let (mut deleted, mut kept) = (Vec::new(), Vec::new());
-    for group in groups.values() {
-        let newest_verified = group.iter().position(|(_, m)| m.verified().is_some());
-        for (i, (file, m)) in group.iter().enumerate() {
-            let created: Option<jiff::Timestamp> = m.created_at.parse().ok();
-            let reason = if Some(i) == newest_verified {
-                Some("the newest verified backup".to_string())
-            } else if i < keep {
-                Some(format!("one of the newest {keep}"))
-            } else if created.is_none_or(|c| c >= cutoff) {
-                Some(format!("younger than {days} days"))
-            } else {
-                None
-            };
-            let entry = |reason: String| PrunedFile {
-                file: file.clone(),
-                created_at: m.created_at.clone(),
-                reason,
-            };
-            match reason {
-                Some(r) => kept.push(entry(r)),
-                None => {
-                    if !opts.dry_run {
-                        for p in [file.clone(), manifest::path_for(file)] {
-                            std::fs::remove_file(&p).map_err(|source| Error::Io { path: p.clone(), source })?;
-                        }
-                    }
-                    deleted.push(entry(format!("older than {days} days and not among the newest {keep}")));
-                }
-            }
-        }
-    }
-    Ok(Pruned {
-        dry_run: opts.dry_run,
-        deleted,
-        kept,
-    })
 }

@@ -37,7 +37,11 @@ impl MySql {
 
     fn tools(&self, server: &str) -> Result<(Tool, Tool), Error> {
         let mariadb = server.contains("MariaDB");
-        let package = if mariadb { "mariadb-client" } else { "mysql-client" };
+        let package = if mariadb {
+            "mariadb-client"
+        } else {
+            "mysql-client"
+        };
         let (dump, client): (&[&str], &[&str]) = if mariadb {
             (&["mariadb-dump", "mysqldump"], &["mariadb", "mysql"])
         } else {
@@ -68,7 +72,10 @@ fn options_file(url: &DatabaseUrl) -> Result<tempfile::NamedTempFile, Error> {
         parsed.port().unwrap_or(3306)
     );
     if let Some(p) = url.password() {
-        text.push_str(&format!("password=\"{}\"\n", p.replace('\\', "\\\\").replace('"', "\\\"")));
+        text.push_str(&format!(
+            "password=\"{}\"\n",
+            p.replace('\\', "\\\\").replace('"', "\\\"")
+        ));
     }
     for (k, v) in parsed.query_pairs() {
         match (k.as_ref(), v.to_ascii_uppercase().as_str()) {
@@ -83,7 +90,8 @@ fn options_file(url: &DatabaseUrl) -> Result<tempfile::NamedTempFile, Error> {
 }
 
 fn database(url: &DatabaseUrl) -> Result<String, Error> {
-    url.database().ok_or_else(|| Error::Usage(format!("{url} names no database")))
+    url.database()
+        .ok_or_else(|| Error::Usage(format!("{url} names no database")))
 }
 
 /// Passes the dump through, raising `seen` at its first table.
@@ -132,17 +140,28 @@ impl Native for MySql {
         let tool = self.dump.clone().expect("check runs before dump");
         let locked = engine.execute("FLUSH TABLES WITH READ LOCK").is_ok();
         let snap = Error::db("cannot open a consistent snapshot");
-        engine.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ").map_err(snap)?;
+        engine
+            .execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .map_err(snap)?;
         engine
             .execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             .map_err(Error::db("cannot open a consistent snapshot"))?;
         let result = (|| {
             let options = options_file(url)?;
             let mut cmd = Command::new(&tool.path);
-            cmd.arg(format!("--defaults-extra-file={}", options.path().display()))
-                .args(["--single-transaction", "--quick", "--routines", "--triggers", "--hex-blob"])
-                .args(["--default-character-set=utf8mb4", "--no-tablespaces"])
-                .arg(database(url)?);
+            cmd.arg(format!(
+                "--defaults-extra-file={}",
+                options.path().display()
+            ))
+            .args([
+                "--single-transaction",
+                "--quick",
+                "--routines",
+                "--triggers",
+                "--hex-blob",
+            ])
+            .args(["--default-character-set=utf8mb4", "--no-tablespaces"])
+            .arg(database(url)?);
             let mut child = tools::spawn(&mut cmd, false, true)?;
             let seen = Arc::new(AtomicBool::new(false));
             let output = Watch {
@@ -155,10 +174,15 @@ impl Native for MySql {
             let work = std::thread::spawn(move || stream::compress(output, &target, &r));
             if locked {
                 let start = Instant::now();
-                while !seen.load(Ordering::Relaxed) && !work.is_finished() && start.elapsed() < Duration::from_secs(60) {
+                while !seen.load(Ordering::Relaxed)
+                    && !work.is_finished()
+                    && start.elapsed() < Duration::from_secs(60)
+                {
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                engine.execute("UNLOCK TABLES").map_err(Error::db("cannot release the read lock"))?;
+                engine
+                    .execute("UNLOCK TABLES")
+                    .map_err(Error::db("cannot release the read lock"))?;
             }
             let facts = inside(engine);
             let file = pump(work, &read, progress).map_err(io_err(out));
@@ -182,7 +206,9 @@ impl Native for MySql {
         into: Into,
         progress: Progress,
     ) -> Result<(), Error> {
-        let server = engine.server_version().map_err(Error::db("cannot read the server version"))?;
+        let server = engine
+            .server_version()
+            .map_err(Error::db("cannot read the server version"))?;
         let (_, client) = self.tools(&server)?;
         let db = database(url)?;
         if into == Into::Target {
@@ -190,9 +216,12 @@ impl Native for MySql {
         }
         let options = options_file(url)?;
         let mut cmd = Command::new(&client.path);
-        cmd.arg(format!("--defaults-extra-file={}", options.path().display()))
-            .arg("--default-character-set=utf8mb4")
-            .arg(&db);
+        cmd.arg(format!(
+            "--defaults-extra-file={}",
+            options.path().display()
+        ))
+        .arg("--default-character-set=utf8mb4")
+        .arg(&db);
         let mut child = tools::spawn(&mut cmd, true, false)?;
         let input = child.stdin.take().expect("piped");
         let read = counter();
@@ -221,16 +250,26 @@ fn empty_with_marker(e: &mut dyn Engine, db: &str, file: &Path) -> Result<(), Er
         .map_err(Error::db("cannot read the database's character set"))?;
     let (cs, co) = charset
         .first()
-        .map(|r| (r[0].clone().unwrap_or_default(), r[1].clone().unwrap_or_default()))
+        .map(|r| {
+            (
+                r[0].clone().unwrap_or_default(),
+                r[1].clone().unwrap_or_default(),
+            )
+        })
         .unwrap_or_default();
     let quoted = format!("`{}`", db.replace('`', "``"));
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let who = crate::applied_by();
     let steps = [
         format!("DROP DATABASE {quoted}"),
         format!("CREATE DATABASE {quoted} CHARACTER SET {cs} COLLATE {co}"),
         format!("USE {quoted}"),
-        format!("CREATE TABLE `{RESTORE_MARKER}` (file VARCHAR(255) NOT NULL, started_at VARCHAR(40) NOT NULL, started_by VARCHAR(255) NOT NULL)"),
+        format!(
+            "CREATE TABLE `{RESTORE_MARKER}` (file VARCHAR(255) NOT NULL, started_at VARCHAR(40) NOT NULL, started_by VARCHAR(255) NOT NULL)"
+        ),
         format!(
             "INSERT INTO `{RESTORE_MARKER}` VALUES ('{}', '{}', '{}')",
             name.replace('\'', "''"),
@@ -239,7 +278,8 @@ fn empty_with_marker(e: &mut dyn Engine, db: &str, file: &Path) -> Result<(), Er
         ),
     ];
     for sql in steps {
-        e.execute(&sql).map_err(Error::db("cannot empty the database for the restore"))?;
+        e.execute(&sql)
+            .map_err(Error::db("cannot empty the database for the restore"))?;
     }
     Ok(())
 }

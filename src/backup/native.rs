@@ -84,13 +84,18 @@ pub fn for_url(url: &DatabaseUrl, policy: &BackupPolicy) -> Box<dyn Native> {
 }
 
 /// Report `counter` through `progress` until `work` finishes; its result.
-pub fn pump<T>(work: JoinHandle<io::Result<T>>, counter: &AtomicU64, progress: Progress) -> io::Result<T> {
+pub fn pump<T>(
+    work: JoinHandle<io::Result<T>>,
+    counter: &AtomicU64,
+    progress: Progress,
+) -> io::Result<T> {
     while !work.is_finished() {
         progress(counter.load(Ordering::Relaxed));
         std::thread::sleep(Duration::from_millis(100));
     }
     progress(counter.load(Ordering::Relaxed));
-    work.join().unwrap_or_else(|_| Err(io::Error::other("the copying thread panicked")))
+    work.join()
+        .unwrap_or_else(|_| Err(io::Error::other("the copying thread panicked")))
 }
 
 /// A shared byte counter.

@@ -38,7 +38,8 @@ impl Postgres {
 
 /// The URL as libpq reads it, without the password (that goes in `PGPASSWORD`).
 fn libpq(url: &DatabaseUrl, cmd: &mut Command) -> Result<String, Error> {
-    let mut parsed = url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
+    let mut parsed =
+        url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
     let _ = parsed.set_password(None);
     if let Some(p) = url.password() {
         cmd.env("PGPASSWORD", p);
@@ -71,7 +72,9 @@ impl Native for Postgres {
     ) -> Result<Dumped, Error> {
         let tool = self.dump.clone().expect("check runs before dump");
         let db = Error::db("cannot hold a snapshot for the dump");
-        engine.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").map_err(db)?;
+        engine
+            .execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .map_err(db)?;
         let result = (|| {
             let snapshot = engine
                 .query("SELECT pg_export_snapshot()")
@@ -110,7 +113,9 @@ impl Native for Postgres {
         into: Into,
         progress: Progress,
     ) -> Result<(), Error> {
-        let server = engine.server_version().map_err(Error::db("cannot read the server version"))?;
+        let server = engine
+            .server_version()
+            .map_err(Error::db("cannot read the server version"))?;
         let restore = self.tool("pg_restore", &server)?;
         match into {
             Into::Scratch => load_scratch(&restore, file, url, progress),
@@ -124,7 +129,12 @@ impl Native for Postgres {
 }
 
 /// `pg_restore` straight into an empty database.
-fn load_scratch(tool: &Tool, file: &Path, url: &DatabaseUrl, progress: Progress) -> Result<(), Error> {
+fn load_scratch(
+    tool: &Tool,
+    file: &Path,
+    url: &DatabaseUrl,
+    progress: Progress,
+) -> Result<(), Error> {
     let mut cmd = Command::new(&tool.path);
     let uri = libpq(url, &mut cmd)?;
     cmd.args(["--exit-on-error", "--no-owner", "--no-acl", "--no-password"])
@@ -151,8 +161,16 @@ fn load_target(
 ) -> Result<(), Error> {
     let mut run = Command::new(&psql.path);
     let uri = libpq(url, &mut run)?;
-    run.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password", "-o", "/dev/null"])
-        .arg(format!("--dbname={uri}"));
+    run.args([
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "--no-password",
+        "-o",
+        "/dev/null",
+    ])
+    .arg(format!("--dbname={uri}"));
     let mut psql_child = tools::spawn(&mut run, true, false)?;
     let mut sql_in = psql_child.stdin.take().expect("piped");
     let mut to_sql = Command::new(&restore.path);
@@ -172,7 +190,9 @@ fn load_target(
     let work = std::thread::spawn(move || stream::decompress(&path, archive_in, r));
     let fed = pump(work, &read, progress);
     let generated = tools::finish(restore_child, "pg_restore", url);
-    let forwarded = forward.join().unwrap_or_else(|_| Err(std::io::Error::other("forwarding thread panicked")));
+    let forwarded = forward
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("forwarding thread panicked")));
     let ok = fed.is_ok() && generated.is_ok();
     if let Ok(mut sql_in) = forwarded {
         let end: &[u8] = if ok { b"COMMIT;\n" } else { b"ROLLBACK;\n" };

@@ -28,7 +28,11 @@ fn sqlite_err(path: &Path) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
 
 /// A temporary file in `dir` (the same file system, so nothing crosses devices).
 fn temp_in(dir: &Path) -> Result<tempfile::TempPath, Error> {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     tempfile::Builder::new()
         .prefix(".cutover-")
         .tempfile_in(dir)
@@ -55,8 +59,10 @@ impl Native for Sqlite {
     ) -> Result<Dumped, Error> {
         let source = file_of(url);
         let copy = temp_in(out.parent().unwrap_or(Path::new(".")))?;
-        let conn = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite_err(&source))?;
-        conn.backup(MAIN_DB, &copy, NO_PROGRESS).map_err(sqlite_err(&source))?;
+        let conn = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(sqlite_err(&source))?;
+        conn.backup(MAIN_DB, &copy, NO_PROGRESS)
+            .map_err(sqlite_err(&source))?;
         drop(conn);
         let copy_url = DatabaseUrl::parse(&format!("sqlite://{}", copy.display()))?;
         let opts = ConnectOptions {
@@ -68,7 +74,8 @@ impl Native for Sqlite {
         drop(reader);
         let read = counter();
         let (r, from, to) = (read.clone(), copy.to_path_buf(), out.to_path_buf());
-        let work = std::thread::spawn(move || stream::compress(std::fs::File::open(from)?, &to, &r));
+        let work =
+            std::thread::spawn(move || stream::compress(std::fs::File::open(from)?, &to, &r));
         let file = pump(work, &read, progress).map_err(io_err(out))?;
         Ok(Dumped {
             facts,
@@ -89,7 +96,9 @@ impl Native for Sqlite {
         let read = counter();
         let decompress_to = |dest: PathBuf, progress: Progress| {
             let (r, path) = (read.clone(), file.to_path_buf());
-            let work = std::thread::spawn(move || stream::decompress(&path, stream::private_file(&dest)?, r));
+            let work = std::thread::spawn(move || {
+                stream::decompress(&path, stream::private_file(&dest)?, r)
+            });
             pump(work, &read, progress).map_err(io_err(file))
         };
         match into {
@@ -98,7 +107,8 @@ impl Native for Sqlite {
                 let staged = temp_in(target.parent().unwrap_or(Path::new(".")))?;
                 decompress_to(staged.to_path_buf(), progress)?;
                 let mut conn = Connection::open(&target).map_err(sqlite_err(&target))?;
-                conn.restore(MAIN_DB, &staged, NO_PROGRESS).map_err(sqlite_err(&target))
+                conn.restore(MAIN_DB, &staged, NO_PROGRESS)
+                    .map_err(sqlite_err(&target))
             }
         }
     }

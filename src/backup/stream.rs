@@ -85,7 +85,11 @@ pub fn compress(mut input: impl Read, out: &Path, read: &AtomicU64) -> io::Resul
     }
     let mut hashing = enc.finish()?;
     hashing.flush()?;
-    hashing.inner.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    hashing
+        .inner
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .sync_all()?;
     Ok(Digested {
         size: hashing.written,
         sha256: hex(&hashing.hash.finalize()),

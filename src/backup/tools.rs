@@ -29,7 +29,9 @@ impl Tool {
 fn missing(what: String, package: &str) -> Error {
     Error::Prerequisite {
         message: what,
-        hint: format!("install the {package} package, or set `tools` in the environment's [backup] to the folder that holds it"),
+        hint: format!(
+            "install the {package} package, or set `tools` in the environment's [backup] to the folder that holds it"
+        ),
     }
 }
 
@@ -49,23 +51,38 @@ pub fn find(names: &[&str], dir: Option<&Path>, package: &str) -> Result<Tool, E
         }
     }
     let tried = names.join(" or ");
-    Err(missing(format!("{tried} not found on PATH{}", dir.map(|d| format!(" or in {}", d.display())).unwrap_or_default()), package))
+    Err(missing(
+        format!(
+            "{tried} not found on PATH{}",
+            dir.map(|d| format!(" or in {}", d.display()))
+                .unwrap_or_default()
+        ),
+        package,
+    ))
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    p.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The version a tool prints for `--version`.
 fn version_of(path: &Path) -> Result<String, Error> {
-    let out = Command::new(path).arg("--version").output().map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let out = Command::new(path)
+        .arg("--version")
+        .output()
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let text = String::from_utf8_lossy(&out.stdout);
     parse_version(&text).ok_or_else(|| Error::Prerequisite {
-        message: format!("{} --version printed no version: {}", path.display(), text.trim()),
+        message: format!(
+            "{} --version printed no version: {}",
+            path.display(),
+            text.trim()
+        ),
         hint: "check that this is the tool it is named after".into(),
     })
 }
@@ -75,10 +92,16 @@ fn version_of(path: &Path) -> Result<String, Error> {
 /// `mariadb-dump from 11.4.2-MariaDB, client 10.19 …` → 11.4.2.
 pub fn parse_version(text: &str) -> Option<String> {
     let after = |marker: &str| text.find(marker).map(|i| &text[i + marker.len()..]);
-    let rest = after("Distrib ").or_else(|| after(" from ")).or_else(|| after(")")).unwrap_or(text);
+    let rest = after("Distrib ")
+        .or_else(|| after(" from "))
+        .or_else(|| after(")"))
+        .unwrap_or(text);
     rest.split(|c: char| !(c.is_ascii_digit() || c == '.'))
         .find(|t| t.starts_with(|c: char| c.is_ascii_digit()) && t.contains('.'))
-        .or_else(|| rest.split(|c: char| !c.is_ascii_digit()).find(|t| !t.is_empty()))
+        .or_else(|| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .find(|t| !t.is_empty())
+        })
         .map(|v| v.trim_end_matches('.').to_string())
 }
 
@@ -95,7 +118,10 @@ pub fn numbers(v: &str, parts: usize) -> Vec<u32> {
 pub fn not_older(tool: &Tool, server: &str, parts: usize, package: &str) -> Result<(), Error> {
     if numbers(&tool.version, parts) < numbers(server, parts) {
         return Err(missing(
-            format!("{} is older than the server ({server}) and may not dump or restore all of it", tool.describe()),
+            format!(
+                "{} is older than the server ({server}) and may not dump or restore all of it",
+                tool.describe()
+            ),
             package,
         ));
     }
@@ -108,7 +134,11 @@ pub fn not_older(tool: &Tool, server: &str, parts: usize, package: &str) -> Resu
 pub fn spawn(cmd: &mut Command, stdin: bool, stdout: bool) -> Result<Child, Error> {
     use std::os::unix::process::CommandExt;
     cmd.stdin(if stdin { Stdio::piped() } else { Stdio::null() })
-        .stdout(if stdout { Stdio::piped() } else { Stdio::null() })
+        .stdout(if stdout {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stderr(Stdio::piped());
     // SAFETY: the closure only calls prctl, which is async-signal-safe.
     unsafe {
@@ -118,7 +148,10 @@ pub fn spawn(cmd: &mut Command, stdin: bool, stdout: bool) -> Result<Child, Erro
         });
     }
     let program = PathBuf::from(cmd.get_program());
-    cmd.spawn().map_err(|source| Error::Io { path: program, source })
+    cmd.spawn().map_err(|source| Error::Io {
+        path: program,
+        source,
+    })
 }
 
 /// Wait for a tool; a non-zero exit is an error carrying what it wrote to stderr, with
@@ -137,7 +170,11 @@ pub fn finish(mut child: Child, what: &str, url: &DatabaseUrl) -> Result<(), Err
     }
     Err(Error::Backup(format!(
         "{what} failed ({status}): {}",
-        url.scrub(err.trim()).lines().take(8).collect::<Vec<_>>().join("\n")
+        url.scrub(err.trim())
+            .lines()
+            .take(8)
+            .collect::<Vec<_>>()
+            .join("\n")
     )))
 }
 
@@ -147,17 +184,30 @@ mod tests {
 
     #[test]
     fn versions_as_the_tools_print_them() {
-        assert_eq!(parse_version("pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n").as_deref(), Some("15.20"));
         assert_eq!(
-            parse_version("mariadb-dump  Ver 10.19 Distrib 10.11.14-MariaDB, for debian-linux-gnu (x86_64)").as_deref(),
+            parse_version("pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)\n").as_deref(),
+            Some("15.20")
+        );
+        assert_eq!(
+            parse_version(
+                "mariadb-dump  Ver 10.19 Distrib 10.11.14-MariaDB, for debian-linux-gnu (x86_64)"
+            )
+            .as_deref(),
             Some("10.11.14")
         );
         assert_eq!(
-            parse_version("mariadb-dump from 11.4.2-MariaDB, client 10.19 for Linux (x86_64)").as_deref(),
+            parse_version("mariadb-dump from 11.4.2-MariaDB, client 10.19 for Linux (x86_64)")
+                .as_deref(),
             Some("11.4.2")
         );
-        assert_eq!(parse_version("mysqldump  Ver 8.0.36 for Linux on x86_64").as_deref(), Some("8.0.36"));
-        assert_eq!(parse_version("psql (PostgreSQL) 16beta1").as_deref(), Some("16"));
+        assert_eq!(
+            parse_version("mysqldump  Ver 8.0.36 for Linux on x86_64").as_deref(),
+            Some("8.0.36")
+        );
+        assert_eq!(
+            parse_version("psql (PostgreSQL) 16beta1").as_deref(),
+            Some("16")
+        );
         assert!(numbers("15.20", 1) < numbers("16.1", 1));
         assert!(numbers("10.11.14", 2) >= numbers("10.11.19-MariaDB", 2));
     }

@@ -174,8 +174,10 @@ Exit code 0 when nothing failed (and, with --fail-on warn, nothing warned); 1 ot
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
     /// Dump the whole database (pg_dump, mariadb-dump, SQLite online backup) through zstd, with a manifest
-    #[command(after_help = "Examples:\n  cutover backup create\n  cutover --env prod backup create --verify restore\n  \
-cutover backup create --out /var/backups/app-before-upgrade.pgdump.zst")]
+    #[command(
+        after_help = "Examples:\n  cutover backup create\n  cutover --env prod backup create --verify restore\n  \
+cutover backup create --out /var/backups/app-before-upgrade.pgdump.zst"
+    )]
     Create {
         /// Folder for the backup [default: the environment's [backup] dir, or ./backups]
         #[arg(long, value_name = "DIR", conflicts_with = "out")]
@@ -193,8 +195,10 @@ cutover backup create --out /var/backups/app-before-upgrade.pgdump.zst")]
         dir: Option<PathBuf>,
     },
     /// Re-hash a backup (checksum) or restore it into a scratch database and compare (restore)
-    #[command(after_help = "Examples:\n  cutover backup verify backups/app_prod_20261121_220509_20240105090700.pgdump.zst\n  \
-cutover --env prod backup verify FILE --level restore")]
+    #[command(
+        after_help = "Examples:\n  cutover backup verify backups/app_prod_20261121_220509_20240105090700.pgdump.zst\n  \
+cutover --env prod backup verify FILE --level restore"
+    )]
     Verify {
         file: PathBuf,
         /// checksum or restore [default: the environment's policy]
@@ -202,8 +206,10 @@ cutover --env prod backup verify FILE --level restore")]
         level: Option<VerifyArg>,
     },
     /// Replace the target with a backup: checksum first, a safety backup, then the restore
-    #[command(after_help = "Asks for the database's name on a terminal; without one, --yes is required.\n\n\
-Examples:\n  cutover --env staging backup restore FILE\n  cutover --env prod backup restore FILE --yes")]
+    #[command(
+        after_help = "Asks for the database's name on a terminal; without one, --yes is required.\n\n\
+Examples:\n  cutover --env staging backup restore FILE\n  cutover --env prod backup restore FILE --yes"
+    )]
     Restore {
         file: PathBuf,
         /// Do not ask; needed when there is no terminal
@@ -214,7 +220,9 @@ Examples:\n  cutover --env staging backup restore FILE\n  cutover --env prod bac
         no_safety_backup: bool,
     },
     /// Delete old backups: keeps the newest verified one, the newest N, and those younger than the retention
-    #[command(after_help = "Examples:\n  cutover backup prune --dry-run\n  cutover backup prune --keep-days 14 --keep 5")]
+    #[command(
+        after_help = "Examples:\n  cutover backup prune --dry-run\n  cutover backup prune --keep-days 14 --keep 5"
+    )]
     Prune {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,

@@ -50,7 +50,11 @@ pub fn run(cmd: &BackupCommand, o: Overrides, out: &mut Renderer) -> Result<Exit
             out.verified(file, &v);
             Ok(Exit::Ok)
         }
-        BackupCommand::Create { dir, out: file, verify } => {
+        BackupCommand::Create {
+            dir,
+            out: file,
+            verify,
+        } => {
             let settings = target(o, out)?;
             let opts = CreateOptions {
                 dir: dir.clone(),
@@ -107,9 +111,12 @@ fn confirm(settings: &Settings, file: &std::path::Path) -> Result<bool, Error> {
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer).map_err(|source| Error::Io {
-        path: "stdin".into(),
-        source,
-    })?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| Error::Io {
+            path: "stdin".into(),
+            source,
+        })?;
     Ok(answer.trim() == name)
 }

@@ -264,7 +264,10 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let checks = sel.checks()?;
-        let kind = sel.env.kind.unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
+        let kind = sel
+            .env
+            .kind
+            .unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
         let backup = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base);
         Ok(Settings {
             kind,
@@ -290,8 +293,14 @@ impl Settings {
     /// Only the backup policy (for `backup list` and `prune`, which need no database).
     pub fn backup_policy(o: &Overrides) -> Result<(BackupPolicy, Option<String>), ConfigError> {
         let sel = Selected::new(o)?;
-        let kind = sel.env.kind.unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
-        Ok((BackupPolicy::resolve(kind, &sel.env.backup, &sel.base), sel.env_name))
+        let kind = sel
+            .env
+            .kind
+            .unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
+        Ok((
+            BackupPolicy::resolve(kind, &sel.env.backup, &sel.base),
+            sel.env_name,
+        ))
     }
 
     /// Only the migrations folder (for commands that need no database, like `new`).

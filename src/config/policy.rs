@@ -96,8 +96,12 @@ mod tests {
 
     #[test]
     fn kinds_set_defaults() {
-        let prod = BackupPolicy::resolve(Kind::Prod, &BackupSection::default(), Path::new("/etc/app"));
-        assert_eq!((prod.retention_days, prod.verify), (35, VerifyLevel::Restore));
+        let prod =
+            BackupPolicy::resolve(Kind::Prod, &BackupSection::default(), Path::new("/etc/app"));
+        assert_eq!(
+            (prod.retention_days, prod.verify),
+            (35, VerifyLevel::Restore)
+        );
         assert_eq!(prod.dir, Path::new("/etc/app/backups"));
         let dev = BackupPolicy::resolve(Kind::Dev, &BackupSection::default(), Path::new(""));
         assert_eq!((dev.retention_days, dev.verify), (7, VerifyLevel::Checksum));
@@ -105,7 +109,10 @@ mod tests {
             retention_days: Some(3),
             ..BackupSection::default()
         };
-        assert_eq!(BackupPolicy::resolve(Kind::Prod, &section, Path::new("")).retention_days, 3);
+        assert_eq!(
+            BackupPolicy::resolve(Kind::Prod, &section, Path::new("")).retention_days,
+            3
+        );
         assert_eq!(Kind::from_name(Some("Production")), Kind::Prod);
     }
 }

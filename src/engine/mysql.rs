@@ -307,9 +307,21 @@ impl Engine for MySql {
         if super::first_number(&exists) == 0 {
             return Ok(None);
         }
-        let rows = self.query(&format!("SELECT file, started_at, started_by FROM `{}`", super::RESTORE_MARKER))?;
-        let field = |i: usize| rows.first().and_then(|r| r[i].clone()).unwrap_or_else(|| "?".into());
-        Ok(Some(format!("a restore of {} started at {} by {}", field(0), field(1), field(2))))
+        let rows = self.query(&format!(
+            "SELECT file, started_at, started_by FROM `{}`",
+            super::RESTORE_MARKER
+        ))?;
+        let field = |i: usize| {
+            rows.first()
+                .and_then(|r| r[i].clone())
+                .unwrap_or_else(|| "?".into())
+        };
+        Ok(Some(format!(
+            "a restore of {} started at {} by {}",
+            field(0),
+            field(1),
+            field(2)
+        )))
     }
 
     fn security(&mut self) -> Result<Security, DbError> {

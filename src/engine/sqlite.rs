@@ -368,7 +368,8 @@ impl Engine for Sqlite {
     }
 
     fn database_size(&mut self) -> Result<u64, DbError> {
-        let rows = self.query("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")?;
+        let rows = self
+            .query("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")?;
         Ok(super::first_number(&rows))
     }
 

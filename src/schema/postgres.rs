@@ -227,7 +227,10 @@ fn add_constraint(t: &mut Table, row: &Row) {
 /// `CHECK ((a > 0))` as `a > 0`: the expression alone, as the other engines give it,
 /// without casts (see `strip_casts`). Exclusion constraints keep their whole definition.
 fn check_expression(def: &str) -> String {
-    match def.strip_prefix("CHECK (").and_then(|rest| rest.strip_suffix(')')) {
+    match def
+        .strip_prefix("CHECK (")
+        .and_then(|rest| rest.strip_suffix(')'))
+    {
         Some(expr) => strip_casts(expr),
         None => def.to_string(),
     }
@@ -277,7 +280,10 @@ fn skip_type(expr: &str, mut i: usize, more: &[&str]) -> usize {
         i + n
     };
     if b.get(i) == Some(&b'"') {
-        i += 1 + b[i + 1..].iter().position(|&c| c == b'"').map_or(b.len() - i - 1, |n| n + 1);
+        i += 1 + b[i + 1..]
+            .iter()
+            .position(|&c| c == b'"')
+            .map_or(b.len() - i - 1, |n| n + 1);
     } else {
         i = word(i);
     }
@@ -291,7 +297,10 @@ fn skip_type(expr: &str, mut i: usize, more: &[&str]) -> usize {
         }
     }
     if b.get(i) == Some(&b'(') {
-        i += b[i..].iter().position(|&c| c == b')').map_or(b.len() - i, |n| n + 1);
+        i += b[i..]
+            .iter()
+            .position(|&c| c == b')')
+            .map_or(b.len() - i, |n| n + 1);
     }
     while b[i..].starts_with(b"[]") {
         i += 2;
@@ -318,10 +327,22 @@ mod tests {
     fn casts_go_quotes_stay() {
         let before = "status::text = ANY (ARRAY['active'::character varying, 'a::b'::character varying]::text[])";
         let after = "status::text = ANY (ARRAY['active'::character varying::text, 'a::b'::character varying::text])";
-        assert_eq!(strip_casts(before), "status = ANY (ARRAY['active', 'a::b'])");
+        assert_eq!(
+            strip_casts(before),
+            "status = ANY (ARRAY['active', 'a::b'])"
+        );
         assert_eq!(strip_casts(before), strip_casts(after));
-        assert_eq!(strip_casts("x::numeric(10,2) > 0::double precision"), "x > 0");
-        assert_eq!(strip_casts("t >= '2020-01-01'::timestamp without time zone"), "t >= '2020-01-01'");
-        assert_eq!(strip_casts("\"Mixed\"::\"my type\" IS NOT NULL"), "\"Mixed\" IS NOT NULL");
+        assert_eq!(
+            strip_casts("x::numeric(10,2) > 0::double precision"),
+            "x > 0"
+        );
+        assert_eq!(
+            strip_casts("t >= '2020-01-01'::timestamp without time zone"),
+            "t >= '2020-01-01'"
+        );
+        assert_eq!(
+            strip_casts("\"Mixed\"::\"my type\" IS NOT NULL"),
+            "\"Mixed\" IS NOT NULL"
+        );
     }
 }

@@ -27,10 +27,16 @@ impl Renderer {
             m.duration_ms as f64 / 1000.0
         );
         if let Some(v) = m.verified() {
-            println!("{GREEN}verified{GREEN:#} ({}): {}", v.level.as_str(), v.details.join("; "));
+            println!(
+                "{GREEN}verified{GREEN:#} ({}): {}",
+                v.level.as_str(),
+                v.details.join("; ")
+            );
         }
         if !m.counts_in_dump_snapshot {
-            println!("{YELLOW}note{YELLOW:#}: row counts were taken in a snapshot of their own (no RELOAD privilege for a shared one)");
+            println!(
+                "{YELLOW}note{YELLOW:#}: row counts were taken in a snapshot of their own (no RELOAD privilege for a shared one)"
+            );
         }
     }
 
@@ -39,7 +45,12 @@ impl Renderer {
             return self.json(v);
         }
         if !self.quiet {
-            println!("{GREEN}verified{GREEN:#} {} ({}): {}", file.display(), v.level.as_str(), v.details.join("; "));
+            println!(
+                "{GREEN}verified{GREEN:#} {} ({}): {}",
+                file.display(),
+                v.level.as_str(),
+                v.details.join("; ")
+            );
         }
     }
 
@@ -51,7 +62,10 @@ impl Renderer {
             return;
         }
         if let Some(s) = &r.safety_backup {
-            println!("{DIM}safety backup of the target before the restore: {}{DIM:#}", s.display());
+            println!(
+                "{DIM}safety backup of the target before the restore: {}{DIM:#}",
+                s.display()
+            );
         }
         println!(
             "{GREEN}restored{GREEN:#} {} ({} tables, {} rows, row counts and schema fingerprint match the manifest) in {:.1}s",
@@ -85,11 +99,18 @@ impl Renderer {
         );
         for (file, m) in list {
             let verified = match m.verified() {
-                Some(v) => format!("{GREEN}{} {}{GREEN:#}", v.level.as_str(), &v.at[..v.at.len().min(19)]),
+                Some(v) => format!(
+                    "{GREEN}{} {}{GREEN:#}",
+                    v.level.as_str(),
+                    &v.at[..v.at.len().min(19)]
+                ),
                 None if m.verifications.iter().any(|v| !v.ok) => format!("{RED}FAILED{RED:#}"),
                 None => format!("{YELLOW}no{YELLOW:#}"),
             };
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{name:<58}  {:<8}  {:<16}  {:<22}  {:>9}  {:<20}  {verified}",
@@ -112,10 +133,20 @@ impl Renderer {
         }
         let verb = if p.dry_run { "would delete" } else { "deleted" };
         for f in &p.deleted {
-            println!("{RED}{verb}{RED:#} {} ({}): {}", f.file.display(), f.created_at, f.reason);
+            println!(
+                "{RED}{verb}{RED:#} {} ({}): {}",
+                f.file.display(),
+                f.created_at,
+                f.reason
+            );
         }
         for f in &p.kept {
-            println!("{DIM}kept {} ({}): {}{DIM:#}", f.file.display(), f.created_at, f.reason);
+            println!(
+                "{DIM}kept {} ({}): {}{DIM:#}",
+                f.file.display(),
+                f.created_at,
+                f.reason
+            );
         }
         println!("{} {verb}, {} kept", p.deleted.len(), p.kept.len());
     }

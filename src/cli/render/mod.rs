@@ -317,8 +317,10 @@ impl Progress {
         let bar = self.bar.get_or_insert_with(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed}] {msg}: {bytes} ({bytes_per_sec})")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed}] {msg}: {bytes} ({bytes_per_sec})",
+                )
+                .expect("valid template"),
             );
             bar
         });

@@ -1,0 +1,102 @@
+//! Listing and pruning: newest first; prune keeps the newest verified backup of each
+//! database and environment, the newest `keep`, and everything inside the retention.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{Manifest, manifest};
+use crate::config::BackupPolicy;
+use crate::error::Error;
+
+/// Backups of one database in one environment, newest first.
+type Group<'a> = Vec<&'a (PathBuf, Manifest)>;
+
+/// What `backup prune` deleted (or would delete) and kept.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pruned {
+    pub dry_run: bool,
+    pub deleted: Vec<PrunedFile>,
+    pub kept: Vec<PrunedFile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PrunedFile {
+    pub file: PathBuf,
+    pub created_at: String,
+    pub reason: String,
+}
+
+/// Every backup in `dir`, newest first.
+pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>, Error> {
+    manifest::list(dir)
+}
+
+/// What `backup prune` should keep.
+#[derive(Debug, Clone, Default)]
+pub struct PruneOptions {
+    pub dir: Option<PathBuf>,
+    pub keep_days: Option<u32>,
+    pub keep: Option<usize>,
+    pub dry_run: bool,
+}
+
+/// Delete backups older than the retention, keeping the newest `keep` of each database
+/// and environment, and never the newest verified one.
+pub fn prune(policy: &BackupPolicy, opts: &PruneOptions) -> Result<Pruned, Error> {
+    let days = opts.keep_days.unwrap_or(policy.retention_days);
+    let keep = opts.keep.unwrap_or(policy.keep);
+    let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
+    let all = list(opts.dir.as_deref().unwrap_or(&policy.dir))?;
+    let mut groups: BTreeMap<(String, String, Option<String>), Group> = BTreeMap::new();
+    for b in &all {
+        let m = &b.1;
+        groups
+            .entry((m.engine.clone(), m.database.clone(), m.environment.clone()))
+            .or_default()
+            .push(b);
+    }
+    let (mut deleted, mut kept) = (Vec::new(), Vec::new());
+    for group in groups.values() {
+        let newest_verified = group.iter().position(|(_, m)| m.verified().is_some());
+        for (i, (file, m)) in group.iter().enumerate() {
+            let created: Option<jiff::Timestamp> = m.created_at.parse().ok();
+            let reason = if Some(i) == newest_verified {
+                Some("the newest verified backup".to_string())
+            } else if i < keep {
+                Some(format!("one of the newest {keep}"))
+            } else if created.is_none_or(|c| c >= cutoff) {
+                Some(format!("younger than {days} days"))
+            } else {
+                None
+            };
+            let entry = |reason: String| PrunedFile {
+                file: file.clone(),
+                created_at: m.created_at.clone(),
+                reason,
+            };
+            match reason {
+                Some(r) => kept.push(entry(r)),
+                None => {
+                    if !opts.dry_run {
+                        for p in [file.clone(), manifest::path_for(file)] {
+                            std::fs::remove_file(&p).map_err(|source| Error::Io {
+                                path: p.clone(),
+                                source,
+                            })?;
+                        }
+                    }
+                    deleted.push(entry(format!(
+                        "older than {days} days and not among the newest {keep}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(Pruned {
+        dry_run: opts.dry_run,
+        deleted,
+        kept,
+    })
+}
