@@ -21,7 +21,8 @@ export PGSSLMODE=disable
 PG="-h 127.0.0.1 -U postgres"
 MY="-h 127.0.0.1 -u bench -pbench"
 
-# time_pair NAME "reset" "cmd" …: run each (name, command) pair RUNS times, interleaved.
+# bench OUT "reset" NAME "cmd" …: run each (name, command) pair RUNS times, interleaved,
+# with `reset` before each run.
 bench() {
   local out=$1 reset=$2; shift 2
   : >"$out"
@@ -55,10 +56,11 @@ for engine in "${engines[@]}"; do
     pg)
       url="postgres://postgres@127.0.0.1:5432/bench_src?sslmode=disable"
       echo "== PostgreSQL: backup create"
-      bench "$WORK/pg-create" "rm -rf $WORK/pg.dump $WORK/pg.dir $WORK/c-pg.bak*" \
-        "pg_dump-Fc" "pg_dump $PG -Fc -f $WORK/pg.dump bench_src" \
-        "cutover" "$CUTOVER --url '$url' backup create --out $WORK/c-pg.bak --verify checksum -q" \
-        "pg_dump-Fd-j2" "pg_dump $PG -Fd -j2 -f $WORK/pg.dir bench_src"
+      # Each command removes only its own output, so the files stay for the restores.
+      bench "$WORK/pg-create" "true" \
+        "pg_dump-Fc" "rm -f $WORK/pg.dump; pg_dump $PG -Fc -f $WORK/pg.dump bench_src" \
+        "cutover" "rm -f $WORK/c-pg.bak*; $CUTOVER --url '$url' backup create --out $WORK/c-pg.bak --verify checksum -q" \
+        "pg_dump-Fd-j2" "rm -rf $WORK/pg.dir; pg_dump $PG -Fd -j2 -f $WORK/pg.dir bench_src"
       ls -la "$WORK/pg.dump" "$WORK/c-pg.bak" | awk '{print "  " $5 " bytes  " $9}'
       echo "== PostgreSQL: restore into a fresh database"
       bench "$WORK/pg-restore" "psql $PG -qc 'DROP DATABASE IF EXISTS bench_restore' -c 'CREATE DATABASE bench_restore'" \
@@ -69,9 +71,9 @@ for engine in "${engines[@]}"; do
       url="mysql://bench:bench@127.0.0.1:3306/bench_src"
       dump="mariadb-dump $MY --single-transaction --quick --routines --triggers bench_src"
       echo "== MariaDB: backup create"
-      bench "$WORK/my-create" "rm -f $WORK/my.sql.zst $WORK/c-my.bak*" \
-        "mariadb-dump|zstd" "set -o pipefail; $dump | zstd -q -3 -T2 > $WORK/my.sql.zst" \
-        "cutover" "$CUTOVER --url '$url' backup create --out $WORK/c-my.bak --verify checksum -q"
+      bench "$WORK/my-create" "true" \
+        "mariadb-dump|zstd" "set -o pipefail; rm -f $WORK/my.sql.zst; $dump | zstd -q -3 -T2 > $WORK/my.sql.zst" \
+        "cutover" "rm -f $WORK/c-my.bak*; $CUTOVER --url '$url' backup create --out $WORK/c-my.bak --verify checksum -q"
       ls -la "$WORK/my.sql.zst" "$WORK/c-my.bak" | awk '{print "  " $5 " bytes  " $9}'
       echo "== MariaDB: restore into a fresh database"
       bench "$WORK/my-restore" "mariadb $MY -e 'DROP DATABASE IF EXISTS bench_restore; CREATE DATABASE bench_restore'" \

@@ -619,7 +619,11 @@ fn corpus_schemas_survive_a_backup() {
     for (kind, rel, init) in [
         (Kind::Postgres, "postgres/lemmy", None),
         (Kind::Postgres, "postgres/kratos/sql", None),
-        (Kind::MySql, "mysql/kratos/sql", Some("SET SESSION sql_mode='NO_ENGINE_SUBSTITUTION'")),
+        (
+            Kind::MySql,
+            "mysql/kratos/sql",
+            Some("SET SESSION sql_mode='NO_ENGINE_SUBSTITUTION'"),
+        ),
         (Kind::Sqlite, "sqlite/kratos/sql", None),
     ] {
         let db = TestDb::new(kind);
@@ -631,9 +635,32 @@ fn corpus_schemas_survive_a_backup() {
         }
         // lemmy and kratos stop at the first migration this server cannot run (exit 4).
         let out = migrate.arg("migrate").output().unwrap();
-        assert!(matches!(out.status.code(), Some(0 | 4)), "{rel}: {}", stderr(&out));
-        let out = run(&db, &["backup", "create", "--dir", db.path().join("b").to_str().unwrap(), "--verify", "restore"]);
-        assert!(out.status.success(), "{rel}: {}{}", stdout(&out), stderr(&out));
-        assert!(stdout(&out).contains("schema fingerprint match"), "{rel}: {}", stdout(&out));
+        assert!(
+            matches!(out.status.code(), Some(0 | 4)),
+            "{rel}: {}",
+            stderr(&out)
+        );
+        let out = run(
+            &db,
+            &[
+                "backup",
+                "create",
+                "--dir",
+                db.path().join("b").to_str().unwrap(),
+                "--verify",
+                "restore",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{rel}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            stdout(&out).contains("schema fingerprint match"),
+            "{rel}: {}",
+            stdout(&out)
+        );
     }
 }

@@ -77,7 +77,7 @@ pub fn path_for(file: &Path) -> PathBuf {
 pub fn file_name(
     database: &str,
     env: Option<&str>,
-    at: &jiff::Zoned,
+    at: jiff::Timestamp,
     version: Option<&str>,
     ext: &str,
 ) -> String {
@@ -165,19 +165,19 @@ mod tests {
 
     #[test]
     fn names_sort_and_explain_themselves() {
-        let at: jiff::Zoned = "2026-11-21T22:05:09[UTC]".parse().unwrap();
+        let at: jiff::Timestamp = "2026-11-21T22:05:09Z".parse().unwrap();
         assert_eq!(
             file_name(
                 "lms",
                 Some("prod"),
-                &at,
+                at,
                 Some("20240105090700"),
                 "pgdump.zst"
             ),
             "lms_prod_20261121_220509_20240105090700.pgdump.zst"
         );
         assert_eq!(
-            file_name("my db/x", None, &at, None, "sql.zst"),
+            file_name("my db/x", None, at, None, "sql.zst"),
             "my-db-x_default_20261121_220509_empty.sql.zst"
         );
         assert_eq!(

@@ -200,11 +200,10 @@ pub fn create(
                 .clone()
                 .unwrap_or_else(|| settings.backup.dir.clone());
             let version = facts_version(engine.as_mut())?;
-            let now = jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC);
             let name = manifest::file_name(
                 &database_name(settings),
                 settings.env.as_deref(),
-                &now,
+                jiff::Timestamp::now(),
                 version.as_deref(),
                 native.extension(),
             );
@@ -316,4 +315,30 @@ fn facts_version(e: &mut dyn Engine) -> Result<Option<String>, Error> {
     rows.retain(|r| r.status == crate::history::RowStatus::Applied);
     rows.sort_by(|a, b| (&a.applied_at, &a.version).cmp(&(&b.applied_at, &b.version)));
     Ok(rows.last().map(|r| r.version.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_little_space_is_refused_before_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = check_space(dir.path(), u64::MAX / 4).unwrap_err();
+        let Error::Prerequisite { message, hint } = e else {
+            panic!("not a prerequisite error: {e}");
+        };
+        assert!(
+            message.contains("free; this backup needs about"),
+            "{message}"
+        );
+        assert!(hint.contains("--dir"), "{hint}");
+        check_space(dir.path(), 1024).unwrap();
+    }
+
+    #[test]
+    fn sizes_for_people() {
+        assert_eq!(human(512), "512 B");
+        assert_eq!(human(3 * 1024 * 1024 / 2), "1.5 MiB");
+    }
 }
