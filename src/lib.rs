@@ -7,6 +7,7 @@
 //! See ARCHITECTURE.md for the module map.
 
 pub mod backup;
+pub mod checks;
 pub mod config;
 pub mod drift;
 pub mod engine;

@@ -7,7 +7,7 @@
 //! for that moment only. Without the RELOAD privilege the counts come from a snapshot of
 //! their own, and the manifest says so.
 //!
-//! A restore onto the target drops and recreates the database, then loads the dump:
+//! A restore onto the target empties the database, then loads the dump:
 //! MariaDB cannot do that in one transaction, so a marker table says a restore is under
 //! way until it finishes, and every cutover command refuses to run while it is there.
 
@@ -239,44 +239,60 @@ impl Native for MySql {
     }
 }
 
-/// Drop and recreate the database (keeping its character set), and leave the marker that
-/// says a restore of `file` is under way.
-fn empty_with_marker(e: &mut dyn Engine, db: &str, file: &Path) -> Result<(), Error> {
-    let charset = e
-        .query(&format!(
-            "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{}'",
-            db.replace('\'', "''")
-        ))
-        .map_err(Error::db("cannot read the database's character set"))?;
-    let (cs, co) = charset
-        .first()
-        .map(|r| {
-            (
-                r[0].clone().unwrap_or_default(),
-                r[1].clone().unwrap_or_default(),
-            )
-        })
-        .unwrap_or_default();
-    let quoted = format!("`{}`", db.replace('`', "``"));
+/// Leave the marker that says a restore of `file` is under way, then drop everything else
+/// in the database (views, tables, routines, events), keeping the database itself with its
+/// character set and grants. The marker goes first so that no moment of the restore can
+/// be mistaken for a finished state.
+fn empty_with_marker(e: &mut dyn Engine, _db: &str, file: &Path) -> Result<(), Error> {
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let who = crate::applied_by();
-    let steps = [
-        format!("DROP DATABASE {quoted}"),
-        format!("CREATE DATABASE {quoted} CHARACTER SET {cs} COLLATE {co}"),
-        format!("USE {quoted}"),
+    let quote = |s: &str| s.replace('\'', "''");
+    let mut steps = vec![
+        format!("DROP TABLE IF EXISTS `{RESTORE_MARKER}`"),
+        // One statement makes the table with its row: never a marker without a name.
         format!(
-            "CREATE TABLE `{RESTORE_MARKER}` (file VARCHAR(255) NOT NULL, started_at VARCHAR(40) NOT NULL, started_by VARCHAR(255) NOT NULL)"
-        ),
-        format!(
-            "INSERT INTO `{RESTORE_MARKER}` VALUES ('{}', '{}', '{}')",
-            name.replace('\'', "''"),
+            "CREATE TABLE `{RESTORE_MARKER}` (file VARCHAR(255) NOT NULL, started_at VARCHAR(40) NOT NULL, \
+             started_by VARCHAR(255) NOT NULL) SELECT '{}' AS file, '{}' AS started_at, '{}' AS started_by",
+            quote(&name),
             jiff::Timestamp::now(),
-            who.replace('\'', "''")
+            quote(&crate::applied_by())
         ),
+        "SET FOREIGN_KEY_CHECKS = 0".to_string(),
     ];
+    let listed = |e: &mut dyn Engine, sql: &str| -> Result<Vec<(String, String)>, Error> {
+        let rows = e
+            .query(sql)
+            .map_err(Error::db("cannot list the database's objects"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].clone().unwrap_or_default(),
+                    r[1].clone().unwrap_or_default(),
+                )
+            })
+            .collect())
+    };
+    let objects = [
+        "SELECT 'VIEW', TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()",
+        "SELECT IF(TABLE_TYPE = 'SEQUENCE', 'SEQUENCE', 'TABLE'), TABLE_NAME FROM information_schema.TABLES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE <> 'VIEW'",
+        "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()",
+        "SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
+    ];
+    for sql in objects {
+        for (kind, object) in listed(e, sql)? {
+            if object != RESTORE_MARKER {
+                steps.push(format!(
+                    "DROP {kind} IF EXISTS `{}`",
+                    object.replace('`', "``")
+                ));
+            }
+        }
+    }
+    steps.push("SET FOREIGN_KEY_CHECKS = 1".to_string());
     for sql in steps {
         e.execute(&sql)
             .map_err(Error::db("cannot empty the database for the restore"))?;

@@ -167,6 +167,9 @@ Exit code 0 when nothing failed (and, with --fail-on warn, nothing warned); 1 ot
     /// Back up, verify, restore, list and prune backups (native dumps, zstd, manifests)
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Check cutover.toml and print an environment's effective settings and policy
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
 }
@@ -236,6 +239,16 @@ Examples:\n  cutover --env staging backup restore FILE\n  cutover --env prod bac
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Read cutover.toml, check the selected environment's settings, print its effective policy
+    #[command(
+        after_help = "An unknown key, a bad duration, a bad check or an unset ${VARIABLE} is an error \
+naming the line or setting (exit 2).\n\nExamples:\n  cutover config check\n  cutover --env prod config check --json"
+    )]
+    Check,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

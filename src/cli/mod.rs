@@ -90,6 +90,12 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             return Ok(Exit::Ok);
         }
         Command::Backup(cmd) => return backup::run(cmd, o, out),
+        Command::Config(args::ConfigCommand::Check) => {
+            let settings = Settings::resolve(o)?;
+            out.add_secret_source(settings.url.clone());
+            out.effective(&settings.effective());
+            return Ok(Exit::Ok);
+        }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "cutover", &mut buf);
@@ -189,6 +195,7 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         | Command::Completions { .. }
         | Command::Schema
         | Command::Backup(_)
+        | Command::Config(_)
         | Command::Validate { .. }
         | Command::Diff { .. } => {
             unreachable!("handled above")

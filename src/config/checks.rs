@@ -1,12 +1,12 @@
-//! `[expect]` and `[[checks]]`: what `cutover validate` must find in a target, as the
-//! configuration file states it. Values are checked here, when the file is read, so a
+//! `[expect]` and the expectations of SQL checks: what `cutover validate` must find in a
+//! target, as the configuration file states it. Values are checked here, when the file is read, so a
 //! typo in a rule or a comparison is an error naming the setting before anything runs.
 
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use crate::schema::Rule;
-use crate::validate::{Category, Level};
+use crate::validate::Level;
 
 /// `[expect]`: the schema and data a target must have.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -55,24 +55,6 @@ pub struct ExpectUnique {
     pub columns: Vec<String>,
 }
 
-/// `[[checks]]`: a named SQL check.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckSpec {
-    pub name: String,
-    /// connectivity, migrations, schema, integrity, security, performance or backup.
-    #[serde(default = "default_category")]
-    pub category: Category,
-    pub sql: String,
-    /// A value the first column of the first row must equal, a comparison such as
-    /// `">= 50"`, or `{ rows = N }` / `{ rows = ">= 1" }` for the number of rows.
-    pub expect: toml::Value,
-}
-
-fn default_category() -> Category {
-    Category::Integrity
-}
-
 /// `[validate]`: how `cutover validate` judges.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -91,17 +73,9 @@ pub enum FailOn {
     Warn,
 }
 
-/// A `[[checks]]` entry, read and checked.
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    pub name: String,
-    pub category: Category,
-    pub sql: String,
-    pub expect: Expected,
-}
-
 /// What a check's result is compared with.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "String")]
 pub enum Expected {
     /// The first value equals this number.
     Number(Comparison, f64),
@@ -142,6 +116,12 @@ impl Comparison {
             Comparison::Gt => ">",
             Comparison::Ge => ">=",
         }
+    }
+}
+
+impl From<Expected> for String {
+    fn from(e: Expected) -> String {
+        e.to_string()
     }
 }
 

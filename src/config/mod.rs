@@ -16,12 +16,15 @@ use crate::target::DatabaseUrl;
 
 mod checks;
 mod policy;
+mod probe;
+
+pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, Probe};
 
 pub use policy::{BackupPolicy, BackupSection, Kind, VerifyLevel};
 
 pub use checks::{
-    Check, CheckSpec, Comparison, Expect, ExpectForeignKey, ExpectIndex, ExpectUnique, Expected,
-    FailOn, ValidatePolicy,
+    Comparison, Expect, ExpectForeignKey, ExpectIndex, ExpectUnique, Expected, FailOn,
+    ValidatePolicy,
 };
 
 /// The file looked for when `--config` is not given.
@@ -87,6 +90,15 @@ pub struct Environment {
     /// Checks for this environment only, run after the top-level ones.
     #[serde(default)]
     pub checks: Vec<CheckSpec>,
+    /// Checks that must pass before a deploy changes anything.
+    #[serde(default)]
+    pub preflight: Vec<CheckSpec>,
+    /// Checks run after migrating, beside `[expect]` and `[[checks]]`.
+    #[serde(default)]
+    pub verify: Vec<CheckSpec>,
+    /// Checks of the application once maintenance mode is off.
+    #[serde(default)]
+    pub smoke: Vec<CheckSpec>,
 }
 
 /// `init_sql = "…"` or `init_sql = ["…", "…"]`.
@@ -139,6 +151,9 @@ pub struct Settings {
     pub validate: ValidatePolicy,
     pub kind: Kind,
     pub backup: BackupPolicy,
+    pub preflight: Vec<Check>,
+    pub verify: Vec<Check>,
+    pub smoke: Vec<Check>,
 }
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -183,7 +198,7 @@ impl Selected {
         }
     }
 
-    /// The top-level checks, then the environment's, with their expectations read.
+    /// The top-level checks, then the environment's, read.
     fn checks(&self) -> Result<Vec<Check>, ConfigError> {
         let top = self
             .file
@@ -197,15 +212,15 @@ impl Selected {
             .iter()
             .enumerate()
             .map(|(i, c)| (self.setting(&format!("checks[{i}]")), c));
-        top.chain(own)
-            .map(|(at, c)| {
-                Ok(Check {
-                    name: c.name.clone(),
-                    category: c.category,
-                    sql: c.sql.clone(),
-                    expect: checks::expected(&c.expect, &format!("{at}.expect"))?,
-                })
-            })
+        top.chain(own).map(|(at, c)| probe::check(c, &at)).collect()
+    }
+
+    /// One of the environment's check lists (`preflight`, `verify`, `smoke`), read.
+    fn list(&self, key: &str, specs: &[CheckSpec]) -> Result<Vec<Check>, ConfigError> {
+        specs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| probe::check(c, &self.setting(&format!("{key}[{i}]"))))
             .collect()
     }
 
@@ -269,9 +284,15 @@ impl Settings {
             .kind
             .unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
         let backup = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base);
+        let preflight = sel.list("preflight", &sel.env.preflight)?;
+        let verify = sel.list("verify", &sel.env.verify)?;
+        let smoke = sel.list("smoke", &sel.env.smoke)?;
         Ok(Settings {
             kind,
             backup,
+            preflight,
+            verify,
+            smoke,
             url,
             migrations,
             env: sel.env_name,
@@ -287,6 +308,29 @@ impl Settings {
             validate: sel.file.validate.clone(),
             config_path: sel.config_path,
             include,
+        })
+    }
+
+    /// The effective settings of the environment, as `config check` shows them (the URL
+    /// with its password hidden).
+    pub fn effective(&self) -> serde_json::Value {
+        serde_json::json!({
+            "environment": self.env,
+            "kind": self.kind,
+            "url": self.url.to_string(),
+            "engine": self.url.kind().name(),
+            "migrations": self.migrations,
+            "config": self.config_path,
+            "init_sql": self.init_sql.iter().map(|s| self.url.scrub(s)).collect::<Vec<_>>(),
+            "lock_timeout": format!("{}s", self.lock_timeout.as_secs_f64()),
+            "include": self.include.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>(),
+            "backup": self.backup,
+            "validate": self.validate,
+            "expect": self.expect,
+            "checks": self.checks,
+            "preflight": self.preflight,
+            "verify": self.verify,
+            "smoke": self.smoke,
         })
     }
 

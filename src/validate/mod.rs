@@ -166,6 +166,19 @@ fn introspected(schema: &Schema) -> CheckResult {
 /// The history: nothing failed, edited or missing; pending migrations are a warning.
 fn migrations(settings: &Settings) -> Result<Vec<CheckResult>, Error> {
     let t = Instant::now();
+    if !settings.migrations.is_dir() {
+        let message = format!(
+            "no migrations folder at {}: the history was not compared with any files",
+            settings.migrations.display()
+        );
+        let c = CheckResult::new(
+            "migrations.files",
+            Category::Migrations,
+            Status::Warn,
+            message,
+        );
+        return Ok(vec![c.since(t)]);
+    }
     let mut quiet = ();
     let status = crate::open(settings, true, &mut quiet)?.status()?;
     let list = |state: State| -> Vec<String> {

@@ -35,6 +35,8 @@ pub enum Category {
     Security,
     Performance,
     Backup,
+    /// The application around the database: HTTP, Redis, TCP, Prometheus, disk.
+    Application,
 }
 
 /// Ordered from worst to best, so sorting puts failures first.

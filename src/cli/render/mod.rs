@@ -65,6 +65,25 @@ impl Renderer {
         println!("{}", self.scrub(&text));
     }
 
+    /// An environment's effective settings: JSON, or an indented listing.
+    pub fn effective(&self, v: &serde_json::Value) {
+        if self.json {
+            return self.json(v);
+        }
+        if self.quiet {
+            return;
+        }
+        let mut out = format!(
+            "{BOLD}environment {} ({}){BOLD:#}: {} · {}\n",
+            scalar(&v["environment"]),
+            scalar(&v["kind"]),
+            scalar(&v["url"]),
+            scalar(&v["engine"])
+        );
+        outline(&mut out, v, 0);
+        print!("{}", self.scrub(&out));
+    }
+
     pub fn error(&self, e: &Error) {
         let message = self.scrub(&e.to_string());
         if self.json {
@@ -267,6 +286,47 @@ impl Renderer {
                 marked.len()
             );
         }
+    }
+}
+
+/// A JSON value as an indented `key: value` listing; empty parts left out.
+fn outline(out: &mut String, v: &serde_json::Value, depth: usize) {
+    use serde_json::Value;
+    let pad = "  ".repeat(depth);
+    match v {
+        Value::Object(map) => {
+            for (k, item) in map {
+                match item {
+                    Value::Null => {}
+                    Value::Array(a) if a.is_empty() => {}
+                    Value::Object(o) if o.is_empty() => {}
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}{k}:\n"));
+                        outline(out, item, depth + 1);
+                    }
+                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(item))),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Object(_) | Value::Array(_) => {
+                        out.push_str(&format!("{pad}-\n"));
+                        outline(out, item, depth + 1);
+                    }
+                    _ => out.push_str(&format!("{pad}- {}\n", scalar(item))),
+                }
+            }
+        }
+        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
+    }
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.split_whitespace().collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
     }
 }
 

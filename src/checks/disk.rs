@@ -1,0 +1,18 @@
+//! Disk checks: free space where a path lives.
+
+use super::Seen;
+use crate::backup::human;
+
+pub(super) fn run(path: &str, min_free: u64) -> Seen {
+    match rustix::fs::statvfs(path) {
+        Err(e) => Seen::failed(format!("cannot read {path}'s file system: {e}")),
+        Ok(s) => {
+            let free = s.f_bavail.saturating_mul(s.f_frsize);
+            Seen {
+                ok: free >= min_free,
+                found: format!("{} free on {path}", human(free)),
+                evidence: Default::default(),
+            }
+        }
+    }
+}
