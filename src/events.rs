@@ -30,6 +30,13 @@ pub enum Event {
     Transfer { what: String, bytes: u64 },
     /// The transfer finished (or stopped).
     TransferDone,
+    /// A deploy phase started (`status` None) or ended (`ok`, `failed`, `skipped`).
+    Phase {
+        name: String,
+        status: Option<String>,
+        detail: String,
+        duration: Duration,
+    },
     /// Something the operator should know that does not stop the run.
     Warning(String),
 }

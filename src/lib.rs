@@ -9,6 +9,7 @@
 pub mod backup;
 pub mod checks;
 pub mod config;
+pub mod deploy;
 pub mod drift;
 pub mod engine;
 pub mod error;

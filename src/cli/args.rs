@@ -26,7 +26,10 @@ Exit codes:
   5  refused as unsafe: a failed, edited or missing migration, or a missing down script
   6  timed out waiting for another run's lock
   7  a prerequisite is missing: a dump tool, a recent enough one, or disk space
-  8  a backup, its verification or a restore failed";
+  8  a backup, its verification or a restore failed
+  10 deploy failed before changing anything
+  11 deploy failed and was rolled back (the schema is proved back to its pre-deploy state)
+  12 deploy failed and the rollback did not restore the pre-deploy schema";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -167,6 +170,33 @@ Exit code 0 when nothing failed (and, with --fail-on warn, nothing warned); 1 ot
     /// Back up, verify, restore, list and prune backups (native dumps, zstd, manifests)
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Run the whole deployment: preflight, approval, backup, maintenance, migrate, seed, verify, smoke, watch
+    #[command(
+        after_help = "Phases: preflight → approval → notify(start) → backup(+verify) → maintenance on → hooks → migrate \
+→ hooks → seed → verify → maintenance off → smoke → watch → notify(result). A failure after the first change rolls back \
+(down scripts or the pre-deploy backup, by the policy's `rollback`) and proves the schema is back to its pre-deploy \
+fingerprint. Journal and reports (JSON, Markdown, HTML) go to .cutover/runs/<run id>/.\n\n\
+Exit codes: 0 deployed (or nothing to do); 10 failed before changing anything; 11 failed and rolled back; \
+12 failed and the rollback did not restore the pre-deploy schema.\n\n\
+Examples:\n  cutover deploy --env dev\n  cutover deploy --env prod --dry-run\n  cutover deploy --env prod --yes --report-dir /var/log/cutover"
+    )]
+    Deploy {
+        /// Run the preflight and print the plan; change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Approve in advance (needed without a terminal when the policy requires approval)
+        #[arg(long)]
+        yes: bool,
+        /// Do not switch maintenance mode on or off
+        #[arg(long)]
+        no_maintenance: bool,
+        /// Do not back up first (refused unless the policy allows it)
+        #[arg(long)]
+        skip_backup: bool,
+        /// Where the journal and reports go [default: .cutover/runs/<run id>]
+        #[arg(long, value_name = "DIR")]
+        report_dir: Option<PathBuf>,
+    },
     /// Check cutover.toml and print an environment's effective settings and policy
     #[command(subcommand)]
     Config(ConfigCommand),

@@ -33,6 +33,9 @@ pub(crate) enum Exit {
     LockTimeout = 6,
     Prerequisite = 7,
     BackupFailed = 8,
+    DeployFailed = 10,
+    RolledBack = 11,
+    RollbackFailed = 12,
 }
 
 pub fn main() -> ExitCode {
@@ -90,6 +93,35 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             return Ok(Exit::Ok);
         }
         Command::Backup(cmd) => return backup::run(cmd, o, out),
+        Command::Deploy {
+            dry_run,
+            yes,
+            no_maintenance,
+            skip_backup,
+            report_dir,
+        } => {
+            let settings = Settings::resolve(o)?;
+            out.add_secret_source(settings.url.clone());
+            let opts = cutover::deploy::DeployOptions {
+                dry_run: *dry_run,
+                yes: *yes,
+                no_maintenance: *no_maintenance,
+                skip_backup: *skip_backup,
+                report_dir: report_dir.clone(),
+            };
+            let mut observer = out.observer();
+            let mut approve = |r: &cutover::deploy::DeployReport| approve(r);
+            let report = cutover::deploy::deploy(&settings, &opts, &mut observer, &mut approve)?;
+            drop(observer);
+            out.deployed(&report);
+            use cutover::deploy::Outcome;
+            return Ok(match report.outcome {
+                Outcome::Success | Outcome::NothingToDo | Outcome::DryRun => Exit::Ok,
+                Outcome::Failed => Exit::DeployFailed,
+                Outcome::RolledBack => Exit::RolledBack,
+                Outcome::RollbackFailed => Exit::RollbackFailed,
+            });
+        }
         Command::Config(args::ConfigCommand::Check) => {
             let settings = Settings::resolve(o)?;
             out.add_secret_source(settings.url.clone());
@@ -196,6 +228,7 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         | Command::Schema
         | Command::Backup(_)
         | Command::Config(_)
+        | Command::Deploy { .. }
         | Command::Validate { .. }
         | Command::Diff { .. } => {
             unreachable!("handled above")
@@ -234,4 +267,23 @@ fn validate(
     } else {
         Exit::Ok
     })
+}
+
+/// Ask on the terminal for the environment's name; `None` when there is no terminal.
+fn approve(r: &cutover::deploy::DeployReport) -> Option<bool> {
+    use std::io::{BufRead, IsTerminal};
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return None;
+    }
+    let env = r.environment.clone().unwrap_or_else(|| "default".into());
+    eprint!(
+        "Deploy {} migration(s) ({}) to {} [{env}]?\nType the environment's name ({env}) to approve: ",
+        r.pending.len(),
+        r.pending.join(", "),
+        r.target
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer).ok()?;
+    Some(answer.trim() == env)
 }

@@ -15,8 +15,14 @@ use serde::Deserialize;
 use crate::target::DatabaseUrl;
 
 mod checks;
+mod deploy;
 mod policy;
 mod probe;
+
+pub use deploy::{
+    Action, DeployPolicy, Hook, Maintenance, Notify, NotifyOn, RollbackStrategy, TimedAction,
+    Watch, When,
+};
 
 pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, Probe};
 
@@ -99,6 +105,22 @@ pub struct Environment {
     /// Checks of the application once maintenance mode is off.
     #[serde(default)]
     pub smoke: Vec<CheckSpec>,
+    /// Ask a person before deploying (default: prod).
+    pub approval: Option<bool>,
+    /// Allow `deploy --skip-backup` (default: not in prod or staging).
+    pub allow_skip_backup: Option<bool>,
+    /// auto | down | restore | none.
+    pub rollback: Option<deploy::RollbackStrategy>,
+    /// Longest any statement may run during a deploy (`10m`).
+    pub statement_timeout: Option<String>,
+    /// Folder of repeatable seed scripts, relative to this file.
+    pub seeds: Option<String>,
+    pub maintenance: Option<deploy::MaintenanceSpec>,
+    #[serde(default)]
+    pub hooks: Vec<deploy::HookSpec>,
+    pub watch: Option<deploy::WatchSpec>,
+    #[serde(default)]
+    pub notify: Vec<deploy::NotifySpec>,
 }
 
 /// `init_sql = "…"` or `init_sql = ["…", "…"]`.
@@ -154,6 +176,7 @@ pub struct Settings {
     pub preflight: Vec<Check>,
     pub verify: Vec<Check>,
     pub smoke: Vec<Check>,
+    pub deploy: DeployPolicy,
 }
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -213,6 +236,23 @@ impl Selected {
             .enumerate()
             .map(|(i, c)| (self.setting(&format!("checks[{i}]")), c));
         top.chain(own).map(|(at, c)| probe::check(c, &at)).collect()
+    }
+
+    fn deploy(&self, kind: Kind) -> Result<DeployPolicy, ConfigError> {
+        let e = &self.env;
+        let spec = deploy::DeploySpec {
+            approval: e.approval,
+            backup_required: e.backup.required,
+            allow_skip_backup: e.allow_skip_backup,
+            rollback: e.rollback,
+            statement_timeout: e.statement_timeout.as_deref(),
+            seeds: e.seeds.as_deref(),
+            maintenance: e.maintenance.as_ref(),
+            hooks: &e.hooks,
+            watch: e.watch.as_ref(),
+            notify: &e.notify,
+        };
+        deploy::resolve(kind, &spec, &self.base, &|key| self.setting(key))
     }
 
     /// One of the environment's check lists (`preflight`, `verify`, `smoke`), read.
@@ -287,7 +327,9 @@ impl Settings {
         let preflight = sel.list("preflight", &sel.env.preflight)?;
         let verify = sel.list("verify", &sel.env.verify)?;
         let smoke = sel.list("smoke", &sel.env.smoke)?;
+        let deploy = sel.deploy(kind)?;
         Ok(Settings {
+            deploy,
             kind,
             backup,
             preflight,
@@ -331,6 +373,7 @@ impl Settings {
             "preflight": self.preflight,
             "verify": self.verify,
             "smoke": self.smoke,
+            "deploy": self.deploy,
         })
     }
 

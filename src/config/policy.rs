@@ -52,6 +52,8 @@ impl VerifyLevel {
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupSection {
+    /// Whether a deploy must back up first (default: prod and staging).
+    pub required: Option<bool>,
     /// Where backups go, relative to the configuration file.
     pub dir: Option<String>,
     pub verify: Option<VerifyLevel>,

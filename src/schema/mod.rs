@@ -23,7 +23,12 @@ use sha2::{Digest, Sha256};
 pub use diff::{Change, ChangeKind, diff};
 
 /// Tables cutover itself keeps in a target; never part of the application's schema.
-pub const OWN_TABLES: &[&str] = &[crate::engine::HISTORY_TABLE, "cutover_runs"];
+pub const OWN_TABLES: &[&str] = &[
+    crate::engine::HISTORY_TABLE,
+    "cutover_runs",
+    "cutover_seeds",
+    crate::engine::RESTORE_MARKER,
+];
 
 /// A database's schema.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

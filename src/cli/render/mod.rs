@@ -18,6 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::args::Global;
 
 mod backup;
+mod deploy;
 mod schema;
 mod validate;
 
@@ -435,6 +436,22 @@ impl Observer for Progress {
                 )),
             },
             Event::Transfer { what, bytes } => self.transfer(what, *bytes),
+            Event::Phase {
+                name,
+                status: Some(status),
+                detail,
+                duration,
+            } => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+                self.line(deploy::phase_line(
+                    name,
+                    status,
+                    detail,
+                    duration.as_millis(),
+                ))
+            }
             Event::TransferDone => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();

@@ -1,0 +1,377 @@
+//! The deploy policy of an environment: approval, rollback strategy, maintenance mode,
+//! hooks, the watch window, notifications, seeds and timeouts. Read and checked with the
+//! file; defaults follow the environment's kind (production is the strictest).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::probe::{self, Check, CheckSpec};
+use super::{ConfigError, Kind, parse_duration};
+
+/// How a failed deploy is undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RollbackStrategy {
+    /// Down scripts when every migration of the run has one, else the pre-deploy backup.
+    Auto,
+    Down,
+    Restore,
+    None,
+}
+
+/// Something done to the world outside the database: a command, an HTTP request, a file
+/// created (on) or removed (off), or a SQL statement.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionSpec {
+    pub command: Option<String>,
+    pub http: Option<String>,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body: Option<String>,
+    pub file: Option<String>,
+    pub sql: Option<String>,
+    pub timeout: Option<String>,
+}
+
+/// An action, read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Command {
+        command: String,
+    },
+    Http {
+        method: String,
+        url: String,
+        headers: std::collections::BTreeMap<String, String>,
+        body: Option<String>,
+    },
+    File {
+        path: PathBuf,
+    },
+    Sql {
+        sql: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimedAction {
+    pub action: Action,
+    #[serde(serialize_with = "secs")]
+    pub timeout: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("{}s", d.as_secs_f64()))
+}
+
+/// `[environments.<n>.maintenance]`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceSpec {
+    pub on: Option<ActionSpec>,
+    pub off: Option<ActionSpec>,
+    /// A check that proves maintenance mode took effect (e.g. the health URL answers 503).
+    pub expect: Option<CheckSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Maintenance {
+    pub on: TimedAction,
+    pub off: TimedAction,
+    pub expect: Option<Check>,
+}
+
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum When {
+    BeforeMigrate,
+    AfterMigrate,
+    AfterDeploy,
+    AfterRollback,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSpec {
+    pub when: When,
+    #[serde(flatten)]
+    pub action: ActionSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hook {
+    pub when: When,
+    #[serde(flatten)]
+    pub action: TimedAction,
+}
+
+/// `[environments.<n>.watch]`.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchSpec {
+    pub duration: Option<String>,
+    pub interval: Option<String>,
+    /// Consecutive failed rounds that trigger a rollback (default 3).
+    pub breaches: Option<u32>,
+    #[serde(default)]
+    pub checks: Vec<CheckSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Watch {
+    #[serde(serialize_with = "secs")]
+    pub duration: Duration,
+    #[serde(serialize_with = "secs")]
+    pub interval: Duration,
+    pub breaches: u32,
+    pub checks: Vec<Check>,
+}
+
+/// Events a notification can be sent on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotifyOn {
+    Start,
+    Success,
+    Failure,
+    Rollback,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySpec {
+    /// A URL that receives JSON (with a Slack-compatible `text`).
+    pub webhook: Option<String>,
+    /// A command that receives the JSON on stdin and the text in `CUTOVER_MESSAGE`.
+    pub command: Option<String>,
+    pub on: Option<Vec<NotifyOn>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notify {
+    pub webhook: Option<String>,
+    pub command: Option<String>,
+    pub on: Vec<NotifyOn>,
+}
+
+/// The deploy policy in effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeployPolicy {
+    pub approval: bool,
+    pub backup_required: bool,
+    pub allow_skip_backup: bool,
+    pub rollback: RollbackStrategy,
+    #[serde(serialize_with = "opt_secs")]
+    pub statement_timeout: Option<Duration>,
+    pub seeds: Option<PathBuf>,
+    pub maintenance: Option<Maintenance>,
+    pub hooks: Vec<Hook>,
+    pub watch: Option<Watch>,
+    pub notify: Vec<Notify>,
+}
+
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => secs(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// The deploy settings of an environment as written.
+#[derive(Debug, Default, Clone)]
+pub struct DeploySpec<'a> {
+    pub approval: Option<bool>,
+    pub backup_required: Option<bool>,
+    pub allow_skip_backup: Option<bool>,
+    pub rollback: Option<RollbackStrategy>,
+    pub statement_timeout: Option<&'a str>,
+    pub seeds: Option<&'a str>,
+    pub maintenance: Option<&'a MaintenanceSpec>,
+    pub hooks: &'a [HookSpec],
+    pub watch: Option<&'a WatchSpec>,
+    pub notify: &'a [NotifySpec],
+}
+
+/// Read the deploy policy; `at(key)` names a setting of the environment for errors.
+pub fn resolve(
+    kind: Kind,
+    spec: &DeploySpec,
+    base: &Path,
+    at: &dyn Fn(&str) -> String,
+) -> Result<DeployPolicy, ConfigError> {
+    let strict = matches!(kind, Kind::Prod | Kind::Staging);
+    let duration = |text: &str, key: &str| {
+        parse_duration(text).map_err(|message| ConfigError::Setting {
+            setting: at(key),
+            message,
+        })
+    };
+    let maintenance = spec
+        .maintenance
+        .map(|m| -> Result<Maintenance, ConfigError> {
+            fn need<'s>(
+                a: &'s Option<ActionSpec>,
+                key: &str,
+                setting: String,
+            ) -> Result<&'s ActionSpec, ConfigError> {
+                a.as_ref().ok_or_else(|| ConfigError::Setting {
+                    setting,
+                    message: format!("maintenance needs both `on` and `off`; `{key}` is missing"),
+                })
+            }
+            Ok(Maintenance {
+                on: action(
+                    need(&m.on, "on", at("maintenance"))?,
+                    base,
+                    &at("maintenance.on"),
+                )?,
+                off: action(
+                    need(&m.off, "off", at("maintenance"))?,
+                    base,
+                    &at("maintenance.off"),
+                )?,
+                expect: m
+                    .expect
+                    .as_ref()
+                    .map(|c| probe::check(c, &at("maintenance.expect")))
+                    .transpose()?,
+            })
+        })
+        .transpose()?;
+    let hooks = spec
+        .hooks
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            Ok(Hook {
+                when: h.when,
+                action: action(&h.action, base, &at(&format!("hooks[{i}]")))?,
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let watch = spec
+        .watch
+        .map(|w| -> Result<Watch, ConfigError> {
+            let checks = w
+                .checks
+                .iter()
+                .enumerate()
+                .map(|(i, c)| probe::check(c, &at(&format!("watch.checks[{i}]"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Watch {
+                duration: duration(w.duration.as_deref().unwrap_or("5m"), "watch.duration")?,
+                interval: duration(w.interval.as_deref().unwrap_or("30s"), "watch.interval")?,
+                breaches: w.breaches.unwrap_or(3).max(1),
+                checks,
+            })
+        })
+        .transpose()?;
+    let notify = spec
+        .notify
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if n.webhook.is_none() && n.command.is_none() {
+                return Err(ConfigError::Setting {
+                    setting: at(&format!("notify[{i}]")),
+                    message: "a notification needs `webhook` or `command`".into(),
+                });
+            }
+            Ok(Notify {
+                webhook: n.webhook.clone(),
+                command: n.command.clone(),
+                on: n.on.clone().unwrap_or_else(|| {
+                    vec![
+                        NotifyOn::Start,
+                        NotifyOn::Success,
+                        NotifyOn::Failure,
+                        NotifyOn::Rollback,
+                    ]
+                }),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(DeployPolicy {
+        approval: spec.approval.unwrap_or(kind == Kind::Prod),
+        backup_required: spec.backup_required.unwrap_or(strict),
+        allow_skip_backup: spec.allow_skip_backup.unwrap_or(!strict),
+        rollback: spec.rollback.unwrap_or(RollbackStrategy::Auto),
+        statement_timeout: spec
+            .statement_timeout
+            .map(|t| duration(t, "statement_timeout"))
+            .transpose()?,
+        seeds: spec.seeds.map(|s| base.join(s)),
+        maintenance,
+        hooks,
+        watch,
+        notify,
+    })
+}
+
+/// Read an action: exactly one of command, http, file, sql.
+fn action(spec: &ActionSpec, base: &Path, setting: &str) -> Result<TimedAction, ConfigError> {
+    let bad = |message: String| ConfigError::Setting {
+        setting: setting.to_string(),
+        message,
+    };
+    let kinds: Vec<&str> = [
+        ("command", spec.command.is_some()),
+        ("http", spec.http.is_some()),
+        ("file", spec.file.is_some()),
+        ("sql", spec.sql.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(k, set)| set.then_some(k))
+    .collect();
+    let action = match kinds.as_slice() {
+        ["command"] => Action::Command {
+            command: spec.command.clone().expect("set"),
+        },
+        ["http"] => {
+            let text = spec.http.as_deref().expect("set").trim();
+            let (method, url) = match text.split_once(char::is_whitespace) {
+                Some((m, u)) => (m.to_ascii_uppercase(), u.trim().to_string()),
+                None => ("POST".to_string(), text.to_string()),
+            };
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(bad(format!("`{url}` is not an http:// or https:// URL")));
+            }
+            Action::Http {
+                method,
+                url,
+                headers: spec.headers.clone(),
+                body: spec.body.clone(),
+            }
+        }
+        ["file"] => Action::File {
+            path: base.join(spec.file.as_deref().expect("set")),
+        },
+        ["sql"] => Action::Sql {
+            sql: spec.sql.clone().expect("set"),
+        },
+        [] => {
+            return Err(bad(
+                "an action needs one of command, http, file or sql".into()
+            ));
+        }
+        many => {
+            return Err(bad(format!(
+                "an action has one kind; this one has {}",
+                many.join(" and ")
+            )));
+        }
+    };
+    let timeout = match &spec.timeout {
+        Some(t) => parse_duration(t).map_err(|m| ConfigError::Setting {
+            setting: format!("{setting}.timeout"),
+            message: m,
+        })?,
+        None => Duration::from_secs(60),
+    };
+    Ok(TimedAction { action, timeout })
+}
