@@ -1,0 +1,424 @@
+//! `cutover deploy` end to end on real engines, with a real local HTTP server standing in
+//! for the application (maintenance switch, health, smoke pages, webhook): a full deploy,
+//! failures injected at preflight, migrate, smoke and watch, a dry run, and the policy's
+//! refusals.
+
+mod common;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use serde_json::Value;
+
+type Shared<T> = Arc<Mutex<T>>;
+
+/// The application: `/maintenance/on|off` switch a flag, `/health` answers 503 while it
+/// is on, `/api/courses` lists courses, `/broken` always 500, `/hook` takes webhooks.
+struct App {
+    base: String,
+    log: Arc<Mutex<Vec<String>>>,
+    hooks: Arc<Mutex<Vec<Value>>>,
+    maintenance: Arc<Mutex<bool>>,
+}
+
+fn app() -> App {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("bind a local port");
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let log: Shared<Vec<String>> = Arc::default();
+    let hooks: Shared<Vec<Value>> = Arc::default();
+    let maintenance: Shared<bool> = Arc::default();
+    let (l, h, m) = (
+        Arc::clone(&log),
+        Arc::clone(&hooks),
+        Arc::clone(&maintenance),
+    );
+    std::thread::spawn(move || {
+        for mut req in server.incoming_requests() {
+            let path = req.url().to_string();
+            let mut body = String::new();
+            let _ = req.as_reader().read_to_string(&mut body);
+            let on = *m.lock().unwrap();
+            l.lock().unwrap().push(format!(
+                "{} {path}{}",
+                req.method(),
+                if path == "/health" && on {
+                    " (503)"
+                } else {
+                    ""
+                }
+            ));
+            let (status, text) = match path.as_str() {
+                "/maintenance/on" => {
+                    *m.lock().unwrap() = true;
+                    (200, "on".to_string())
+                }
+                "/maintenance/off" => {
+                    *m.lock().unwrap() = false;
+                    (200, "off".to_string())
+                }
+                "/health" if on => (503, "maintenance".to_string()),
+                "/health" => (200, "ok".to_string()),
+                "/api/courses" => (200, "English, Mathematics".to_string()),
+                "/hook" => {
+                    h.lock()
+                        .unwrap()
+                        .push(serde_json::from_str(&body).unwrap_or(Value::Null));
+                    (200, "ok".to_string())
+                }
+                _ => (500, "broken".to_string()),
+            };
+            let _ = req.respond(tiny_http::Response::from_string(text).with_status_code(status));
+        }
+    });
+    App {
+        base,
+        log,
+        hooks,
+        maintenance,
+    }
+}
+
+impl App {
+    fn events(&self) -> Vec<String> {
+        self.hooks
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| h["event"].as_str().unwrap_or("?").to_string())
+            .collect()
+    }
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+/// The LMS migrations (and seeds) copied into the test's folder, with `extra` migrations.
+fn project(db: &TestDb, app: &App, policy: &str, extra: &[(&str, &str)]) {
+    let lms = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lms");
+    for dir in ["migrations", "seeds"] {
+        for f in std::fs::read_dir(lms.join(dir)).unwrap().flatten() {
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            write_files(
+                db.path(),
+                &[(&format!("{dir}/{}", f.file_name().to_string_lossy()), &text)],
+            );
+        }
+    }
+    write_files(db.path(), extra);
+    let base = &app.base;
+    let config = format!(
+        r#"
+[environments.t]
+url = "{url}"
+migrations = "migrations"
+seeds = "seeds"
+{policy}
+
+[environments.t.backup]
+required = true
+verify = "checksum"
+dir = "backups"
+
+[environments.t.maintenance]
+on = {{ http = "POST {base}/maintenance/on" }}
+off = {{ http = "POST {base}/maintenance/off" }}
+expect = {{ http = "{base}/health", status = 503 }}
+
+[[environments.t.preflight]]
+http = "{base}/health"
+
+[[environments.t.hooks]]
+when = "before-migrate"
+command = "touch hook-ran"
+timeout = "10s"
+
+[[environments.t.verify]]
+name = "no orphaned enrollments"
+sql = "SELECT count(*) FROM enrollments e LEFT JOIN students s ON s.id = e.student_id WHERE s.id IS NULL"
+expect = 0
+
+[[environments.t.notify]]
+webhook = "{base}/hook"
+"#,
+        url = db.url
+    );
+    write_files(db.path(), &[("cutover.toml", &config)]);
+}
+
+fn deploy(db: &TestDb, args: &[&str]) -> std::process::Output {
+    cutover_cmd(db.path())
+        .args(["--env", "t", "deploy", "--report-dir", "report"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn fingerprint(db: &TestDb) -> String {
+    let out = cutover_cmd(db.path())
+        .args(["--env", "t", "--json", "schema"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["fingerprint"].as_str().unwrap().to_string()
+}
+
+fn full_deploy(kind: Kind) {
+    let db = TestDb::new(kind);
+    let app = app();
+    let policy = format!(
+        "kind = \"prod\"\n[[environments.t.smoke]]\nname = \"course list\"\nhttp = \"GET {}/api/courses\"\nbody_contains = \"English\"\n\
+         [environments.t.watch]\nduration = \"300ms\"\ninterval = \"100ms\"\n[[environments.t.watch.checks]]\nhttp = \"{}/health\"\n",
+        app.base, app.base
+    );
+    project(&db, &app, &policy, &[]);
+    let out = deploy(&db, &["--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let log = app.log();
+    let on = log
+        .iter()
+        .position(|l| l == "POST /maintenance/on")
+        .expect("maintenance switched on");
+    let off = log
+        .iter()
+        .position(|l| l == "POST /maintenance/off")
+        .expect("maintenance switched off");
+    assert!(
+        on < off && log[on..off].contains(&"GET /health (503)".to_string()),
+        "{log:?}"
+    );
+    assert!(
+        log.contains(&"GET /api/courses".to_string()),
+        "smoke ran: {log:?}"
+    );
+    assert_eq!(app.events(), ["start", "success"]);
+    let text = app.hooks.lock().unwrap()[1]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("of t succeeded")
+            && text.contains("8 migration(s)")
+            && text.contains("backup"),
+        "{text}"
+    );
+    assert!(
+        db.path().join("hook-ran").exists(),
+        "the before-migrate hook ran"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM students WHERE id = 1001"),
+        1,
+        "the seed ran"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM cutover_runs WHERE outcome = 'success'"),
+        1
+    );
+    for f in ["report.json", "report.md", "report.html", "journal.jsonl"] {
+        assert!(db.path().join("report").join(f).exists(), "{f}");
+    }
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(db.path().join("report/report.json")).unwrap(),
+    )
+    .unwrap();
+    let phases: Vec<(&str, &str)> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["status"].as_str().unwrap()))
+        .collect();
+    for phase in [
+        "preflight",
+        "approval",
+        "backup",
+        "maintenance on",
+        "migrate",
+        "seed",
+        "verify",
+        "maintenance off",
+        "smoke",
+        "watch",
+    ] {
+        assert!(phases.contains(&(phase, "ok")), "{phase}: {phases:?}");
+    }
+    assert!(!*app.maintenance.lock().unwrap());
+    // Again: nothing to do, quickly, and nothing switched.
+    let before = app.log().len();
+    let out = deploy(&db, &["--yes"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("nothing to do"), "{}", stdout(&out));
+    assert!(
+        !app.log()[before..]
+            .iter()
+            .any(|l| l.contains("maintenance"))
+    );
+}
+
+/// A migration that fails after two good ones: the run's migrations are undone by their
+/// down scripts, the schema is proved back, maintenance is off, the failure is announced.
+fn failure_at_migrate_rolls_back(kind: Kind) {
+    let db = TestDb::new(kind);
+    let app = app();
+    let broken = [
+        (
+            "migrations/20240105090800_broken.up.sql",
+            "INSERT INTO no_such_table VALUES (1);\n",
+        ),
+        ("migrations/20240105090800_broken.down.sql", "SELECT 1;\n"),
+    ];
+    project(&db, &app, "kind = \"test\"", &broken);
+    let out = cutover_cmd(db.path())
+        .args(["--env", "t", "migrate", "--to", "20240105090500"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = fingerprint(&db);
+    let out = deploy(&db, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("no_such_table"), "{}", stderr(&out));
+    assert_eq!(fingerprint(&db), before, "the schema is back where it was");
+    assert_eq!(
+        db.count("SELECT count(*) FROM cutover_migrations WHERE status = 'applied'"),
+        6
+    );
+    assert!(!*app.maintenance.lock().unwrap(), "maintenance is off");
+    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    assert_eq!(
+        db.count("SELECT count(*) FROM cutover_runs WHERE outcome = 'rolled_back'"),
+        1
+    );
+}
+
+per_engine!(full_deploy, failure_at_migrate_rolls_back);
+
+/// The health check fails: nothing is backed up, switched or migrated; exit 10.
+#[test]
+fn preflight_failure_changes_nothing() {
+    let db = TestDb::new(Kind::Postgres);
+    let app = app();
+    project(&db, &app, "kind = \"test\"", &[]);
+    *app.maintenance.lock().unwrap() = true;
+    let out = deploy(&db, &[]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    assert!(stderr(&out).contains("HTTP 503"), "{}", stderr(&out));
+    assert!(!db.has_table("students") && !db.path().join("backups").exists());
+    assert!(
+        !app.log().iter().any(|l| l.contains("/maintenance/")),
+        "{:?}",
+        app.log()
+    );
+    assert_eq!(app.events(), ["failure"]);
+}
+
+/// The smoke check fails after migrating: the pre-deploy backup is restored (policy
+/// `rollback = "restore"`), and the data is as before.
+#[test]
+fn smoke_failure_restores_the_backup() {
+    let db = TestDb::new(Kind::Sqlite);
+    let app = app();
+    let policy = format!(
+        "kind = \"test\"\nrollback = \"restore\"\n[[environments.t.smoke]]\nhttp = \"{}/api/courses\"\nbody_contains = \"Klingon\"\n",
+        app.base
+    );
+    project(&db, &app, &policy, &[]);
+    let out = cutover_cmd(db.path())
+        .args(["--env", "t", "migrate", "--to", "20240105090000"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    db.connect().execute("INSERT INTO students (id, email, full_name, enrolled_on) VALUES (7, 'x@y', 'X', '2024-01-01')").unwrap();
+    let before = fingerprint(&db);
+    let out = deploy(&db, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("Klingon"), "{}", stderr(&out));
+    assert_eq!(fingerprint(&db), before);
+    assert_eq!(
+        db.count("SELECT count(*) FROM students"),
+        1,
+        "the data as it was"
+    );
+    assert!(!*app.maintenance.lock().unwrap());
+}
+
+/// The watch window trips after two failed rounds in a row: rolled back.
+#[test]
+fn watch_breach_rolls_back() {
+    let db = TestDb::new(Kind::Sqlite);
+    let app = app();
+    let policy = format!(
+        "kind = \"test\"\n[environments.t.watch]\nduration = \"5s\"\ninterval = \"50ms\"\nbreaches = 2\n[[environments.t.watch.checks]]\nhttp = \"{}/broken\"\n",
+        app.base
+    );
+    project(&db, &app, &policy, &[]);
+    let out = deploy(&db, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("2 failed round(s) in a row"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !db.has_table("students"),
+        "every migration of the run undone"
+    );
+    assert_eq!(app.log().iter().filter(|l| *l == "GET /broken").count(), 2);
+}
+
+/// `--dry-run` changes nothing anywhere; production refuses `--skip-backup` and, with no
+/// terminal, a deploy without `--yes`.
+#[test]
+fn dry_run_and_refusals() {
+    let db = TestDb::new(Kind::Sqlite);
+    let app = app();
+    project(&db, &app, "kind = \"prod\"", &[]);
+    let out = deploy(&db, &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("would apply 8 migration(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!db.path().join("test.db").exists() || !db.has_table("students"));
+    assert!(!db.path().join("backups").exists());
+    assert!(!app.log().iter().any(|l| l.contains("/maintenance/")));
+
+    let out = deploy(&db, &["--yes", "--skip-backup"]);
+    assert_eq!(out.status.code(), Some(10));
+    assert!(
+        stderr(&out).contains("--skip-backup is refused"),
+        "{}",
+        stderr(&out)
+    );
+    let out = deploy(&db, &[]);
+    assert_eq!(out.status.code(), Some(10));
+    assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+    assert!(
+        !db.path().join("test.db").exists() || !db.has_table("students"),
+        "nothing was applied"
+    );
+}
