@@ -22,7 +22,7 @@ struct App {
     maintenance: Arc<Mutex<bool>>,
 }
 
-fn app() -> App {
+fn start_app() -> App {
     let server = tiny_http::Server::http("127.0.0.1:0").expect("bind a local port");
     let base = format!("http://{}", server.server_addr().to_ip().unwrap());
     let log: Shared<Vec<String>> = Arc::default();
@@ -165,7 +165,7 @@ fn fingerprint(db: &TestDb) -> String {
 
 fn full_deploy(kind: Kind) {
     let db = TestDb::new(kind);
-    let app = app();
+    let app = start_app();
     let policy = format!(
         "kind = \"prod\"\n[[environments.t.smoke]]\nname = \"course list\"\nhttp = \"GET {}/api/courses\"\nbody_contains = \"English\"\n\
          [environments.t.watch]\nduration = \"300ms\"\ninterval = \"100ms\"\n[[environments.t.watch.checks]]\nhttp = \"{}/health\"\n",
@@ -265,7 +265,7 @@ fn full_deploy(kind: Kind) {
 /// down scripts, the schema is proved back, maintenance is off, the failure is announced.
 fn failure_at_migrate_rolls_back(kind: Kind) {
     let db = TestDb::new(kind);
-    let app = app();
+    let app = start_app();
     let broken = [
         (
             "migrations/20240105090800_broken.up.sql",
@@ -308,7 +308,7 @@ per_engine!(full_deploy, failure_at_migrate_rolls_back);
 #[test]
 fn preflight_failure_changes_nothing() {
     let db = TestDb::new(Kind::Postgres);
-    let app = app();
+    let app = start_app();
     project(&db, &app, "kind = \"test\"", &[]);
     *app.maintenance.lock().unwrap() = true;
     let out = deploy(&db, &[]);
@@ -328,7 +328,7 @@ fn preflight_failure_changes_nothing() {
 #[test]
 fn smoke_failure_restores_the_backup() {
     let db = TestDb::new(Kind::Sqlite);
-    let app = app();
+    let app = start_app();
     let policy = format!(
         "kind = \"test\"\nrollback = \"restore\"\n[[environments.t.smoke]]\nhttp = \"{}/api/courses\"\nbody_contains = \"Klingon\"\n",
         app.base
@@ -363,7 +363,7 @@ fn smoke_failure_restores_the_backup() {
 #[test]
 fn watch_breach_rolls_back() {
     let db = TestDb::new(Kind::Sqlite);
-    let app = app();
+    let app = start_app();
     let policy = format!(
         "kind = \"test\"\n[environments.t.watch]\nduration = \"5s\"\ninterval = \"50ms\"\nbreaches = 2\n[[environments.t.watch.checks]]\nhttp = \"{}/broken\"\n",
         app.base
@@ -394,7 +394,7 @@ fn watch_breach_rolls_back() {
 #[test]
 fn dry_run_and_refusals() {
     let db = TestDb::new(Kind::Sqlite);
-    let app = app();
+    let app = start_app();
     project(&db, &app, "kind = \"prod\"", &[]);
     let out = deploy(&db, &["--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -420,5 +420,190 @@ fn dry_run_and_refusals() {
     assert!(
         !db.path().join("test.db").exists() || !db.has_table("students"),
         "nothing was applied"
+    );
+}
+
+/// A failure injected at each remaining phase: the exit code says what happened, the
+/// schema is as before the deploy, maintenance is off, and the failure was announced.
+#[test]
+fn failures_at_backup_maintenance_seed_and_verify() {
+    // backup: no pg_dump on PATH → nothing changed (10).
+    let db = TestDb::new(Kind::Postgres);
+    let app = start_app();
+    project(&db, &app, "kind = \"test\"", &[]);
+    let out = cutover_cmd(db.path())
+        .env("PATH", "/nonexistent")
+        .args(["--env", "t", "deploy", "--report-dir", "report"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pg_dump not found"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!db.has_table("students"));
+    assert_eq!(app.events(), ["start", "failure"]);
+
+    // maintenance on fails (HTTP 500): nothing migrated; off is still sent.
+    let db = TestDb::new(Kind::Sqlite);
+    let app = start_app();
+    project(&db, &app, "kind = \"test\"", &[]);
+    let config = std::fs::read_to_string(db.path().join("cutover.toml")).unwrap();
+    let config = config.replace("/maintenance/on\"", "/broken\"");
+    write_files(db.path(), &[("cutover.toml", &config)]);
+    let out = deploy(&db, &[]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(stderr(&out).contains("HTTP 500"), "{}", stderr(&out));
+    assert!(!db.has_table("students"));
+    assert!(
+        app.log().contains(&"POST /maintenance/off".to_string()),
+        "{:?}",
+        app.log()
+    );
+
+    // seed fails: the backup is restored (a seed cannot be undone by down scripts).
+    let db = TestDb::new(Kind::Sqlite);
+    let app = start_app();
+    project(
+        &db,
+        &app,
+        "kind = \"test\"",
+        &[("seeds/02_broken.sql", "INSERT INTO nowhere VALUES (1);\n")],
+    );
+    let before = fingerprint(&db);
+    let out = deploy(&db, &[]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(stderr(&out).contains("02_broken.sql:1"), "{}", stderr(&out));
+    assert_eq!(fingerprint(&db), before);
+    assert!(!*app.maintenance.lock().unwrap());
+
+    // verify fails: rolled back by the down scripts.
+    let db = TestDb::new(Kind::MySql);
+    let app = start_app();
+    project(
+        &db,
+        &app,
+        "kind = \"test\"\n[[environments.t.verify]]\nname = \"enough courses\"\nsql = \"SELECT count(*) FROM courses\"\nexpect = \">= 50\"\n",
+        &[],
+    );
+    let before = fingerprint(&db);
+    let out = deploy(&db, &["--no-maintenance"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("enough courses: got 2, expected >= 50"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fingerprint(&db), before);
+    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    assert!(
+        !app.log().iter().any(|l| l.contains("/maintenance/")),
+        "--no-maintenance"
+    );
+}
+
+/// A statement over the environment's statement_timeout is cancelled and rolled back.
+#[test]
+fn postgres_statement_timeout() {
+    let db = TestDb::new(Kind::Postgres);
+    let app = start_app();
+    project(
+        &db,
+        &app,
+        "kind = \"test\"\nstatement_timeout = \"300ms\"",
+        &[
+            (
+                "migrations/20240105090800_slow.up.sql",
+                "SELECT pg_sleep(3);\n",
+            ),
+            ("migrations/20240105090800_slow.down.sql", "SELECT 1;\n"),
+        ],
+    );
+    let out = deploy(&db, &["--no-maintenance"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("statement timeout"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!db.has_table("students"));
+}
+
+/// `plan` writes what a deploy would do; `deploy --plan` applies it, and refuses it once
+/// the files or the target changed. `runs list` and `runs show` read the record.
+#[test]
+fn plans_and_runs() {
+    let db = TestDb::new(Kind::Sqlite);
+    let app = start_app();
+    project(&db, &app, "kind = \"test\"", &[]);
+    let plan = |name: &str| {
+        let out = cutover_cmd(db.path())
+            .args(["--env", "t", "plan", "--out", name])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    };
+    plan("p1.json");
+    let p: Value =
+        serde_json::from_str(&std::fs::read_to_string(db.path().join("p1.json")).unwrap()).unwrap();
+    assert_eq!(p["migrations"].as_array().unwrap().len(), 8);
+    assert_eq!(p["migrations"][0]["checksum"].as_str().unwrap().len(), 64);
+    // A file added after the plan: refused, nothing changed.
+    write_files(
+        db.path(),
+        &[(
+            "migrations/20240105090900_more.up.sql",
+            "CREATE TABLE more (id INT);\n",
+        )],
+    );
+    let out = deploy(&db, &["--plan", "p1.json", "--no-maintenance"]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the plan is stale"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!db.has_table("students"));
+    plan("p2.json");
+    // The target changed after the plan: refused.
+    db.connect()
+        .execute("CREATE TABLE by_hand (id INT)")
+        .unwrap();
+    let out = deploy(&db, &["--plan", "p2.json", "--no-maintenance"]);
+    assert_eq!(out.status.code(), Some(10));
+    assert!(
+        stderr(&out).contains("schema or history changed"),
+        "{}",
+        stderr(&out)
+    );
+    plan("p3.json");
+    let out = deploy(&db, &["--plan", "p3.json", "--no-maintenance"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(db.has_table("more"));
+
+    let out = cutover_cmd(db.path())
+        .args(["--env", "t", "--json", "runs", "list"])
+        .output()
+        .unwrap();
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    // Newest first; the first refusal found no database file yet, so nothing to record in.
+    assert_eq!(outcomes, ["success", "failed"]);
+    let id = runs[0]["id"].as_str().unwrap();
+    let out = cutover_cmd(db.path())
+        .args(["--env", "t", "runs", "show", &id[..13]])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("success") && stdout(&out).contains("migrations: 2024"),
+        "{}",
+        stdout(&out)
     );
 }

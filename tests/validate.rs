@@ -14,7 +14,9 @@ use serde_json::Value;
 fn lms_project(db: &TestDb, extra: &str) {
     let lms = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lms");
     let example = std::fs::read_to_string(lms.join("cutover.toml")).unwrap();
-    let checks = &example[example.find("\n[expect]").expect("the example has [expect]")..];
+    let checks = &example[example
+        .find("\n[expect]")
+        .expect("the example has [expect]")..];
     let config = format!(
         "[environments.t]\nurl = \"{}\"\nmigrations = \"{}\"\n\n{checks}\n{extra}",
         db.url,

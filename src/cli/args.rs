@@ -196,7 +196,22 @@ Examples:\n  cutover deploy --env dev\n  cutover deploy --env prod --dry-run\n  
         /// Where the journal and reports go [default: .cutover/runs/<run id>]
         #[arg(long, value_name = "DIR")]
         report_dir: Option<PathBuf>,
+        /// Apply exactly this plan (from `cutover plan`); refuse if the files or the target changed
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
     },
+    /// Write what a deploy would apply, with checksums and the target's state, for approval
+    #[command(
+        after_help = "Examples:\n  cutover --env prod plan --out release-42.plan.json\n  \
+cutover --env prod deploy --plan release-42.plan.json --yes"
+    )]
+    Plan {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Past deploys recorded in the target (cutover_runs), and one run's phases
+    #[command(subcommand)]
+    Runs(RunsCommand),
     /// Check cutover.toml and print an environment's effective settings and policy
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -268,6 +283,17 @@ Examples:\n  cutover --env staging backup restore FILE\n  cutover --env prod bac
         /// Say what would be deleted, delete nothing
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Every deploy recorded in the target, newest first
+    List,
+    /// One run: who, when, outcome, migrations, backup, and its phases when its report is here
+    Show {
+        /// The run id (or its beginning)
+        id: String,
     },
 }
 

@@ -99,10 +99,16 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             no_maintenance,
             skip_backup,
             report_dir,
+            plan,
         } => {
             let settings = Settings::resolve(o)?;
             out.add_secret_source(settings.url.clone());
+            let plan = plan
+                .as_deref()
+                .map(cutover::deploy::plan::read)
+                .transpose()?;
             let opts = cutover::deploy::DeployOptions {
+                plan,
                 dry_run: *dry_run,
                 yes: *yes,
                 no_maintenance: *no_maintenance,
@@ -121,6 +127,26 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
                 Outcome::RolledBack => Exit::RolledBack,
                 Outcome::RollbackFailed => Exit::RollbackFailed,
             });
+        }
+        Command::Plan { out: file } => {
+            let settings = Settings::resolve(o)?;
+            out.add_secret_source(settings.url.clone());
+            let plan = cutover::deploy::plan::make(&settings)?;
+            cutover::deploy::plan::write(file, &plan)?;
+            out.planned(&plan, file);
+            return Ok(Exit::Ok);
+        }
+        Command::Runs(cmd) => {
+            let settings = Settings::resolve(o)?;
+            out.add_secret_source(settings.url.clone());
+            match cmd {
+                args::RunsCommand::List => out.runs(&cutover::deploy::runs::list(&settings)?),
+                args::RunsCommand::Show { id } => {
+                    let (row, report) = cutover::deploy::runs::show(&settings, id)?;
+                    out.run(&row, report.as_ref());
+                }
+            }
+            return Ok(Exit::Ok);
         }
         Command::Config(args::ConfigCommand::Check) => {
             let settings = Settings::resolve(o)?;
@@ -229,6 +255,8 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         | Command::Backup(_)
         | Command::Config(_)
         | Command::Deploy { .. }
+        | Command::Runs(_)
+        | Command::Plan { .. }
         | Command::Validate { .. }
         | Command::Diff { .. } => {
             unreachable!("handled above")

@@ -10,7 +10,9 @@
 
 pub mod actions;
 mod phases;
+pub mod plan;
 pub mod report;
+pub mod runs;
 mod seed;
 
 use std::io::Write;
@@ -44,6 +46,8 @@ pub struct DeployOptions {
     pub skip_backup: bool,
     /// Where the journal and reports go (default `.cutover/runs/<id>` beside cutover.toml).
     pub report_dir: Option<PathBuf>,
+    /// An approved plan (`cutover plan`): apply exactly it, or refuse.
+    pub plan: Option<plan::Plan>,
 }
 
 /// Asks a person to approve; returns whether they did. `None`: nobody to ask.
@@ -79,16 +83,10 @@ pub fn deploy(
     approve: Approver,
 ) -> Result<DeployReport, Error> {
     let run_id = uuid::Uuid::now_v7().to_string();
-    let base = settings
-        .config_path
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
     let dir = opts
         .report_dir
         .clone()
-        .unwrap_or_else(|| base.join(".cutover").join("runs").join(&run_id));
+        .unwrap_or_else(|| runs::dir(settings, &run_id));
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
         source,

@@ -69,6 +69,20 @@ impl Run<'_> {
             .map_err(|e| Failed(format!("cannot read the schema: {e}")))?;
         self.report.fingerprint_before = Some(schema.fingerprint());
         self.before = Some(schema);
+        if let Some(approved) = &self.opts.plan {
+            let now = super::plan::make(self.settings)?;
+            let stale = super::plan::stale(approved, &now);
+            if !stale.is_empty() {
+                return Err(Failed(format!(
+                    "the plan is stale, refusing: {}",
+                    stale.join("; ")
+                )));
+            }
+            detail.push(format!(
+                "the plan of {} matches the target and the files",
+                approved.created_at
+            ));
+        }
         let checks =
             crate::checks::run_all(Some(engine.as_mut()), &self.settings.preflight, "preflight");
         self.record_checks(checks, &mut detail)?;
@@ -172,6 +186,10 @@ impl Run<'_> {
         };
         let action = if on { &m.on } else { &m.off };
         let mut engine = self.connect(false).ok();
+        // An attempt to switch on counts as on: a half-done switch is switched off too.
+        if on {
+            self.maintenance_on = true;
+        }
         let done = actions::run(action, on, lend(&mut engine)).map_err(Failed)?;
         self.maintenance_on = on;
         let mut detail = vec![done];
@@ -202,8 +220,13 @@ impl Run<'_> {
     }
 
     pub(super) fn migrate(&mut self) -> Result<Vec<String>, Failed> {
+        let mut settings = self.settings.clone();
+        if let Some(limit) = self.settings.deploy.statement_timeout {
+            let probe = self.connect(true)?;
+            settings.init_sql.extend(probe.statement_timeout_sql(limit));
+        }
         let report = {
-            let mut runner = crate::open(self.settings, false, self.observer)?;
+            let mut runner = crate::open(&settings, false, self.observer)?;
             runner.migrate(&MigrateOptions::default())
         };
         match report {

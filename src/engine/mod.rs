@@ -144,6 +144,12 @@ pub trait Engine {
     /// Read the live schema from the catalog (a fixed number of queries).
     fn introspect(&mut self) -> Result<Schema, DbError>;
 
+    /// The session setting that bounds every statement's run time, where the engine has
+    /// one (PostgreSQL `statement_timeout`, MariaDB `max_statement_time`).
+    fn statement_timeout_sql(&self, _limit: Duration) -> Option<String> {
+        None
+    }
+
     /// A restore that started and did not finish (`file`, when, by whom), for engines whose
     /// restore is not one transaction.
     fn interrupted_restore(&mut self) -> Result<Option<String>, DbError> {

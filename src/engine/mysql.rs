@@ -292,6 +292,14 @@ impl Engine for MySql {
             .map_err(my_err)
     }
 
+    fn statement_timeout_sql(&self, limit: std::time::Duration) -> Option<String> {
+        // MariaDB's name (seconds); MySQL's max_execution_time bounds SELECTs only.
+        Some(format!(
+            "SET SESSION max_statement_time = {}",
+            limit.as_secs_f64()
+        ))
+    }
+
     fn database_size(&mut self) -> Result<u64, DbError> {
         let rows = self.query(
             "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",

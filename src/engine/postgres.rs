@@ -283,6 +283,10 @@ impl Engine for Postgres {
         self.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     }
 
+    fn statement_timeout_sql(&self, limit: std::time::Duration) -> Option<String> {
+        Some(format!("SET statement_timeout = {}", limit.as_millis()))
+    }
+
     fn database_size(&mut self) -> Result<u64, DbError> {
         let rows = self.query("SELECT pg_database_size(current_database())")?;
         Ok(super::first_number(&rows))

@@ -1,0 +1,124 @@
+//! Plans: what a deploy would apply (each pending migration with its checksum) and a
+//! fingerprint of the target's state (schema and history). `deploy --plan FILE` applies
+//! exactly that plan, and refuses when the files or the target changed since it was written.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use crate::error::Error;
+use crate::history::State;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: u32,
+    pub environment: Option<String>,
+    /// The target, password hidden.
+    pub target: String,
+    pub created_at: String,
+    /// Schema fingerprint and history, hashed together.
+    pub state: String,
+    pub migrations: Vec<Planned>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Planned {
+    pub id: String,
+    pub name: String,
+    pub checksum: String,
+}
+
+/// The plan for the configured target as it is now.
+pub fn make(settings: &Settings) -> Result<Plan, Error> {
+    let mut quiet = ();
+    let status = crate::open(settings, true, &mut quiet)?.status()?;
+    let found = crate::migrations::discover_only(
+        &settings.migrations,
+        settings.url.kind().dialect(),
+        &settings.include,
+    )?;
+    let migrations = status
+        .migrations
+        .iter()
+        .filter(|m| m.state == State::Pending)
+        .map(|m| Planned {
+            id: m.version.clone(),
+            name: m.name.clone(),
+            checksum: found
+                .migrations
+                .iter()
+                .find(|f| f.id == m.version)
+                .map(|f| f.checksum.clone())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let mut engine = crate::connect(settings, &settings.url, true)?;
+    let schema = engine
+        .introspect()
+        .map_err(Error::db("cannot read the schema"))?;
+    let mut hash = Sha256::new();
+    hash.update(schema.fingerprint().as_bytes());
+    for m in &status.migrations {
+        hash.update(format!("\n{} {}", m.version, m.state.as_str()).as_bytes());
+    }
+    let digest: String = hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(Plan {
+        format: 1,
+        environment: settings.env.clone(),
+        target: settings.url.to_string(),
+        created_at: jiff::Timestamp::now().to_string(),
+        state: format!("sha256:{digest}"),
+        migrations,
+    })
+}
+
+pub fn read(path: &Path) -> Result<Plan, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::Usage(format!("{}: not a cutover plan: {e}", path.display())))
+}
+
+pub fn write(path: &Path, plan: &Plan) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(plan).expect("a plan serialises");
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// What differs between an approved plan and the target now (empty: apply it).
+pub fn stale(approved: &Plan, now: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    if approved.target != now.target || approved.environment != now.environment {
+        out.push(format!(
+            "the plan is for {} ({:?}), this is {} ({:?})",
+            approved.target, approved.environment, now.target, now.environment
+        ));
+    }
+    if approved.state != now.state {
+        out.push("the target's schema or history changed since the plan was written".into());
+    }
+    if approved.migrations != now.migrations {
+        let show = |p: &Plan| {
+            p.migrations
+                .iter()
+                .map(|m| format!("{} ({})", m.id, &m.checksum[..m.checksum.len().min(12)]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push(format!(
+            "the pending migrations changed: planned [{}], now [{}]",
+            show(approved),
+            show(now)
+        ));
+    }
+    out
+}
