@@ -607,3 +607,156 @@ fn plans_and_runs() {
         stdout(&out)
     );
 }
+
+/// SIGTERM in the middle of migrating: the statement under way finishes, then the run
+/// rolls back like any failure, switches maintenance off, announces it and exits 11.
+#[test]
+fn sigterm_while_migrating_rolls_back() {
+    let db = TestDb::new(Kind::Postgres);
+    let app = start_app();
+    project(
+        &db,
+        &app,
+        "kind = \"test\"",
+        &[
+            (
+                "migrations/20240105090800_slow.up.sql",
+                "SELECT pg_sleep(2);\n",
+            ),
+            ("migrations/20240105090800_slow.down.sql", "SELECT 1;\n"),
+        ],
+    );
+    let before = fingerprint(&db);
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+        .current_dir(db.path())
+        .env("NO_COLOR", "1")
+        .args(["--env", "t", "deploy", "--report-dir", "report"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let journal = db.path().join("report/journal.jsonl");
+    let start = std::time::Instant::now();
+    let migrating = || {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains(r#""phase":"migrate""#) && l.contains(r#""status":"started""#))
+    };
+    while !migrating() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "the migrate phase never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(11), "{err}");
+    assert!(err.contains("interrupted (SIGINT/SIGTERM)"), "{err}");
+    assert_eq!(fingerprint(&db), before);
+    assert!(!*app.maintenance.lock().unwrap(), "maintenance is off");
+    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+}
+
+/// `rollback --run ID` undoes a finished deploy later by the same rules, and proves the
+/// schema is back; a run whose migrations are no longer the newest is refused.
+#[test]
+fn rollback_a_finished_run() {
+    let db = TestDb::new(Kind::Postgres);
+    let app = start_app();
+    project(&db, &app, "kind = \"test\"", &[]);
+    let out = cutover_cmd(db.path())
+        .args(["--env", "t", "migrate", "--to", "20240105090300"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let before = fingerprint(&db);
+    let out = deploy(&db, &["--no-maintenance"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let runs = cutover_cmd(db.path())
+        .args(["--env", "t", "--json", "runs", "list"])
+        .output()
+        .unwrap();
+    let runs: Value = serde_json::from_slice(&runs.stdout).unwrap();
+    let id = runs[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(runs[0]["migrations"].as_array().unwrap().len(), 4);
+
+    // Something applied after the run: refused.
+    write_files(
+        db.path(),
+        &[
+            (
+                "migrations/20240105090900_more.up.sql",
+                "CREATE TABLE more (id INT);\n",
+            ),
+            (
+                "migrations/20240105090900_more.down.sql",
+                "DROP TABLE more;\n",
+            ),
+        ],
+    );
+    assert!(
+        cutover_cmd(db.path())
+            .args(["--env", "t", "migrate"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = cutover_cmd(db.path())
+        .args(["--env", "t", "rollback", "--run", &id])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not the newest applied"),
+        "{}",
+        stderr(&out)
+    );
+
+    assert!(
+        cutover_cmd(db.path())
+            .args(["--env", "t", "rollback"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = cutover_cmd(db.path())
+        .args(["--env", "t", "rollback", "--run", &id])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("4 migration(s), down scripts"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(fingerprint(&db), before);
+}
+
+/// Another run holding the lock stops the preflight, naming it; nothing changes.
+#[test]
+fn preflight_sees_the_run_lock_held() {
+    let db = TestDb::new(Kind::Postgres);
+    let app = start_app();
+    project(&db, &app, "kind = \"test\"", &[]);
+    let mut holder = db.connect();
+    assert!(holder.try_lock().unwrap());
+    let out = deploy(&db, &[]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the run lock is held by"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!db.has_table("students"));
+    holder.unlock().unwrap();
+}

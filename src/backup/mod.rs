@@ -114,7 +114,7 @@ fn database_name(settings: &Settings) -> String {
 }
 
 /// Refuse to start when the folder's file system has less room than the estimate.
-fn check_space(dir: &Path, database_bytes: u64) -> Result<(), Error> {
+pub(crate) fn check_space(dir: &Path, database_bytes: u64) -> Result<(), Error> {
     // A compressed dump holds no index pages and compresses well: half the database's
     // size is a generous estimate.
     let needed = database_bytes / 2;

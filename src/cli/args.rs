@@ -115,6 +115,9 @@ pub enum Command {
         /// How many migrations to roll back
         #[arg(long, value_name = "N", conflicts_with = "to")]
         steps: Option<usize>,
+        /// Undo a finished deploy (`cutover runs list`) by the environment's rollback rules
+        #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["steps", "to", "dry_run"])]
+        run: Option<String>,
         /// Roll back everything applied after this version
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,

@@ -136,6 +136,15 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             out.planned(&plan, file);
             return Ok(Exit::Ok);
         }
+        Command::Rollback { run: Some(id), .. } => {
+            let settings = Settings::resolve(o)?;
+            out.add_secret_source(settings.url.clone());
+            let mut observer = out.observer();
+            let undone = cutover::deploy::runs::undo(&settings, id, &mut observer)?;
+            drop(observer);
+            out.undone(&undone);
+            return Ok(Exit::Ok);
+        }
         Command::Runs(cmd) => {
             let settings = Settings::resolve(o)?;
             out.add_secret_source(settings.url.clone());
@@ -220,7 +229,9 @@ fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             out.migrate(&report);
             Ok(Exit::Ok)
         }
-        Command::Rollback { steps, to, dry_run } => {
+        Command::Rollback {
+            steps, to, dry_run, ..
+        } => {
             let report = runner.rollback(&RollbackOptions {
                 steps: *steps,
                 to: to.clone(),

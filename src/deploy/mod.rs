@@ -415,13 +415,14 @@ impl Run<'_> {
         e.execute(&format!(
             "CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, environment VARCHAR(255), \
              started_at VARCHAR(40) NOT NULL, duration_ms BIGINT NOT NULL, outcome VARCHAR(40) NOT NULL, \
-             applied_by VARCHAR(255) NOT NULL, migrations TEXT NOT NULL, backup TEXT, reason TEXT)"
+             applied_by VARCHAR(255) NOT NULL, migrations TEXT NOT NULL, backup TEXT, reason TEXT, \
+             fingerprint_before VARCHAR(80))"
         ))
         .map_err(|e| e.message)?;
         let r = &self.report;
         e.execute(&format!(
-            "INSERT INTO {RUNS_TABLE} (id, environment, started_at, duration_ms, outcome, applied_by, migrations, backup, reason) \
-             VALUES ('{}', '{}', '{}', {}, '{}', '{}', '{}', {}, {})",
+            "INSERT INTO {RUNS_TABLE} (id, environment, started_at, duration_ms, outcome, applied_by, migrations, backup, reason, \
+             fingerprint_before) VALUES ('{}', '{}', '{}', {}, '{}', '{}', '{}', {}, {}, '{}')",
             q(&r.run_id),
             q(r.environment.as_deref().unwrap_or("")),
             q(&r.started_at),
@@ -431,6 +432,7 @@ impl Run<'_> {
             q(&r.applied.join(",")),
             r.backup.as_ref().map_or("NULL".into(), |b| format!("'{}'", q(&b.display().to_string()))),
             r.reason.as_ref().map_or("NULL".into(), |s| format!("'{}'", q(&self.settings.url.scrub(s)))),
+            q(r.fingerprint_before.as_deref().unwrap_or("")),
         ))
         .map_err(|e| e.message)
     }

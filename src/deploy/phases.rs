@@ -69,6 +69,39 @@ impl Run<'_> {
             .map_err(|e| Failed(format!("cannot read the schema: {e}")))?;
         self.report.fingerprint_before = Some(schema.fingerprint());
         self.before = Some(schema);
+        // The run lock is free (another deploy or migrate is not under way). A dry run
+        // leaves even SQLite's lock file alone.
+        let probe_lock = !self.opts.dry_run && self.target_exists();
+        match if probe_lock {
+            engine.try_lock()
+        } else {
+            Ok(true)
+        } {
+            Ok(true) if probe_lock => {
+                let _ = engine.unlock();
+                detail.push("the run lock is free".into());
+            }
+            Ok(true) => {}
+            Ok(false) => {
+                let holder = engine.lock_holder().ok().flatten().map(|h| h.0);
+                return Err(Failed(format!(
+                    "the run lock is held by {}",
+                    holder.as_deref().unwrap_or("another session")
+                )));
+            }
+            Err(e) => return Err(Failed(format!("cannot check the run lock: {e}"))),
+        }
+        // Room for the backup the policy will take.
+        if self.settings.deploy.backup_required && !self.opts.skip_backup && self.target_exists() {
+            let size = engine.database_size().unwrap_or(0);
+            let dir = &self.settings.backup.dir;
+            let probe = dir
+                .ancestors()
+                .find(|d| d.exists())
+                .unwrap_or(Path::new("."));
+            crate::backup::check_space(probe, size)?;
+            detail.push(format!("room for the backup in {}", dir.display()));
+        }
         if let Some(approved) = &self.opts.plan {
             let now = super::plan::make(self.settings)?;
             let stale = super::plan::stale(approved, &now);

@@ -9,7 +9,9 @@ use super::{DIM, GREEN, RED, Renderer, YELLOW};
 impl Renderer {
     pub fn deployed(&self, r: &DeployReport) {
         if self.json {
-            return self.json(r);
+            // The last JSON line: the whole report, after the phases' lines.
+            let line = serde_json::json!({ "report": r });
+            return println!("{}", self.scrub(&line.to_string()));
         }
         if self.quiet && r.outcome == Outcome::Success {
             return;
@@ -60,6 +62,19 @@ impl Renderer {
             p.migrations.len(),
             p.target,
             p.state
+        );
+    }
+
+    pub fn undone(&self, u: &cutover::deploy::runs::Undone) {
+        if self.json {
+            return self.json(u);
+        }
+        println!(
+            "{GREEN}undid run {}{GREEN:#} ({} migration(s), {}); the schema is back to {}",
+            u.run,
+            u.migrations.len(),
+            u.how,
+            u.fingerprint
         );
     }
 

@@ -58,7 +58,9 @@ impl Renderer {
     }
 
     pub fn observer(&self) -> Progress {
-        Progress::new(!self.quiet && !self.json, self.secrets.clone())
+        let mut p = Progress::new(!self.quiet && !self.json, self.secrets.clone());
+        p.json_lines = self.json;
+        p
     }
 
     pub(super) fn json<T: serde::Serialize>(&self, value: &T) {
@@ -347,6 +349,8 @@ fn state_style(s: State) -> Style {
 /// Progress on stderr while a run works: a bar on a terminal, one line per script otherwise.
 pub struct Progress {
     show: bool,
+    /// `--json`: deploy phases go to stdout as JSON lines.
+    json_lines: bool,
     bar: Option<ProgressBar>,
     secrets: Vec<DatabaseUrl>,
 }
@@ -355,6 +359,7 @@ impl Progress {
     fn new(show: bool, secrets: Vec<DatabaseUrl>) -> Self {
         Progress {
             show,
+            json_lines: false,
             bar: None,
             secrets,
         }
@@ -392,6 +397,24 @@ impl Progress {
 
 impl Observer for Progress {
     fn event(&mut self, event: &Event) {
+        if let (
+            true,
+            Event::Phase {
+                name,
+                status,
+                detail,
+                duration,
+            },
+        ) = (self.json_lines, event)
+        {
+            let line = serde_json::json!({
+                "phase": name,
+                "status": status.as_deref().unwrap_or("started"),
+                "detail": detail,
+                "duration_ms": duration.as_millis() as u64,
+            });
+            println!("{}", scrub(&self.secrets, &line.to_string()));
+        }
         if !self.show {
             return;
         }
