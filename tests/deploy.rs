@@ -109,36 +109,36 @@ fn project(db: &TestDb, app: &App, policy: &str, extra: &[(&str, &str)]) {
     let base = &app.base;
     let config = format!(
         r#"
-[environments.t]
+[environments.test]
 url = "{url}"
 migrations = "migrations"
 seeds = "seeds"
 {policy}
 
-[environments.t.backup]
+[environments.test.backup]
 required = true
 verify = "checksum"
 dir = "backups"
 
-[environments.t.maintenance]
+[environments.test.maintenance]
 on = {{ http = "POST {base}/maintenance/on" }}
 off = {{ http = "POST {base}/maintenance/off" }}
 expect = {{ http = "{base}/health", status = 503 }}
 
-[[environments.t.preflight]]
+[[environments.test.preflight]]
 http = "{base}/health"
 
-[[environments.t.hooks]]
+[[environments.test.hooks]]
 when = "before-migrate"
 command = "touch hook-ran"
 timeout = "10s"
 
-[[environments.t.verify]]
+[[environments.test.verify]]
 name = "no orphaned enrollments"
 sql = "SELECT count(*) FROM enrollments e LEFT JOIN students s ON s.id = e.student_id WHERE s.id IS NULL"
 expect = 0
 
-[[environments.t.notify]]
+[[environments.test.notify]]
 webhook = "{base}/hook"
 "#,
         url = db.url
@@ -148,7 +148,7 @@ webhook = "{base}/hook"
 
 fn deploy(db: &TestDb, args: &[&str]) -> std::process::Output {
     cutover_cmd(db.path())
-        .args(["--env", "t", "deploy", "--report-dir", "report"])
+        .args(["--env", "test", "deploy", "--report-dir", "report"])
         .args(args)
         .output()
         .unwrap()
@@ -156,7 +156,7 @@ fn deploy(db: &TestDb, args: &[&str]) -> std::process::Output {
 
 fn fingerprint(db: &TestDb) -> String {
     let out = cutover_cmd(db.path())
-        .args(["--env", "t", "--json", "schema"])
+        .args(["--env", "test", "--json", "schema"])
         .output()
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -167,8 +167,8 @@ fn full_deploy(kind: Kind) {
     let db = TestDb::new(kind);
     let app = start_app();
     let policy = format!(
-        "kind = \"prod\"\n[[environments.t.smoke]]\nname = \"course list\"\nhttp = \"GET {}/api/courses\"\nbody_contains = \"English\"\n\
-         [environments.t.watch]\nduration = \"300ms\"\ninterval = \"100ms\"\n[[environments.t.watch.checks]]\nhttp = \"{}/health\"\n",
+        "kind = \"prod\"\n[[environments.test.smoke]]\nname = \"course list\"\nhttp = \"GET {}/api/courses\"\nbody_contains = \"English\"\n\
+         [environments.test.watch]\nduration = \"300ms\"\ninterval = \"100ms\"\n[[environments.test.watch.checks]]\nhttp = \"{}/health\"\n",
         app.base, app.base
     );
     project(&db, &app, &policy, &[]);
@@ -203,7 +203,7 @@ fn full_deploy(kind: Kind) {
         .unwrap()
         .to_string();
     assert!(
-        text.contains("of t succeeded")
+        text.contains("of test succeeded")
             && text.contains("8 migration(s)")
             && text.contains("backup"),
         "{text}"
@@ -275,7 +275,7 @@ fn failure_at_migrate_rolls_back(kind: Kind) {
     ];
     project(&db, &app, "kind = \"test\"", &broken);
     let out = cutover_cmd(db.path())
-        .args(["--env", "t", "migrate", "--to", "20240105090500"])
+        .args(["--env", "test", "migrate", "--to", "20240105090500"])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -330,12 +330,12 @@ fn smoke_failure_restores_the_backup() {
     let db = TestDb::new(Kind::Sqlite);
     let app = start_app();
     let policy = format!(
-        "kind = \"test\"\nrollback = \"restore\"\n[[environments.t.smoke]]\nhttp = \"{}/api/courses\"\nbody_contains = \"Klingon\"\n",
+        "kind = \"test\"\nrollback = \"restore\"\n[[environments.test.smoke]]\nhttp = \"{}/api/courses\"\nbody_contains = \"Klingon\"\n",
         app.base
     );
     project(&db, &app, &policy, &[]);
     let out = cutover_cmd(db.path())
-        .args(["--env", "t", "migrate", "--to", "20240105090000"])
+        .args(["--env", "test", "migrate", "--to", "20240105090000"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -365,7 +365,7 @@ fn watch_breach_rolls_back() {
     let db = TestDb::new(Kind::Sqlite);
     let app = start_app();
     let policy = format!(
-        "kind = \"test\"\n[environments.t.watch]\nduration = \"5s\"\ninterval = \"50ms\"\nbreaches = 2\n[[environments.t.watch.checks]]\nhttp = \"{}/broken\"\n",
+        "kind = \"test\"\n[environments.test.watch]\nduration = \"5s\"\ninterval = \"50ms\"\nbreaches = 2\n[[environments.test.watch.checks]]\nhttp = \"{}/broken\"\n",
         app.base
     );
     project(&db, &app, &policy, &[]);
@@ -433,7 +433,7 @@ fn failures_at_backup_maintenance_seed_and_verify() {
     project(&db, &app, "kind = \"test\"", &[]);
     let out = cutover_cmd(db.path())
         .env("PATH", "/nonexistent")
-        .args(["--env", "t", "deploy", "--report-dir", "report"])
+        .args(["--env", "test", "deploy", "--report-dir", "report"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
@@ -484,7 +484,7 @@ fn failures_at_backup_maintenance_seed_and_verify() {
     project(
         &db,
         &app,
-        "kind = \"test\"\n[[environments.t.verify]]\nname = \"enough courses\"\nsql = \"SELECT count(*) FROM courses\"\nexpect = \">= 50\"\n",
+        "kind = \"test\"\n[[environments.test.verify]]\nname = \"enough courses\"\nsql = \"SELECT count(*) FROM courses\"\nexpect = \">= 50\"\n",
         &[],
     );
     let before = fingerprint(&db);
@@ -539,7 +539,7 @@ fn plans_and_runs() {
     project(&db, &app, "kind = \"test\"", &[]);
     let plan = |name: &str| {
         let out = cutover_cmd(db.path())
-            .args(["--env", "t", "plan", "--out", name])
+            .args(["--env", "test", "plan", "--out", name])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
@@ -583,7 +583,7 @@ fn plans_and_runs() {
     assert!(db.has_table("more"));
 
     let out = cutover_cmd(db.path())
-        .args(["--env", "t", "--json", "runs", "list"])
+        .args(["--env", "test", "--json", "runs", "list"])
         .output()
         .unwrap();
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -597,7 +597,7 @@ fn plans_and_runs() {
     assert_eq!(outcomes, ["success", "failed"]);
     let id = runs[0]["id"].as_str().unwrap();
     let out = cutover_cmd(db.path())
-        .args(["--env", "t", "runs", "show", &id[..13]])
+        .args(["--env", "test", "runs", "show", &id[..13]])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -630,7 +630,7 @@ fn sigterm_while_migrating_rolls_back() {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cutover"))
         .current_dir(db.path())
         .env("NO_COLOR", "1")
-        .args(["--env", "t", "deploy", "--report-dir", "report"])
+        .args(["--env", "test", "deploy", "--report-dir", "report"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -673,7 +673,7 @@ fn rollback_a_finished_run() {
     let app = start_app();
     project(&db, &app, "kind = \"test\"", &[]);
     let out = cutover_cmd(db.path())
-        .args(["--env", "t", "migrate", "--to", "20240105090300"])
+        .args(["--env", "test", "migrate", "--to", "20240105090300"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -681,7 +681,7 @@ fn rollback_a_finished_run() {
     let out = deploy(&db, &["--no-maintenance"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let runs = cutover_cmd(db.path())
-        .args(["--env", "t", "--json", "runs", "list"])
+        .args(["--env", "test", "--json", "runs", "list"])
         .output()
         .unwrap();
     let runs: Value = serde_json::from_slice(&runs.stdout).unwrap();
@@ -704,14 +704,14 @@ fn rollback_a_finished_run() {
     );
     assert!(
         cutover_cmd(db.path())
-            .args(["--env", "t", "migrate"])
+            .args(["--env", "test", "migrate"])
             .output()
             .unwrap()
             .status
             .success()
     );
     let out = cutover_cmd(db.path())
-        .args(["--env", "t", "rollback", "--run", &id])
+        .args(["--env", "test", "rollback", "--run", &id])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
@@ -723,14 +723,14 @@ fn rollback_a_finished_run() {
 
     assert!(
         cutover_cmd(db.path())
-            .args(["--env", "t", "rollback"])
+            .args(["--env", "test", "rollback"])
             .output()
             .unwrap()
             .status
             .success()
     );
     let out = cutover_cmd(db.path())
-        .args(["--env", "t", "rollback", "--run", &id])
+        .args(["--env", "test", "rollback", "--run", &id])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));

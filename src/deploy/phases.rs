@@ -283,11 +283,12 @@ impl Run<'_> {
         };
         let mut engine = self.connect(false)?;
         self.seeded = true;
-        let done = seed::run(engine.as_mut(), &dir)?;
+        let done = seed::run(engine.as_mut(), &dir, self.settings.env.as_deref())?;
         Ok(vec![format!(
-            "ran {} seed(s), {} unchanged",
+            "ran {} seed(s), {} unchanged, {} for other environments",
             done.ran.len(),
-            done.unchanged.len()
+            done.unchanged.len(),
+            done.skipped.len()
         )])
     }
 

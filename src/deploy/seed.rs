@@ -14,9 +14,12 @@ pub const SEEDS_TABLE: &str = "cutover_seeds";
 pub struct Seeded {
     pub ran: Vec<String>,
     pub unchanged: Vec<String>,
+    /// Limited to other environments.
+    pub skipped: Vec<String>,
 }
 
-pub fn run(e: &mut dyn Engine, dir: &Path) -> Result<Seeded, Error> {
+/// Run the seeds of `dir` that belong to `env` (a `-- cutover:env a,b` header limits one).
+pub fn run(e: &mut dyn Engine, dir: &Path, env: Option<&str>) -> Result<Seeded, Error> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|source| Error::Io {
             path: dir.to_path_buf(),
@@ -46,6 +49,7 @@ pub fn run(e: &mut dyn Engine, dir: &Path) -> Result<Seeded, Error> {
     let mut done = Seeded {
         ran: Vec::new(),
         unchanged: Vec::new(),
+        skipped: Vec::new(),
     };
     let dialect = e.dialect();
     for path in files {
@@ -57,6 +61,13 @@ pub fn run(e: &mut dyn Engine, dir: &Path) -> Result<Seeded, Error> {
             path: path.clone(),
             source,
         })?;
+        let directives = crate::migrations::Directives::parse(&path, &text, 0)?;
+        if let Some(envs) = &directives.envs
+            && !env.is_some_and(|e| envs.iter().any(|x| x == e))
+        {
+            done.skipped.push(name);
+            continue;
+        }
         let sum = crate::migrations::checksum(&text);
         if known.get(&name) == Some(&sum) {
             done.unchanged.push(name);

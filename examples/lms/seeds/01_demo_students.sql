@@ -1,3 +1,4 @@
+-- cutover:env dev,test
 -- Demo students for the environments that get seeds (idempotent: safe to run again).
 -- Portable SQL: the INSERT selects from a reference row every environment has.
 INSERT INTO students (id, email, full_name, enrolled_on)
