@@ -224,6 +224,12 @@ fn full_deploy(kind: Kind) {
     for f in ["report.json", "report.md", "report.html", "journal.jsonl"] {
         assert!(db.path().join("report").join(f).exists(), "{f}");
     }
+    let html = std::fs::read_to_string(db.path().join("report/report.html")).unwrap();
+    assert!(html.contains("Timeline") && html.contains("maintenance on") && html.contains("watch"));
+    assert!(
+        !html.contains("<link") && !html.contains("src="),
+        "self-contained"
+    );
     let report: Value = serde_json::from_str(
         &std::fs::read_to_string(db.path().join("report/report.json")).unwrap(),
     )
@@ -387,6 +393,8 @@ fn watch_breach_rolls_back() {
         "every migration of the run undone"
     );
     assert_eq!(app.log().iter().filter(|l| *l == "GET /broken").count(), 2);
+    assert!(!*app.maintenance.lock().unwrap());
+    assert_eq!(app.events(), ["start", "rollback", "failure"]);
 }
 
 /// `--dry-run` changes nothing anywhere; production refuses `--skip-backup` and, with no
@@ -477,6 +485,7 @@ fn failures_at_backup_maintenance_seed_and_verify() {
     assert!(stderr(&out).contains("02_broken.sql:1"), "{}", stderr(&out));
     assert_eq!(fingerprint(&db), before);
     assert!(!*app.maintenance.lock().unwrap());
+    assert_eq!(app.events(), ["start", "rollback", "failure"]);
 
     // verify fails: rolled back by the down scripts.
     let db = TestDb::new(Kind::MySql);
@@ -759,4 +768,63 @@ fn preflight_sees_the_run_lock_held() {
     );
     assert!(!db.has_table("students"));
     holder.unlock().unwrap();
+}
+
+/// A hook that fails stops the deploy before migrating; maintenance goes back off.
+#[test]
+fn failing_hook_stops_the_deploy() {
+    let db = TestDb::new(Kind::Sqlite);
+    let app = start_app();
+    project(&db, &app, "kind = \"test\"", &[]);
+    let config = std::fs::read_to_string(db.path().join("cutover.toml")).unwrap();
+    write_files(
+        db.path(),
+        &[(
+            "cutover.toml",
+            &config.replace(
+                "command = \"touch hook-ran\"",
+                "command = \"echo worker busy >&2; exit 3\"",
+            ),
+        )],
+    );
+    let out = deploy(&db, &[]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(stderr(&out).contains("worker busy"), "{}", stderr(&out));
+    assert!(!db.has_table("students"));
+    assert!(!*app.maintenance.lock().unwrap());
+    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+}
+
+/// `backup.max_age`: the preflight wants a verified backup that recent.
+#[test]
+fn preflight_wants_a_recent_verified_backup() {
+    let db = TestDb::new(Kind::Sqlite);
+    let app = start_app();
+    project(&db, &app, "kind = \"test\"", &[]);
+    let config = std::fs::read_to_string(db.path().join("cutover.toml")).unwrap();
+    write_files(
+        db.path(),
+        &[(
+            "cutover.toml",
+            &config.replace(
+                "verify = \"checksum\"",
+                "verify = \"checksum\"\nmax_age = \"1h\"",
+            ),
+        )],
+    );
+    db.connect().execute("CREATE TABLE keep (id INT)").unwrap();
+    let out = deploy(&db, &["--no-maintenance"]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("requires a verified backup younger than 3600s"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cutover_cmd(db.path())
+        .args(["--env", "test", "backup", "create"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = deploy(&db, &["--no-maintenance"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

@@ -323,7 +323,12 @@ impl Settings {
             .env
             .kind
             .unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
-        let backup = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base);
+        let backup = BackupPolicy::resolve(
+            kind,
+            &sel.env.backup,
+            &sel.base,
+            &sel.setting("backup.max_age"),
+        )?;
         let preflight = sel.list("preflight", &sel.env.preflight)?;
         let verify = sel.list("verify", &sel.env.verify)?;
         let smoke = sel.list("smoke", &sel.env.smoke)?;
@@ -384,10 +389,9 @@ impl Settings {
             .env
             .kind
             .unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
-        Ok((
-            BackupPolicy::resolve(kind, &sel.env.backup, &sel.base),
-            sel.env_name,
-        ))
+        let setting = sel.setting("backup.max_age");
+        let policy = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base, &setting)?;
+        Ok((policy, sel.env_name))
     }
 
     /// Only the migrations folder (for commands that need no database, like `new`).

@@ -62,6 +62,8 @@ pub struct BackupSection {
     pub keep: Option<usize>,
     /// A folder searched before PATH for pg_dump, pg_restore, psql, mariadb-dump, mariadb.
     pub tools: Option<String>,
+    /// A deploy's preflight requires a verified backup of this database no older than this.
+    pub max_age: Option<String>,
 }
 
 /// The backup policy in effect.
@@ -72,23 +74,50 @@ pub struct BackupPolicy {
     pub retention_days: u32,
     pub keep: usize,
     pub tools: Option<PathBuf>,
+    #[serde(serialize_with = "opt_secs")]
+    pub max_age: Option<std::time::Duration>,
+}
+
+fn opt_secs<S: serde::Serializer>(
+    d: &Option<std::time::Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_str(&format!("{}s", d.as_secs())),
+        None => s.serialize_none(),
+    }
 }
 
 impl BackupPolicy {
-    pub(super) fn resolve(kind: Kind, section: &BackupSection, base: &Path) -> BackupPolicy {
+    pub(super) fn resolve(
+        kind: Kind,
+        section: &BackupSection,
+        base: &Path,
+        setting: &str,
+    ) -> Result<BackupPolicy, super::ConfigError> {
         let (days, verify) = match kind {
             Kind::Dev => (7, VerifyLevel::Checksum),
             Kind::Test => (14, VerifyLevel::Checksum),
             Kind::Staging => (14, VerifyLevel::Restore),
             Kind::Prod => (35, VerifyLevel::Restore),
         };
-        BackupPolicy {
+        let max_age = section
+            .max_age
+            .as_deref()
+            .map(super::parse_duration)
+            .transpose()
+            .map_err(|message| super::ConfigError::Setting {
+                setting: setting.to_string(),
+                message,
+            })?;
+        Ok(BackupPolicy {
+            max_age,
             dir: base.join(section.dir.as_deref().unwrap_or("backups")),
             verify: section.verify.unwrap_or(verify),
             retention_days: section.retention_days.unwrap_or(days),
             keep: section.keep.unwrap_or(3),
             tools: section.tools.as_ref().map(|t| base.join(t)),
-        }
+        })
     }
 }
 
@@ -105,7 +134,8 @@ mod tests {
             (35, VerifyLevel::Restore)
         );
         assert_eq!(prod.dir, Path::new("/etc/app/backups"));
-        let dev = BackupPolicy::resolve(Kind::Dev, &BackupSection::default(), Path::new(""));
+        let dev = BackupPolicy::resolve(Kind::Dev, &BackupSection::default(), Path::new(""), "b")
+            .unwrap();
         assert_eq!((dev.retention_days, dev.verify), (7, VerifyLevel::Checksum));
         let section = BackupSection {
             retention_days: Some(3),

@@ -102,6 +102,9 @@ impl Run<'_> {
             crate::backup::check_space(probe, size)?;
             detail.push(format!("room for the backup in {}", dir.display()));
         }
+        if let Some(max) = self.settings.backup.max_age {
+            detail.push(self.newest_backup_within(max)?);
+        }
         if let Some(approved) = &self.opts.plan {
             let now = super::plan::make(self.settings)?;
             let stale = super::plan::stale(approved, &now);
@@ -144,6 +147,43 @@ impl Run<'_> {
         } else {
             Err(Failed(failed.join("; ")))
         }
+    }
+
+    /// The newest verified backup of this database and environment is younger than `max`.
+    fn newest_backup_within(&self, max: std::time::Duration) -> Result<String, Failed> {
+        let env = self.settings.env.clone();
+        let newest = crate::backup::list(&self.settings.backup.dir)?
+            .into_iter()
+            .find(|(_, m)| {
+                m.environment == env
+                    && m.engine == self.settings.url.kind().name()
+                    && m.verified().is_some()
+            });
+        let Some((file, m)) = newest else {
+            return Err(Failed(format!(
+                "the policy requires a verified backup younger than {}s and {} holds none",
+                max.as_secs(),
+                self.settings.backup.dir.display()
+            )));
+        };
+        let at: jiff::Timestamp = m
+            .created_at
+            .parse()
+            .map_err(|_| Failed(format!("{}: bad created_at", file.display())))?;
+        let age = jiff::Timestamp::now().duration_since(at).unsigned_abs();
+        if age > max {
+            return Err(Failed(format!(
+                "the newest verified backup, {}, is {}s old; the policy allows {}s",
+                file.display(),
+                age.as_secs(),
+                max.as_secs()
+            )));
+        }
+        Ok(format!(
+            "newest verified backup {} is {}s old",
+            file.display(),
+            age.as_secs()
+        ))
     }
 
     pub(super) fn approval(&mut self, approve: Approver) -> Result<Vec<String>, Failed> {
