@@ -127,8 +127,13 @@ mod tests {
 
     #[test]
     fn kinds_set_defaults() {
-        let prod =
-            BackupPolicy::resolve(Kind::Prod, &BackupSection::default(), Path::new("/etc/app"));
+        let prod = BackupPolicy::resolve(
+            Kind::Prod,
+            &BackupSection::default(),
+            Path::new("/etc/app"),
+            "b",
+        )
+        .unwrap();
         assert_eq!(
             (prod.retention_days, prod.verify),
             (35, VerifyLevel::Restore)
@@ -142,9 +147,24 @@ mod tests {
             ..BackupSection::default()
         };
         assert_eq!(
-            BackupPolicy::resolve(Kind::Prod, &section, Path::new("")).retention_days,
+            BackupPolicy::resolve(Kind::Prod, &section, Path::new(""), "b")
+                .unwrap()
+                .retention_days,
             3
         );
         assert_eq!(Kind::from_name(Some("Production")), Kind::Prod);
+        let bad = BackupSection {
+            max_age: Some("a while".into()),
+            ..BackupSection::default()
+        };
+        let e = BackupPolicy::resolve(
+            Kind::Prod,
+            &bad,
+            Path::new(""),
+            "environments.prod.backup.max_age",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("environments.prod.backup.max_age: "), "{e}");
     }
 }
