@@ -777,22 +777,31 @@ fn failing_hook_stops_the_deploy() {
     let app = start_app();
     project(&db, &app, "kind = \"test\"", &[]);
     let config = std::fs::read_to_string(db.path().join("cutover.toml")).unwrap();
-    write_files(
-        db.path(),
-        &[(
-            "cutover.toml",
-            &config.replace(
-                "command = \"touch hook-ran\"",
-                "command = \"echo worker busy >&2; exit 3\"",
-            ),
-        )],
+    let config = config.replace(
+        "command = \"touch hook-ran\"",
+        "command = \"echo worker busy >&2; exit 3\"",
     );
+    // A command notification too: the JSON on stdin, the text in CUTOVER_MESSAGE.
+    let notify = r#"
+[[environments.test.notify]]
+command = "cat >> notified.json; echo \"$CUTOVER_MESSAGE\" >> notified.txt"
+on = ["failure"]
+"#;
+    write_files(db.path(), &[("cutover.toml", &format!("{config}{notify}"))]);
     let out = deploy(&db, &[]);
     assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
     assert!(stderr(&out).contains("worker busy"), "{}", stderr(&out));
     assert!(!db.has_table("students"));
     assert!(!*app.maintenance.lock().unwrap());
     assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    let text = std::fs::read_to_string(db.path().join("notified.txt")).unwrap();
+    assert!(
+        text.contains("of test rolled back: hooks before migrate"),
+        "{text}"
+    );
+    let json = std::fs::read_to_string(db.path().join("notified.json")).unwrap();
+    let json: Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(json["event"], "failure");
 }
 
 /// `backup.max_age`: the preflight wants a verified backup that recent.
