@@ -89,9 +89,14 @@ pub fn pump<T>(
     counter: &AtomicU64,
     progress: Progress,
 ) -> io::Result<T> {
+    // Look often (a small database is done in milliseconds), report every 100 ms.
+    let mut ticks = 0u32;
     while !work.is_finished() {
-        progress(counter.load(Ordering::Relaxed));
-        std::thread::sleep(Duration::from_millis(100));
+        if ticks % 20 == 0 {
+            progress(counter.load(Ordering::Relaxed));
+        }
+        ticks += 1;
+        std::thread::sleep(Duration::from_millis(5));
     }
     progress(counter.load(Ordering::Relaxed));
     work.join()
