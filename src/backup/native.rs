@@ -92,7 +92,7 @@ pub fn pump<T>(
     // Look often (a small database is done in milliseconds), report every 100 ms.
     let mut ticks = 0u32;
     while !work.is_finished() {
-        if ticks % 20 == 0 {
+        if ticks.is_multiple_of(20) {
             progress(counter.load(Ordering::Relaxed));
         }
         ticks += 1;
