@@ -3,7 +3,9 @@
 //! Data flows one way: **configuration → plan → executor → report**. `config` resolves
 //! flags and `cutover.toml` into `Settings`; `migrations` reads the files; `engine` talks to
 //! one database behind one trait; `runner` plans and executes under the run lock and
-//! reports through `events`; the `cli` module (binary only) parses and renders.
+//! reports through `events`; `schema`, `validate`, `checks` and `backup` build on the
+//! engine; `deploy` runs them all as one pipeline; the `cli` module (binary only) parses
+//! and renders.
 //! See ARCHITECTURE.md for the module map.
 
 pub mod backup;

@@ -9,7 +9,8 @@
 //! 1. Add a variant to `target::EngineKind` and its URL schemes in `DatabaseUrl::parse`.
 //! 2. Write `engine/<name>.rs` with a `connect(url, &ConnectOptions) -> Result<Box<dyn Engine>, DbError>`
 //!    and an `impl Engine` (history table DDL, advisory lock, statement execution).
-//! 3. Add its arm to `connect` below: the only `match` on the engine kind.
+//! 3. Add its arm to `connect` below, and a dump/restore driver to `backup::native::for_url`:
+//!    the only two `match`es on the engine kind.
 //! 4. Run the engine-parametrised tests in `tests/` against it.
 
 mod mysql;
