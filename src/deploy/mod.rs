@@ -244,9 +244,7 @@ impl Run<'_> {
     /// Undo this run's changes by the policy's strategy, then prove the schema is back.
     fn rollback(&mut self, reason: String) {
         self.report.reason = Some(reason);
-        if self.maintenance_on {
-            // Keep maintenance on while undoing; it goes off at the end either way.
-        }
+        // Maintenance stays on while undoing; it goes off at the end either way.
         let result = self.phase("rollback", Run::undo);
         self.report.outcome = match result {
             Ok(()) => Outcome::RolledBack,
