@@ -837,3 +837,45 @@ fn preflight_wants_a_recent_verified_backup() {
     let out = deploy(&db, &["--no-maintenance"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// MariaDB: a migration that stops half-way leaves a failed row that blocks the down
+/// scripts; `auto` then restores the pre-deploy backup, and the schema is proved back.
+#[test]
+fn mariadb_half_applied_migration_restores_the_backup() {
+    let db = TestDb::new(Kind::MySql);
+    let app = start_app();
+    let half = [
+        (
+            "migrations/20240105090800_half.up.sql",
+            "CREATE TABLE half_done (id INT);\nINSERT INTO no_such_table VALUES (1);\n",
+        ),
+        (
+            "migrations/20240105090800_half.down.sql",
+            "DROP TABLE half_done;\n",
+        ),
+    ];
+    project(&db, &app, "kind = \"test\"", &half);
+    let out = cutover_cmd(db.path())
+        .args(["--env", "test", "migrate", "--to", "20240105090500"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = fingerprint(&db);
+    let out = deploy(&db, &["--no-maintenance"]);
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let report = std::fs::read_to_string(db.path().join("report/report.json")).unwrap();
+    assert!(report.contains("restoring the backup"), "{report}");
+    assert_eq!(fingerprint(&db), before);
+    assert!(!db.has_table("half_done"));
+    let history = db.history();
+    assert!(
+        history.iter().all(|(_, s)| s == "applied") && history.len() == 6,
+        "{history:?}"
+    );
+}

@@ -277,25 +277,22 @@ impl Run<'_> {
         if n == 0 && !self.seeded {
             detail.push("no migration was applied: nothing to undo".into());
         } else if use_down {
-            let mut runner = crate::open(self.settings, false, self.observer)?;
-            let opts = RollbackOptions {
-                steps: Some(n),
-                ..Default::default()
-            };
-            runner.rollback(&opts)?;
-            detail.push(format!("ran the down scripts of {n} migration(s)"));
+            match self.run_downs(n) {
+                Ok(()) => detail.push(format!("ran the down scripts of {n} migration(s)")),
+                // A migration that stopped half-way (MariaDB) blocks its down scripts: with
+                // `auto` and a backup, the backup puts everything back instead.
+                Err(Failed(why))
+                    if strategy == RollbackStrategy::Auto && self.report.backup.is_some() =>
+                {
+                    detail.push(format!(
+                        "the down scripts could not run ({why}); restoring the backup"
+                    ));
+                    detail.push(self.restore_backup()?);
+                }
+                Err(e) => return Err(e),
+            }
         } else {
-            let file = self
-                .report
-                .backup
-                .clone()
-                .ok_or_else(|| Failed("no pre-deploy backup to restore".into()))?;
-            let opts = crate::backup::RestoreOptions {
-                confirmed: true,
-                safety_backup: false,
-            };
-            crate::backup::restore(self.settings, &file, &opts, self.observer)?;
-            detail.push(format!("restored {}", file.display()));
+            detail.push(self.restore_backup()?);
         }
         let mut engine = self.connect(true)?;
         let now = engine.introspect().map_err(|e| Failed(e.to_string()))?;
@@ -314,6 +311,30 @@ impl Run<'_> {
             now.fingerprint()
         ));
         Ok(detail)
+    }
+
+    fn run_downs(&mut self, n: usize) -> Result<(), Failed> {
+        let mut runner = crate::open(self.settings, false, self.observer)?;
+        let opts = RollbackOptions {
+            steps: Some(n),
+            ..Default::default()
+        };
+        runner.rollback(&opts)?;
+        Ok(())
+    }
+
+    fn restore_backup(&mut self) -> Result<String, Failed> {
+        let file = self
+            .report
+            .backup
+            .clone()
+            .ok_or_else(|| Failed("no pre-deploy backup to restore".into()))?;
+        let opts = crate::backup::RestoreOptions {
+            confirmed: true,
+            safety_backup: false,
+        };
+        crate::backup::restore(self.settings, &file, &opts, self.observer)?;
+        Ok(format!("restored {}", file.display()))
     }
 
     /// Whether every migration this run applied has a non-empty down script.
