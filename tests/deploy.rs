@@ -146,6 +146,15 @@ webhook = "{base}/hook"
     write_files(db.path(), &[("cutover.toml", &config)]);
 }
 
+/// `cutover --env test ARGS` in the test's folder.
+fn cli(db: &TestDb, args: &[&str]) -> std::process::Output {
+    cutover_cmd(db.path())
+        .args(["--env", "test"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn deploy(db: &TestDb, args: &[&str]) -> std::process::Output {
     cutover_cmd(db.path())
         .args(["--env", "test", "deploy", "--report-dir", "report"])
@@ -155,10 +164,7 @@ fn deploy(db: &TestDb, args: &[&str]) -> std::process::Output {
 }
 
 fn fingerprint(db: &TestDb) -> String {
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "--json", "schema"])
-        .output()
-        .unwrap();
+    let out = cli(db, &["--json", "schema"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["fingerprint"].as_str().unwrap().to_string()
 }
@@ -280,10 +286,7 @@ fn failure_at_migrate_rolls_back(kind: Kind) {
         ("migrations/20240105090800_broken.down.sql", "SELECT 1;\n"),
     ];
     project(&db, &app, "kind = \"test\"", &broken);
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "migrate", "--to", "20240105090500"])
-        .output()
-        .unwrap();
+    let out = cli(&db, &["migrate", "--to", "20240105090500"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let before = fingerprint(&db);
     let out = deploy(&db, &[]);
@@ -340,10 +343,7 @@ fn smoke_failure_restores_the_backup() {
         app.base
     );
     project(&db, &app, &policy, &[]);
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "migrate", "--to", "20240105090000"])
-        .output()
-        .unwrap();
+    let out = cli(&db, &["migrate", "--to", "20240105090000"]);
     assert!(out.status.success());
     db.connect().execute("INSERT INTO students (id, email, full_name, enrolled_on) VALUES (7, 'x@y', 'X', '2024-01-01')").unwrap();
     let before = fingerprint(&db);
@@ -547,10 +547,7 @@ fn plans_and_runs() {
     let app = start_app();
     project(&db, &app, "kind = \"test\"", &[]);
     let plan = |name: &str| {
-        let out = cutover_cmd(db.path())
-            .args(["--env", "test", "plan", "--out", name])
-            .output()
-            .unwrap();
+        let out = cli(&db, &["plan", "--out", name]);
         assert!(out.status.success(), "{}", stderr(&out));
     };
     plan("p1.json");
@@ -591,10 +588,7 @@ fn plans_and_runs() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(db.has_table("more"));
 
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "--json", "runs", "list"])
-        .output()
-        .unwrap();
+    let out = cli(&db, &["--json", "runs", "list"]);
     let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
     let outcomes: Vec<&str> = runs
         .as_array()
@@ -681,18 +675,12 @@ fn rollback_a_finished_run() {
     let db = TestDb::new(Kind::Postgres);
     let app = start_app();
     project(&db, &app, "kind = \"test\"", &[]);
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "migrate", "--to", "20240105090300"])
-        .output()
-        .unwrap();
+    let out = cli(&db, &["migrate", "--to", "20240105090300"]);
     assert!(out.status.success());
     let before = fingerprint(&db);
     let out = deploy(&db, &["--no-maintenance"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let runs = cutover_cmd(db.path())
-        .args(["--env", "test", "--json", "runs", "list"])
-        .output()
-        .unwrap();
+    let runs = cli(&db, &["--json", "runs", "list"]);
     let runs: Value = serde_json::from_slice(&runs.stdout).unwrap();
     let id = runs[0]["id"].as_str().unwrap().to_string();
     assert_eq!(runs[0]["migrations"].as_array().unwrap().len(), 4);
@@ -711,18 +699,8 @@ fn rollback_a_finished_run() {
             ),
         ],
     );
-    assert!(
-        cutover_cmd(db.path())
-            .args(["--env", "test", "migrate"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "rollback", "--run", &id])
-        .output()
-        .unwrap();
+    assert!(cli(&db, &["migrate"]).status.success());
+    let out = cli(&db, &["rollback", "--run", &id]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("not the newest applied"),
@@ -730,18 +708,8 @@ fn rollback_a_finished_run() {
         stderr(&out)
     );
 
-    assert!(
-        cutover_cmd(db.path())
-            .args(["--env", "test", "rollback"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "rollback", "--run", &id])
-        .output()
-        .unwrap();
+    assert!(cli(&db, &["rollback"]).status.success());
+    let out = cli(&db, &["rollback", "--run", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("4 migration(s), down scripts"),
@@ -829,10 +797,7 @@ fn preflight_wants_a_recent_verified_backup() {
         "{}",
         stderr(&out)
     );
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "backup", "create"])
-        .output()
-        .unwrap();
+    let out = cli(&db, &["backup", "create"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let out = deploy(&db, &["--no-maintenance"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -855,10 +820,7 @@ fn mariadb_half_applied_migration_restores_the_backup() {
         ),
     ];
     project(&db, &app, "kind = \"test\"", &half);
-    let out = cutover_cmd(db.path())
-        .args(["--env", "test", "migrate", "--to", "20240105090500"])
-        .output()
-        .unwrap();
+    let out = cli(&db, &["migrate", "--to", "20240105090500"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let before = fingerprint(&db);
     let out = deploy(&db, &["--no-maintenance"]);
