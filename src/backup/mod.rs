@@ -65,19 +65,7 @@ pub(crate) fn facts(e: &mut dyn Engine) -> Result<Facts, Error> {
     let schema = e
         .introspect()
         .map_err(Error::db("cannot read the schema"))?;
-    let migration = if e
-        .history_exists()
-        .map_err(Error::db("cannot read the history"))?
-    {
-        let mut rows = e
-            .load_history()
-            .map_err(Error::db("cannot read the history"))?;
-        rows.retain(|r| r.status == crate::history::RowStatus::Applied);
-        rows.sort_by(|a, b| (&a.applied_at, &a.version).cmp(&(&b.applied_at, &b.version)));
-        rows.last().map(|r| r.version.clone())
-    } else {
-        None
-    };
+    let migration = newest_applied(e)?;
     let d = e.dialect();
     let mut tables = BTreeMap::new();
     // One query per hundred tables: a union of counts.
@@ -199,7 +187,7 @@ pub fn create(
                 .dir
                 .clone()
                 .unwrap_or_else(|| settings.backup.dir.clone());
-            let version = facts_version(engine.as_mut())?;
+            let version = newest_applied(engine.as_mut())?;
             let name = manifest::file_name(
                 &database_name(settings),
                 settings.env.as_deref(),
@@ -301,8 +289,9 @@ fn unique(path: PathBuf) -> PathBuf {
     candidate
 }
 
-/// The newest applied migration, for the file name (read before the dump starts).
-fn facts_version(e: &mut dyn Engine) -> Result<Option<String>, Error> {
+/// The newest applied migration: for the file name before the dump starts, and for the
+/// manifest inside the dump's snapshot.
+fn newest_applied(e: &mut dyn Engine) -> Result<Option<String>, Error> {
     if !e
         .history_exists()
         .map_err(Error::db("cannot read the history"))?

@@ -8,7 +8,7 @@ use crate::validate::Evidence;
 
 fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
-        .timeout_global(Some(deadline(timeout)))
+        .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .build()
         .into()
@@ -16,18 +16,34 @@ fn agent(timeout: Duration) -> ureq::Agent {
 
 /// Status and body of one request.
 fn request(h: &HttpProbe, timeout: Duration) -> Result<(u16, String), String> {
+    send(
+        &h.method,
+        &h.url,
+        &h.headers,
+        h.body.as_deref(),
+        deadline(timeout),
+    )
+}
+
+/// One request: its status and (up to 1 MiB of) body. Shared with the deploy's actions.
+pub(crate) fn send(
+    method: &str,
+    url: &str,
+    headers: &std::collections::BTreeMap<String, String>,
+    body: Option<&str>,
+    timeout: Duration,
+) -> Result<(u16, String), String> {
     let agent = agent(timeout);
-    let mut builder = ureq::http::Request::builder()
-        .method(h.method.as_str())
-        .uri(&h.url);
-    for (k, v) in &h.headers {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
         builder = builder.header(k, v);
     }
-    let body = h.body.clone().unwrap_or_default();
-    let request = builder.body(body).map_err(|e| e.to_string())?;
+    let request = builder
+        .body(body.unwrap_or_default().to_string())
+        .map_err(|e| e.to_string())?;
     let mut response = agent
         .run(request)
-        .map_err(|e| format!("{} {}: {e}", h.method, h.url))?;
+        .map_err(|e| format!("{method} {url}: {e}"))?;
     let status = response.status().as_u16();
     let text = response
         .body_mut()

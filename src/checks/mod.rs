@@ -7,6 +7,8 @@ mod http;
 mod net;
 mod sql;
 
+pub(crate) use http::send;
+
 use std::time::{Duration, Instant};
 
 use crate::config::{Check, Probe};

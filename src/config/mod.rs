@@ -213,6 +213,13 @@ impl Selected {
         })
     }
 
+    /// The environment's kind: as written, or as its name suggests.
+    fn kind(&self) -> Kind {
+        self.env
+            .kind
+            .unwrap_or_else(|| Kind::from_name(self.env_name.as_deref()))
+    }
+
     /// The full name of a setting of the chosen environment, for messages.
     fn setting(&self, key: &str) -> String {
         match &self.env_name {
@@ -319,10 +326,7 @@ impl Settings {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let checks = sel.checks()?;
-        let kind = sel
-            .env
-            .kind
-            .unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
+        let kind = sel.kind();
         let backup = BackupPolicy::resolve(
             kind,
             &sel.env.backup,
@@ -385,10 +389,7 @@ impl Settings {
     /// Only the backup policy (for `backup list` and `prune`, which need no database).
     pub fn backup_policy(o: &Overrides) -> Result<(BackupPolicy, Option<String>), ConfigError> {
         let sel = Selected::new(o)?;
-        let kind = sel
-            .env
-            .kind
-            .unwrap_or_else(|| Kind::from_name(sel.env_name.as_deref()));
+        let kind = sel.kind();
         let setting = sel.setting("backup.max_age");
         let policy = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base, &setting)?;
         Ok((policy, sel.env_name))

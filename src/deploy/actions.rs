@@ -108,26 +108,12 @@ fn http(
     body: Option<&str>,
     timeout: Duration,
 ) -> Result<String, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut b = ureq::http::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        b = b.header(k, v);
-    }
-    let request = b
-        .body(body.unwrap_or_default().to_string())
-        .map_err(|e| e.to_string())?;
-    let response = agent
-        .run(request)
-        .map_err(|e| format!("{method} {url}: {e}"))?;
-    let status = response.status().as_u16();
+    let (status, _) = crate::checks::send(method, url, headers, body, timeout)?;
+    let done = format!("{method} {url} → HTTP {status}");
     if (200..300).contains(&status) {
-        Ok(format!("{method} {url} → HTTP {status}"))
+        Ok(done)
     } else {
-        Err(format!("{method} {url} → HTTP {status}"))
+        Err(done)
     }
 }
 

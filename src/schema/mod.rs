@@ -15,6 +15,7 @@
 mod diff;
 pub(crate) mod mysql;
 pub(crate) mod postgres;
+mod rows;
 pub(crate) mod sqlite;
 
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 
+use super::rows::{Row, opt, text};
 use super::{Check, Column, ForeignKey, Index, Key, Name, Rule, Schema, Table, View};
 use crate::engine::{DbError, Engine};
 
@@ -55,16 +56,6 @@ WHERE cc.CONSTRAINT_SCHEMA = DATABASE()";
 
 const VIEWS: &str = "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS
 WHERE TABLE_SCHEMA = DATABASE()";
-
-type Row = Vec<Option<String>>;
-
-fn text(row: &Row, i: usize) -> String {
-    row.get(i).cloned().flatten().unwrap_or_default()
-}
-
-fn opt(row: &Row, i: usize) -> Option<String> {
-    row.get(i).cloned().flatten().filter(|s| !s.is_empty())
-}
 
 pub(crate) fn introspect(e: &mut dyn Engine, mariadb: bool) -> Result<Schema, DbError> {
     let database = e

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::rows::{Row, opt, text};
 use super::{
     Check, Column, EnumType, ForeignKey, Index, Key, Name, Rule, Schema, Sequence, Table, View,
     split_list,
@@ -87,16 +88,6 @@ JOIN pg_class c ON c.oid = s.seqrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE NOT EXISTS (SELECT 1 FROM pg_depend d
                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')";
-
-type Row = Vec<Option<String>>;
-
-fn text(row: &Row, i: usize) -> String {
-    row.get(i).cloned().flatten().unwrap_or_default()
-}
-
-fn opt(row: &Row, i: usize) -> Option<String> {
-    row.get(i).cloned().flatten().filter(|s| !s.is_empty())
-}
 
 fn flag(row: &Row, i: usize) -> bool {
     matches!(row.get(i), Some(Some(v)) if v == "t" || v == "true")

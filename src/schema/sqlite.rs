@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::rows::text;
 use super::{Check, Column, ForeignKey, Index, Key, Name, Rule, Schema, Table, View};
 use crate::engine::{DbError, Engine};
 use crate::sql::{Dialect, outline};
@@ -42,14 +43,8 @@ fn indexes() -> String {
     )
 }
 
-type Row = Vec<Option<String>>;
-
 /// What `pragma_index_info` names an indexed expression by (it gives no name).
 const EXPRESSION: &str = "<expression>";
-
-fn text(row: &Row, i: usize) -> String {
-    row.get(i).cloned().flatten().unwrap_or_default()
-}
 
 pub(crate) fn introspect(e: &mut dyn Engine) -> Result<Schema, DbError> {
     let mut tables = Vec::new();
