@@ -4,11 +4,10 @@
 //! server than this one stop at the first migration that needs it, with the file, line and
 //! message.
 
-mod common;
 
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 
 /// A history replayed on one engine, with the session settings it needs.
 struct Replay {

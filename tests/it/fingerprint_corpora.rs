@@ -5,14 +5,13 @@
 //! applied again, ending at the first apply's fingerprint. Down scripts that do not
 //! restore the schema they started from are named, with what they leave behind.
 
-mod common;
 
 use cutover::config::{Overrides, Settings};
 use cutover::runner::{MigrateOptions, RollbackOptions};
 use cutover::schema::{self, Schema};
 use cutover::sql::split;
 
-use common::*;
+use crate::common::*;
 
 /// A down script that left the schema different from the one before its migration.
 #[derive(Debug, PartialEq, Eq)]

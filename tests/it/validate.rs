@@ -2,11 +2,10 @@
 //! expectations holding and failing, orphans planted with constraint checks switched off,
 //! duplicates, drift added by hand, and the report files.
 
-mod common;
 
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// `cutover.toml` for `db` with environment `t` on the LMS migrations and the example's

@@ -1,9 +1,8 @@
 //! The command line as a user meets it: init, new, help, completions, configuration
 //! errors, and snapshots of real output.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 /// `init` then `new` then `migrate`: the quick start, on the embedded SQLite default.
 #[test]

@@ -2,12 +2,11 @@
 //! apply each migration once, a busy lock is reported and times out, and passwords never
 //! reach the output.
 
-mod common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use cutover::engine::{self, ConnectOptions};
 use cutover::target::DatabaseUrl;
 

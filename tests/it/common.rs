@@ -203,7 +203,6 @@ pub fn cutover_cmd(dir: &Path) -> assert_cmd::Command {
 
 /// Generate one `#[test]` per engine calling `$f(Kind)`, so engines run in parallel and a
 /// failure names its engine.
-#[macro_export]
 macro_rules! per_engine {
     ($($f:ident),* $(,)?) => {$(
         mod $f {

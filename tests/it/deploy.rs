@@ -3,12 +3,11 @@
 //! failures injected at preflight, migrate, smoke and watch, a dry run, and the policy's
 //! refusals.
 
-mod common;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 type Shared<T> = Arc<Mutex<T>>;

@@ -2,11 +2,10 @@
 //! `[[checks]]` against real local servers started here (and the machine's Redis), with
 //! retries, and `config check` naming mistakes.
 
-mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// A local HTTP server: `/health` 200, `/down` 503, `/json` a JSON document, and a

@@ -4,12 +4,11 @@
 //! state the next command reports plainly; prune keeps what it must; no password is
 //! written anywhere; missing or old dump tools are one clear error.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn run(db: &TestDb, args: &[&str]) -> std::process::Output {

@@ -1,9 +1,8 @@
 //! Applying, failing, editing, rolling back and resolving migrations, on every engine,
 //! through the real binary.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 /// The LMS example applies, `status --check` passes, and a second run does nothing.
 fn lms_apply_then_noop(kind: Kind) {

@@ -1,0 +1,18 @@
+//! The integration suite as one test binary, so it links once: each module is one area of
+//! cutover exercised through the real binary against real engines (see `common`).
+
+#[macro_use]
+mod common;
+
+mod backup;
+mod checks;
+mod cli;
+mod corpora;
+mod deploy;
+mod discover_corpora;
+mod fingerprint_corpora;
+mod migrate;
+mod safety;
+mod split_corpora;
+mod tls;
+mod validate;
