@@ -68,9 +68,13 @@ pub fn migrations_schema(settings: &Settings, to: Option<String>) -> Result<Sche
     scratch_settings.url = scratch.url().clone();
     {
         let mut quiet = ();
-        let mut runner = crate::open(&scratch_settings, false, &mut quiet)?;
-        runner
-            .migrate(&MigrateOptions { to, dry_run: false })
+        let mut session =
+            crate::Session::open(&scratch_settings, crate::Access::Change, &mut quiet)?;
+        session
+            .migrate(&MigrateOptions {
+                to,
+                ..MigrateOptions::default()
+            })
             .map_err(|e| scratch_failure(e, settings))?;
     }
     inspect_url(&scratch_settings, scratch.url())
@@ -87,7 +91,7 @@ fn scratch_failure(e: Error, settings: &Settings) -> Error {
 /// The newest migration the target's history records as applied, in file order.
 pub fn applied_upto(settings: &Settings) -> Result<Option<String>, Error> {
     let mut quiet = ();
-    let status = crate::open(settings, true, &mut quiet)?.status()?;
+    let status = crate::Session::open(settings, crate::Access::Read, &mut quiet)?.status()?;
     Ok(status
         .migrations
         .iter()

@@ -56,6 +56,21 @@ pub enum Error {
     #[error("{message}")]
     Prerequisite { message: String, hint: String },
 
+    /// A seed script failed (the seeds before it stay applied, each in its own transaction).
+    #[error("seed {}:{line}: {message}", file.display())]
+    Seed {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+
+    /// SIGINT or SIGTERM stopped the command between two migrations.
+    #[error("interrupted (SIGINT/SIGTERM) after {} migration(s); not started: {}", completed.len(), remaining.join(", "))]
+    Interrupted {
+        completed: Vec<String>,
+        remaining: Vec<String>,
+    },
+
     /// A backup, verification or restore failed.
     #[error("{0}")]
     Backup(String),

@@ -1,16 +1,25 @@
 //! Events: what a running operation reports as it goes. The core never prints; the CLI's
-//! renderer (progress bar, log lines) and later the journal listen to these.
+//! renderer (progress bar, log lines) and the run journal (`journal.jsonl`) listen to
+//! these. Every event serialises, so the journal holds all of them as they were.
 
 use std::time::Duration;
 
+use serde::Serialize;
+
+use crate::phase::{Phase, PhaseStatus};
+
 /// Something that happened during a run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
     /// The run lock is busy; `holder` says who has it, when the database can tell.
     LockWaiting { holder: Option<String> },
     /// The run lock was taken after waiting `waited`.
-    LockAcquired { waited: Duration },
+    LockAcquired {
+        #[serde(serialize_with = "millis")]
+        waited: Duration,
+    },
     /// Work on `total` scripts is about to start.
     Planned { total: usize },
     /// Script `index` (0-based) of the plan starts.
@@ -24,24 +33,44 @@ pub enum Event {
     ScriptFinished {
         index: usize,
         id: String,
+        #[serde(serialize_with = "millis")]
         duration: Duration,
     },
+    /// What the server said while a migration ran (PostgreSQL notices, MariaDB warnings).
+    Notice { id: String, text: String },
     /// Bytes moved so far by a long transfer (`backup`, `restore check`, `restore`).
     Transfer { what: String, bytes: u64 },
     /// The transfer finished (or stopped).
     TransferDone,
-    /// A deploy phase started (`status` None) or ended (`ok`, `failed`, `skipped`).
+    /// A phase of a governed run started (`status` None) or ended.
     Phase {
-        name: String,
-        status: Option<String>,
-        detail: String,
+        phase: Phase,
+        status: Option<PhaseStatus>,
+        detail: Vec<String>,
+        #[serde(serialize_with = "millis")]
         duration: Duration,
+    },
+    /// One check ran (preflight, verify, smoke, a watch round, maintenance proof).
+    Check {
+        phase: Phase,
+        result: crate::validate::CheckResult,
+    },
+    /// One round of the watch window: every check's value.
+    WatchRound {
+        round: u32,
+        failed_in_a_row: u32,
+        results: Vec<crate::validate::CheckResult>,
     },
     /// Something the operator should know that does not stop the run.
     Warning(String),
 }
 
-/// Receives events. Implemented by the CLI renderer; `()` ignores everything.
+fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// Receives events. Implemented by the CLI renderer and the run journal; `()` ignores
+/// everything.
 pub trait Observer {
     fn event(&mut self, event: &Event);
 }

@@ -18,7 +18,7 @@ mod tools;
 mod verify;
 
 pub use prune::{PruneOptions, Pruned, PrunedFile, list, prune};
-pub use restore::{RestoreOptions, Restored, restore};
+pub use restore::{RestoreOptions, Restored, check_restorable, restore, restore_in};
 pub use verify::{verify, verify_checksum};
 
 use std::collections::BTreeMap;
@@ -35,6 +35,7 @@ use crate::config::Settings;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::events::{Event, Observer};
+use crate::session::Session;
 
 /// What `backup create` should do.
 #[derive(Debug, Clone, Default)]
@@ -163,15 +164,33 @@ pub(crate) fn transfer<'a>(observer: &'a mut dyn Observer, what: &'a str) -> imp
     }
 }
 
-/// Make a backup of the configured target.
+/// Make a backup of the configured target, on a connection of its own.
 pub fn create(
     settings: &Settings,
     opts: &CreateOptions,
     observer: &mut dyn Observer,
 ) -> Result<Created, Error> {
-    let started = Instant::now();
     let mut engine = connect(settings)?;
-    Error::refuse_interrupted(engine.as_mut())?;
+    create_with(engine.as_mut(), settings, opts, observer)
+}
+
+/// Make a backup of the session's target on the session's connection (a deploy's backup
+/// phase, a restore's safety backup).
+pub fn create_in(session: &mut Session, opts: &CreateOptions) -> Result<Created, Error> {
+    session.prepare_write()?;
+    let settings = session.settings().clone();
+    let (engine, observer, _) = session.parts();
+    create_with(engine, &settings, opts, observer)
+}
+
+fn create_with(
+    engine: &mut dyn Engine,
+    settings: &Settings,
+    opts: &CreateOptions,
+    observer: &mut dyn Observer,
+) -> Result<Created, Error> {
+    let started = Instant::now();
+    Error::refuse_interrupted(engine)?;
     let server_version = engine
         .server_version()
         .map_err(Error::db("cannot read the server version"))?;
@@ -187,7 +206,7 @@ pub fn create(
                 .dir
                 .clone()
                 .unwrap_or_else(|| settings.backup.dir.clone());
-            let version = newest_applied(engine.as_mut())?;
+            let version = newest_applied(engine)?;
             let name = manifest::file_name(
                 &database_name(settings),
                 settings.env.as_deref(),
@@ -222,7 +241,7 @@ pub fn create(
     let dumped = {
         let mut progress = transfer(observer, "backup");
         native.dump(
-            engine.as_mut(),
+            engine,
             &settings.url,
             &path,
             &mut facts,
@@ -262,7 +281,6 @@ pub fn create(
         verifications: Vec::new(),
     };
     manifest::write(&path, &manifest)?;
-    drop(engine);
     let level = opts.verify.unwrap_or(settings.backup.verify);
     verify(settings, &path, level, observer)?;
     let manifest = manifest::read(&path)?;

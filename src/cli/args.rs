@@ -27,9 +27,12 @@ Exit codes:
   6  timed out waiting for another run's lock
   7  a prerequisite is missing: a dump tool, a recent enough one, or disk space
   8  a backup, its verification or a restore failed
+  9  a file could not be read or written (disk full, permissions): see the message
   10 deploy failed before changing anything
   11 deploy failed and was rolled back (the schema is proved back to its pre-deploy state)
-  12 deploy failed and the rollback did not restore the pre-deploy schema";
+  12 deploy failed and the rollback did not restore the pre-deploy schema
+     (also: a rollback, resolve, baseline or restore that stopped part-way)
+  130 interrupted by SIGINT/SIGTERM between two migrations (the one under way finished)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -110,28 +113,36 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Run down scripts, newest first (default: the newest one)
-    Rollback {
-        /// How many migrations to roll back
-        #[arg(long, value_name = "N", conflicts_with = "to")]
-        steps: Option<usize>,
-        /// Undo a finished deploy (`cutover runs list`) by the environment's rollback rules
-        #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["steps", "to", "dry_run"])]
-        run: Option<String>,
-        /// Roll back everything applied after this version
-        #[arg(long, value_name = "VERSION")]
-        to: Option<String>,
-        /// Print what would run, change nothing
-        #[arg(long)]
-        dry_run: bool,
-    },
+    /// Run down scripts, newest first (default: the newest one), under the environment's policy
+    #[command(
+        after_help = "A rollback is a governed run: approval where the policy asks for it, a safety backup where it \
+requires backups, the before-rollback and after-rollback hooks, notifications, and a row in cutover_runs.\n\n\
+Examples:\n  cutover rollback --steps 2\n  cutover --env prod rollback --to 20240105090600 --yes\n  \
+cutover --env prod rollback --run 01a2 --dry-run"
+    )]
+    Rollback(RollbackArgs),
     /// Correct the history by hand after repairing a failed migration or reviewing an edit
+    #[command(
+        after_help = "Examples:\n  cutover resolve --rolled-back 20240105090300\n  \
+cutover --env prod resolve --applied 20240105090300 --yes"
+    )]
     Resolve(ResolveArgs),
     /// Adopt an existing database: mark every migration up to VERSION as applied without running it
+    #[command(
+        after_help = "Examples:\n  cutover baseline --version 20240105090600 --dry-run\n  \
+cutover --env prod baseline --version 20241031_baseline_schema_only --yes"
+    )]
     Baseline {
         #[arg(long, value_name = "VERSION")]
         version: String,
+        #[command(flatten)]
+        run: RunArgs,
     },
+    /// Run the environment's seeds alone, as a deploy with no migrations would
+    #[command(
+        after_help = "Examples:\n  cutover seed --env dev\n  cutover seed --env staging --dry-run"
+    )]
+    Seed(RunArgs),
     /// Print the live schema: tables, columns, keys, indexes, constraints, views, and its fingerprint
     Schema,
     /// Compare two schemas; by default the target's own migrations against the target (drift)
@@ -181,28 +192,10 @@ Exit code 0 when nothing failed (and, with --fail-on warn, nothing warned); 1 ot
 fingerprint. Journal and reports (JSON, Markdown, HTML) go to .cutover/runs/<run id>/.\n\n\
 Exit codes: 0 deployed (or nothing to do); 10 failed before changing anything; 11 failed and rolled back; \
 12 failed and the rollback did not restore the pre-deploy schema.\n\n\
-Examples:\n  cutover deploy --env dev\n  cutover deploy --env prod --dry-run\n  cutover deploy --env prod --yes --report-dir /var/log/cutover"
+Examples:\n  cutover deploy --env dev\n  cutover deploy --env prod --dry-run\n  cutover deploy --env prod --yes --report-dir /var/log/cutover\n  \
+cutover deploy --env prod --to 20240105090600   # the expand step; its contract step ships later"
     )]
-    Deploy {
-        /// Run the preflight and print the plan; change nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Approve in advance (needed without a terminal when the policy requires approval)
-        #[arg(long)]
-        yes: bool,
-        /// Do not switch maintenance mode on or off
-        #[arg(long)]
-        no_maintenance: bool,
-        /// Do not back up first (refused unless the policy allows it)
-        #[arg(long)]
-        skip_backup: bool,
-        /// Where the journal and reports go [default: .cutover/runs/<run id>]
-        #[arg(long, value_name = "DIR")]
-        report_dir: Option<PathBuf>,
-        /// Apply exactly this plan (from `cutover plan`); refuse if the files or the target changed
-        #[arg(long, value_name = "FILE")]
-        plan: Option<PathBuf>,
-    },
+    Deploy(DeployArgs),
     /// Write what a deploy would apply, with checksums and the target's state, for approval
     #[command(
         after_help = "Examples:\n  cutover --env prod plan --out release-42.plan.json\n  \
@@ -211,6 +204,9 @@ cutover --env prod deploy --plan release-42.plan.json --yes"
     Plan {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Stop after this migration
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
     },
     /// Past deploys recorded in the target (cutover_runs), and one run's phases
     #[command(subcommand)]
@@ -258,17 +254,17 @@ cutover --env prod backup verify FILE --level restore"
     },
     /// Replace the target with a backup: checksum first, a safety backup, then the restore
     #[command(
-        after_help = "Asks for the database's name on a terminal; without one, --yes is required.\n\n\
+        after_help = "Asks for the database's name on a terminal; without one, --yes is required. A restore is a \
+governed run: a safety backup, maintenance mode, notifications and a row in cutover_runs, which the restore keeps.\n\n\
 Examples:\n  cutover --env staging backup restore FILE\n  cutover --env prod backup restore FILE --yes"
     )]
     Restore {
         file: PathBuf,
-        /// Do not ask; needed when there is no terminal
-        #[arg(long)]
-        yes: bool,
-        /// Do not back up the target first
+        /// Do not back up the target first (refused unless the policy allows skipping backups)
         #[arg(long)]
         no_safety_backup: bool,
+        #[command(flatten)]
+        flags: RunArgs,
     },
     /// Delete old backups: keeps the newest verified one, the newest N, and those younger than the retention
     #[command(
@@ -332,14 +328,81 @@ pub enum LevelArg {
     Comprehensive,
 }
 
+impl From<LevelArg> for cutover::validate::Level {
+    fn from(l: LevelArg) -> Self {
+        use cutover::validate::Level;
+        match l {
+            LevelArg::Basic => Level::Basic,
+            LevelArg::Standard => Level::Standard,
+            LevelArg::Comprehensive => Level::Comprehensive,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum FailOnArg {
     Fail,
     Warn,
 }
 
+impl From<FailOnArg> for cutover::config::FailOn {
+    fn from(f: FailOnArg) -> Self {
+        match f {
+            FailOnArg::Fail => cutover::config::FailOn::Fail,
+            FailOnArg::Warn => cutover::config::FailOn::Warn,
+        }
+    }
+}
+
+/// What every governed run (deploy, rollback, seed, resolve, baseline, restore) accepts.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RunArgs {
+    /// Say what would change; change nothing, notify nobody
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Approve in advance (needed without a terminal when the policy requires approval)
+    #[arg(long)]
+    pub yes: bool,
+    /// Do not switch maintenance mode on or off
+    #[arg(long)]
+    pub no_maintenance: bool,
+    /// Do not back up first (refused unless the policy allows it)
+    #[arg(long)]
+    pub skip_backup: bool,
+    /// Each run's journal and reports go to DIR/<run id>/ [default: .cutover/runs]
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub flags: RunArgs,
+    /// Apply exactly this plan (from `cutover plan`); refuse if the files or the target changed
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+    /// Stop after this migration (ship an expand step before its contract step)
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// How many migrations to roll back
+    #[arg(long, value_name = "N", conflicts_with_all = ["to", "run"])]
+    pub steps: Option<usize>,
+    /// Undo a finished deploy (`cutover runs list`) by the environment's rollback rules
+    #[arg(long, value_name = "RUN_ID", conflicts_with = "to")]
+    pub run: Option<String>,
+    /// Roll back everything applied after this version
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub flags: RunArgs,
+}
+
+#[derive(Debug, Args)]
+#[group(id = "resolution", required = true, multiple = false, args = ["applied", "rolled_back", "accept_checksum"])]
 pub struct ResolveArgs {
     /// The migration is now fully applied: record it as applied
     #[arg(long, value_name = "VERSION")]
@@ -350,4 +413,6 @@ pub struct ResolveArgs {
     /// The edited file was reviewed: store its new checksum
     #[arg(long, value_name = "VERSION")]
     pub accept_checksum: Option<String>,
+    #[command(flatten)]
+    pub flags: RunArgs,
 }

@@ -65,6 +65,18 @@ pub struct ValidatePolicy {
     pub level: Option<Level>,
 }
 
+impl ValidatePolicy {
+    /// The level to check at: the flag's, else the file's, else standard.
+    pub fn level_or(&self, flag: Option<Level>) -> Level {
+        flag.or(self.level).unwrap_or(Level::Standard)
+    }
+
+    /// Whether warnings make `validate` fail: the flag's say, else the file's.
+    pub fn warnings_fail(&self, flag: Option<FailOn>) -> bool {
+        flag.or(self.fail_on) == Some(FailOn::Warn)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailOn {

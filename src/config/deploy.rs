@@ -21,6 +21,31 @@ pub enum RollbackStrategy {
     None,
 }
 
+/// What an undo may do once the application has served traffic on the new schema (after
+/// maintenance went off, or all along when there is no maintenance mode): a restore would
+/// throw away every write made since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AfterTraffic {
+    /// Restore anyway, and say from what time writes were discarded.
+    Restore,
+    /// Only down scripts; a restore is refused.
+    DownOnly,
+    /// Undo nothing; say what was left.
+    Refuse,
+}
+
+/// How many transactions a deploy's migrations take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransactionScope {
+    /// One per migration (the default).
+    Migration,
+    /// One for all the deploy's migrations and seeds, through verify: a failure anywhere
+    /// is a plain ROLLBACK (PostgreSQL and SQLite only).
+    Deploy,
+}
+
 /// Something done to the world outside the database: a command, an HTTP request, a file
 /// created (on) or removed (off), or a SQL statement.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -90,6 +115,7 @@ pub struct Maintenance {
 #[serde(rename_all = "kebab-case")]
 pub enum When {
     BeforeMigrate,
+    BeforeRollback,
     AfterMigrate,
     AfterDeploy,
     AfterRollback,
@@ -166,6 +192,8 @@ pub struct DeployPolicy {
     pub backup_required: bool,
     pub allow_skip_backup: bool,
     pub rollback: RollbackStrategy,
+    pub rollback_after_traffic: AfterTraffic,
+    pub transaction: TransactionScope,
     #[serde(serialize_with = "opt_secs")]
     pub statement_timeout: Option<Duration>,
     pub seeds: Option<PathBuf>,
@@ -189,6 +217,8 @@ pub struct DeploySpec<'a> {
     pub backup_required: Option<bool>,
     pub allow_skip_backup: Option<bool>,
     pub rollback: Option<RollbackStrategy>,
+    pub rollback_after_traffic: Option<AfterTraffic>,
+    pub transaction: Option<TransactionScope>,
     pub statement_timeout: Option<&'a str>,
     pub seeds: Option<&'a str>,
     pub maintenance: Option<&'a MaintenanceSpec>,
@@ -301,6 +331,13 @@ pub fn resolve(
         backup_required: spec.backup_required.unwrap_or(strict),
         allow_skip_backup: spec.allow_skip_backup.unwrap_or(!strict),
         rollback: spec.rollback.unwrap_or(RollbackStrategy::Auto),
+        // Throwing away the application's writes is never a default where they matter.
+        rollback_after_traffic: spec.rollback_after_traffic.unwrap_or(if strict {
+            AfterTraffic::DownOnly
+        } else {
+            AfterTraffic::Restore
+        }),
+        transaction: spec.transaction.unwrap_or(TransactionScope::Migration),
         statement_timeout: spec
             .statement_timeout
             .map(|t| duration(t, "statement_timeout"))

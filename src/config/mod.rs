@@ -20,8 +20,8 @@ mod policy;
 mod probe;
 
 pub use deploy::{
-    Action, DeployPolicy, Hook, Maintenance, Notify, NotifyOn, RollbackStrategy, TimedAction,
-    Watch, When,
+    Action, AfterTraffic, DeployPolicy, Hook, Maintenance, Notify, NotifyOn, RollbackStrategy,
+    TimedAction, TransactionScope, Watch, When,
 };
 
 pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, Probe};
@@ -111,6 +111,11 @@ pub struct Environment {
     pub allow_skip_backup: Option<bool>,
     /// auto | down | restore | none.
     pub rollback: Option<deploy::RollbackStrategy>,
+    /// restore | down-only | refuse: what an undo may do after the application served
+    /// traffic (default: down-only in prod and staging, restore elsewhere).
+    pub rollback_after_traffic: Option<deploy::AfterTraffic>,
+    /// migration (default) | deploy: one transaction for the whole deploy.
+    pub transaction: Option<deploy::TransactionScope>,
     /// Longest any statement may run during a deploy (`10m`).
     pub statement_timeout: Option<String>,
     /// Folder of repeatable seed scripts, relative to this file.
@@ -252,6 +257,8 @@ impl Selected {
             backup_required: e.backup.required,
             allow_skip_backup: e.allow_skip_backup,
             rollback: e.rollback,
+            rollback_after_traffic: e.rollback_after_traffic,
+            transaction: e.transaction,
             statement_timeout: e.statement_timeout.as_deref(),
             seeds: e.seeds.as_deref(),
             maintenance: e.maintenance.as_ref(),

@@ -89,6 +89,11 @@ fn opt_secs<S: serde::Serializer>(
 }
 
 impl BackupPolicy {
+    /// How to verify: as asked, else as the policy says.
+    pub fn verify_level(&self, asked: Option<VerifyLevel>) -> VerifyLevel {
+        asked.unwrap_or(self.verify)
+    }
+
     pub(super) fn resolve(
         kind: Kind,
         section: &BackupSection,

@@ -1,146 +1,347 @@
-//! `cutover deploy`: the runbook as one pipeline over a shared context. Each phase is
-//! timed, recorded in the journal (`.cutover/runs/<id>/journal.jsonl`) and reported to the
-//! observer; a failure after the first change rolls back (down scripts or the pre-deploy
-//! backup) and proves the schema is back to its pre-deploy fingerprint. Maintenance mode is
-//! switched off on every way out, SIGINT and SIGTERM included (they stop the run after the
-//! step under way).
+//! Governed runs: `cutover deploy`, and every other change to a target that must obey the
+//! environment's policy (`rollback`, `seed`, `resolve`, `baseline`, `backup restore`). Each
+//! is one pipeline over one session, which holds the run lock from the preflight to the
+//! end: preflight → approval → notify(start) → the work's phases → notify(result) → record.
 //!
-//! preflight → approval → notify(start) → backup → maintenance on → hooks → migrate →
-//! hooks → seed → verify → maintenance off → smoke → watch → notify(result) → record
+//! A deploy's work is: backup → maintenance on → hooks → migrate → hooks → seed → verify →
+//! maintenance off → smoke → watch. A failure after its first change is undone by the one
+//! undo (`undo.rs`) that `rollback --run` uses too, and the schema is proved back to its
+//! pre-deploy fingerprint. Maintenance mode is switched off on every way out, SIGINT and
+//! SIGTERM included (they stop the run after the step under way). The run's progress is
+//! kept in `cutover_runs` as it goes, so a killed run is found and finished by the next.
 
 pub mod actions;
+mod journal;
+mod notify;
 mod phases;
 pub mod plan;
 pub mod report;
 pub mod runs;
 mod seed;
+mod step;
+mod undo;
+mod work;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-pub use report::{DeployReport, Outcome, PhaseRecord};
-pub use seed::SEEDS_TABLE;
+pub use report::RunReport;
+pub use seed::{SEEDS_TABLE, Seeded};
+pub use undo::{How, Undone};
 
-use crate::config::{NotifyOn, RollbackStrategy, Settings, When};
-use crate::engine::Engine;
+pub use crate::phase::{Phase, PhaseRecord, PhaseStatus};
+pub use crate::records::{Outcome, RunKind};
+pub use crate::tables::RUNS_TABLE;
+
+use crate::config::{NotifyOn, Settings};
 use crate::error::Error;
 use crate::events::{Event, Observer};
-use crate::runner::RollbackOptions;
+use crate::records::RunRow;
+use crate::runner::{Resolve, RollbackOptions};
 use crate::schema::Schema;
-use crate::validate::Status;
+use crate::session::{Access, Files, Session};
+use journal::{Journal, Tee};
+use step::{Done, Failed};
 
-/// The table where each deploy leaves a summary row.
-pub const RUNS_TABLE: &str = "cutover_runs";
+/// What a governed run changes.
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// Migrations (up to `RunOptions::to`, or an approved plan) and seeds.
+    Deploy,
+    /// The seeds alone, as a deploy with no migrations would run them.
+    Seed,
+    /// Down scripts: the newest steps, or everything after a version.
+    Rollback(RollbackOptions),
+    /// Undo a finished deploy by the environment's rollback strategy.
+    UndoRun(String),
+    Resolve(Resolve),
+    Baseline(String),
+    /// Replace the target with a backup.
+    Restore { file: PathBuf, safety_backup: bool },
+}
 
-/// What `deploy` should do.
+impl Work {
+    pub fn kind(&self) -> RunKind {
+        match self {
+            Work::Deploy => RunKind::Deploy,
+            Work::Seed => RunKind::Seed,
+            Work::Rollback(_) | Work::UndoRun(_) => RunKind::Rollback,
+            Work::Resolve(_) => RunKind::Resolve,
+            Work::Baseline(_) => RunKind::Baseline,
+            Work::Restore { .. } => RunKind::Restore,
+        }
+    }
+
+    /// The phases between approval and the record, in order.
+    fn phases(&self) -> &'static [Phase] {
+        use Phase::*;
+        match self {
+            Work::Deploy => &[
+                Backup,
+                MaintenanceOn,
+                HooksBeforeMigrate,
+                Migrate,
+                HooksAfterMigrate,
+                Seed,
+                Verify,
+                MaintenanceOff,
+                Smoke,
+                Watch,
+            ],
+            Work::Seed => &[
+                Backup,
+                MaintenanceOn,
+                Seed,
+                Verify,
+                MaintenanceOff,
+                Smoke,
+                Watch,
+            ],
+            Work::Rollback(_) | Work::UndoRun(_) => &[
+                Backup,
+                MaintenanceOn,
+                HooksBeforeRollback,
+                Rollback,
+                HooksAfterRollback,
+                MaintenanceOff,
+            ],
+            Work::Resolve(_) => &[Backup, Resolve],
+            Work::Baseline(_) => &[Backup, Baseline],
+            Work::Restore { .. } => &[Backup, MaintenanceOn, Restore, MaintenanceOff],
+        }
+    }
+
+    /// Whether a failure after the first change is undone (deploys and seeds), rather than
+    /// reported as it is.
+    fn undoes_on_failure(&self) -> bool {
+        matches!(self, Work::Deploy | Work::Seed)
+    }
+}
+
+/// How to run.
 #[derive(Debug, Clone, Default)]
-pub struct DeployOptions {
-    /// Preflight and the plan; change nothing.
+pub struct RunOptions {
+    /// Preflight and the plan; change nothing, notify nobody.
     pub dry_run: bool,
     /// Approved in advance (`--yes`).
     pub yes: bool,
     pub no_maintenance: bool,
     pub skip_backup: bool,
-    /// Where the journal and reports go (default `.cutover/runs/<id>` beside cutover.toml).
+    /// The folder each run writes its journal and reports into, as `<dir>/<run id>/`
+    /// (default `.cutover/runs` beside cutover.toml).
     pub report_dir: Option<PathBuf>,
     /// An approved plan (`cutover plan`): apply exactly it, or refuse.
     pub plan: Option<plan::Plan>,
+    /// Stop after this migration (an expand step before its contract step).
+    pub to: Option<String>,
+}
+
+/// What a person is asked to approve.
+#[derive(Debug, Clone)]
+pub struct ApprovalRequest {
+    pub kind: RunKind,
+    pub environment: String,
+    /// The target, password hidden.
+    pub target: String,
+    /// What will change, in one line.
+    pub summary: String,
+    /// What a person types to approve: the environment's name, or for a restore the
+    /// database's.
+    pub confirm: String,
 }
 
 /// Asks a person to approve; returns whether they did. `None`: nobody to ask.
-pub type Approver<'a> = &'a mut dyn FnMut(&DeployReport) -> Option<bool>;
+pub type Approver<'a> = &'a mut dyn FnMut(&ApprovalRequest) -> Option<bool>;
 
-/// Why a phase failed.
-struct Failed(String);
-
-impl From<Error> for Failed {
-    fn from(e: Error) -> Failed {
-        Failed(e.to_string())
-    }
-}
-
-struct Run<'a> {
-    settings: &'a Settings,
-    opts: &'a DeployOptions,
-    observer: &'a mut dyn Observer,
-    report: DeployReport,
-    journal: Option<std::fs::File>,
-    maintenance_on: bool,
-    before: Option<Schema>,
-    seeded: bool,
-    stop: Arc<AtomicBool>,
-    clock: Instant,
-}
-
-/// Run the pipeline for the configured environment.
+/// Run a deploy.
 pub fn deploy(
     settings: &Settings,
-    opts: &DeployOptions,
+    opts: &RunOptions,
     observer: &mut dyn Observer,
     approve: Approver,
-) -> Result<DeployReport, Error> {
+) -> Result<RunReport, Error> {
+    run(settings, Work::Deploy, opts, observer, approve)
+}
+
+/// Run `work` under the environment's policy. A deploy or seed reports its failure in
+/// the report's outcome; any other work returns the error that stopped it, after the
+/// record and the notifications.
+pub fn run(
+    settings: &Settings,
+    work: Work,
+    opts: &RunOptions,
+    observer: &mut dyn Observer,
+    approve: Approver,
+) -> Result<RunReport, Error> {
+    let refused = refuse_early(settings, &work, opts);
+    if refused.is_err() && !work.undoes_on_failure() {
+        refused?;
+    }
     let run_id = uuid::Uuid::now_v7().to_string();
-    let dir = opts
-        .report_dir
-        .clone()
-        .unwrap_or_else(|| runs::dir(settings, &run_id));
+    let dir = match &opts.report_dir {
+        Some(base) => base.join(&run_id),
+        None => runs::dir(settings, &run_id),
+    };
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
         source,
     })?;
-    let journal = std::fs::File::create(dir.join("journal.jsonl")).ok();
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register(signal, stop.clone());
-    }
-    let mut run = Run {
-        settings,
-        opts,
-        observer,
-        report: DeployReport {
-            run_id,
-            environment: settings.env.clone(),
-            target: settings.url.to_string(),
-            engine: settings.url.kind().name().to_string(),
-            started_at: jiff::Timestamp::now().to_string(),
-            duration_ms: 0,
-            outcome: Outcome::Success,
-            reason: None,
-            phases: Vec::new(),
-            applied: Vec::new(),
-            pending: Vec::new(),
-            backup: None,
-            fingerprint_before: None,
-            fingerprint_after: None,
-            checks: Vec::new(),
-            applied_by: crate::applied_by(),
-            report_dir: Some(dir.clone()),
-        },
-        journal,
-        maintenance_on: false,
-        before: None,
-        seeded: false,
-        stop,
-        clock: Instant::now(),
+    let mut journal = Journal::create(&dir, settings.url.clone());
+    let mut report = RunReport::new(settings, &run_id, work.kind(), dir.clone());
+    let access = if opts.dry_run {
+        Access::Read
+    } else {
+        Access::Change
     };
-    run.pipeline(approve);
-    if run.maintenance_on {
-        // Every way out: failure, rollback, interruption.
-        let _ = run.phase("maintenance off", |r| r.maintenance(false));
+    let clock = Instant::now();
+    if let Err(e) = refused {
+        // A deploy refused before it starts is a deploy that failed before changing
+        // anything: no lock, no approval, no notification.
+        let failed = Failed::from(e);
+        report.failed_to_start(&failed.message, clock.elapsed());
+        report.write_files(&dir, &settings.url, &mut report_warnings(observer));
+        return Ok(report);
     }
-    run.finish(&dir);
-    Ok(run.report)
+    let outcome = {
+        let mut tee = Tee::new(&mut journal, observer, &run_id);
+        let files = match work {
+            Work::Restore { .. } => Files::Optional,
+            _ => Files::Required,
+        };
+        match Session::open_run(settings, access, &mut tee, run_id.clone(), files) {
+            Ok(session) => {
+                let mut run = Run::new(session, work, opts, report, clock);
+                run.pipeline(approve);
+                Ok(run.finish())
+            }
+            Err(e) => Err((Failed::from(e), report)),
+        }
+    };
+    let outcome = outcome.unwrap_or_else(|(failed, mut report)| {
+        report.failed_to_start(&failed.message, clock.elapsed());
+        let event = Event::Phase {
+            phase: Phase::Preflight,
+            status: Some(PhaseStatus::Failed),
+            detail: vec![settings.url.scrub(&failed.message)],
+            duration: clock.elapsed(),
+        };
+        Tee::new(&mut journal, observer, &run_id).event(&event);
+        (report, failed.error)
+    });
+    let (mut report, error) = outcome;
+    if let Some(lost) = journal.lost() {
+        report.warnings.push(lost);
+    }
+    report.write_files(&dir, &settings.url, &mut report_warnings(observer));
+    match error {
+        Some(e) if !matches!(report.kind, RunKind::Deploy | RunKind::Seed) => Err(e),
+        _ => Ok(report),
+    }
 }
 
-impl Run<'_> {
-    fn pipeline(&mut self, approve: Approver) {
-        if let Err(Failed(reason)) = self.phase("preflight", Run::preflight) {
-            return self.failed(reason, Outcome::Failed);
+/// Warnings about the report files go to the operator directly: the journal is closed.
+fn report_warnings(observer: &mut dyn Observer) -> impl FnMut(String) + '_ {
+    move |w| observer.event(&Event::Warning(w))
+}
+
+/// Refusals that need nothing but the settings, before anything happens: no lock, no
+/// notification, no approval.
+fn refuse_early(settings: &Settings, work: &Work, opts: &RunOptions) -> Result<(), Error> {
+    let skips = opts.skip_backup
+        || matches!(
+            work,
+            Work::Restore {
+                safety_backup: false,
+                ..
+            }
+        );
+    if skips && settings.deploy.backup_required && !settings.deploy.allow_skip_backup && !opts.dry_run {
+        return Err(Error::Refused {
+            message: format!(
+                "--skip-backup is refused: the policy of {} requires a backup before any change",
+                settings.env.as_deref().unwrap_or("this environment")
+            ),
+            hint: "run without --skip-backup, or set `allow_skip_backup = true` for this environment".into(),
+        });
+    }
+    if let Work::Restore { file, .. } = work
+        && !file.exists()
+    {
+        return Err(Error::Usage(format!(
+            "{} does not exist; `cutover backup list` shows the backups",
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A governed run in progress.
+pub(crate) struct Run<'s, 'o> {
+    session: Session<'o>,
+    work: Work,
+    opts: &'s RunOptions,
+    report: RunReport,
+    /// The schema before the first change, which an undo must get back to.
+    before: Option<Schema>,
+    /// Whether maintenance mode is (or may be) on.
+    maintenance_on: bool,
+    /// When the application started serving the new schema (maintenance went off, or,
+    /// without a maintenance mode, when the first change was made).
+    serving_since: Option<jiff::Timestamp>,
+    /// The work changed the target (an undo has something to do).
+    changed: bool,
+    seeded: bool,
+    /// A migration that stopped half-way with its effects kept.
+    partial: Option<String>,
+    /// The seed scripts, read and split in the preflight.
+    seeds: Vec<seed::SeedFile>,
+    /// A run killed earlier that this one finishes (so "nothing pending" still runs).
+    resumed: Option<RunRow>,
+    /// Whether this run's row exists in `cutover_runs`.
+    recorded: bool,
+    /// The whole deploy runs in one transaction that is still open.
+    open_transaction: bool,
+    clock: Instant,
+    error: Option<Error>,
+}
+
+impl<'s, 'o> Run<'s, 'o> {
+    fn new(
+        session: Session<'o>,
+        work: Work,
+        opts: &'s RunOptions,
+        report: RunReport,
+        clock: Instant,
+    ) -> Self {
+        Run {
+            session,
+            work,
+            opts,
+            report,
+            before: None,
+            maintenance_on: false,
+            serving_since: None,
+            changed: false,
+            seeded: false,
+            partial: None,
+            seeds: Vec::new(),
+            resumed: None,
+            recorded: false,
+            open_transaction: false,
+            clock,
+            error: None,
         }
-        if self.report.pending.is_empty() {
+    }
+
+    fn settings(&self) -> &Settings {
+        self.session.settings()
+    }
+
+    fn pipeline(&mut self, approve: Approver) {
+        if let Err(f) = self.phase(Phase::Preflight, Run::preflight) {
+            return self.failed(f);
+        }
+        if self.nothing_to_do() {
             self.report.outcome = Outcome::NothingToDo;
             return;
         }
@@ -148,322 +349,151 @@ impl Run<'_> {
             self.report.outcome = Outcome::DryRun;
             return;
         }
-        if let Err(Failed(reason)) = self.phase("approval", |r| r.approval(approve)) {
-            return self.failed(reason, Outcome::Failed);
+        if let Err(f) = self.phase(Phase::Approval, |r| r.approval(approve)) {
+            return self.failed(f);
         }
-        self.notify(NotifyOn::Start, "started");
-        if let Err(Failed(reason)) = self.phase("backup", Run::backup) {
-            return self.failed(reason, Outcome::Failed);
+        if let Err(e) = self.start_record() {
+            return self.failed(e.into());
         }
-        let changes = [
-            "maintenance on",
-            "hooks before migrate",
-            "migrate",
-            "hooks after migrate",
-            "seed",
-            "verify",
-            "maintenance off",
-            "smoke",
-            "watch",
-        ];
-        for name in changes {
-            if self.stop.load(Ordering::Relaxed) {
-                let reason = "interrupted (SIGINT/SIGTERM)".to_string();
-                return self.rollback(reason);
+        self.notify(NotifyOn::Start);
+        for &phase in self.work.phases() {
+            if self.session.stopping() {
+                return self.fail_or_undo(Failed::new("interrupted (SIGINT/SIGTERM)"));
             }
-            if let Err(Failed(reason)) = self.phase(name, |r| r.step(name)) {
-                return self.rollback(format!("{name}: {reason}"));
+            if let Err(mut f) = self.phase(phase, |r| r.step(phase)) {
+                f.message = format!("{phase}: {}", f.message);
+                return self.fail_or_undo(f);
             }
         }
-        let _ = self.phase("hooks after deploy", |r| r.hooks(When::AfterDeploy));
-        self.notify(NotifyOn::Success, "succeeded");
+        if matches!(self.work, Work::Deploy | Work::Seed) {
+            let _ = self.phase(Phase::HooksAfterDeploy, |r| {
+                r.hooks(crate::config::When::AfterDeploy)
+            });
+        }
+        self.report.outcome = Outcome::Success;
+        self.notify(NotifyOn::Success);
     }
 
-    fn step(&mut self, name: &str) -> Result<Vec<String>, Failed> {
-        match name {
-            "maintenance on" => self.maintenance_phase(true),
-            "hooks before migrate" => self.hooks(When::BeforeMigrate),
-            "migrate" => self.migrate(),
-            "hooks after migrate" => self.hooks(When::AfterMigrate),
-            "seed" => self.seed(),
-            "verify" => self.verify(),
-            "maintenance off" => self.maintenance_phase(false),
-            "smoke" => self.checks_phase(&self.settings.smoke.clone(), "smoke"),
-            "watch" => self.watch(),
-            _ => unreachable!("every phase is listed"),
+    /// Nothing pending, no seeds to run, no unfinished run to finish.
+    fn nothing_to_do(&self) -> bool {
+        matches!(self.work, Work::Deploy)
+            && self.report.pending.is_empty()
+            && self.resumed.is_none()
+    }
+
+    /// The work of one phase.
+    fn step(&mut self, phase: Phase) -> Result<Done, Failed> {
+        use crate::config::When;
+        match phase {
+            Phase::Backup => self.backup(),
+            Phase::MaintenanceOn => self.maintenance_phase(true),
+            Phase::HooksBeforeMigrate => self.hooks(When::BeforeMigrate),
+            Phase::Migrate => self.migrate(),
+            Phase::HooksAfterMigrate => self.hooks(When::AfterMigrate),
+            Phase::Seed => self.seed(),
+            Phase::Verify => self.verify(),
+            Phase::MaintenanceOff => self.maintenance_phase(false),
+            Phase::Smoke => self.smoke(),
+            Phase::Watch => self.watch(),
+            Phase::HooksBeforeRollback => self.hooks(When::BeforeRollback),
+            Phase::Rollback => self.rollback_work(),
+            Phase::HooksAfterRollback => self.hooks(When::AfterRollback),
+            Phase::Resolve => self.resolve_work(),
+            Phase::Baseline => self.baseline_work(),
+            Phase::Restore => self.restore_work(),
+            Phase::HooksAfterDeploy => self.hooks(When::AfterDeploy),
+            Phase::Preflight | Phase::Approval | Phase::Notify | Phase::Record => Ok(
+                Done::skipped("runs outside the work's phases"),
+            ),
         }
     }
 
-    /// Time a phase, tell the observer and the journal, and record it.
+    /// Time a phase, tell the observer (and so the journal), and record it.
     fn phase(
         &mut self,
-        name: &str,
-        f: impl FnOnce(&mut Self) -> Result<Vec<String>, Failed>,
+        phase: Phase,
+        f: impl FnOnce(&mut Self) -> Result<Done, Failed>,
     ) -> Result<(), Failed> {
         let started_at = jiff::Timestamp::now().to_string();
         let t = Instant::now();
-        self.event(name, None, "", Duration::ZERO);
+        self.session.event(Event::Phase {
+            phase,
+            status: None,
+            detail: Vec::new(),
+            duration: Duration::ZERO,
+        });
+        self.report.phase = Some(phase);
         let result = f(self);
         let (status, detail) = match &result {
-            Ok(d) if d.first().is_some_and(|l| l == SKIPPED) => ("skipped", d[1..].to_vec()),
-            Ok(d) => ("ok", d.clone()),
-            Err(Failed(reason)) => ("failed", vec![reason.clone()]),
+            Ok(Done::Ran(lines)) => (PhaseStatus::Ok, lines.clone()),
+            Ok(Done::Skipped(why)) => (PhaseStatus::Skipped, vec![why.clone()]),
+            Err(f) => (PhaseStatus::Failed, vec![f.message.clone()]),
         };
-        self.event(name, Some(status), &detail.join("; "), t.elapsed());
+        let detail: Vec<String> = detail
+            .iter()
+            .map(|d| self.settings().url.scrub(d))
+            .collect();
+        self.session.event(Event::Phase {
+            phase,
+            status: Some(status),
+            detail: detail.clone(),
+            duration: t.elapsed(),
+        });
         self.report.phases.push(PhaseRecord {
-            name: name.to_string(),
-            status: status.to_string(),
+            name: phase,
+            status,
             started_at,
             duration_ms: t.elapsed().as_millis() as u64,
             detail,
         });
+        self.progress();
         result.map(|_| ())
     }
 
-    fn event(&mut self, name: &str, status: Option<&str>, detail: &str, duration: Duration) {
-        let scrubbed = self.settings.url.scrub(detail);
-        if let Some(j) = &mut self.journal {
-            let line = serde_json::json!({
-                "at": jiff::Timestamp::now().to_string(),
-                "run": self.report.run_id,
-                "phase": name,
-                "status": status.unwrap_or("started"),
-                "detail": scrubbed,
-                "duration_ms": duration.as_millis() as u64,
-            });
-            let _ = writeln!(j, "{line}");
+    /// A failure: undo what the run changed when the work calls for it, else report it.
+    fn fail_or_undo(&mut self, f: Failed) {
+        if self.open_transaction {
+            return self.roll_back_transaction(f);
         }
-        self.observer.event(&Event::Phase {
-            name: name.to_string(),
-            status: status.map(str::to_string),
-            detail: scrubbed,
-            duration,
-        });
-    }
-
-    /// Undo this run's changes by the policy's strategy, then prove the schema is back.
-    fn rollback(&mut self, reason: String) {
-        self.report.reason = Some(reason);
-        // Maintenance stays on while undoing; it goes off at the end either way.
-        let result = self.phase("rollback", Run::undo);
-        self.report.outcome = match result {
-            Ok(()) => Outcome::RolledBack,
-            Err(_) => Outcome::RollbackFailed,
-        };
-        let _ = self.phase("hooks after rollback", |r| r.hooks(When::AfterRollback));
-        let text = format!(
-            "rolled back: {}",
-            self.report.reason.clone().unwrap_or_default()
-        );
-        self.notify(NotifyOn::Rollback, &text);
-        self.notify(NotifyOn::Failure, &text);
-    }
-
-    fn undo(&mut self) -> Result<Vec<String>, Failed> {
-        let mut detail = Vec::new();
-        let n = self.report.applied.len();
-        let strategy = self.settings.deploy.rollback;
-        let downs_cover = self.downs_cover_run()?;
-        let use_down = match strategy {
-            RollbackStrategy::None => {
-                return Err(Failed(
-                    "the policy says rollback = none: nothing was undone".into(),
-                ));
-            }
-            RollbackStrategy::Down => true,
-            RollbackStrategy::Restore => false,
-            RollbackStrategy::Auto => downs_cover && !self.seeded || self.report.backup.is_none(),
-        };
-        if n == 0 && !self.seeded {
-            detail.push("no migration was applied: nothing to undo".into());
-        } else if use_down {
-            match self.run_downs(n) {
-                Ok(()) => detail.push(format!("ran the down scripts of {n} migration(s)")),
-                // A migration that stopped half-way (MariaDB) blocks its down scripts: with
-                // `auto` and a backup, the backup puts everything back instead.
-                Err(Failed(why))
-                    if strategy == RollbackStrategy::Auto && self.report.backup.is_some() =>
-                {
-                    detail.push(format!(
-                        "the down scripts could not run ({why}); restoring the backup"
-                    ));
-                    detail.push(self.restore_backup()?);
-                }
-                Err(e) => return Err(e),
-            }
-        } else {
-            detail.push(self.restore_backup()?);
+        if self.changed && self.work.undoes_on_failure() {
+            return self.undo_run(f);
         }
-        let mut engine = self.connect(true)?;
-        let now = engine.introspect().map_err(|e| Failed(e.to_string()))?;
-        self.report.fingerprint_after = Some(now.fingerprint());
-        let before = self.before.clone().unwrap_or_default();
-        let changes = crate::schema::diff(&before, &now);
-        if !changes.is_empty() {
-            let lines: Vec<String> = changes.iter().map(ToString::to_string).collect();
-            return Err(Failed(format!(
-                "the schema is NOT back to its pre-deploy state: {}",
-                lines.join("; ")
-            )));
-        }
-        detail.push(format!(
-            "schema back to its pre-deploy fingerprint {}",
-            now.fingerprint()
-        ));
-        Ok(detail)
-    }
-
-    fn run_downs(&mut self, n: usize) -> Result<(), Failed> {
-        let mut runner = crate::open(self.settings, false, self.observer)?;
-        let opts = RollbackOptions {
-            steps: Some(n),
-            ..Default::default()
-        };
-        runner.rollback(&opts)?;
-        Ok(())
-    }
-
-    fn restore_backup(&mut self) -> Result<String, Failed> {
-        let file = self
-            .report
-            .backup
-            .clone()
-            .ok_or_else(|| Failed("no pre-deploy backup to restore".into()))?;
-        let opts = crate::backup::RestoreOptions {
-            confirmed: true,
-            safety_backup: false,
-        };
-        crate::backup::restore(self.settings, &file, &opts, self.observer)?;
-        Ok(format!("restored {}", file.display()))
-    }
-
-    /// Whether every migration this run applied has a non-empty down script.
-    fn downs_cover_run(&self) -> Result<bool, Failed> {
-        let found = crate::migrations::discover(
-            &self.settings.migrations,
-            self.settings.url.kind().dialect(),
-        )
-        .map_err(|e| Failed(e.to_string()))?;
-        Ok(self.report.applied.iter().all(|id| {
-            found
-                .migrations
-                .iter()
-                .any(|m| &m.id == id && m.down.as_ref().is_some_and(|d| !d.sql.trim().is_empty()))
-        }))
-    }
-
-    fn failed(&mut self, reason: String, outcome: Outcome) {
-        self.report.reason = Some(reason.clone());
-        self.report.outcome = outcome;
-        self.notify(NotifyOn::Failure, &format!("failed: {reason}"));
-    }
-
-    fn notify(&mut self, on: NotifyOn, what: &str) {
-        let targets: Vec<_> = self
-            .settings
-            .deploy
-            .notify
-            .iter()
-            .filter(|n| n.on.contains(&on))
-            .cloned()
-            .collect();
-        if targets.is_empty() {
+        if self.changed {
+            // A rollback, resolve, baseline or restore that failed part-way: say so; the
+            // error says what was left.
+            self.report.reason = Some(f.message.clone());
+            self.report.outcome = Outcome::RollbackFailed;
+            self.error = f.error;
+            self.notify(NotifyOn::Failure);
             return;
         }
-        let r = &self.report;
-        let text = format!(
-            "cutover deploy {} of {} {what} ({} migration(s): {}; {} ms){}",
-            r.run_id,
-            r.environment.as_deref().unwrap_or("default"),
-            r.pending.len(),
-            r.pending.join(", "),
-            self.clock.elapsed().as_millis(),
-            r.backup
-                .as_ref()
-                .map(|b| format!("; backup {}", b.display()))
-                .unwrap_or_default()
-        );
-        let payload = serde_json::json!({
-            "text": self.settings.url.scrub(&text),
-            "event": on,
-            "run_id": r.run_id,
-            "environment": r.environment,
-            "target": r.target,
-            "outcome": r.outcome,
-            "reason": r.reason,
-            "pending": r.pending,
-            "applied": r.applied,
-            "backup": r.backup,
-            "checks": { "failed": r.checks.iter().filter(|c| c.status == Status::Fail).count(), "total": r.checks.len() },
-            "duration_ms": self.clock.elapsed().as_millis() as u64,
-        });
-        for n in targets {
-            for problem in actions::notify(&n, &payload) {
-                self.event("notify", Some("failed"), &problem, Duration::ZERO);
-            }
-        }
+        self.failed(f)
     }
 
-    /// The summary row in the target, and the report files.
-    fn finish(&mut self, dir: &Path) {
+    /// Stopped before changing anything.
+    fn failed(&mut self, f: Failed) {
+        self.report.reason = Some(f.message.clone());
+        self.report.outcome = Outcome::Failed;
+        self.error = f.error;
+        self.notify(NotifyOn::Failure);
+    }
+
+    /// Switch maintenance off if this run left it on; write the final record. Returns the
+    /// report, and the error behind a failure.
+    fn finish(mut self) -> (RunReport, Option<Error>) {
+        if self.maintenance_on {
+            // Every way out: failure, rollback, interruption.
+            let _ = self.phase(Phase::MaintenanceOff, |r| r.maintenance(false));
+        }
         self.report.duration_ms = self.clock.elapsed().as_millis() as u64;
-        if !matches!(self.report.outcome, Outcome::NothingToDo | Outcome::DryRun)
-            && self.target_exists()
-            && let Err(e) = self.record_row()
+        self.report.finished_at = Some(jiff::Timestamp::now().to_string());
+        if self.recorded
+            && let Err(e) = self.write_record()
         {
-            {
-                self.event("record", Some("failed"), &e, Duration::ZERO);
-            }
+            let message = format!("cannot record the run in {RUNS_TABLE}: {e}");
+            self.session.event(Event::Warning(message.clone()));
+            self.report.warnings.push(message);
         }
-        let files = [
-            (
-                "report.json",
-                serde_json::to_string_pretty(&self.report).expect("a report serialises"),
-            ),
-            ("report.md", report::markdown(&self.report)),
-            ("report.html", report::html(&self.report)),
-        ];
-        for (name, text) in files {
-            let _ = std::fs::write(dir.join(name), self.settings.url.scrub(&text));
-        }
-    }
-
-    fn record_row(&mut self) -> Result<(), String> {
-        let mut e = self.connect(false).map_err(|Failed(m)| m)?;
-        let q = |s: &str| s.replace('\'', "''");
-        e.execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (id VARCHAR(64) NOT NULL PRIMARY KEY, environment VARCHAR(255), \
-             started_at VARCHAR(40) NOT NULL, duration_ms BIGINT NOT NULL, outcome VARCHAR(40) NOT NULL, \
-             applied_by VARCHAR(255) NOT NULL, migrations TEXT NOT NULL, backup TEXT, reason TEXT, \
-             fingerprint_before VARCHAR(80))"
-        ))
-        .map_err(|e| e.message)?;
-        let r = &self.report;
-        e.execute(&format!(
-            "INSERT INTO {RUNS_TABLE} (id, environment, started_at, duration_ms, outcome, applied_by, migrations, backup, reason, \
-             fingerprint_before) VALUES ('{}', '{}', '{}', {}, '{}', '{}', '{}', {}, {}, '{}')",
-            q(&r.run_id),
-            q(r.environment.as_deref().unwrap_or("")),
-            q(&r.started_at),
-            r.duration_ms,
-            q(serde_json::to_value(r.outcome).ok().and_then(|v| v.as_str().map(str::to_string)).as_deref().unwrap_or("")),
-            q(&r.applied_by),
-            q(&r.applied.join(",")),
-            r.backup.as_ref().map_or("NULL".into(), |b| format!("'{}'", q(&b.display().to_string()))),
-            r.reason.as_ref().map_or("NULL".into(), |s| format!("'{}'", q(&self.settings.url.scrub(s)))),
-            q(r.fingerprint_before.as_deref().unwrap_or("")),
-        ))
-        .map_err(|e| e.message)
+        (self.report, self.error)
     }
 }
-
-/// Lend an optional connection for one call.
-fn lend(e: &mut Option<Box<dyn Engine>>) -> Option<&mut dyn Engine> {
-    match e {
-        Some(b) => Some(&mut **b),
-        None => None,
-    }
-}
-
-/// A phase's detail starting with this was skipped.
-const SKIPPED: &str = "\u{0}skipped";

@@ -1,22 +1,24 @@
-//! The pipeline's phases up to the watch window: each takes the run, does its step and
-//! returns what it did (or why it failed); `mod.rs` orders them, rolls back and records.
+//! The phases a deploy runs, from the preflight to the watch window: each does its step on
+//! the run's session and returns what it did (or why it failed); `mod.rs` orders them,
+//! undoes and records.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::{Approver, Failed, Run, SKIPPED, actions, lend, seed};
-use crate::config::When;
-use crate::engine::Engine;
+use super::step::{Done, Failed};
+use super::{ApprovalRequest, Approver, Run, Work, actions, seed};
+use crate::config::{TransactionScope, When};
 use crate::error::Error;
+use crate::events::Event;
 use crate::history::State;
+use crate::phase::Phase;
 use crate::runner::MigrateOptions;
 use crate::validate::{CheckResult, Level, Status};
 
-impl Run<'_> {
-    /// Whether there is a database to back up or record in (a SQLite file may not exist yet).
+impl Run<'_, '_> {
+    /// Whether there is a database to back up (a SQLite file may not exist yet).
     pub(super) fn target_exists(&self) -> bool {
-        match self.settings.url.sqlite_path() {
+        match self.settings().url.sqlite_path() {
             Some(p) => {
                 let file = p.split('?').next().unwrap_or(p);
                 file == ":memory:" || Path::new(file).exists()
@@ -25,91 +27,72 @@ impl Run<'_> {
         }
     }
 
-    pub(super) fn connect(&self, read_only: bool) -> Result<Box<dyn Engine>, Failed> {
-        crate::connect(self.settings, &self.settings.url, read_only).map_err(Failed::from)
-    }
-
-    pub(super) fn preflight(&mut self) -> Result<Vec<String>, Failed> {
+    pub(super) fn preflight(&mut self) -> Result<Done, Failed> {
         let mut detail = Vec::new();
-        let mut engine = self.connect(true)?;
-        Error::refuse_interrupted(engine.as_mut())?;
-        let version = engine
+        let kind = self.settings().url.kind().name();
+        let version = self
+            .session
+            .engine()
             .server_version()
-            .map_err(|e| Failed(format!("cannot read the server version: {e}")))?;
-        detail.push(format!(
-            "connected: {} {version}",
-            self.settings.url.kind().name()
-        ));
-        let mut quiet = ();
-        let status = crate::open(self.settings, true, &mut quiet)?.status()?;
-        let bad: Vec<String> = status
-            .migrations
-            .iter()
-            .filter(|m| matches!(m.state, State::Failed | State::Changed | State::Missing))
-            .map(|m| format!("{} {} is {}", m.version, m.name, m.state.as_str()))
-            .collect();
-        if !bad.is_empty() {
-            return Err(Failed(format!(
-                "the history is not clean: {}",
-                bad.join("; ")
-            )));
+            .map_err(|e| Failed::new(format!("cannot read the server version: {e}")))?;
+        detail.push(format!("connected: {kind} {version}"));
+        if self.session.is_locked() {
+            detail.push("holding the run lock until this run ends".into());
+            self.finish_unfinished(&mut detail)?;
         }
-        self.report.pending = status
-            .migrations
-            .iter()
-            .filter(|m| m.state == State::Pending)
-            .map(|m| m.version.clone())
-            .collect();
-        detail.push(match self.report.pending.len() {
-            0 => "nothing pending: the database is up to date".to_string(),
-            n => format!("{n} pending: {}", self.report.pending.join(", ")),
-        });
-        let schema = engine
-            .introspect()
-            .map_err(|e| Failed(format!("cannot read the schema: {e}")))?;
-        self.report.fingerprint_before = Some(schema.fingerprint());
-        self.before = Some(schema);
-        // The run lock is free (another deploy or migrate is not under way). A dry run
-        // leaves even SQLite's lock file alone.
-        let probe_lock = !self.opts.dry_run && self.target_exists();
-        match if probe_lock {
-            engine.try_lock()
+        if !matches!(self.work, Work::Restore { .. }) {
+            self.session.refuse_unfinished_restore()?;
+        }
+        match self.work.clone() {
+            Work::Deploy => self.preflight_deploy(&mut detail)?,
+            Work::Seed => self.preflight_seed(&mut detail)?,
+            other => self.preflight_work(&other, &mut detail)?,
+        }
+        if self.target_exists() {
+            let schema = self
+                .session
+                .engine()
+                .introspect()
+                .map_err(|e| Failed::new(format!("cannot read the schema: {e}")))?;
+            self.report.fingerprint_before = Some(schema.fingerprint());
+            self.before = Some(schema);
         } else {
-            Ok(true)
-        } {
-            Ok(true) if probe_lock => {
-                let _ = engine.unlock();
-                detail.push("the run lock is free".into());
-            }
-            Ok(true) => {}
-            Ok(false) => {
-                let holder = engine.lock_holder().ok().flatten().map(|h| h.0);
-                return Err(Failed(format!(
-                    "the run lock is held by {}",
-                    holder.as_deref().unwrap_or("another session")
-                )));
-            }
-            Err(e) => return Err(Failed(format!("cannot check the run lock: {e}"))),
+            self.before = Some(crate::schema::Schema::default());
         }
-        // Room for the backup the policy will take.
-        if self.settings.deploy.backup_required && !self.opts.skip_backup && self.target_exists() {
-            let size = engine.database_size().unwrap_or(0);
-            let dir = &self.settings.backup.dir;
-            let probe = dir
-                .ancestors()
-                .find(|d| d.exists())
-                .unwrap_or(Path::new("."));
-            crate::backup::check_space(probe, size)?;
-            detail.push(format!("room for the backup in {}", dir.display()));
-        }
-        if let Some(max) = self.settings.backup.max_age {
+        self.room_for_backup(&mut detail)?;
+        if let Some(max) = self.settings().backup.max_age {
             detail.push(self.newest_backup_within(max)?);
         }
+        let preflight = self.settings().preflight.clone();
+        let checks = crate::checks::run_all(Some(self.session.engine()), &preflight, "preflight");
+        self.record_checks(Phase::Preflight, checks, &mut detail)?;
+        Ok(Done::Ran(detail))
+    }
+
+    /// The history is clean, what is pending, and whether the plan still holds.
+    fn preflight_deploy(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
+        self.refuse_unclean_history()?;
+        self.read_seeds(detail)?;
+        let planned = self.session.plan_migrate(&MigrateOptions {
+            to: self.opts.to.clone(),
+            dry_run: true,
+            exactly: None,
+        })?;
+        self.report.pending = planned.scripts.iter().map(|s| s.id.clone()).collect();
+        detail.push(match (self.report.pending.len(), &self.opts.to) {
+            (0, _) => "nothing pending: the database is up to date".to_string(),
+            (n, Some(to)) => format!("{n} pending up to {to}: {}", self.report.pending.join(", ")),
+            (n, None) => format!("{n} pending: {}", self.report.pending.join(", ")),
+        });
+        if self.settings().deploy.transaction == TransactionScope::Deploy {
+            self.refuse_one_transaction(&planned)?;
+            detail.push("the whole deploy runs in one transaction".into());
+        }
         if let Some(approved) = &self.opts.plan {
-            let now = super::plan::make(self.settings)?;
+            let now = super::plan::make(&mut self.session, self.opts.to.clone())?;
             let stale = super::plan::stale(approved, &now);
             if !stale.is_empty() {
-                return Err(Failed(format!(
+                return Err(Failed::new(format!(
                     "the plan is stale, refusing: {}",
                     stale.join("; ")
                 )));
@@ -119,15 +102,126 @@ impl Run<'_> {
                 approved.created_at
             ));
         }
-        let checks =
-            crate::checks::run_all(Some(engine.as_mut()), &self.settings.preflight, "preflight");
-        self.record_checks(checks, &mut detail)?;
-        Ok(detail)
+        Ok(())
     }
 
-    /// Keep check results for the report; any failure fails the phase.
+    /// Read and split the seeds now: a broken one stops the run before any change.
+    fn read_seeds(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
+        if let Some(dir) = self.settings().deploy.seeds.clone() {
+            self.seeds = seed::read(&dir, self.session.dialect())?;
+            detail.push(format!("{} seed(s) in {}", self.seeds.len(), dir.display()));
+        }
+        Ok(())
+    }
+
+    fn preflight_seed(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
+        self.refuse_unclean_history()?;
+        match &self.settings().deploy.seeds {
+            Some(_) => self.read_seeds(detail)?,
+            None => {
+                return Err(Failed::from(Error::Usage(format!(
+                    "{} has no `seeds` folder to run",
+                    self.settings()
+                        .env
+                        .as_deref()
+                        .map_or("this environment".into(), |e| format!("environment {e}"))
+                ))));
+            }
+        }
+        Ok(())
+    }
+
+    fn refuse_unclean_history(&mut self) -> Result<(), Failed> {
+        let bad: Vec<String> = self
+            .session
+            .entries()
+            .iter()
+            .filter(|e| matches!(e.state, State::Failed | State::Changed | State::Missing))
+            .map(|e| format!("{} {} is {}", e.id, e.name, e.state.as_str()))
+            .collect();
+        if bad.is_empty() {
+            return Ok(());
+        }
+        Err(Failed::new(format!(
+            "the history is not clean: {}",
+            bad.join("; ")
+        )))
+    }
+
+    /// One transaction for the whole deploy needs transactional DDL and no migration that
+    /// must run outside a transaction.
+    fn refuse_one_transaction(
+        &mut self,
+        planned: &crate::runner::MigrateReport,
+    ) -> Result<(), Failed> {
+        let engine = self.settings().url.kind();
+        if !self.session.engine().capabilities().transactional_ddl {
+            return Err(Failed::from(Error::Refused {
+                message: format!(
+                    "transaction = \"deploy\" is refused on {}: its DDL commits implicitly, so one transaction cannot hold a deploy",
+                    engine.name()
+                ),
+                hint: "remove `transaction = \"deploy\"` from this environment".into(),
+            }));
+        }
+        let outside: Vec<String> = planned
+            .scripts
+            .iter()
+            .filter(|s| s.no_transaction)
+            .map(|s| format!("{} ({})", s.id, s.file))
+            .collect();
+        if !outside.is_empty() {
+            return Err(Failed::from(Error::Refused {
+                message: format!(
+                    "transaction = \"deploy\" is refused: these migrations must run outside a transaction: {}",
+                    outside.join(", ")
+                ),
+                hint: "deploy them on their own first (`cutover deploy --to VERSION`), or use one transaction per migration".into(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Room for the backup the policy will take.
+    fn room_for_backup(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
+        if !self.backs_up() || !self.target_exists() {
+            return Ok(());
+        }
+        let size = self.session.engine().database_size().unwrap_or(0);
+        let dir = self.settings().backup.dir.clone();
+        let probe = dir
+            .ancestors()
+            .find(|d| d.exists())
+            .unwrap_or(Path::new("."));
+        crate::backup::check_space(probe, size)?;
+        detail.push(format!("room for the backup in {}", dir.display()));
+        Ok(())
+    }
+
+    /// Whether the backup phase will take a backup.
+    pub(super) fn backs_up(&self) -> bool {
+        if self.opts.skip_backup || self.no_safety_backup() {
+            return false;
+        }
+        // A restore replaces everything: it always keeps what it replaces, unless told not to.
+        self.settings().deploy.backup_required || matches!(self.work, Work::Restore { .. })
+    }
+
+    fn no_safety_backup(&self) -> bool {
+        matches!(
+            self.work,
+            Work::Restore {
+                safety_backup: false,
+                ..
+            }
+        )
+    }
+
+    /// Keep check results for the report, tell the observer of each, and fail the phase on
+    /// any failure. Messages keep their case.
     pub(super) fn record_checks(
         &mut self,
+        phase: Phase,
         checks: Vec<CheckResult>,
         detail: &mut Vec<String>,
     ) -> Result<(), Failed> {
@@ -136,43 +230,42 @@ impl Run<'_> {
             .filter(|c| c.status == Status::Fail)
             .map(|c| c.message.clone())
             .collect();
-        detail.extend(
-            checks
-                .iter()
-                .map(|c| format!("{:?}: {}", c.status, c.message).to_lowercase()),
-        );
+        for c in &checks {
+            detail.push(format!("{}: {}", c.status.as_str(), c.message));
+            self.session.event(Event::Check {
+                phase,
+                result: c.clone(),
+            });
+        }
         self.report.checks.extend(checks);
         if failed.is_empty() {
             Ok(())
         } else {
-            Err(Failed(failed.join("; ")))
+            Err(Failed::new(failed.join("; ")))
         }
     }
 
     /// The newest verified backup of this database and environment is younger than `max`.
-    fn newest_backup_within(&self, max: std::time::Duration) -> Result<String, Failed> {
-        let env = self.settings.env.clone();
-        let newest = crate::backup::list(&self.settings.backup.dir)?
+    fn newest_backup_within(&self, max: Duration) -> Result<String, Failed> {
+        let env = self.settings().env.clone();
+        let engine = self.settings().url.kind().name();
+        let newest = crate::backup::list(&self.settings().backup.dir)?
             .into_iter()
-            .find(|(_, m)| {
-                m.environment == env
-                    && m.engine == self.settings.url.kind().name()
-                    && m.verified().is_some()
-            });
+            .find(|(_, m)| m.environment == env && m.engine == engine && m.verified().is_some());
         let Some((file, m)) = newest else {
-            return Err(Failed(format!(
+            return Err(Failed::new(format!(
                 "the policy requires a verified backup younger than {}s and {} holds none",
                 max.as_secs(),
-                self.settings.backup.dir.display()
+                self.settings().backup.dir.display()
             )));
         };
         let at: jiff::Timestamp = m
             .created_at
             .parse()
-            .map_err(|_| Failed(format!("{}: bad created_at", file.display())))?;
+            .map_err(|_| Failed::new(format!("{}: bad created_at", file.display())))?;
         let age = jiff::Timestamp::now().duration_since(at).unsigned_abs();
         if age > max {
-            return Err(Failed(format!(
+            return Err(Failed::new(format!(
                 "the newest verified backup, {}, is {}s old; the policy allows {}s",
                 file.display(),
                 age.as_secs(),
@@ -186,96 +279,160 @@ impl Run<'_> {
         ))
     }
 
-    pub(super) fn approval(&mut self, approve: Approver) -> Result<Vec<String>, Failed> {
-        if !self.settings.deploy.approval {
-            return Ok(vec![
-                SKIPPED.into(),
-                "the policy does not require approval".into(),
-            ]);
+    pub(super) fn approval(&mut self, approve: Approver) -> Result<Done, Failed> {
+        let always = matches!(self.work, Work::Restore { .. });
+        if !self.settings().deploy.approval && !always {
+            return Ok(Done::skipped("the policy does not require approval"));
         }
         if self.opts.yes {
-            return Ok(vec!["approved in advance (--yes)".into()]);
+            return Ok(Done::ran("approved in advance (--yes)"));
         }
-        match approve(&self.report) {
-            Some(true) => Ok(vec![format!("approved by {}", self.report.applied_by)]),
-            Some(false) => Err(Failed("not approved".into())),
-            None => Err(Failed(
-                "approval is required and there is no terminal to ask on: pass --yes".into(),
-            )),
+        let environment = self
+            .settings()
+            .env
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let confirm = match &self.work {
+            Work::Restore { file, .. } => crate::backup::manifest::read(file)?.database,
+            _ => environment.clone(),
+        };
+        let request = ApprovalRequest {
+            kind: self.work.kind(),
+            environment,
+            target: self.settings().url.to_string(),
+            summary: self.summary(),
+            confirm,
+        };
+        match approve(&request) {
+            Some(true) => Ok(Done::ran(format!("approved by {}", self.report.applied_by))),
+            Some(false) => Err(Failed::from(Error::Refused {
+                message: "not approved".into(),
+                hint: "nothing was changed".into(),
+            })),
+            None => Err(Failed::from(Error::Refused {
+                message: "approval is required and there is no terminal to ask on".into(),
+                hint: "pass --yes to approve in advance".into(),
+            })),
         }
     }
 
-    pub(super) fn backup(&mut self) -> Result<Vec<String>, Failed> {
-        let policy = &self.settings.deploy;
-        if self.opts.skip_backup {
-            if !policy.allow_skip_backup {
-                return Err(Failed("--skip-backup is refused: this environment's policy requires a backup (allow_skip_backup)".into()));
+    /// What this run will change, in one line, for the approval prompt.
+    fn summary(&self) -> String {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
             }
-            return Ok(vec![SKIPPED.into(), "--skip-backup".into()]);
+        };
+        match &self.work {
+            Work::Deploy => format!(
+                "deploy {} migration(s): {}",
+                self.report.pending.len(),
+                list(&self.report.pending)
+            ),
+            Work::Seed => "run the seeds".into(),
+            Work::Rollback(_) | Work::UndoRun(_) => format!(
+                "roll back {} migration(s): {}",
+                self.report.pending.len(),
+                list(&self.report.pending)
+            ),
+            Work::Resolve(r) => format!("correct the history: {r:?}"),
+            Work::Baseline(_) => format!(
+                "mark {} migration(s) applied without running them: {}",
+                self.report.pending.len(),
+                list(&self.report.pending)
+            ),
+            Work::Restore { file, .. } => format!(
+                "replace everything in the database with {}",
+                file.display()
+            ),
         }
-        if !policy.backup_required {
-            return Ok(vec![
-                SKIPPED.into(),
-                "the policy does not require a backup".into(),
-            ]);
+    }
+
+    pub(super) fn backup(&mut self) -> Result<Done, Failed> {
+        if self.opts.skip_backup || self.no_safety_backup() {
+            self.no_maintenance_serving();
+            return Ok(Done::skipped("no backup asked for (--skip-backup)"));
         }
-        if !self.target_exists() {
-            // A SQLite file the migrations are about to create: back up its empty start,
-            // so a rollback has a state to go back to like anywhere else.
-            drop(self.connect(false)?);
+        if !self.backs_up() {
+            self.no_maintenance_serving();
+            return Ok(Done::skipped("the policy does not require a backup"));
         }
+        let started = jiff::Timestamp::now();
         let opts = crate::backup::CreateOptions {
-            reason: format!("pre-deploy {}", self.report.run_id),
+            reason: format!("pre-{:?} {}", self.work.kind(), self.report.run_id).to_lowercase(),
             ..Default::default()
         };
-        let created = crate::backup::create(self.settings, &opts, self.observer)?;
+        let created = crate::backup::create_in(&mut self.session, &opts)?;
         let verified = created
             .manifest
             .verified()
             .map(|v| v.level.as_str())
             .unwrap_or("not verified");
         self.report.backup = Some(created.file.clone());
-        Ok(vec![format!(
+        self.progress();
+        if self.serving_since.is_none() && !self.has_maintenance() {
+            // No maintenance mode keeps the application out: it writes from now on.
+            self.serving_since = Some(started);
+        }
+        Ok(Done::ran(format!(
             "{} ({} bytes), verified: {verified}",
             created.file.display(),
             created.manifest.size
-        )])
+        )))
     }
 
-    pub(super) fn maintenance_phase(&mut self, on: bool) -> Result<Vec<String>, Failed> {
-        if self.settings.deploy.maintenance.is_none() || self.opts.no_maintenance {
-            return Ok(vec![
-                SKIPPED.into(),
-                "no maintenance mode configured (or --no-maintenance)".into(),
-            ]);
+    /// Without a maintenance mode, the application serves all along.
+    fn no_maintenance_serving(&mut self) {
+        if self.serving_since.is_none() && !self.has_maintenance() {
+            self.serving_since = Some(jiff::Timestamp::now());
         }
-        self.maintenance(on)
+    }
+
+    /// Whether this run switches maintenance mode.
+    pub(super) fn has_maintenance(&self) -> bool {
+        self.settings().deploy.maintenance.is_some() && !self.opts.no_maintenance
+    }
+
+    pub(super) fn maintenance_phase(&mut self, on: bool) -> Result<Done, Failed> {
+        if !self.has_maintenance() {
+            return Ok(Done::skipped(
+                "no maintenance mode configured (or --no-maintenance)",
+            ));
+        }
+        let done = self.maintenance(on)?;
+        if !on {
+            self.serving_since = Some(jiff::Timestamp::now());
+        }
+        Ok(done)
     }
 
     /// Switch maintenance mode; `on` also proves it took effect when the policy says how.
-    pub(super) fn maintenance(&mut self, on: bool) -> Result<Vec<String>, Failed> {
-        let Some(m) = self.settings.deploy.maintenance.clone() else {
-            return Ok(Vec::new());
+    pub(super) fn maintenance(&mut self, on: bool) -> Result<Done, Failed> {
+        let Some(m) = self.settings().deploy.maintenance.clone() else {
+            return Ok(Done::skipped("no maintenance mode configured"));
         };
         let action = if on { &m.on } else { &m.off };
-        let mut engine = self.connect(false).ok();
         // An attempt to switch on counts as on: a half-done switch is switched off too.
         if on {
             self.maintenance_on = true;
+            self.progress();
         }
-        let done = actions::run(action, on, lend(&mut engine)).map_err(Failed)?;
+        let done = actions::run(action, on, Some(self.session.engine())).map_err(Failed::new)?;
         self.maintenance_on = on;
+        self.progress();
         let mut detail = vec![done];
         if let (true, Some(expect)) = (on, &m.expect) {
-            let c = crate::checks::run(lend(&mut engine), expect, "maintenance");
-            self.record_checks(vec![c], &mut detail)?;
+            let c = crate::checks::run(Some(self.session.engine()), expect, "maintenance");
+            self.record_checks(Phase::MaintenanceOn, vec![c], &mut detail)?;
         }
-        Ok(detail)
+        Ok(Done::Ran(detail))
     }
 
-    pub(super) fn hooks(&mut self, when: When) -> Result<Vec<String>, Failed> {
+    pub(super) fn hooks(&mut self, when: When) -> Result<Done, Failed> {
         let hooks: Vec<_> = self
-            .settings
+            .settings()
             .deploy
             .hooks
             .iter()
@@ -283,120 +440,204 @@ impl Run<'_> {
             .cloned()
             .collect();
         if hooks.is_empty() {
-            return Ok(vec![SKIPPED.into()]);
+            return Ok(Done::skipped(format!("no {when:?} hooks")));
         }
-        let mut engine = self.connect(false).ok();
-        hooks
-            .iter()
-            .map(|h| actions::run(&h.action, true, lend(&mut engine)).map_err(Failed))
-            .collect()
+        let mut detail = Vec::new();
+        for h in &hooks {
+            detail.push(actions::run(&h.action, true, Some(self.session.engine())).map_err(Failed::new)?);
+        }
+        Ok(Done::Ran(detail))
     }
 
-    pub(super) fn migrate(&mut self) -> Result<Vec<String>, Failed> {
-        let mut settings = self.settings.clone();
-        if let Some(limit) = self.settings.deploy.statement_timeout {
-            let probe = self.connect(true)?;
-            settings.init_sql.extend(probe.statement_timeout_sql(limit));
+    pub(super) fn migrate(&mut self) -> Result<Done, Failed> {
+        if let Some(limit) = self.settings().deploy.statement_timeout {
+            self.session.set_statement_timeout(limit)?;
         }
-        let report = {
-            let mut runner = crate::open(&settings, false, self.observer)?;
-            runner.migrate(&MigrateOptions::default())
+        let opts = MigrateOptions {
+            to: self.opts.to.clone(),
+            dry_run: false,
+            exactly: self.opts.plan.as_ref().map(|p| {
+                p.migrations
+                    .iter()
+                    .map(|m| (m.id.clone(), m.checksum.clone()))
+                    .collect()
+            }),
         };
-        match report {
+        if self.settings().deploy.transaction == TransactionScope::Deploy {
+            self.session.prepare_write()?;
+            self.session
+                .engine()
+                .begin()
+                .map_err(|e| Failed::new(format!("cannot start the deploy's transaction: {e}")))?;
+            self.open_transaction = true;
+            self.session.set_outer_transaction(true);
+        }
+        let result = self.session.migrate(&opts);
+        match result {
             Ok(r) => {
                 self.report.applied = r.scripts.iter().map(|s| s.id.clone()).collect();
-                Ok(vec![format!("applied {}", self.report.applied.join(", "))])
+                self.changed |= !self.report.applied.is_empty();
+                self.progress();
+                if self.report.applied.is_empty() {
+                    Ok(Done::skipped("nothing pending"))
+                } else {
+                    Ok(Done::ran(format!("applied {}", self.report.applied.join(", "))))
+                }
             }
             Err(e) => {
-                // What did apply before the failure is still this run's to undo.
-                if let Error::MigrationFailed(f) = &e {
-                    self.report.applied = f.completed.clone();
+                // What did apply before the failure is still this run's to undo, and so is
+                // a migration that stopped half-way with its effects kept.
+                match &e {
+                    Error::MigrationFailed(f) => {
+                        self.report.applied = f.completed.clone();
+                        if f.recorded {
+                            self.partial = Some(f.id.clone());
+                        }
+                    }
+                    Error::Interrupted { completed, .. } => {
+                        self.report.applied = completed.clone();
+                    }
+                    _ => {}
                 }
-                Err(Failed(e.to_string()))
+                self.changed |= !self.report.applied.is_empty() || self.partial.is_some();
+                self.progress();
+                Err(Failed::from(max_locks_hint(e)))
             }
         }
     }
 
-    pub(super) fn seed(&mut self) -> Result<Vec<String>, Failed> {
-        let Some(dir) = self.settings.deploy.seeds.clone() else {
-            return Ok(vec![SKIPPED.into(), "no seeds folder".into()]);
-        };
-        let mut engine = self.connect(false)?;
-        self.seeded = true;
-        let done = seed::run(engine.as_mut(), &dir, self.settings.env.as_deref())?;
-        Ok(vec![format!(
-            "ran {} seed(s), {} unchanged, {} for other environments",
-            done.ran.len(),
-            done.unchanged.len(),
-            done.skipped.len()
-        )])
+    pub(super) fn seed(&mut self) -> Result<Done, Failed> {
+        if self.settings().deploy.seeds.is_none() {
+            return Ok(Done::skipped("no seeds folder"));
+        }
+        let env = self.settings().env.clone();
+        self.session.prepare_write()?;
+        let in_transaction = self.open_transaction;
+        let seeds = std::mem::take(&mut self.seeds);
+        let done = seed::run(self.session.engine(), &seeds, env.as_deref(), in_transaction);
+        self.seeds = seeds;
+        match done {
+            Ok(done) => {
+                if !done.ran.is_empty() {
+                    self.seeded = true;
+                    self.changed = true;
+                }
+                Ok(Done::ran(format!(
+                    "ran {} seed(s), {} unchanged, {} for other environments",
+                    done.ran.len(),
+                    done.unchanged.len(),
+                    done.skipped.len()
+                )))
+            }
+            Err(e) => {
+                // Seeds before the failing one were committed.
+                self.seeded = true;
+                self.changed = true;
+                Err(Failed::from(e))
+            }
+        }
     }
 
-    pub(super) fn verify(&mut self) -> Result<Vec<String>, Failed> {
-        let report = crate::validate::validate(self.settings, Level::Standard)?;
-        let mut engine = self.connect(true)?;
+    pub(super) fn verify(&mut self) -> Result<Done, Failed> {
+        let report = crate::validate::validate_in(&mut self.session, Level::Standard)?;
         let mut checks: Vec<CheckResult> = report
             .checks
             .into_iter()
             .filter(|c| c.status != Status::Pass || !c.id.starts_with("connectivity"))
             .collect();
+        let verify = self.settings().verify.clone();
         checks.extend(crate::checks::run_all(
-            Some(engine.as_mut()),
-            &self.settings.verify,
+            Some(self.session.engine()),
+            &verify,
             "verify",
         ));
         let mut detail = vec![format!("{} check(s)", checks.len())];
-        self.record_checks(checks, &mut detail)?;
-        Ok(detail)
-    }
-
-    pub(super) fn checks_phase(
-        &mut self,
-        checks: &[crate::config::Check],
-        prefix: &str,
-    ) -> Result<Vec<String>, Failed> {
-        if checks.is_empty() {
-            return Ok(vec![SKIPPED.into()]);
+        self.record_checks(Phase::Verify, checks, &mut detail)?;
+        if self.open_transaction {
+            self.session
+                .engine()
+                .commit()
+                .map_err(|e| Failed::new(format!("cannot commit the deploy's transaction: {e}")))?;
+            self.open_transaction = false;
+            self.session.set_outer_transaction(false);
+            detail.push("committed the deploy's transaction".into());
         }
-        let mut engine = self.connect(true).ok();
-        let results = crate::checks::run_all(lend(&mut engine), checks, prefix);
-        let mut detail = Vec::new();
-        self.record_checks(results, &mut detail)?;
-        Ok(detail)
+        Ok(Done::Ran(detail))
     }
 
-    /// Repeat the watch checks for the window; `breaches` failed rounds in a row trip it.
-    pub(super) fn watch(&mut self) -> Result<Vec<String>, Failed> {
-        let Some(w) = self.settings.deploy.watch.clone() else {
-            return Ok(vec![SKIPPED.into(), "no watch window".into()]);
+    pub(super) fn smoke(&mut self) -> Result<Done, Failed> {
+        let checks = self.settings().smoke.clone();
+        if checks.is_empty() {
+            return Ok(Done::skipped("no smoke checks"));
+        }
+        let results = crate::checks::run_all(Some(self.session.engine()), &checks, "smoke");
+        let mut detail = Vec::new();
+        self.record_checks(Phase::Smoke, results, &mut detail)?;
+        Ok(Done::Ran(detail))
+    }
+
+    /// Repeat the watch checks for the window, one line per round; `breaches` failed rounds
+    /// in a row trip it.
+    pub(super) fn watch(&mut self) -> Result<Done, Failed> {
+        let Some(w) = self.settings().deploy.watch.clone() else {
+            return Ok(Done::skipped("no watch window"));
         };
         let start = Instant::now();
-        let (mut rounds, mut breaches) = (0, 0);
+        let (mut rounds, mut breaches) = (0u32, 0u32);
         while start.elapsed() < w.duration {
-            if self.stop.load(Ordering::Relaxed) {
-                return Err(Failed("interrupted (SIGINT/SIGTERM)".into()));
+            if self.session.stopping() {
+                return Err(Failed::new("interrupted (SIGINT/SIGTERM)"));
             }
             rounds += 1;
-            let mut engine = self.connect(true).ok();
-            let results = crate::checks::run_all(lend(&mut engine), &w.checks, "watch");
+            let results = crate::checks::run_all(Some(self.session.engine()), &w.checks, "watch");
             let failed: Vec<String> = results
                 .iter()
                 .filter(|c| c.status == Status::Fail)
                 .map(|c| c.message.clone())
                 .collect();
             breaches = if failed.is_empty() { 0 } else { breaches + 1 };
+            self.session.event(Event::WatchRound {
+                round: rounds,
+                failed_in_a_row: breaches,
+                results: results.clone(),
+            });
             if breaches >= w.breaches {
                 self.report.checks.extend(results);
-                return Err(Failed(format!(
+                return Err(Failed::new(format!(
                     "{breaches} failed round(s) in a row: {}",
                     failed.join("; ")
                 )));
             }
-            std::thread::sleep(w.interval.min(w.duration.saturating_sub(start.elapsed())));
+            let left = w.duration.saturating_sub(start.elapsed());
+            self.sleep(w.interval.min(left));
         }
-        Ok(vec![format!(
+        Ok(Done::ran(format!(
             "{rounds} round(s) over {}s, no breach",
             w.duration.as_secs()
-        )])
+        )))
+    }
+
+    /// Sleep, waking early when a signal asks the run to stop.
+    fn sleep(&self, total: Duration) {
+        let end = Instant::now() + total;
+        while Instant::now() < end && !self.session.stopping() {
+            std::thread::sleep((end - Instant::now()).min(Duration::from_millis(100)));
+        }
     }
 }
+
+/// PostgreSQL's lock table bounds how many objects one transaction may create or lock:
+/// say which setting that is when a one-transaction deploy runs into it.
+fn max_locks_hint(e: Error) -> Error {
+    let text = e.to_string();
+    if text.contains("max_locks_per_transaction") || text.contains("SQLSTATE 53200") {
+        return Error::Refused {
+            message: format!(
+                "{text}\nthe deploy's single transaction ran out of PostgreSQL's lock table, which max_locks_per_transaction sizes"
+            ),
+            hint: "raise max_locks_per_transaction on the server (it needs a restart), or deploy in smaller steps with `--to`, or use one transaction per migration".into(),
+        };
+    }
+    e
+}
+

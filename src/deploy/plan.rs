@@ -7,9 +7,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::Settings;
 use crate::error::Error;
-use crate::history::State;
+use crate::runner::MigrateOptions;
+use crate::session::Session;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
@@ -20,6 +20,9 @@ pub struct Plan {
     pub created_at: String,
     /// Schema fingerprint and history, hashed together.
     pub state: String,
+    /// The plan stops after this migration (`plan --to`); a deploy of the plan does too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
     pub migrations: Vec<Planned>,
 }
 
@@ -30,49 +33,56 @@ pub struct Planned {
     pub checksum: String,
 }
 
-/// The plan for the configured target as it is now.
-pub fn make(settings: &Settings) -> Result<Plan, Error> {
+/// `cutover plan`: the plan for the configured target, read in a read-only session.
+pub fn plan(settings: &crate::config::Settings, to: Option<String>) -> Result<Plan, Error> {
     let mut quiet = ();
-    let status = crate::open(settings, true, &mut quiet)?.status()?;
-    let found = crate::migrations::discover_only(
-        &settings.migrations,
-        settings.url.kind().dialect(),
-        &settings.include,
-    )?;
-    let migrations = status
-        .migrations
+    let mut session = Session::open(settings, crate::session::Access::Read, &mut quiet)?;
+    make(&mut session, to)
+}
+
+/// The plan for the session's target as it is now, up to and including `to` when given.
+pub fn make(session: &mut Session, to: Option<String>) -> Result<Plan, Error> {
+    let planned = session.plan_migrate(&MigrateOptions {
+        to: to.clone(),
+        dry_run: true,
+        exactly: None,
+    })?;
+    let migrations = planned
+        .scripts
         .iter()
-        .filter(|m| m.state == State::Pending)
-        .map(|m| Planned {
-            id: m.version.clone(),
-            name: m.name.clone(),
-            checksum: found
+        .map(|s| Planned {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            checksum: session
+                .migrations()
                 .migrations
                 .iter()
-                .find(|f| f.id == m.version)
-                .map(|f| f.checksum.clone())
+                .find(|m| m.id == s.id)
+                .map(|m| m.checksum.clone())
                 .unwrap_or_default(),
         })
         .collect();
-    let mut engine = crate::connect(settings, &settings.url, true)?;
-    let schema = engine
+    let schema = session
+        .engine()
         .introspect()
         .map_err(Error::db("cannot read the schema"))?;
     let mut hash = Sha256::new();
     hash.update(schema.fingerprint().as_bytes());
-    for m in &status.migrations {
-        hash.update(format!("\n{} {}", m.version, m.state.as_str()).as_bytes());
+    for e in session.entries() {
+        hash.update(format!("\n{} {}", e.id, e.state.as_str()).as_bytes());
     }
     let digest: String = hash.finalize()[..16]
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
+    let settings = session.settings();
     Ok(Plan {
         format: 1,
         environment: settings.env.clone(),
         target: settings.url.to_string(),
         created_at: jiff::Timestamp::now().to_string(),
         state: format!("sha256:{digest}"),
+        to,
         migrations,
     })
 }
@@ -101,6 +111,13 @@ pub fn stale(approved: &Plan, now: &Plan) -> Vec<String> {
         out.push(format!(
             "the plan is for {} ({:?}), this is {} ({:?})",
             approved.target, approved.environment, now.target, now.environment
+        ));
+    }
+    if approved.to != now.to {
+        out.push(format!(
+            "the plan stops at {}, this deploy at {}",
+            approved.to.as_deref().unwrap_or("the newest migration"),
+            now.to.as_deref().unwrap_or("the newest migration")
         ));
     }
     if approved.state != now.state {

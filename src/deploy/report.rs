@@ -1,66 +1,36 @@
 //! What a deploy did, as data, and as Markdown and a self-contained HTML page with a
 //! timeline of its phases.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use maud::{DOCTYPE, html};
 use serde::Serialize;
 
+use crate::config::Settings;
+use crate::phase::{Phase, PhaseRecord, PhaseStatus};
+use crate::records::{Outcome, RunKind};
+use crate::target::DatabaseUrl;
 use crate::validate::CheckResult;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Everything ran.
-    Success,
-    /// No pending migration: nothing was done.
-    NothingToDo,
-    /// `--dry-run`: the plan, nothing changed.
-    DryRun,
-    /// Stopped before anything was changed.
-    Failed,
-    /// Changes were undone and the schema proved back to where it was.
-    RolledBack,
-    /// Changes could not be undone, or the schema is not back where it was.
-    RollbackFailed,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::NothingToDo => "nothing to do",
-            Outcome::DryRun => "dry run",
-            Outcome::Failed => "failed, nothing changed",
-            Outcome::RolledBack => "failed and rolled back",
-            Outcome::RollbackFailed => "failed; ROLLBACK INCOMPLETE",
-        }
-    }
-}
-
+/// What a governed run did.
 #[derive(Debug, Clone, Serialize)]
-pub struct PhaseRecord {
-    pub name: String,
-    /// ok, failed or skipped.
-    pub status: String,
-    pub started_at: String,
-    pub duration_ms: u64,
-    pub detail: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct DeployReport {
+pub struct RunReport {
     pub run_id: String,
+    pub kind: RunKind,
     pub environment: Option<String>,
     pub target: String,
     pub engine: String,
     pub started_at: String,
+    pub finished_at: Option<String>,
     pub duration_ms: u64,
     pub outcome: Outcome,
     pub reason: Option<String>,
+    /// The last phase that started.
+    pub phase: Option<Phase>,
     pub phases: Vec<PhaseRecord>,
     /// Migrations this run applied (and, after a rollback, no longer applied).
     pub applied: Vec<String>,
+    /// What the run set out to do: pending migrations (deploy), or the migrations to undo.
     pub pending: Vec<String>,
     pub backup: Option<PathBuf>,
     pub fingerprint_before: Option<String>,
@@ -68,11 +38,101 @@ pub struct DeployReport {
     pub checks: Vec<CheckResult>,
     pub applied_by: String,
     pub report_dir: Option<PathBuf>,
+    /// How a failure was undone.
+    pub undo: Option<super::Undone>,
+    /// The run a `rollback --run` undid.
+    pub undoes: Option<String>,
+    /// Things the operator should know that did not stop the run (a journal that could
+    /// not be written, a record that could not be kept).
+    pub warnings: Vec<String>,
 }
 
-pub fn markdown(r: &DeployReport) -> String {
+impl RunReport {
+    pub(super) fn new(settings: &Settings, run_id: &str, kind: RunKind, dir: PathBuf) -> Self {
+        RunReport {
+            run_id: run_id.to_string(),
+            kind,
+            environment: settings.env.clone(),
+            target: settings.url.to_string(),
+            engine: settings.url.kind().name().to_string(),
+            started_at: jiff::Timestamp::now().to_string(),
+            finished_at: None,
+            duration_ms: 0,
+            outcome: Outcome::Running,
+            reason: None,
+            phase: None,
+            phases: Vec::new(),
+            applied: Vec::new(),
+            pending: Vec::new(),
+            backup: None,
+            fingerprint_before: None,
+            fingerprint_after: None,
+            checks: Vec::new(),
+            applied_by: crate::applied_by(),
+            report_dir: Some(dir),
+            undo: None,
+            undoes: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The session could not be opened: the preflight failed before anything.
+    pub(super) fn failed_to_start(&mut self, reason: &str, took: std::time::Duration) {
+        self.phases.push(PhaseRecord {
+            name: Phase::Preflight,
+            status: PhaseStatus::Failed,
+            started_at: self.started_at.clone(),
+            duration_ms: took.as_millis() as u64,
+            detail: vec![reason.to_string()],
+        });
+        self.phase = Some(Phase::Preflight);
+        self.reason = Some(reason.to_string());
+        self.outcome = Outcome::Failed;
+        self.duration_ms = took.as_millis() as u64;
+        self.finished_at = Some(jiff::Timestamp::now().to_string());
+    }
+
+    /// `report.json`, `report.md` and `report.html` in `dir`, passwords scrubbed. A file
+    /// that cannot be written is a warning (the run itself is over).
+    pub(super) fn write_files(
+        &mut self,
+        dir: &Path,
+        url: &DatabaseUrl,
+        warn: &mut dyn FnMut(String),
+    ) {
+        let json = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let files = [
+            ("report.json", json),
+            ("report.md", markdown(self)),
+            ("report.html", html(self)),
+        ];
+        for (name, text) in files {
+            let path = dir.join(name);
+            if let Err(e) = std::fs::write(&path, url.scrub(&text)) {
+                let message = format!("the report {} cannot be written: {e}", path.display());
+                warn(message.clone());
+                self.warnings.push(message);
+            }
+        }
+    }
+}
+
+/// For people: what kind of run it was.
+fn title(r: &RunReport) -> &'static str {
+    match r.kind {
+        RunKind::Deploy => "Deploy",
+        RunKind::Seed => "Seed",
+        RunKind::Rollback => "Rollback",
+        RunKind::Resolve => "Resolve",
+        RunKind::Baseline => "Baseline",
+        RunKind::Restore => "Restore",
+    }
+}
+
+pub fn markdown(r: &RunReport) -> String {
     let mut out = format!(
-        "# Deploy {}: {}\n\n| | |\n|---|---|\n| environment | {} |\n| target | {} |\n| started | {} |\n| duration | {} ms |\n| by | {} |\n",
+        "# {} {}: {}\n\n| | |\n|---|---|\n| environment | {} |\n| target | {} |\n| started | {} |\n| duration | {} ms |\n| by | {} |\n",
+        title(r),
         r.run_id,
         r.outcome.as_str(),
         r.environment.as_deref().unwrap_or("-"),
@@ -89,7 +149,7 @@ pub fn markdown(r: &DeployReport) -> String {
         out.push_str(&format!(
             "| {} | {} | {} ms | {} |\n",
             p.name,
-            p.status,
+            p.status.as_str(),
             p.duration_ms,
             p.detail.join("<br>").replace('|', "\\|")
         ));
@@ -105,20 +165,22 @@ pub fn markdown(r: &DeployReport) -> String {
     out
 }
 
-pub fn html(r: &DeployReport) -> String {
+pub fn html(r: &RunReport) -> String {
     let total = r.phases.iter().map(|p| p.duration_ms).sum::<u64>().max(1);
     let page = html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                title { "cutover deploy " (r.run_id) " — " (r.outcome.as_str()) }
+                title { "cutover " (title(r).to_lowercase()) " " (r.run_id) " — " (r.outcome.as_str()) }
                 style { (STYLE) }
             }
             body {
-                h1 { "Deploy " (r.environment.as_deref().unwrap_or("")) }
+                h1 { (title(r)) " " (r.environment.as_deref().unwrap_or("")) }
                 p class={ "verdict " (class(r.outcome)) } { (r.outcome.as_str()) }
                 @if let Some(reason) = &r.reason { p { "Reason: " (reason) } }
+                @if let Some(undo) = &r.undo { p { "Undo: " (undo.summary()) } }
+                @for w in &r.warnings { p class="warn" { "Warning: " (w) } }
                 dl {
                     dt { "Run" } dd { (r.run_id) }
                     dt { "Target" } dd { (r.target) " (" (r.engine) ")" }
@@ -135,14 +197,14 @@ pub fn html(r: &DeployReport) -> String {
                     thead { tr { th { "Phase" } th { "Status" } th { "Time" } th { "" } } }
                     tbody {
                         @for p in &r.phases {
-                            tr class=(p.status) {
+                            tr class=(p.status.as_str()) {
                                 td { (p.name) }
-                                td { (p.status) }
+                                td { (p.status.as_str()) }
                                 td class="num" { (p.duration_ms) " ms" }
                                 td {
                                     div class="bar" style={ "width:" (((p.duration_ms * 100) / total).max(1)) "%" } {}
                                     @if !p.detail.is_empty() {
-                                        details open[p.status == "failed"] {
+                                        details open[p.status == PhaseStatus::Failed] {
                                             summary { "detail" }
                                             ul { @for d in &p.detail { li { (d) } } }
                                         }
@@ -175,7 +237,7 @@ pub fn html(r: &DeployReport) -> String {
 fn class(o: Outcome) -> &'static str {
     match o {
         Outcome::Success | Outcome::NothingToDo | Outcome::DryRun => "ok",
-        Outcome::Failed | Outcome::RolledBack => "warn",
+        Outcome::Failed | Outcome::RolledBack | Outcome::Running | Outcome::Interrupted => "warn",
         Outcome::RollbackFailed => "bad",
     }
 }

@@ -2,12 +2,13 @@
 //! order and again only when their checksum changes; `cutover_seeds` remembers which
 //! version of each ran.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Param};
 use crate::error::Error;
+use crate::sql::{Dialect, Statement};
 
-pub const SEEDS_TABLE: &str = "cutover_seeds";
+pub use crate::tables::SEEDS_TABLE;
 
 /// What a seed run did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -18,18 +19,65 @@ pub struct Seeded {
     pub skipped: Vec<String>,
 }
 
-/// Run the seeds of `dir` that belong to `env` (a `-- cutover:env a,b` header limits one).
-pub fn run(e: &mut dyn Engine, dir: &Path, env: Option<&str>) -> Result<Seeded, Error> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
+/// One seed script, read and split.
+#[derive(Debug, Clone)]
+pub struct SeedFile {
+    pub path: PathBuf,
+    pub name: String,
+    pub checksum: String,
+    /// `-- cutover:env a,b`: only these environments.
+    pub envs: Option<Vec<String>>,
+    pub statements: Vec<Statement>,
+}
+
+/// Read and split every `.sql` file of `dir`, in name order: a broken seed stops the run
+/// before anything changes.
+pub fn read(dir: &Path, dialect: Dialect) -> Result<Vec<SeedFile>, Error> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|source| Error::Io {
             path: dir.to_path_buf(),
             source,
         })?
         .flatten()
         .map(|d| d.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql") && p.is_file())
         .collect();
     files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let directives = crate::migrations::Directives::parse(&path, &text, 0)?;
+            let statements = crate::sql::split(&text, dialect).map_err(|err| Error::Split {
+                path: path.clone(),
+                line: err.line,
+                message: err.message.clone(),
+            })?;
+            Ok(SeedFile {
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                checksum: crate::migrations::checksum(&text),
+                envs: directives.envs,
+                statements,
+                path,
+            })
+        })
+        .collect()
+}
+
+/// Run the seeds that belong to `env` and changed since they last ran, each in its own
+/// transaction, or all inside the caller's (`in_transaction`).
+pub fn run(
+    e: &mut dyn Engine,
+    seeds: &[SeedFile],
+    env: Option<&str>,
+    in_transaction: bool,
+) -> Result<Seeded, Error> {
     e.execute(&format!(
         "CREATE TABLE IF NOT EXISTS {SEEDS_TABLE} (name VARCHAR(255) NOT NULL PRIMARY KEY, \
          checksum VARCHAR(64) NOT NULL, applied_at VARCHAR(40) NOT NULL)"
@@ -51,66 +99,68 @@ pub fn run(e: &mut dyn Engine, dir: &Path, env: Option<&str>) -> Result<Seeded, 
         unchanged: Vec::new(),
         skipped: Vec::new(),
     };
-    let dialect = e.dialect();
-    for path in files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let directives = crate::migrations::Directives::parse(&path, &text, 0)?;
-        if let Some(envs) = &directives.envs
+    for seed in seeds {
+        let name = seed.name.clone();
+        if let Some(envs) = &seed.envs
             && !env.is_some_and(|e| envs.iter().any(|x| x == e))
         {
             done.skipped.push(name);
             continue;
         }
-        let sum = crate::migrations::checksum(&text);
-        if known.get(&name) == Some(&sum) {
+        if known.get(&name) == Some(&seed.checksum) {
             done.unchanged.push(name);
             continue;
         }
-        let statements = crate::sql::split(&text, dialect).map_err(|err| Error::Split {
-            path: path.clone(),
-            line: err.line,
-            message: err.message.clone(),
-        })?;
-        let _ = e.begin();
-        let result = (|| -> Result<(), Error> {
-            for st in &statements {
-                e.execute(&st.sql).map_err(|err| {
-                    Error::Usage(format!(
-                        "seed {}:{}: {}",
-                        path.display(),
-                        st.line,
-                        err.message
-                    ))
-                })?;
-            }
-            let q = |s: &str| s.replace('\'', "''");
-            e.execute(&format!("DELETE FROM {SEEDS_TABLE} WHERE name = '{}'", q(&name)))
-                .and_then(|_| {
-                    e.execute(&format!(
-                        "INSERT INTO {SEEDS_TABLE} (name, checksum, applied_at) VALUES ('{}', '{sum}', '{}')",
-                        q(&name),
-                        jiff::Timestamp::now()
-                    ))
-                })
-                .map_err(Error::db("cannot record the seed"))
-        })();
+        if !in_transaction {
+            e.begin().map_err(Error::db("cannot start the seed's transaction"))?;
+        }
+        let result = apply(e, &seed.path, &name, &seed.checksum, &seed.statements);
         match result {
+            Ok(()) if in_transaction => done.ran.push(name),
             Ok(()) => {
                 e.commit().map_err(Error::db("cannot commit the seed"))?;
                 done.ran.push(name);
             }
             Err(err) => {
-                let _ = e.rollback();
+                if !in_transaction {
+                    let _ = e.rollback();
+                }
                 return Err(err);
             }
         }
     }
     Ok(done)
+}
+
+/// One seed's statements, then its checksum in the seeds table.
+fn apply(
+    e: &mut dyn Engine,
+    path: &Path,
+    name: &str,
+    sum: &str,
+    statements: &[crate::sql::Statement],
+) -> Result<(), Error> {
+    for st in statements {
+        e.execute(&st.sql).map_err(|err| Error::Seed {
+            file: path.to_path_buf(),
+            line: st.line,
+            message: err.message,
+        })?;
+    }
+    e.execute_bound(
+        &format!("DELETE FROM {SEEDS_TABLE} WHERE name = ?"),
+        &[Param::text(name)],
+    )
+    .and_then(|_| {
+        e.execute_bound(
+            &format!("INSERT INTO {SEEDS_TABLE} (name, checksum, applied_at) VALUES (?, ?, ?)"),
+            &[
+                Param::text(name),
+                Param::text(sum),
+                Param::text(jiff::Timestamp::now().to_string()),
+            ],
+        )
+    })
+    .map(|_| ())
+    .map_err(Error::db("cannot record the seed"))
 }

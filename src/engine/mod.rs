@@ -14,6 +14,7 @@
 //! 4. Run the engine-parametrised tests in `tests/` against it.
 
 mod mysql;
+mod notices;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -47,6 +48,23 @@ impl DbError {
     }
 }
 
+/// A value bound to a `?` placeholder of cutover's own SQL (`Engine::execute_bound`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Text(Option<String>),
+    Int(i64),
+}
+
+impl Param {
+    pub fn text(s: impl Into<String>) -> Param {
+        Param::Text(Some(s.into()))
+    }
+
+    pub fn opt(s: Option<impl Into<String>>) -> Param {
+        Param::Text(s.map(Into::into))
+    }
+}
+
 /// How to open a connection.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -57,6 +75,9 @@ pub struct ConnectOptions {
     pub read_only: bool,
     /// Identifies this run to other sessions (PostgreSQL `application_name`, lock files).
     pub label: String,
+    /// A SQLite file that does not exist yet is created only by `Engine::materialize`
+    /// (until then it reads as empty), so a command that fails early leaves no file.
+    pub defer_create: bool,
 }
 
 /// What differs between engines, declared instead of hidden behind no-ops.
@@ -123,6 +144,47 @@ pub trait Engine {
     fn commit(&mut self) -> Result<(), DbError>;
     /// Roll back the open transaction; harmless when none is open.
     fn rollback(&mut self) -> Result<(), DbError>;
+
+    /// Whether the last rollback left changes behind: tables that are not transactional
+    /// (MariaDB/MySQL MyISAM or Aria, warning 1196) keep what was written to them.
+    fn rollback_kept_changes(&mut self) -> bool {
+        false
+    }
+
+    /// Run one of cutover's own statements with `?` placeholders bound to `params`, never
+    /// with values spliced into the text. Returns the number of rows changed.
+    fn execute_bound(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError>;
+
+    /// Put the session's settings back to where a fresh connection starts, then run
+    /// `baseline` (`init_sql`, timeouts), so one migration's `SET` cannot leak into the
+    /// next. An engine may defer the work to the next statement to save a round trip.
+    fn reset_session(&mut self, baseline: &[String]) -> Result<(), DbError> {
+        for sql in baseline {
+            self.execute(sql)?;
+        }
+        Ok(())
+    }
+
+    /// Create the database if it exists only in name so far (a SQLite file opened with
+    /// `ConnectOptions::defer_create`); a no-op elsewhere.
+    fn materialize(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// What the server said besides results since the last call: PostgreSQL notices
+    /// (`RAISE NOTICE`), MariaDB/MySQL warnings. Empty unless `collect_notices(true)`.
+    fn take_notices(&mut self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Start or stop collecting notices (they cost a round trip per statement on MySQL).
+    fn collect_notices(&mut self, _on: bool) {}
+
+    /// Indexes left invalid by a failed `CREATE INDEX CONCURRENTLY` (PostgreSQL), as
+    /// schema-qualified names.
+    fn invalid_indexes(&mut self) -> Result<Vec<String>, DbError> {
+        Ok(Vec::new())
+    }
 
     /// Try once to take the run lock, held until `unlock` or the connection closes.
     fn try_lock(&mut self) -> Result<bool, DbError>;
@@ -196,12 +258,7 @@ pub fn connect(url: &DatabaseUrl, opts: &ConnectOptions) -> Result<Box<dyn Engin
 /// How long to wait between two attempts at a busy lock.
 pub(crate) const LOCK_POLL: Duration = Duration::from_millis(100);
 
-/// The name of the history table in every target.
-pub const HISTORY_TABLE: &str = "cutover_migrations";
-
-/// The table a restore that cannot be one transaction (MariaDB/MySQL) keeps in the target
-/// while it runs; left behind, it means the restore did not finish.
-pub const RESTORE_MARKER: &str = "cutover_restore_in_progress";
+pub use crate::tables::{HISTORY_TABLE, RESTORE_MARKER};
 
 /// The single-threaded runtime a server engine drives its async driver with.
 fn runtime() -> Result<tokio::runtime::Runtime, DbError> {

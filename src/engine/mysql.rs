@@ -14,7 +14,9 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
-use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder, Security, TableSize};
+use super::{
+    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, Security, TableSize,
+};
 use crate::history::HistoryRow;
 use crate::sql::Dialect;
 use crate::target::DatabaseUrl;
@@ -43,26 +45,82 @@ pub(super) fn connect(
         )));
     }
     let rt = super::runtime()?;
-    let conn = rt
+    let mut conn = rt
         .block_on(MySqlConnection::connect_with(&options))
         .map_err(|e| {
             let mut err = my_err(e);
             err.message = url.scrub(&err.message);
             err
         })?;
+    let fresh = rt
+        .block_on(
+            sqlx::raw_sql(AssertSqlSafe(format!(
+                "SHOW SESSION VARIABLES WHERE Variable_name IN ({})",
+                RESET_VARIABLES
+                    .iter()
+                    .map(|v| format!("'{v}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+            .fetch_all(&mut conn),
+        )
+        .map_err(my_err)?;
+    let fresh = super::rows::as_text(&fresh).map_err(my_err)?;
     // Lock names are at most 64 characters.
     let lock_name: String = format!("cutover:{database}").chars().take(64).collect();
     Ok(Box::new(MySql {
         rt,
         conn,
         lock_name,
+        reset: reset_sql(&database, &fresh),
+        notices: None,
     }))
+}
+
+/// The session variables a migration may plausibly change and the next must not inherit.
+const RESET_VARIABLES: &[&str] = &[
+    "sql_mode",
+    "time_zone",
+    "foreign_key_checks",
+    "unique_checks",
+    "max_statement_time",
+    "sql_safe_updates",
+    "character_set_client",
+    "character_set_results",
+    "collation_connection",
+    "sql_notes",
+];
+
+/// `SET SESSION` of every variable as the fresh connection had it, and `USE` of its
+/// database (a migration's `USE` would send the next one elsewhere).
+fn reset_sql(database: &str, fresh: &[Vec<Option<String>>]) -> String {
+    let mut sets = Vec::new();
+    for row in fresh {
+        let (Some(name), Some(value)) = (&row[0], &row[1]) else {
+            continue;
+        };
+        let literal = if value.parse::<f64>().is_ok() || value == "ON" || value == "OFF" {
+            value.clone()
+        } else {
+            format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
+        };
+        sets.push(format!("{name} = {literal}"));
+    }
+    let mut sql = format!("USE `{}`", database.replace('`', "``"));
+    if !sets.is_empty() {
+        sql = format!("SET SESSION {}; {sql}", sets.join(", "));
+    }
+    sql
 }
 
 struct MySql {
     rt: Runtime,
     conn: MySqlConnection,
     lock_name: String,
+    /// Puts the session back as it was when connected (see `reset_sql`).
+    reset: String,
+    /// Warnings collected since the last `take_notices`, when asked for.
+    notices: Option<Vec<String>>,
 }
 
 fn my_err(e: sqlx::Error) -> DbError {
@@ -87,6 +145,25 @@ impl MySql {
             .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn))
             .map(|_| ())
             .map_err(my_err)
+    }
+
+    /// `SHOW WARNINGS` as `Level code: message` lines.
+    fn warnings(&mut self) -> Vec<(i64, String)> {
+        let rows = self
+            .rt
+            .block_on(sqlx::raw_sql(AssertSqlSafe("SHOW WARNINGS")).fetch_all(&mut self.conn));
+        let Ok(rows) = rows else {
+            return Vec::new();
+        };
+        super::rows::as_text(&rows)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| {
+                let field = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+                let code = field(1).parse().unwrap_or(0);
+                (code, format!("{} {}: {}", field(0), field(1), field(2)))
+            })
+            .collect()
     }
 }
 
@@ -137,7 +214,50 @@ impl Engine for MySql {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.run(sql)
+        self.run(sql)?;
+        if self.notices.is_some() {
+            let found = self.warnings();
+            if let Some(kept) = self.notices.as_mut() {
+                kept.extend(found.into_iter().map(|(_, text)| text));
+            }
+        }
+        Ok(())
+    }
+
+    fn execute_bound(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for p in params {
+            q = match p {
+                Param::Text(t) => q.bind(t.clone()),
+                Param::Int(i) => q.bind(*i),
+            };
+        }
+        self.rt
+            .block_on(q.execute(&mut self.conn))
+            .map(|r| r.rows_affected())
+            .map_err(my_err)
+    }
+
+    fn reset_session(&mut self, baseline: &[String]) -> Result<(), DbError> {
+        let mut sql = self.reset.clone();
+        for s in baseline {
+            sql.push_str(";\n");
+            sql.push_str(s);
+        }
+        self.run(&sql)
+    }
+
+    fn collect_notices(&mut self, on: bool) {
+        self.notices = on.then(Vec::new);
+    }
+
+    fn take_notices(&mut self) -> Vec<String> {
+        self.notices.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Warning 1196: "Some non-transactional changed tables couldn't be rolled back".
+    fn rollback_kept_changes(&mut self) -> bool {
+        self.warnings().iter().any(|(code, _)| *code == 1196)
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {

@@ -9,7 +9,9 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPos
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
-use super::{Capabilities, ConnectOptions, DbError, Engine, LockHolder, Security, TableSize};
+use super::{
+    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, Security, TableSize,
+};
 use crate::history::HistoryRow;
 use crate::sql::Dialect;
 use crate::target::DatabaseUrl;
@@ -35,13 +37,34 @@ pub(super) fn connect(
         .block_on(sqlx::query_scalar("SELECT current_schema()").fetch_one(&mut conn))
         .map_err(pg_err)?;
     let table = format!("{}.cutover_migrations", quote_ident(&schema));
-    Ok(Box::new(Postgres { rt, conn, table }))
+    Ok(Box::new(Postgres {
+        rt,
+        conn,
+        table,
+        pending_reset: None,
+        notices: false,
+    }))
 }
 
 fn connect_err(url: &DatabaseUrl, e: sqlx::Error) -> DbError {
     let mut err = pg_err(e);
     err.message = url.scrub(&err.message);
     err
+}
+
+/// `?` placeholders (cutover's own SQL, which has no `?` in literals) as `$1`, `$2`, …
+fn dollar_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn quote_ident(s: &str) -> String {
@@ -54,6 +77,10 @@ struct Postgres {
     /// The history table, qualified with the schema current at connect time, so that a
     /// migration changing `search_path` cannot make cutover lose its history.
     table: String,
+    /// A `RESET ALL` and the baseline, sent with the next statement (one round trip less
+    /// per migration: it rides along with the migration's `BEGIN`).
+    pending_reset: Option<String>,
+    notices: bool,
 }
 
 fn pg_err(e: sqlx::Error) -> DbError {
@@ -83,10 +110,24 @@ fn pg_err(e: sqlx::Error) -> DbError {
 
 impl Postgres {
     fn run(&mut self, sql: &str) -> Result<(), DbError> {
+        self.flush_reset()?;
         self.rt
             .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn))
             .map(|_| ())
             .map_err(pg_err)
+    }
+
+    /// Send a deferred reset on its own (before a statement whose errors must point into
+    /// its own text).
+    fn flush_reset(&mut self) -> Result<(), DbError> {
+        match self.pending_reset.take() {
+            Some(reset) => self
+                .rt
+                .block_on(sqlx::raw_sql(AssertSqlSafe(reset)).execute(&mut self.conn))
+                .map(|_| ())
+                .map_err(pg_err),
+            None => Ok(()),
+        }
     }
 }
 
@@ -113,6 +154,7 @@ impl Engine for Postgres {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        self.flush_reset()?;
         let rows = self
             .rt
             .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn))
@@ -121,7 +163,64 @@ impl Engine for Postgres {
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
-        self.run("BEGIN")
+        // The simple query protocol runs `RESET ALL; …; BEGIN` in one round trip.
+        let sql = match self.pending_reset.take() {
+            Some(reset) => format!("{reset}; BEGIN"),
+            None => "BEGIN".to_string(),
+        };
+        self.rt
+            .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn))
+            .map(|_| ())
+            .map_err(pg_err)
+    }
+
+    fn execute_bound(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
+        self.flush_reset()?;
+        let sql = dollar_placeholders(sql);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for p in params {
+            q = match p {
+                Param::Text(t) => q.bind(t.clone()),
+                Param::Int(i) => q.bind(*i),
+            };
+        }
+        self.rt
+            .block_on(q.execute(&mut self.conn))
+            .map(|r| r.rows_affected())
+            .map_err(pg_err)
+    }
+
+    fn reset_session(&mut self, baseline: &[String]) -> Result<(), DbError> {
+        let mut sql = "RESET ALL".to_string();
+        for s in baseline {
+            sql.push_str(";\n");
+            sql.push_str(s);
+        }
+        self.pending_reset = Some(sql);
+        Ok(())
+    }
+
+    fn collect_notices(&mut self, on: bool) {
+        self.notices = on;
+        super::notices::collect(on);
+    }
+
+    fn take_notices(&mut self) -> Vec<String> {
+        if self.notices {
+            super::notices::take()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn invalid_indexes(&mut self) -> Result<Vec<String>, DbError> {
+        let rows = self.query(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+             FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE NOT i.indisvalid ORDER BY 1",
+        )?;
+        Ok(rows.into_iter().filter_map(|r| r[0].clone()).collect())
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
@@ -214,6 +313,7 @@ impl Engine for Postgres {
     }
 
     fn load_history(&mut self) -> Result<Vec<HistoryRow>, DbError> {
+        self.flush_reset()?;
         let sql = format!(
             "SELECT version, name, checksum, status, direction,
                     to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),
@@ -232,6 +332,7 @@ impl Engine for Postgres {
     }
 
     fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError> {
+        self.flush_reset()?;
         let sql = format!(
             "INSERT INTO {} (version, name, checksum, status, direction, applied_at, duration_ms,
                  applied_by, run_id, failed_statement, failed_line, failed_file, error)
@@ -268,6 +369,7 @@ impl Engine for Postgres {
     }
 
     fn delete_history(&mut self, version: &str) -> Result<bool, DbError> {
+        self.flush_reset()?;
         let sql = format!("DELETE FROM {} WHERE version = $1", self.table);
         self.rt
             .block_on(

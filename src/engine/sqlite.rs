@@ -11,7 +11,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    Capabilities, ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder, Security, TableSize,
+    Capabilities, ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder, Param, Security,
+    TableSize,
 };
 use crate::history::{Direction, HistoryRow, RowStatus};
 use crate::sql::Dialect;
@@ -23,8 +24,11 @@ pub(super) fn connect(
 ) -> Result<Box<dyn Engine>, DbError> {
     let path = file_path(url)?;
     let memory = path.as_os_str() == ":memory:";
-    let conn = if opts.read_only && !memory && !path.exists() {
-        // Reads as an empty database without creating the file.
+    let absent = !memory && !path.exists();
+    // Reads as an empty database without creating the file: read-only commands, and
+    // writers until their first write (`materialize`).
+    let placeholder = absent && (opts.read_only || opts.defer_create);
+    let conn = if placeholder {
         Connection::open_in_memory()
     } else if opts.read_only && !memory {
         Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -32,24 +36,29 @@ pub(super) fn connect(
         Connection::open(&path)
     }
     .map_err(|e| DbError::new(format!("cannot open {}: {e}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(30))
-        .map_err(sqlite_err)?;
-    let restore_journal = if opts.read_only || memory {
-        false
-    } else {
-        truncate_journal(&conn)?
-    };
-    Ok(Box::new(Sqlite {
+    let mut engine = Sqlite {
         conn,
         path: (!memory).then(|| path.clone()),
         lock_path: (!memory).then(|| lock_path(&path)),
         lock_file: None,
         label: opts.label.clone(),
-        restore_journal,
-    }))
+        restore_journal: false,
+        deferred: placeholder && !opts.read_only,
+    };
+    engine.configure(!(opts.read_only || memory || placeholder))?;
+    Ok(Box::new(engine))
 }
 
 impl Sqlite {
+    /// Settings every connection gets; `writer` also switches the journal mode.
+    fn configure(&mut self, writer: bool) -> Result<(), DbError> {
+        self.conn
+            .busy_timeout(Duration::from_secs(30))
+            .map_err(sqlite_err)?;
+        self.restore_journal = writer && truncate_journal(&self.conn)?;
+        Ok(())
+    }
+
     /// The database file, when anyone on the machine may write it.
     fn world_writable(&self) -> Option<String> {
         use std::os::unix::fs::PermissionsExt;
@@ -106,6 +115,9 @@ struct Sqlite {
     label: String,
     /// Put the journal mode back to `DELETE` on close (see `truncate_journal`).
     restore_journal: bool,
+    /// The file does not exist yet and `conn` is an empty in-memory stand-in until the
+    /// first write (`ConnectOptions::defer_create`).
+    deferred: bool,
 }
 
 impl Drop for Sqlite {
@@ -207,6 +219,30 @@ impl Engine for Sqlite {
 
     fn begin(&mut self) -> Result<(), DbError> {
         self.conn.execute_batch("BEGIN").map_err(sqlite_err)
+    }
+
+    fn execute_bound(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
+        let values = params.iter().map(|p| match p {
+            Param::Text(t) => rusqlite::types::Value::from(t.clone()),
+            Param::Int(i) => rusqlite::types::Value::Integer(*i),
+        });
+        self.conn
+            .execute(sql, rusqlite::params_from_iter(values))
+            .map(|n| n as u64)
+            .map_err(sqlite_err)
+    }
+
+    fn materialize(&mut self) -> Result<(), DbError> {
+        if !self.deferred {
+            return Ok(());
+        }
+        let Some(path) = self.path.clone() else {
+            return Ok(());
+        };
+        self.conn = Connection::open(&path)
+            .map_err(|e| DbError::new(format!("cannot create {}: {e}", path.display())))?;
+        self.deferred = false;
+        self.configure(true)
     }
 
     fn commit(&mut self) -> Result<(), DbError> {

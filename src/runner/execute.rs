@@ -33,7 +33,10 @@ pub struct Job<'a> {
 
 impl Job<'_> {
     pub(super) fn file_line(&self, index: usize, err: Option<&DbError>) -> usize {
-        let stmt = &self.statements[index];
+        // A script without statements (comments only) fails, if at all, at its first line.
+        let Some(stmt) = self.statements.get(index).or(self.statements.last()) else {
+            return 1 + self.script.line_offset;
+        };
         let within = err
             .and_then(|e| e.position)
             .map(|p| {
@@ -136,6 +139,29 @@ pub fn run(
     } else {
         run_atomic(engine, job, ctx).map(|d| (d, false))
     }
+}
+
+/// Run `job` inside a transaction the caller holds (a one-transaction deploy): its
+/// statements and its history row, no BEGIN or COMMIT of its own. A failure leaves the
+/// caller's transaction to be rolled back.
+pub fn run_inside(
+    engine: &mut dyn Engine,
+    job: &Job,
+    ctx: &RunContext,
+) -> Result<Duration, Box<MigrationFailure>> {
+    let start = Instant::now();
+    let last = job.statements.len().saturating_sub(1);
+    for (i, stmt) in job.statements.iter().enumerate() {
+        engine
+            .execute(&stmt.sql)
+            .map_err(|e| job.failure(i, e, 0, false))?;
+    }
+    match job.direction {
+        Direction::Up => engine.upsert_history(&job.row(ctx, RowStatus::Applied, start.elapsed())),
+        Direction::Down => engine.delete_history(&job.migration.id).map(|_| ()),
+    }
+    .map_err(|e| job.failure(last, history_err(e), 0, false))?;
+    Ok(start.elapsed())
 }
 
 fn run_atomic(

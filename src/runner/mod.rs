@@ -1,10 +1,11 @@
-//! The migration runner: `status`, `migrate`, `rollback`, `resolve` and `baseline` over one
-//! engine connection and one set of discovered migrations. The library and the CLI share
-//! this one code path, so the lock, the checksum checks and the refusal to run past a
-//! failed migration are always on.
+//! The migration operations on a session: `status`, `migrate`, `rollback`, `resolve` and
+//! `baseline`. The library and the CLI share this one code path, so the lock, the checksum
+//! checks and the refusal to run past a failed migration are always on.
 //!
-//! Every writing operation runs under the run lock (`lock.rs`), taken before the history
-//! table is even created, so concurrent runners on a fresh database cannot race.
+//! A writing operation runs in a session opened with `Access::Change`: the run lock is held
+//! for the whole command, taken before the history is read, so concurrent runners on a
+//! fresh database cannot race. Nothing is created (not even the history table, nor a
+//! SQLite file) until the plan has been made and found sound.
 
 mod execute;
 mod journal;
@@ -12,25 +13,27 @@ pub(crate) mod lock;
 mod plan;
 mod report;
 
-use std::time::Duration;
-
 pub use execute::RunContext;
+pub use plan::find;
 pub use report::{MigrateReport, ResolveReport, ScriptReport, StatusEntry, StatusReport};
 
-use crate::engine::Engine;
 use crate::error::Error;
-use crate::events::{Event, Observer};
-use crate::history::{self, Direction, Entry, State};
-use crate::migrations::Discovered;
+use crate::events::Event;
+use crate::history::{Direction, Entry, State};
+use crate::session::Session;
 use execute::Job;
 
 /// What `migrate` should do.
 #[derive(Debug, Clone, Default)]
 pub struct MigrateOptions {
-    /// Stop after this version (inclusive).
+    /// Stop after this migration (inclusive): a whole id, or a version number that only
+    /// one migration has.
     pub to: Option<String>,
     /// Plan only: read the history, change nothing.
     pub dry_run: bool,
+    /// Apply exactly these migrations (id and checksum, in order), or refuse: an approved
+    /// plan.
+    pub exactly: Option<Vec<(String, String)>>,
 }
 
 /// What `rollback` should do: the newest `steps` (default 1), or everything after `to`.
@@ -52,227 +55,226 @@ pub enum Resolve {
     AcceptChecksum(String),
 }
 
-/// Runs operations on one database.
-pub struct Runner<'o> {
-    engine: Box<dyn Engine>,
-    found: Discovered,
-    env: Option<String>,
-    lock_timeout: Duration,
-    ctx: RunContext,
-    observer: &'o mut dyn Observer,
+/// `cutover status`: every migration and its state, in a read-only session.
+pub fn status(
+    settings: &crate::config::Settings,
+    observer: &mut dyn crate::events::Observer,
+) -> Result<StatusReport, Error> {
+    Session::open(settings, crate::session::Access::Read, observer)?.status()
 }
 
-impl<'o> Runner<'o> {
-    pub fn new(
-        engine: Box<dyn Engine>,
-        found: Discovered,
-        env: Option<String>,
-        lock_timeout: Duration,
-        ctx: RunContext,
-        observer: &'o mut dyn Observer,
-    ) -> Self {
-        Runner {
-            engine,
-            found,
-            env,
-            lock_timeout,
-            ctx,
-            observer,
-        }
-    }
+/// `cutover migrate`: a session that holds the run lock (read-only for a dry run), with
+/// the server's notices reported when `notices` asks for them.
+pub fn migrate(
+    settings: &crate::config::Settings,
+    opts: &MigrateOptions,
+    notices: bool,
+    observer: &mut dyn crate::events::Observer,
+) -> Result<MigrateReport, Error> {
+    let access = if opts.dry_run {
+        crate::session::Access::Read
+    } else {
+        crate::session::Access::Change
+    };
+    let mut session = Session::open(settings, access, observer)?;
+    session.engine().collect_notices(notices);
+    session.migrate(opts)
+}
 
-    pub fn run_id(&self) -> &str {
-        &self.ctx.run_id
-    }
-
+impl Session<'_> {
     /// Every migration and its state; reads only.
     pub fn status(&mut self) -> Result<StatusReport, Error> {
-        let entries = self.entries(false)?;
         let server_version = self
-            .engine
+            .engine()
             .server_version()
             .map_err(Error::db("cannot read the server version"))?;
-        Ok(report::status(&self.found, &entries, server_version))
+        Ok(report::status(
+            self.migrations(),
+            self.entries(),
+            server_version,
+        ))
+    }
+
+    /// The migrations `migrate` would apply, split and checked; changes nothing.
+    pub fn plan_migrate(&mut self, opts: &MigrateOptions) -> Result<MigrateReport, Error> {
+        let jobs = plan::migrate(self.migrations(), self.entries(), opts, self.dialect())?;
+        Ok(report::planned(self.context(), Direction::Up, &jobs, true))
     }
 
     /// Apply pending migrations in order.
     pub fn migrate(&mut self, opts: &MigrateOptions) -> Result<MigrateReport, Error> {
         if opts.dry_run {
-            let entries = self.entries(false)?;
-            let jobs = plan::migrate(&self.found, &entries, opts, self.engine.dialect())?;
-            return Ok(report::planned(&self.ctx, Direction::Up, &jobs, true));
+            return self.plan_migrate(opts);
         }
-        self.locked(|r| {
-            let entries = r.entries(true)?;
-            let jobs = plan::migrate(&r.found, &entries, opts, r.engine.dialect())?;
-            warn_out_of_order(&mut *r.observer, &entries, &jobs);
-            run_jobs(
-                r.engine.as_mut(),
-                &r.ctx,
-                &mut *r.observer,
-                Direction::Up,
-                &jobs,
-            )
-        })
+        self.refresh()?;
+        // Planned against a copy: the jobs borrow the migrations while the session runs.
+        let found = self.migrations().clone();
+        let jobs = plan::migrate(&found, self.entries(), opts, self.dialect())?;
+        self.prepare_write()?;
+        let entries = self.entries().to_vec();
+        warn_out_of_order(self, &entries, &jobs);
+        let report = self.run_jobs(Direction::Up, &jobs);
+        self.refresh()?;
+        report
     }
 
     /// Run down scripts, newest first.
     pub fn rollback(&mut self, opts: &RollbackOptions) -> Result<MigrateReport, Error> {
-        self.found.read_downs()?;
+        self.migrations_mut().read_downs()?;
+        self.refresh()?;
+        let found = self.migrations().clone();
+        let jobs = plan::rollback(&found, self.entries(), opts, self.dialect())?;
         if opts.dry_run {
-            let entries = self.entries(false)?;
-            let jobs = plan::rollback(&self.found, &entries, opts, self.engine.dialect())?;
-            return Ok(report::planned(&self.ctx, Direction::Down, &jobs, true));
+            return Ok(report::planned(self.context(), Direction::Down, &jobs, true));
         }
-        self.locked(|r| {
-            let entries = r.entries(true)?;
-            let jobs = plan::rollback(&r.found, &entries, opts, r.engine.dialect())?;
-            for job in &jobs {
-                if job.statements.is_empty() && !is_empty_script(&job.migration.up.sql, r.engine.dialect()) {
-                    r.observer.event(&Event::Warning(format!(
-                        "the down script of {} is empty: rolling it back changes nothing in the database",
-                        job.migration.id
-                    )));
-                }
-                if entries.iter().any(|e| e.id == job.migration.id && e.state == State::Changed) {
-                    r.observer.event(&Event::Warning(format!(
-                        "{} was edited after it was applied; rolling back with the current down script",
-                        job.migration.id
-                    )));
-                }
-            }
-            run_jobs(r.engine.as_mut(), &r.ctx, &mut *r.observer, Direction::Down, &jobs)
-        })
-    }
-
-    /// Correct the history by hand.
-    pub fn resolve(&mut self, action: &Resolve) -> Result<ResolveReport, Error> {
-        self.locked(|r| {
-            let entries = r.entries(true)?;
-            let (entry, row) = plan::resolve(&r.found, &entries, action, &r.ctx)?;
-            match &row {
-                Some(row) => r.engine.upsert_history(row),
-                None => r.engine.delete_history(&entry.id).map(|_| ()),
-            }
-            .map_err(Error::db("cannot write the history table"))?;
-            Ok(ResolveReport {
-                version: entry.id.clone(),
-                name: entry.name.clone(),
-                before: entry.state,
-                after: if row.is_some() {
-                    State::Applied
-                } else {
-                    State::Pending
-                },
-            })
-        })
-    }
-
-    /// Mark every pending migration up to `version` as applied without running it.
-    pub fn baseline(&mut self, version: &str) -> Result<Vec<String>, Error> {
-        self.locked(|r| {
-            let entries = r.entries(true)?;
-            plan::refuse_problems(&entries)?;
-            let target = plan::find(&entries, version)?.version.clone();
-            let mut marked = Vec::new();
-            for e in entries
-                .iter()
-                .filter(|e| e.state == State::Pending && e.version <= target)
+        self.prepare_write()?;
+        let entries = self.entries().to_vec();
+        for job in &jobs {
+            if job.statements.is_empty()
+                && !is_empty_script(&job.migration.up.sql, self.dialect())
             {
-                let m = &r.found.migrations[e.migration.expect("pending entries have files")];
-                let mut row = execute::applied_row(&m.id, &m.name, &m.checksum, &r.ctx);
-                row.error = Some("baseline: marked applied without running".into());
-                r.engine
-                    .upsert_history(&row)
-                    .map_err(Error::db("cannot write the history table"))?;
-                marked.push(m.id.clone());
+                self.event(Event::Warning(format!(
+                    "the down script of {} is empty: rolling it back changes nothing in the database",
+                    job.migration.id
+                )));
             }
-            Ok(marked)
-        })
-    }
-
-    /// Files against history. `create` makes the history table when it is missing (under
-    /// the lock). The rows are read first and the table looked for only when that fails,
-    /// so the common case costs one query.
-    fn entries(&mut self, create: bool) -> Result<Vec<Entry>, Error> {
-        Error::refuse_interrupted(self.engine.as_mut())?;
-        let rows = match self.engine.load_history() {
-            Ok(rows) => rows,
-            Err(e) => {
-                let exists = self
-                    .engine
-                    .history_exists()
-                    .map_err(Error::db("cannot look for the history table"))?;
-                if exists {
-                    return Err(Error::db(
-                        "cannot read the history table cutover_migrations",
-                    )(e));
-                }
-                if create {
-                    self.engine.ensure_history().map_err(Error::db(
-                        "cannot create the history table cutover_migrations",
-                    ))?;
-                }
-                Vec::new()
-            }
-        };
-        Ok(history::reconcile(
-            &self.found.migrations,
-            &rows,
-            self.env.as_deref(),
-        ))
-    }
-
-    /// Run `f` holding the run lock, and release it on every path.
-    fn locked<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
-        lock::acquire(self.engine.as_mut(), self.lock_timeout, &mut *self.observer)?;
-        let out = f(self);
-        let released = self.engine.unlock();
-        let value = out?;
-        released.map_err(Error::db("cannot release the run lock"))?;
-        Ok(value)
-    }
-}
-
-/// Run the planned scripts in order; stop at the first failure.
-fn run_jobs(
-    engine: &mut dyn Engine,
-    ctx: &RunContext,
-    observer: &mut dyn Observer,
-    direction: Direction,
-    jobs: &[Job],
-) -> Result<MigrateReport, Error> {
-    observer.event(&Event::Planned { total: jobs.len() });
-    let mut done = report::planned(ctx, direction, &[], false);
-    let mut prepared = false;
-    for (index, job) in jobs.iter().enumerate() {
-        observer.event(&Event::ScriptStarted {
-            index,
-            id: job.migration.id.clone(),
-            name: job.migration.name.clone(),
-            rollback: direction == Direction::Down,
-        });
-        match execute::run(engine, job, ctx, prepared, jobs.get(index + 1)) {
-            Ok((duration, next_prepared)) => {
-                prepared = next_prepared;
-                observer.event(&Event::ScriptFinished {
-                    index,
-                    id: job.migration.id.clone(),
-                    duration,
-                });
-                done.scripts
-                    .push(report::script(job, Some(duration), false));
-            }
-            Err(mut failure) => {
-                failure.completed = done.scripts.iter().map(|s| s.id.clone()).collect();
-                return Err(Error::MigrationFailed(failure));
+            if entries
+                .iter()
+                .any(|e| e.id == job.migration.id && e.state == State::Changed)
+            {
+                self.event(Event::Warning(format!(
+                    "{} was edited after it was applied; rolling back with the current down script",
+                    job.migration.id
+                )));
             }
         }
+        let report = self.run_jobs(Direction::Down, &jobs);
+        self.refresh()?;
+        report
     }
-    Ok(done)
+
+    /// Correct the history by hand. `dry_run` says what would change.
+    pub fn resolve(&mut self, action: &Resolve, dry_run: bool) -> Result<ResolveReport, Error> {
+        self.refresh()?;
+        let found = self.migrations().clone();
+        let entries = self.entries().to_vec();
+        let (entry, row) = plan::resolve(&found, &entries, action, self.context())?;
+        let report = ResolveReport {
+            version: entry.id.clone(),
+            name: entry.name.clone(),
+            before: entry.state,
+            after: if row.is_some() {
+                State::Applied
+            } else {
+                State::Pending
+            },
+            dry_run,
+        };
+        if dry_run {
+            return Ok(report);
+        }
+        self.prepare_write()?;
+        match &row {
+            Some(row) => self.engine().upsert_history(row),
+            None => self.engine().delete_history(&entry.id).map(|_| ()),
+        }
+        .map_err(Error::db("cannot write the history table"))?;
+        self.refresh()?;
+        Ok(report)
+    }
+
+    /// Mark every pending migration up to and including `version` as applied without
+    /// running it. `dry_run` lists them and marks nothing.
+    pub fn baseline(&mut self, version: &str, dry_run: bool) -> Result<Vec<String>, Error> {
+        self.refresh()?;
+        let entries = self.entries().to_vec();
+        plan::refuse_problems(&entries)?;
+        let upto = plan::upto(&entries, version)?;
+        let chosen: Vec<usize> = entries[..upto]
+            .iter()
+            .filter(|e| e.state == State::Pending)
+            .filter_map(|e| e.migration)
+            .collect();
+        let ids: Vec<String> = chosen
+            .iter()
+            .map(|&i| self.migrations().migrations[i].id.clone())
+            .collect();
+        if dry_run {
+            return Ok(ids);
+        }
+        self.prepare_write()?;
+        for i in chosen {
+            let m = &self.migrations().migrations[i];
+            let mut row = execute::applied_row(&m.id, &m.name, &m.checksum, self.context());
+            row.error = Some("baseline: marked applied without running".into());
+            self.engine()
+                .upsert_history(&row)
+                .map_err(Error::db("cannot write the history table"))?;
+        }
+        self.refresh()?;
+        Ok(ids)
+    }
+
+    /// Run the planned scripts in order; stop at the first failure, or before the next
+    /// script when a signal asked the command to stop.
+    fn run_jobs(&mut self, direction: Direction, jobs: &[Job]) -> Result<MigrateReport, Error> {
+        self.event(Event::Planned { total: jobs.len() });
+        let mut done = report::planned(self.context(), direction, &[], false);
+        let mut prepared = false;
+        for (index, job) in jobs.iter().enumerate() {
+            if self.stopping() {
+                return Err(Error::Interrupted {
+                    completed: done.scripts.iter().map(|s| s.id.clone()).collect(),
+                    remaining: jobs[index..]
+                        .iter()
+                        .map(|j| j.migration.id.clone())
+                        .collect(),
+                });
+            }
+            if index > 0 {
+                self.reset()?;
+            }
+            self.event(Event::ScriptStarted {
+                index,
+                id: job.migration.id.clone(),
+                name: job.migration.name.clone(),
+                rollback: direction == Direction::Down,
+            });
+            let ctx = self.context().clone();
+            let outer = self.in_outer_transaction();
+            let result = if outer {
+                execute::run_inside(self.engine(), job, &ctx).map(|d| (d, false))
+            } else {
+                execute::run(self.engine(), job, &ctx, prepared, jobs.get(index + 1))
+            };
+            for text in self.engine().take_notices() {
+                self.event(Event::Notice {
+                    id: job.migration.id.clone(),
+                    text,
+                });
+            }
+            match result {
+                Ok((duration, next_prepared)) => {
+                    prepared = next_prepared;
+                    self.event(Event::ScriptFinished {
+                        index,
+                        id: job.migration.id.clone(),
+                        duration,
+                    });
+                    done.scripts
+                        .push(report::script(job, Some(duration), false));
+                }
+                Err(mut failure) => {
+                    failure.completed = done.scripts.iter().map(|s| s.id.clone()).collect();
+                    return Err(Error::MigrationFailed(failure));
+                }
+            }
+        }
+        Ok(done)
+    }
 }
 
-fn warn_out_of_order(observer: &mut dyn Observer, entries: &[Entry], jobs: &[Job]) {
+fn warn_out_of_order(session: &mut Session, entries: &[Entry], jobs: &[Job]) {
     let newest = entries
         .iter()
         .filter(|e| e.row.is_some())
@@ -280,7 +282,7 @@ fn warn_out_of_order(observer: &mut dyn Observer, entries: &[Entry], jobs: &[Job
         .max();
     for job in jobs {
         if newest.is_some_and(|n| job.migration.version < *n) {
-            observer.event(&Event::Warning(format!(
+            session.event(Event::Warning(format!(
                 "{} is older than migrations already applied; applying it out of order",
                 job.migration.id
             )));

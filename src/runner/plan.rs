@@ -10,7 +10,8 @@ use crate::sql::{self, Dialect};
 use super::execute::{Job, RunContext, applied_row, now};
 use super::{MigrateOptions, Resolve, RollbackOptions};
 
-/// Pending migrations up to `opts.to`, after refusing on failed, changed or missing ones.
+/// Pending migrations up to and including `opts.to`, after refusing on failed, changed or
+/// missing ones. With `opts.exactly`, those migrations and no others, or a refusal.
 pub fn migrate<'a>(
     found: &'a Discovered,
     entries: &[Entry],
@@ -18,16 +19,51 @@ pub fn migrate<'a>(
     dialect: Dialect,
 ) -> Result<Vec<Job<'a>>, Error> {
     refuse_problems(entries)?;
-    let limit = opts.to.as_deref().map(|v| find(entries, v)).transpose()?;
-    entries
+    let end = match &opts.to {
+        Some(v) => upto(entries, v)?,
+        None => entries.len(),
+    };
+    let pending: Vec<&'a crate::migrations::Migration> = entries[..end]
         .iter()
         .filter(|e| e.state == State::Pending)
-        .filter(|e| limit.is_none_or(|l| e.version <= l.version))
-        .map(|e| {
-            let m = &found.migrations[e.migration.expect("pending entries have files")];
-            job(m, Direction::Up, &m.up, None, dialect)
-        })
+        .filter_map(|e| e.migration.map(|i| &found.migrations[i]))
+        .collect();
+    if let Some(exactly) = &opts.exactly {
+        let now: Vec<(String, String)> = pending
+            .iter()
+            .map(|m| (m.id.clone(), m.checksum.clone()))
+            .collect();
+        if &now != exactly {
+            return Err(Error::Refused {
+                message: format!(
+                    "the approved plan no longer matches: it applies [{}], the target and files now call for [{}]",
+                    ids(exactly),
+                    ids(&now)
+                ),
+                hint: "write a new plan with `cutover plan` and have it approved".into(),
+            });
+        }
+    }
+    pending
+        .into_iter()
+        .map(|m| job(m, Direction::Up, &m.up, None, dialect))
         .collect()
+}
+
+fn ids(list: &[(String, String)]) -> String {
+    list.iter()
+        .map(|(id, sum)| format!("{id} ({})", &sum[..sum.len().min(12)]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many entries, in order, go up to and including the one `v` names.
+pub fn upto(entries: &[Entry], v: &str) -> Result<usize, Error> {
+    let target = find(entries, v)?;
+    Ok(entries
+        .iter()
+        .position(|e| std::ptr::eq(e, target))
+        .map_or(entries.len(), |i| i + 1))
 }
 
 /// Applied migrations to undo, newest first; refuses when one has no down script.
@@ -47,8 +83,14 @@ pub fn rollback<'a>(
             return Err(Error::Usage("give either --steps or --to, not both".into()));
         }
         (Some(v), None) => {
-            let limit = find(entries, v)?.version.clone();
-            applied.into_iter().filter(|e| e.version > limit).collect()
+            // Everything after the named migration in order, not "a greater version":
+            // migrations can share a version number (Prisma's date prefixes).
+            let keep = upto(entries, v)?;
+            let after: Vec<&str> = entries[keep..].iter().map(|e| e.id.as_str()).collect();
+            applied
+                .into_iter()
+                .filter(|e| after.contains(&e.id.as_str()))
+                .collect()
         }
         (None, steps) => applied.into_iter().take(steps.unwrap_or(1)).collect(),
     };
@@ -140,19 +182,26 @@ pub fn resolve<'e>(
     }
 }
 
-/// The entry a user's VERSION names: its id, or its version when that is unique.
+/// The entry a user's VERSION names: its whole id; else its version as written; else a
+/// version number (`1` for `0001`). A version shared by several migrations is refused with
+/// their ids.
 pub fn find<'e>(entries: &'e [Entry], v: &str) -> Result<&'e Entry, Error> {
     if let Some(e) = entries.iter().find(|e| e.id == v) {
         return Ok(e);
     }
-    let by_version: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| e.version.to_string() == v)
-        .collect();
+    let mut by_version: Vec<&Entry> = entries.iter().filter(|e| e.version.as_str() == v).collect();
+    if by_version.is_empty()
+        && let Some(wanted) = crate::migrations::Version::parse(v)
+    {
+        by_version = entries
+            .iter()
+            .filter(|e| e.version.same_number(&wanted))
+            .collect();
+    }
     match by_version.as_slice() {
         [one] => Ok(one),
         [] => Err(Error::Usage(format!(
-            "no migration has version {v}; `cutover status` lists them"
+            "no migration has the id or version {v}; `cutover status` lists them"
         ))),
         many => Err(Error::Usage(format!(
             "version {v} is ambiguous: {}; give the whole id",

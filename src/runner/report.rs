@@ -147,4 +147,6 @@ pub struct ResolveReport {
     pub name: String,
     pub before: State,
     pub after: State,
+    /// Said what it would do; changed nothing.
+    pub dry_run: bool,
 }

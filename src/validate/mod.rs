@@ -24,6 +24,7 @@ pub use report::{Category, CheckResult, Evidence, Level, Status, Summary, Valida
 
 use crate::config::Settings;
 use crate::engine::Engine;
+use crate::session::Session;
 use crate::error::Error;
 use crate::history::State;
 use crate::schema::Schema;
@@ -66,54 +67,111 @@ impl ValidationReport {
     }
 }
 
-/// Run the checks of `level` against the configured target.
+/// Run the checks of `level` against the configured target in a read-only session. A
+/// target that cannot be reached is a failing connectivity check in the report, not an
+/// error.
 pub fn validate(settings: &Settings, level: Level) -> Result<ValidationReport, Error> {
     let started = jiff::Timestamp::now();
     let clock = Instant::now();
-    let mut checks = Vec::new();
-    let mut server_version = "unknown".to_string();
-    let mut fingerprint = None;
-    let t = Instant::now();
-    match connect(settings) {
-        Err(message) => checks.push(
-            CheckResult::new(
-                "connectivity.connect",
-                Category::Connectivity,
-                Status::Fail,
-                message,
-            )
-            .since(t),
-        ),
-        Ok(mut engine) => {
-            server_version = engine.server_version().unwrap_or_else(|e| e.message);
-            checks.push(
-                CheckResult::new(
-                    "connectivity.connect",
-                    Category::Connectivity,
-                    Status::Pass,
-                    format!("connected; server {server_version}"),
-                )
-                .since(t),
-            );
-            checks.extend(migrations(settings)?);
-            if level >= Level::Standard {
-                let t = Instant::now();
-                let schema = engine
-                    .introspect()
-                    .map_err(Error::db("cannot read the schema"))?;
-                checks.push(introspected(&schema).since(t));
-                fingerprint = Some(schema.fingerprint());
-                checks.extend(standard(settings, engine.as_mut(), &schema));
-                if level >= Level::Comprehensive {
-                    checks.extend(readiness::drift(settings, &schema));
-                    checks.extend(readiness::performance(engine.as_mut(), &schema));
-                }
-            }
+    if let Some(path) = settings.url.sqlite_path() {
+        let file = path.split('?').next().unwrap_or(path);
+        if file != ":memory:" && !std::path::Path::new(file).exists() {
+            let message = format!("the database file {file} does not exist");
+            return Ok(unreachable(settings, level, message, started, clock));
         }
     }
+    let mut quiet = ();
+    match Session::open_for_checks(settings, &mut quiet) {
+        Ok(mut session) => validate_in(&mut session, level),
+        Err(e @ (Error::Connect { .. } | Error::Database { .. })) => {
+            let message = settings.url.scrub(&e.to_string());
+            Ok(unreachable(settings, level, message, started, clock))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Run the checks of `level` on an open session (a deploy's verify phase).
+pub fn validate_in(session: &mut Session, level: Level) -> Result<ValidationReport, Error> {
+    let started = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let t = Instant::now();
+    let server_version = session
+        .engine()
+        .server_version()
+        .unwrap_or_else(|e| e.message);
+    let mut checks = vec![
+        CheckResult::new(
+            "connectivity.connect",
+            Category::Connectivity,
+            Status::Pass,
+            format!("connected; server {server_version}"),
+        )
+        .since(t),
+    ];
+    checks.extend(migrations(session)?);
+    let mut fingerprint = None;
+    if level >= Level::Standard {
+        let settings = session.settings().clone();
+        let t = Instant::now();
+        let engine = session.engine();
+        let schema = engine
+            .introspect()
+            .map_err(Error::db("cannot read the schema"))?;
+        checks.push(introspected(&schema).since(t));
+        fingerprint = Some(schema.fingerprint());
+        checks.extend(standard(&settings, engine, &schema));
+        if level >= Level::Comprehensive {
+            checks.extend(readiness::drift(&settings, &schema));
+            checks.extend(readiness::performance(session.engine(), &schema));
+        }
+    }
+    Ok(report(
+        session.settings(),
+        level,
+        checks,
+        server_version,
+        fingerprint,
+        (started, clock),
+    ))
+}
+
+/// The report of a target that could not be reached.
+fn unreachable(
+    settings: &Settings,
+    level: Level,
+    message: String,
+    started: jiff::Timestamp,
+    clock: Instant,
+) -> ValidationReport {
+    let check = CheckResult::new(
+        "connectivity.connect",
+        Category::Connectivity,
+        Status::Fail,
+        message,
+    )
+    .since(clock);
+    report(
+        settings,
+        level,
+        vec![check],
+        "unknown".into(),
+        None,
+        (started, clock),
+    )
+}
+
+fn report(
+    settings: &Settings,
+    level: Level,
+    mut checks: Vec<CheckResult>,
+    server_version: String,
+    fingerprint: Option<String>,
+    (started, clock): (jiff::Timestamp, Instant),
+) -> ValidationReport {
     // Failures first, then warnings; check order within each.
     checks.sort_by_key(|c| c.status);
-    Ok(ValidationReport {
+    ValidationReport {
         target: settings.url.to_string(),
         engine: settings.url.kind().name().to_string(),
         server_version,
@@ -125,18 +183,7 @@ pub fn validate(settings: &Settings, level: Level) -> Result<ValidationReport, E
         summary: summary(&checks),
         checks,
         cutover_version: env!("CARGO_PKG_VERSION").to_string(),
-    })
-}
-
-/// Open the target; a failure is the connectivity check's message (the password removed).
-fn connect(settings: &Settings) -> Result<Box<dyn Engine>, String> {
-    if let Some(path) = settings.url.sqlite_path() {
-        let file = path.split('?').next().unwrap_or(path);
-        if file != ":memory:" && !std::path::Path::new(file).exists() {
-            return Err(format!("the database file {file} does not exist"));
-        }
     }
-    crate::connect(settings, &settings.url, true).map_err(|e| settings.url.scrub(&e.to_string()))
 }
 
 fn standard(settings: &Settings, engine: &mut dyn Engine, schema: &Schema) -> Vec<CheckResult> {
@@ -164,8 +211,9 @@ fn introspected(schema: &Schema) -> CheckResult {
 }
 
 /// The history: nothing failed, edited or missing; pending migrations are a warning.
-fn migrations(settings: &Settings) -> Result<Vec<CheckResult>, Error> {
+fn migrations(session: &mut Session) -> Result<Vec<CheckResult>, Error> {
     let t = Instant::now();
+    let settings = session.settings();
     if !settings.migrations.is_dir() {
         let message = format!(
             "no migrations folder at {}: the history was not compared with any files",
@@ -179,8 +227,7 @@ fn migrations(settings: &Settings) -> Result<Vec<CheckResult>, Error> {
         );
         return Ok(vec![c.since(t)]);
     }
-    let mut quiet = ();
-    let status = crate::open(settings, true, &mut quiet)?.status()?;
+    let status = session.status()?;
     let list = |state: State| -> Vec<String> {
         status
             .migrations

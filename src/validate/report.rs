@@ -48,6 +48,16 @@ pub enum Status {
     Pass,
 }
 
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+            Status::Pass => "pass",
+        }
+    }
+}
+
 /// What a check saw: the query it ran and the first offending rows, or plain lines.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {

@@ -162,6 +162,16 @@ fn deploy(db: &TestDb, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// The folder of the one run that wrote into `report/` (each run gets `report/<run id>/`).
+fn run_dir(db: &TestDb) -> std::path::PathBuf {
+    let mut dirs: Vec<_> = std::fs::read_dir(db.path().join("report"))
+        .expect("report/ exists")
+        .map(|d| d.unwrap().path())
+        .collect();
+    dirs.sort();
+    dirs.pop().expect("a run folder in report/")
+}
+
 fn fingerprint(db: &TestDb) -> String {
     let out = cli(db, &["--json", "schema"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -226,17 +236,18 @@ fn full_deploy(kind: Kind) {
         db.count("SELECT count(*) FROM cutover_runs WHERE outcome = 'success'"),
         1
     );
+    let dir = run_dir(&db);
     for f in ["report.json", "report.md", "report.html", "journal.jsonl"] {
-        assert!(db.path().join("report").join(f).exists(), "{f}");
+        assert!(dir.join(f).exists(), "{f}");
     }
-    let html = std::fs::read_to_string(db.path().join("report/report.html")).unwrap();
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("Timeline") && html.contains("maintenance on") && html.contains("watch"));
     assert!(
         !html.contains("<link") && !html.contains("src="),
         "self-contained"
     );
     let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(db.path().join("report/report.json")).unwrap(),
+        &std::fs::read_to_string(dir.join("report.json")).unwrap(),
     )
     .unwrap();
     let phases: Vec<(&str, &str)> = report["phases"]
@@ -303,7 +314,7 @@ fn failure_at_migrate_rolls_back(kind: Kind) {
         6
     );
     assert!(!*app.maintenance.lock().unwrap(), "maintenance is off");
-    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
     assert_eq!(
         db.count("SELECT count(*) FROM cutover_runs WHERE outcome = 'rolled_back'"),
         1
@@ -393,7 +404,7 @@ fn watch_breach_rolls_back() {
     );
     assert_eq!(app.log().iter().filter(|l| *l == "GET /broken").count(), 2);
     assert!(!*app.maintenance.lock().unwrap());
-    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
 }
 
 /// `--dry-run` changes nothing anywhere; production refuses `--skip-backup` and, with no
@@ -460,7 +471,7 @@ fn failures_at_backup_maintenance_seed_and_verify() {
     let config = config.replace("/maintenance/on\"", "/broken\"");
     write_files(db.path(), &[("cutover.toml", &config)]);
     let out = deploy(&db, &[]);
-    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(10), "nothing changed: {}", stderr(&out));
     assert!(stderr(&out).contains("HTTP 500"), "{}", stderr(&out));
     assert!(!db.has_table("students"));
     assert!(
@@ -484,7 +495,7 @@ fn failures_at_backup_maintenance_seed_and_verify() {
     assert!(stderr(&out).contains("02_broken.sql:1"), "{}", stderr(&out));
     assert_eq!(fingerprint(&db), before);
     assert!(!*app.maintenance.lock().unwrap());
-    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
 
     // verify fails: rolled back by the down scripts.
     let db = TestDb::new(Kind::MySql);
@@ -504,7 +515,7 @@ fn failures_at_backup_maintenance_seed_and_verify() {
         stderr(&out)
     );
     assert_eq!(fingerprint(&db), before);
-    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
     assert!(
         !app.log().iter().any(|l| l.contains("/maintenance/")),
         "--no-maintenance"
@@ -637,13 +648,19 @@ fn sigterm_while_migrating_rolls_back() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let journal = db.path().join("report/journal.jsonl");
     let start = std::time::Instant::now();
     let migrating = || {
-        std::fs::read_to_string(&journal)
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.contains(r#""phase":"migrate""#) && l.contains(r#""status":"started""#))
+        let Ok(dirs) = std::fs::read_dir(db.path().join("report")) else {
+            return false;
+        };
+        dirs.flatten().any(|d| {
+            std::fs::read_to_string(d.path().join("journal.jsonl"))
+                .unwrap_or_default()
+                .lines()
+                .any(|l| {
+                    l.contains(r#""phase":"migrate""#) && l.contains(r#""status":"started""#)
+                })
+        })
     };
     while !migrating() {
         assert!(
@@ -664,7 +681,7 @@ fn sigterm_while_migrating_rolls_back() {
     assert!(err.contains("interrupted (SIGINT/SIGTERM)"), "{err}");
     assert_eq!(fingerprint(&db), before);
     assert!(!*app.maintenance.lock().unwrap(), "maintenance is off");
-    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
 }
 
 /// `rollback --run ID` undoes a finished deploy later by the same rules, and proves the
@@ -711,7 +728,7 @@ fn rollback_a_finished_run() {
     let out = cli(&db, &["rollback", "--run", &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("4 migration(s), down scripts"),
+        stdout(&out).contains("ran the down scripts of 4 migration(s)"),
         "{}",
         stdout(&out)
     );
@@ -726,10 +743,13 @@ fn preflight_sees_the_run_lock_held() {
     project(&db, &app, "kind = \"test\"", &[]);
     let mut holder = db.connect();
     assert!(holder.try_lock().unwrap());
-    let out = deploy(&db, &[]);
+    // The deploy waits for the lock (it holds it from the preflight to the end), then
+    // gives up naming the holder.
+    let out = deploy(&db, &["--lock-timeout", "1s"]);
     assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("the run lock is held by"),
+        stderr(&out).contains("waiting for the run lock")
+            && stderr(&out).contains("gave up waiting for the advisory lock after 1s: held by"),
         "{}",
         stderr(&out)
     );
@@ -756,14 +776,15 @@ on = ["failure"]
 "#;
     write_files(db.path(), &[("cutover.toml", &format!("{config}{notify}"))]);
     let out = deploy(&db, &[]);
-    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    // Nothing in the database changed: exit 10, not 11 ("rolled back").
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
     assert!(stderr(&out).contains("worker busy"), "{}", stderr(&out));
     assert!(!db.has_table("students"));
     assert!(!*app.maintenance.lock().unwrap());
-    assert_eq!(app.events(), ["start", "rollback", "failure"]);
+    assert_eq!(app.events(), ["start", "failure"]);
     let text = std::fs::read_to_string(db.path().join("notified.txt")).unwrap();
     assert!(
-        text.contains("of test rolled back: hooks before migrate"),
+        text.contains("of test failed: hooks before migrate"),
         "{text}"
     );
     let json = std::fs::read_to_string(db.path().join("notified.json")).unwrap();
@@ -830,7 +851,7 @@ fn mariadb_half_applied_migration_restores_the_backup() {
         stdout(&out),
         stderr(&out)
     );
-    let report = std::fs::read_to_string(db.path().join("report/report.json")).unwrap();
+    let report = std::fs::read_to_string(run_dir(&db).join("report.json")).unwrap();
     assert!(report.contains("restoring the backup"), "{report}");
     assert_eq!(fingerprint(&db), before);
     assert!(!db.has_table("half_done"));

@@ -58,12 +58,12 @@ impl Cycle<'_> {
 
         // Up, one at a time: ups[i] is the schema after ids[i - 1] (ups[0]: empty).
         let mut quiet = ();
-        let mut runner = cutover::open(&settings, false, &mut quiet).unwrap();
+        let mut runner = cutover::Session::open(&settings, cutover::Access::Change, &mut quiet).unwrap();
         let mut ups = vec![read()];
         for id in &ids {
             let opts = MigrateOptions {
                 to: Some(id.clone()),
-                dry_run: false,
+                ..MigrateOptions::default()
             };
             runner
                 .migrate(&opts)
@@ -113,7 +113,7 @@ impl Cycle<'_> {
         // Up again: the first apply's schema, whatever the downs left.
         let opts = MigrateOptions {
             to: ids.last().cloned(),
-            dry_run: false,
+            ..MigrateOptions::default()
         };
         runner.migrate(&opts).unwrap();
         drop(runner);

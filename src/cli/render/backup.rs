@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anstream::{print, println};
-use cutover::backup::{Created, Manifest, Pruned, Restored, Verification, human};
+use cutover::backup::{Created, Manifest, Pruned, Verification, human};
 
 use super::{BOLD, DIM, GREEN, RED, Renderer, YELLOW};
 
@@ -52,28 +52,6 @@ impl Renderer {
                 v.details.join("; ")
             );
         }
-    }
-
-    pub fn restored(&self, r: &Restored) {
-        if self.json {
-            return self.json(r);
-        }
-        if self.quiet {
-            return;
-        }
-        if let Some(s) = &r.safety_backup {
-            println!(
-                "{DIM}safety backup of the target before the restore: {}{DIM:#}",
-                s.display()
-            );
-        }
-        println!(
-            "{GREEN}restored{GREEN:#} {} ({} tables, {} rows, row counts and schema fingerprint match the manifest) in {:.1}s",
-            r.file.display(),
-            r.tables,
-            r.rows,
-            r.duration_ms as f64 / 1000.0
-        );
     }
 
     pub fn backups(&self, list: &[(PathBuf, Manifest)], dir: &Path) {

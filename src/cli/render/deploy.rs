@@ -1,13 +1,16 @@
 //! `deploy` for people: one line per phase as it ends, then the outcome and the reports.
 
 use anstream::{eprintln, println};
-use cutover::deploy::runs::RunRow;
-use cutover::deploy::{DeployReport, Outcome};
+use cutover::deploy::{Outcome, Phase, PhaseStatus, RunKind, RunReport};
+use cutover::records::RunRow;
+use cutover::validate::{CheckResult, Status};
 
 use super::{DIM, GREEN, RED, Renderer, YELLOW};
 
 impl Renderer {
-    pub fn deployed(&self, r: &DeployReport) {
+    /// The end of a governed run: what it would do (dry run), its outcome, how a failure
+    /// was undone, and where the reports are.
+    pub fn run_report(&self, r: &RunReport) {
         if self.json {
             // The last JSON line: the whole report, after the phases' lines.
             let line = serde_json::json!({ "report": r });
@@ -18,18 +21,36 @@ impl Renderer {
         }
         let style = match r.outcome {
             Outcome::Success | Outcome::NothingToDo | Outcome::DryRun => GREEN,
-            Outcome::Failed | Outcome::RolledBack => YELLOW,
             Outcome::RollbackFailed => RED,
+            _ => YELLOW,
         };
+        let what = kind_name(r.kind);
         if r.outcome == Outcome::DryRun {
+            let verb = match r.kind {
+                RunKind::Deploy => "apply",
+                RunKind::Rollback => "roll back",
+                RunKind::Baseline => "mark applied",
+                _ => "change",
+            };
             println!(
-                "would apply {} migration(s): {}",
+                "would {verb} {} migration(s): {}",
                 r.pending.len(),
                 r.pending.join(", ")
             );
         }
+        // What the work itself did, for the commands whose work is one phase.
+        let work = r.phases.iter().rev().find(|p| {
+            p.status == PhaseStatus::Ok
+                && matches!(
+                    p.name,
+                    Phase::Restore | Phase::Resolve | Phase::Baseline | Phase::Rollback
+                )
+        });
+        for line in work.map(|p| p.detail.as_slice()).unwrap_or_default() {
+            println!("{}", self.scrub(line));
+        }
         println!(
-            "{style}deploy {}{style:#} in {:.1}s {DIM}(run {}){DIM:#}",
+            "{style}{what} {}{style:#} in {:.1}s {DIM}(run {}){DIM:#}",
             r.outcome.as_str(),
             r.duration_ms as f64 / 1000.0,
             r.run_id
@@ -37,9 +58,31 @@ impl Renderer {
         if let Some(reason) = &r.reason {
             eprintln!("{RED}reason{RED:#}: {}", self.scrub(reason));
         }
+        if let Some(undo) = &r.undo {
+            let style = if undo.writes_discarded_since.is_some() {
+                RED
+            } else {
+                DIM
+            };
+            eprintln!("{style}undo{style:#}: {}", self.scrub(&undo.summary()));
+        }
+        for w in &r.warnings {
+            eprintln!("{YELLOW}warning{YELLOW:#}: {}", self.scrub(w));
+        }
         if let Some(dir) = &r.report_dir {
             println!("{DIM}journal and reports: {}{DIM:#}", dir.display());
         }
+    }
+}
+
+fn kind_name(k: RunKind) -> &'static str {
+    match k {
+        RunKind::Deploy => "deploy",
+        RunKind::Seed => "seed",
+        RunKind::Rollback => "rollback",
+        RunKind::Resolve => "resolve",
+        RunKind::Baseline => "baseline",
+        RunKind::Restore => "restore",
     }
 }
 
@@ -65,33 +108,30 @@ impl Renderer {
         );
     }
 
-    pub fn undone(&self, u: &cutover::deploy::runs::Undone) {
-        if self.json {
-            return self.json(u);
-        }
-        println!(
-            "{GREEN}undid run {}{GREEN:#} ({} migration(s), {}); the schema is back to {}",
-            u.run,
-            u.migrations.len(),
-            u.how,
-            u.fingerprint
-        );
-    }
-
     pub fn runs(&self, rows: &[RunRow]) {
         if self.json {
             return self.json(&rows);
         }
         if rows.is_empty() {
-            println!("no deploy has been recorded in this database");
+            println!("no run has been recorded in this database");
         }
         for r in rows {
+            let outcome = match r.outcome {
+                Outcome::RolledBack => "rolled back",
+                other => other.as_str(),
+            };
+            let by = match (&r.undone_by, &r.undoes) {
+                (Some(by), _) => format!("  undone by {by}"),
+                (None, Some(of)) => format!("  undoes {of}"),
+                _ => String::new(),
+            };
             println!(
-                "{}  {:<20}  {:<10}  {:<16}  {:>7} ms  {} migration(s)  {DIM}{}{DIM:#}",
+                "{}  {:<20}  {:<8}  {:<10}  {:<24}  {:>7} ms  {} migration(s){by}  {DIM}{}{DIM:#}",
                 r.id,
                 &r.started_at[..r.started_at.len().min(19)],
+                kind_name(r.kind),
                 r.environment,
-                r.outcome,
+                outcome,
                 r.duration_ms,
                 r.migrations.len(),
                 r.applied_by
@@ -104,9 +144,35 @@ impl Renderer {
             return self.json(&serde_json::json!({ "run": r, "report": report }));
         }
         println!(
-            "run {}: {} ({} ms) in {} by {}",
-            r.id, r.outcome, r.duration_ms, r.environment, r.applied_by
+            "run {} ({}): {} ({} ms) in {} by {}",
+            r.id,
+            kind_name(r.kind),
+            r.outcome.as_str(),
+            r.duration_ms,
+            r.environment,
+            r.applied_by
         );
+        if let Some(phase) = &r.phase
+            && matches!(r.outcome, Outcome::Running | Outcome::Interrupted)
+        {
+            println!(
+                "stopped at: {phase}{}",
+                if r.maintenance_on {
+                    " (maintenance mode left ON)"
+                } else {
+                    ""
+                }
+            );
+        }
+        if let Some(by) = &r.undone_by {
+            println!("undone by run {by}");
+        }
+        if let Some(of) = &r.undoes {
+            println!("undoes run {of}");
+        }
+        if let Some(t) = &r.writes_discarded_since {
+            println!("writes made since {t} were discarded by its restore");
+        }
         println!("started {}", r.started_at);
         println!(
             "migrations: {}",
@@ -156,4 +222,27 @@ pub fn phase_line(name: &str, status: &str, detail: &str, ms: u128) -> String {
         format!("  {DIM}{detail}{DIM:#}")
     };
     format!("{style}{mark} {name:<22}{style:#} {ms:>6} ms{detail}")
+}
+
+/// `✓`, `!` or `✗` for a check's status.
+pub fn status_mark(s: Status) -> String {
+    match s {
+        Status::Pass => format!("{GREEN}✓{GREEN:#}"),
+        Status::Warn => format!("{YELLOW}!{YELLOW:#}"),
+        Status::Fail => format!("{RED}✗{RED:#}"),
+    }
+}
+
+/// One round of the watch window: every check with its value.
+pub fn watch_line(round: u32, failed_in_a_row: u32, results: &[CheckResult]) -> String {
+    let checks: Vec<String> = results
+        .iter()
+        .map(|c| format!("{} {}", status_mark(c.status), c.message))
+        .collect();
+    let trend = if failed_in_a_row > 0 {
+        format!(" {RED}({failed_in_a_row} failed in a row){RED:#}")
+    } else {
+        String::new()
+    };
+    format!("  {DIM}watch round {round}{DIM:#}{trend}: {}", checks.join("; "))
 }

@@ -11,7 +11,7 @@ use cutover::Error;
 use cutover::config::Settings;
 use cutover::events::{Event, Observer};
 use cutover::history::{Direction, State};
-use cutover::runner::{MigrateReport, ResolveReport, StatusReport};
+use cutover::runner::{MigrateReport, StatusReport};
 use cutover::target::DatabaseUrl;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -60,7 +60,13 @@ impl Renderer {
     pub fn observer(&self) -> Progress {
         let mut p = Progress::new(!self.quiet && !self.json, self.secrets.clone());
         p.json_lines = self.json;
+        p.verbose = self.verbose;
         p
+    }
+
+    /// Whether `-v` was given.
+    pub fn verbose(&self) -> bool {
+        self.verbose > 0
     }
 
     pub(super) fn json<T: serde::Serialize>(&self, value: &T) {
@@ -264,32 +270,6 @@ impl Renderer {
         );
     }
 
-    pub fn resolved(&self, r: &ResolveReport) {
-        if self.json {
-            return self.json(r);
-        }
-        if !self.quiet {
-            println!(
-                "{} ({}): {} -> {}",
-                r.version,
-                r.name,
-                r.before.as_str(),
-                r.after.as_str()
-            );
-        }
-    }
-
-    pub fn baseline(&self, marked: &[String]) {
-        if self.json {
-            return self.json(&serde_json::json!({ "marked_applied": marked }));
-        }
-        if !self.quiet {
-            println!(
-                "marked {} migration(s) as applied without running them",
-                marked.len()
-            );
-        }
-    }
 }
 
 /// A JSON value as an indented `key: value` listing; empty parts left out.
@@ -353,6 +333,8 @@ pub struct Progress {
     json_lines: bool,
     bar: Option<ProgressBar>,
     secrets: Vec<DatabaseUrl>,
+    /// `-v`: passing checks and server notices too.
+    verbose: u8,
 }
 
 impl Progress {
@@ -362,6 +344,7 @@ impl Progress {
             json_lines: false,
             bar: None,
             secrets,
+            verbose: 0,
         }
     }
 
@@ -400,7 +383,7 @@ impl Observer for Progress {
         if let (
             true,
             Event::Phase {
-                name,
+                phase,
                 status,
                 detail,
                 duration,
@@ -408,9 +391,9 @@ impl Observer for Progress {
         ) = (self.json_lines, event)
         {
             let line = serde_json::json!({
-                "phase": name,
-                "status": status.as_deref().unwrap_or("started"),
-                "detail": detail,
+                "phase": phase,
+                "status": status.map_or("started", |s| s.as_str()),
+                "detail": detail.join("; "),
                 "duration_ms": duration.as_millis() as u64,
             });
             println!("{}", scrub(&self.secrets, &line.to_string()));
@@ -460,7 +443,7 @@ impl Observer for Progress {
             },
             Event::Transfer { what, bytes } => self.transfer(what, *bytes),
             Event::Phase {
-                name,
+                phase,
                 status: Some(status),
                 detail,
                 duration,
@@ -469,11 +452,25 @@ impl Observer for Progress {
                     bar.finish_and_clear();
                 }
                 self.line(deploy::phase_line(
-                    name,
-                    status,
-                    detail,
+                    phase.name(),
+                    status.as_str(),
+                    &detail.join("; "),
                     duration.as_millis(),
                 ))
+            }
+            Event::Check { phase, result } if self.verbose > 0 => self.line(format!(
+                "    {DIM}{phase} {}{DIM:#} {} {}",
+                result.id,
+                deploy::status_mark(result.status),
+                result.message
+            )),
+            Event::WatchRound {
+                round,
+                failed_in_a_row,
+                results,
+            } => self.line(deploy::watch_line(*round, *failed_in_a_row, results)),
+            Event::Notice { id, text } if self.verbose > 0 => {
+                self.line(format!("    {DIM}{id}: {text}{DIM:#}"))
             }
             Event::TransferDone => {
                 if let Some(bar) = self.bar.take() {

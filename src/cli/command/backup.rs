@@ -1,15 +1,15 @@
 //! `cutover backup …`: resolve what each subcommand needs (a target, or only the policy),
-//! ask for confirmation before a restore, call the library, render.
-
-use std::io::{BufRead, IsTerminal, Write};
+//! call the library, render. A restore is a governed run (`governed.rs`).
 
 use cutover::Error;
-use cutover::backup::{self, CreateOptions, PruneOptions, RestoreOptions};
+use cutover::backup::{self, CreateOptions, PruneOptions};
 use cutover::config::{Overrides, Settings};
+use cutover::deploy::Work;
 
-use super::Exit;
-use super::args::BackupCommand;
-use super::render::Renderer;
+use super::governed;
+use crate::cli::Exit;
+use crate::cli::args::BackupCommand;
+use crate::cli::render::Renderer;
 
 pub fn run(cmd: &BackupCommand, o: Overrides, out: &mut Renderer) -> Result<Exit, Error> {
     match cmd {
@@ -39,7 +39,7 @@ pub fn run(cmd: &BackupCommand, o: Overrides, out: &mut Renderer) -> Result<Exit
         }
         BackupCommand::Verify { file, level } => {
             let (policy, _) = Settings::backup_policy(&o)?;
-            let level = level.map(Into::into).unwrap_or(policy.verify);
+            let level = policy.verify_level(level.map(Into::into));
             let v = if level == backup::VerifyLevel::Checksum {
                 backup::verify_checksum(file)?
             } else {
@@ -70,20 +70,15 @@ pub fn run(cmd: &BackupCommand, o: Overrides, out: &mut Renderer) -> Result<Exit
         }
         BackupCommand::Restore {
             file,
-            yes,
             no_safety_backup,
+            flags,
         } => {
             let settings = target(o, out)?;
-            let confirmed = *yes || confirm(&settings, file)?;
-            let opts = RestoreOptions {
-                confirmed,
+            let work = Work::Restore {
+                file: file.clone(),
                 safety_backup: !no_safety_backup,
             };
-            let mut observer = out.observer();
-            let restored = backup::restore(&settings, file, &opts, &mut observer)?;
-            drop(observer);
-            out.restored(&restored);
-            Ok(Exit::Ok)
+            governed::governed(&settings, work, flags, out)
         }
     }
 }
@@ -92,31 +87,4 @@ fn target(o: Overrides, out: &mut Renderer) -> Result<Settings, Error> {
     let settings = Settings::resolve(o)?;
     out.add_secret_source(settings.url.clone());
     Ok(settings)
-}
-
-/// On a terminal, ask for the database's name; without one, say no (the library then
-/// refuses and says to pass --yes).
-fn confirm(settings: &Settings, file: &std::path::Path) -> Result<bool, Error> {
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Ok(false);
-    }
-    let m = backup::manifest::read(file)?;
-    let name = m.database.clone();
-    eprint!(
-        "This replaces everything in {} with {} (taken {}, migration {}).\nType the database name ({name}) to go on: ",
-        settings.url,
-        file.display(),
-        m.created_at,
-        m.migration.as_deref().unwrap_or("none")
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|source| Error::Io {
-            path: "stdin".into(),
-            source,
-        })?;
-    Ok(answer.trim() == name)
 }

@@ -1,0 +1,40 @@
+//! `cutover deploy` and `cutover plan`.
+
+use std::path::Path;
+
+use cutover::Error;
+use cutover::config::Settings;
+use cutover::deploy::Work;
+
+use super::governed;
+use crate::cli::Exit;
+use crate::cli::args::DeployArgs;
+use crate::cli::render::Renderer;
+
+pub fn deploy(settings: &Settings, a: &DeployArgs, out: &mut Renderer) -> Result<Exit, Error> {
+    let mut opts = governed::run_options(&a.flags);
+    opts.plan = a
+        .plan
+        .as_deref()
+        .map(cutover::deploy::plan::read)
+        .transpose()?;
+    // A plan stops where it was written to stop.
+    opts.to = a
+        .to
+        .clone()
+        .or_else(|| opts.plan.as_ref().and_then(|p| p.to.clone()));
+    let report = governed::run(settings, Work::Deploy, &opts, out)?;
+    Ok(governed::exit_of(&report))
+}
+
+pub fn plan(
+    settings: &Settings,
+    file: &Path,
+    to: &Option<String>,
+    out: &mut Renderer,
+) -> Result<Exit, Error> {
+    let plan = cutover::deploy::plan::plan(settings, to.clone())?;
+    cutover::deploy::plan::write(file, &plan)?;
+    out.planned(&plan, file);
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,117 @@
+//! The phases of a governed run (deploy, rollback, seed, …) and how each ended: the names
+//! reports, the journal, events and `cutover_runs` use, as typed values instead of strings.
+//! A leaf module, so that `events` and `deploy` can both use it.
+
+use serde::Serialize;
+
+/// One step of a governed run, in the order a deploy runs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Phase {
+    #[serde(rename = "preflight")]
+    Preflight,
+    #[serde(rename = "approval")]
+    Approval,
+    #[serde(rename = "backup")]
+    Backup,
+    #[serde(rename = "maintenance on")]
+    MaintenanceOn,
+    #[serde(rename = "hooks before migrate")]
+    HooksBeforeMigrate,
+    #[serde(rename = "migrate")]
+    Migrate,
+    #[serde(rename = "hooks after migrate")]
+    HooksAfterMigrate,
+    #[serde(rename = "seed")]
+    Seed,
+    #[serde(rename = "verify")]
+    Verify,
+    #[serde(rename = "maintenance off")]
+    MaintenanceOff,
+    #[serde(rename = "smoke")]
+    Smoke,
+    #[serde(rename = "watch")]
+    Watch,
+    #[serde(rename = "hooks after deploy")]
+    HooksAfterDeploy,
+    #[serde(rename = "hooks before rollback")]
+    HooksBeforeRollback,
+    /// The work of a `rollback` command, or the undo of a failed deploy.
+    #[serde(rename = "rollback")]
+    Rollback,
+    #[serde(rename = "hooks after rollback")]
+    HooksAfterRollback,
+    #[serde(rename = "resolve")]
+    Resolve,
+    #[serde(rename = "baseline")]
+    Baseline,
+    #[serde(rename = "restore")]
+    Restore,
+    #[serde(rename = "notify")]
+    Notify,
+    #[serde(rename = "record")]
+    Record,
+}
+
+impl Phase {
+    /// The name people and files see (`maintenance on`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Preflight => "preflight",
+            Phase::Approval => "approval",
+            Phase::Backup => "backup",
+            Phase::MaintenanceOn => "maintenance on",
+            Phase::HooksBeforeMigrate => "hooks before migrate",
+            Phase::Migrate => "migrate",
+            Phase::HooksAfterMigrate => "hooks after migrate",
+            Phase::Seed => "seed",
+            Phase::Verify => "verify",
+            Phase::MaintenanceOff => "maintenance off",
+            Phase::Smoke => "smoke",
+            Phase::Watch => "watch",
+            Phase::HooksAfterDeploy => "hooks after deploy",
+            Phase::HooksBeforeRollback => "hooks before rollback",
+            Phase::Rollback => "rollback",
+            Phase::HooksAfterRollback => "hooks after rollback",
+            Phase::Resolve => "resolve",
+            Phase::Baseline => "baseline",
+            Phase::Restore => "restore",
+            Phase::Notify => "notify",
+            Phase::Record => "record",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseStatus {
+    Ok,
+    Skipped,
+    Failed,
+}
+
+impl PhaseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhaseStatus::Ok => "ok",
+            PhaseStatus::Skipped => "skipped",
+            PhaseStatus::Failed => "failed",
+        }
+    }
+}
+
+/// One phase in a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseRecord {
+    pub name: Phase,
+    pub status: PhaseStatus,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub detail: Vec<String>,
+}
