@@ -237,7 +237,14 @@ fn list_first_release(e: &mut dyn Engine) -> Result<Vec<RunRow>, DbError> {
                 r[3].clone(),
                 r[4].clone(),
             ];
-            full.extend([None, None, r[5].clone(), r[6].clone(), r[7].clone(), r[8].clone()]);
+            full.extend([
+                None,
+                None,
+                r[5].clone(),
+                r[6].clone(),
+                r[7].clone(),
+                r[8].clone(),
+            ]);
             full.extend([None, None, None, None]);
             row(&full)
         })
@@ -249,8 +256,7 @@ fn row(r: &[Option<String>]) -> RunRow {
     let opt = |i: usize| r.get(i).cloned().flatten().filter(|s| !s.is_empty());
     RunRow {
         id: text(0),
-        kind: serde_json::from_value(serde_json::Value::String(text(1)))
-            .unwrap_or(RunKind::Deploy),
+        kind: serde_json::from_value(serde_json::Value::String(text(1))).unwrap_or(RunKind::Deploy),
         environment: text(2),
         started_at: text(3),
         finished_at: opt(4),

@@ -266,6 +266,9 @@ impl<'o> Session<'o> {
 
     /// Re-read the history (after a change, or after something else changed the target).
     pub fn refresh(&mut self) -> Result<(), Error> {
+        self.engine
+            .attach_if_created()
+            .map_err(Error::db("cannot open the database"))?;
         let rows = match self.engine.load_history() {
             Ok(rows) => rows,
             Err(e) => {
@@ -298,9 +301,9 @@ impl<'o> Session<'o> {
         self.engine
             .materialize()
             .map_err(Error::db("cannot create the database"))?;
-        self.engine
-            .ensure_history()
-            .map_err(Error::db("cannot create the history table cutover_migrations"))
+        self.engine.ensure_history().map_err(Error::db(
+            "cannot create the history table cutover_migrations",
+        ))
     }
 
     /// Bound every statement from now on (and after each reset) to `limit`, where the

@@ -240,13 +240,7 @@ fn create_with(
     let created_at = jiff::Timestamp::now().to_string();
     let dumped = {
         let mut progress = transfer(observer, "backup");
-        native.dump(
-            engine,
-            &settings.url,
-            &path,
-            &mut facts,
-            &mut progress,
-        )
+        native.dump(engine, &settings.url, &path, &mut facts, &mut progress)
     };
     observer.event(&Event::TransferDone);
     let dumped = dumped.inspect_err(|_| {

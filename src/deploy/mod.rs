@@ -57,7 +57,10 @@ pub enum Work {
     Resolve(Resolve),
     Baseline(String),
     /// Replace the target with a backup.
-    Restore { file: PathBuf, safety_backup: bool },
+    Restore {
+        file: PathBuf,
+        safety_backup: bool,
+    },
 }
 
 impl Work {
@@ -173,10 +176,10 @@ pub fn run(
     observer: &mut dyn Observer,
     approve: Approver,
 ) -> Result<RunReport, Error> {
-    let refused = refuse_early(settings, &work, opts);
-    if refused.is_err() && !work.undoes_on_failure() {
-        refused?;
-    }
+    let refused = match refuse_early(settings, &work, opts) {
+        Err(e) if !work.undoes_on_failure() => return Err(e),
+        other => other,
+    };
     let run_id = uuid::Uuid::now_v7().to_string();
     let dir = match &opts.report_dir {
         Some(base) => base.join(&run_id),
@@ -255,13 +258,19 @@ fn refuse_early(settings: &Settings, work: &Work, opts: &RunOptions) -> Result<(
                 ..
             }
         );
-    if skips && settings.deploy.backup_required && !settings.deploy.allow_skip_backup && !opts.dry_run {
+    if skips
+        && settings.deploy.backup_required
+        && !settings.deploy.allow_skip_backup
+        && !opts.dry_run
+    {
         return Err(Error::Refused {
             message: format!(
                 "--skip-backup is refused: the policy of {} requires a backup before any change",
                 settings.env.as_deref().unwrap_or("this environment")
             ),
-            hint: "run without --skip-backup, or set `allow_skip_backup = true` for this environment".into(),
+            hint:
+                "run without --skip-backup, or set `allow_skip_backup = true` for this environment"
+                    .into(),
         });
     }
     if let Work::Restore { file, .. } = work
@@ -374,11 +383,15 @@ impl<'s, 'o> Run<'s, 'o> {
         self.notify(NotifyOn::Success);
     }
 
-    /// Nothing pending, no seeds to run, no unfinished run to finish.
+    /// Nothing pending and no unfinished run to finish (deploy), nothing to roll back or
+    /// to mark applied.
     fn nothing_to_do(&self) -> bool {
-        matches!(self.work, Work::Deploy)
-            && self.report.pending.is_empty()
-            && self.resumed.is_none()
+        let none = self.report.pending.is_empty();
+        match self.work {
+            Work::Deploy => none && self.resumed.is_none(),
+            Work::Rollback(_) | Work::Baseline(_) => none,
+            _ => false,
+        }
     }
 
     /// The work of one phase.
@@ -402,9 +415,9 @@ impl<'s, 'o> Run<'s, 'o> {
             Phase::Baseline => self.baseline_work(),
             Phase::Restore => self.restore_work(),
             Phase::HooksAfterDeploy => self.hooks(When::AfterDeploy),
-            Phase::Preflight | Phase::Approval | Phase::Notify | Phase::Record => Ok(
-                Done::skipped("runs outside the work's phases"),
-            ),
+            Phase::Preflight | Phase::Approval | Phase::Notify | Phase::Record => {
+                Ok(Done::skipped("runs outside the work's phases"))
+            }
         }
     }
 
@@ -487,6 +500,20 @@ impl<'s, 'o> Run<'s, 'o> {
         }
         self.report.duration_ms = self.clock.elapsed().as_millis() as u64;
         self.report.finished_at = Some(jiff::Timestamp::now().to_string());
+        // A run refused before any change is kept for the audit, in a target that exists;
+        // bad input (an unknown version, a broken file) leaves no trace.
+        let bad_input = matches!(
+            self.error,
+            Some(Error::Usage(_) | Error::Config(_) | Error::Migrations(_) | Error::Split { .. })
+        );
+        if !self.recorded
+            && self.report.outcome == Outcome::Failed
+            && self.session.is_locked()
+            && self.target_exists()
+            && !bad_input
+        {
+            self.recorded = crate::records::ensure(self.session.engine()).is_ok();
+        }
         if self.recorded
             && let Err(e) = self.write_record()
         {

@@ -31,7 +31,8 @@ impl Run<'_, '_> {
         let payload = self.payload(on);
         for n in targets {
             for problem in actions::notify(&n, &payload) {
-                self.session.event(Event::Warning(format!("notify: {problem}")));
+                self.session
+                    .event(Event::Warning(format!("notify: {problem}")));
                 self.report.warnings.push(format!("notify: {problem}"));
             }
         }
@@ -97,4 +98,3 @@ impl Run<'_, '_> {
         })
     }
 }
-

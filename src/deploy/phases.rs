@@ -79,6 +79,9 @@ impl Run<'_, '_> {
             exactly: None,
         })?;
         self.report.pending = planned.scripts.iter().map(|s| s.id.clone()).collect();
+        if self.opts.dry_run {
+            self.report.planned = Some(planned.clone());
+        }
         detail.push(match (self.report.pending.len(), &self.opts.to) {
             (0, _) => "nothing pending: the database is up to date".to_string(),
             (n, Some(to)) => format!("{n} pending up to {to}: {}", self.report.pending.join(", ")),
@@ -309,10 +312,16 @@ impl Run<'_, '_> {
                 message: "not approved".into(),
                 hint: "nothing was changed".into(),
             })),
-            None => Err(Failed::from(Error::Refused {
-                message: "approval is required and there is no terminal to ask on".into(),
-                hint: "pass --yes to approve in advance".into(),
-            })),
+            None => {
+                let message = "approval is required and there is no terminal to ask on: pass --yes to approve in advance";
+                Err(Failed {
+                    message: message.into(),
+                    error: Some(Error::Refused {
+                        message: message.into(),
+                        hint: "nothing was changed".into(),
+                    }),
+                })
+            }
         }
     }
 
@@ -343,10 +352,9 @@ impl Run<'_, '_> {
                 self.report.pending.len(),
                 list(&self.report.pending)
             ),
-            Work::Restore { file, .. } => format!(
-                "replace everything in the database with {}",
-                file.display()
-            ),
+            Work::Restore { file, .. } => {
+                format!("replace everything in the database with {}", file.display())
+            }
         }
     }
 
@@ -444,7 +452,9 @@ impl Run<'_, '_> {
         }
         let mut detail = Vec::new();
         for h in &hooks {
-            detail.push(actions::run(&h.action, true, Some(self.session.engine())).map_err(Failed::new)?);
+            detail.push(
+                actions::run(&h.action, true, Some(self.session.engine())).map_err(Failed::new)?,
+            );
         }
         Ok(Done::Ran(detail))
     }
@@ -481,7 +491,10 @@ impl Run<'_, '_> {
                 if self.report.applied.is_empty() {
                     Ok(Done::skipped("nothing pending"))
                 } else {
-                    Ok(Done::ran(format!("applied {}", self.report.applied.join(", "))))
+                    Ok(Done::ran(format!(
+                        "applied {}",
+                        self.report.applied.join(", ")
+                    )))
                 }
             }
             Err(e) => {
@@ -514,7 +527,12 @@ impl Run<'_, '_> {
         self.session.prepare_write()?;
         let in_transaction = self.open_transaction;
         let seeds = std::mem::take(&mut self.seeds);
-        let done = seed::run(self.session.engine(), &seeds, env.as_deref(), in_transaction);
+        let done = seed::run(
+            self.session.engine(),
+            &seeds,
+            env.as_deref(),
+            in_transaction,
+        );
         self.seeds = seeds;
         match done {
             Ok(done) => {
@@ -640,4 +658,3 @@ fn max_locks_hint(e: Error) -> Error {
     }
     e
 }
-

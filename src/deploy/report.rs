@@ -42,6 +42,9 @@ pub struct RunReport {
     pub undo: Option<super::Undone>,
     /// The run a `rollback --run` undid.
     pub undoes: Option<String>,
+    /// A dry run's plan: each script with its statements and lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned: Option<crate::runner::MigrateReport>,
     /// Things the operator should know that did not stop the run (a journal that could
     /// not be written, a record that could not be kept).
     pub warnings: Vec<String>,
@@ -72,6 +75,7 @@ impl RunReport {
             report_dir: Some(dir),
             undo: None,
             undoes: None,
+            planned: None,
             warnings: Vec::new(),
         }
     }
@@ -100,7 +104,8 @@ impl RunReport {
         url: &DatabaseUrl,
         warn: &mut dyn FnMut(String),
     ) {
-        let json = serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let json = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         let files = [
             ("report.json", json),
             ("report.md", markdown(self)),

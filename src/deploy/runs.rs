@@ -15,8 +15,7 @@ pub fn list(settings: &Settings) -> Result<Vec<RunRow>, Error> {
     let mut quiet = ();
     let mut session = Session::open_for_checks(settings, &mut quiet)?;
     let engine = session.engine();
-    let mut rows =
-        records::list(engine).map_err(Error::db(format!("cannot read {RUNS_TABLE}")))?;
+    let mut rows = records::list(engine).map_err(Error::db(format!("cannot read {RUNS_TABLE}")))?;
     if rows.iter().any(|r| r.outcome == Outcome::Running) {
         let free = engine.try_lock().unwrap_or(false);
         if free {

@@ -112,7 +112,8 @@ pub fn run(
             continue;
         }
         if !in_transaction {
-            e.begin().map_err(Error::db("cannot start the seed's transaction"))?;
+            e.begin()
+                .map_err(Error::db("cannot start the seed's transaction"))?;
         }
         let result = apply(e, &seed.path, &name, &seed.checksum, &seed.statements);
         match result {

@@ -50,8 +50,12 @@ pub enum How {
     Nothing,
     /// The deploy's single transaction was rolled back.
     Transaction,
-    DownScripts { migrations: Vec<String> },
-    Restored { backup: PathBuf },
+    DownScripts {
+        migrations: Vec<String>,
+    },
+    Restored {
+        backup: PathBuf,
+    },
 }
 
 /// What the undo did.
@@ -125,7 +129,9 @@ pub fn undo(session: &mut Session, plan: &UndoPlan) -> Result<Undone, Error> {
                     detail,
                 }),
                 Err(e) if plan.backup.is_some() => {
-                    detail.push(format!("the down scripts did not undo the run ({e}); restoring the backup"));
+                    detail.push(format!(
+                        "the down scripts did not undo the run ({e}); restoring the backup"
+                    ));
                     restore(session, plan, detail)
                 }
                 Err(e) => Err(e),
@@ -138,7 +144,11 @@ pub fn undo(session: &mut Session, plan: &UndoPlan) -> Result<Undone, Error> {
     }
 }
 
-fn finish_downs(session: &mut Session, plan: &UndoPlan, detail: Vec<String>) -> Result<Undone, Error> {
+fn finish_downs(
+    session: &mut Session,
+    plan: &UndoPlan,
+    detail: Vec<String>,
+) -> Result<Undone, Error> {
     let fingerprint = prove(session, plan)?;
     Ok(Undone {
         how: How::DownScripts {
@@ -159,18 +169,21 @@ fn downs_cover(session: &mut Session, plan: &UndoPlan) -> Result<(bool, String),
         ));
     }
     if plan.seeded {
-        return Ok((false, "seeds ran, and down scripts do not undo seeds".into()));
+        return Ok((
+            false,
+            "seeds ran, and down scripts do not undo seeds".into(),
+        ));
     }
     session.migrations_mut().read_downs()?;
-    let missing: Vec<&String> = plan
-        .applied
-        .iter()
-        .filter(|id| {
-            !session.migrations().migrations.iter().any(|m| {
-                &m.id == *id && m.down.as_ref().is_some_and(|d| !d.sql.trim().is_empty())
+    let missing: Vec<&String> =
+        plan.applied
+            .iter()
+            .filter(|id| {
+                !session.migrations().migrations.iter().any(|m| {
+                    &m.id == *id && m.down.as_ref().is_some_and(|d| !d.sql.trim().is_empty())
+                })
             })
-        })
-        .collect();
+            .collect();
     if missing.is_empty() {
         Ok((true, String::new()))
     } else {
@@ -188,7 +201,11 @@ fn downs_cover(session: &mut Session, plan: &UndoPlan) -> Result<(bool, String),
     }
 }
 
-fn run_downs(session: &mut Session, plan: &UndoPlan, detail: &mut Vec<String>) -> Result<(), Error> {
+fn run_downs(
+    session: &mut Session,
+    plan: &UndoPlan,
+    detail: &mut Vec<String>,
+) -> Result<(), Error> {
     let opts = RollbackOptions {
         steps: Some(plan.applied.len()),
         ..Default::default()
@@ -202,7 +219,11 @@ fn run_downs(session: &mut Session, plan: &UndoPlan, detail: &mut Vec<String>) -
 }
 
 /// Restore the backup, if there is one and the traffic policy allows it.
-fn restore(session: &mut Session, plan: &UndoPlan, mut detail: Vec<String>) -> Result<Undone, Error> {
+fn restore(
+    session: &mut Session,
+    plan: &UndoPlan,
+    mut detail: Vec<String>,
+) -> Result<Undone, Error> {
     let Some(file) = plan.backup.clone() else {
         return Err(Error::Refused {
             message: "there is no pre-deploy backup to restore (the policy does not require one, or --skip-backup)".into(),
@@ -218,7 +239,11 @@ fn restore(session: &mut Session, plan: &UndoPlan, mut detail: Vec<String>) -> R
             message: format!(
                 "restoring {} would discard every write the application made since {since}, and the policy says rollback_after_traffic = {}",
                 file.display(),
-                if after == AfterTraffic::DownOnly { "down-only" } else { "refuse" }
+                if after == AfterTraffic::DownOnly {
+                    "down-only"
+                } else {
+                    "refuse"
+                }
             ),
             hint: format!(
                 "{}; to restore anyway, run `cutover backup restore {}` knowing those writes are lost",

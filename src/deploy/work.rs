@@ -25,6 +25,9 @@ impl Run<'_, '_> {
                     ..opts.clone()
                 })?;
                 self.report.pending = planned.scripts.iter().map(|s| s.id.clone()).collect();
+                if self.opts.dry_run {
+                    self.report.planned = Some(planned);
+                }
                 detail.push(format!(
                     "{} to roll back: {}",
                     self.report.pending.len(),
@@ -78,8 +81,10 @@ impl Run<'_, '_> {
     /// The finished deploy `id` names, if it can be undone now: it succeeded and its
     /// migrations are the newest applied ones.
     fn run_to_undo(&mut self, id: &str) -> Result<RunRow, Failed> {
-        let rows = records::list(self.session.engine())
-            .map_err(Error::db(format!("cannot read {}", crate::tables::RUNS_TABLE)))?;
+        let rows = records::list(self.session.engine()).map_err(Error::db(format!(
+            "cannot read {}",
+            crate::tables::RUNS_TABLE
+        )))?;
         let row = rows
             .into_iter()
             .find(|r| r.id == id || r.id.starts_with(id))
@@ -114,9 +119,8 @@ impl Run<'_, '_> {
                     "the migrations of run {} are not the newest applied ones",
                     row.id
                 ),
-                hint:
-                    "roll back what was applied after it first (`cutover rollback --to VERSION`)"
-                        .into(),
+                hint: "roll back what was applied after it first (`cutover rollback --to VERSION`)"
+                    .into(),
             }));
         }
         Ok(row)
@@ -227,8 +231,10 @@ impl Run<'_, '_> {
     /// Runs killed earlier (found under the lock, so their process is gone): switch off the
     /// maintenance mode they left on, and close their rows as interrupted.
     pub(super) fn finish_unfinished(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
-        let runs = records::unfinished(self.session.engine())
-            .map_err(Error::db(format!("cannot read {}", crate::tables::RUNS_TABLE)))?;
+        let runs = records::unfinished(self.session.engine()).map_err(Error::db(format!(
+            "cannot read {}",
+            crate::tables::RUNS_TABLE
+        )))?;
         for mut row in runs {
             let at = row.phase.clone().unwrap_or_else(|| "its start".into());
             let mut line = format!(
@@ -268,11 +274,15 @@ impl Run<'_, '_> {
     /// SQLite file that does not exist yet).
     pub(super) fn start_record(&mut self) -> Result<(), Error> {
         self.session.prepare_write()?;
-        records::ensure(self.session.engine())
-            .map_err(Error::db(format!("cannot create {}", crate::tables::RUNS_TABLE)))?;
+        records::ensure(self.session.engine()).map_err(Error::db(format!(
+            "cannot create {}",
+            crate::tables::RUNS_TABLE
+        )))?;
         self.recorded = true;
-        self.write_record()
-            .map_err(Error::db(format!("cannot write {}", crate::tables::RUNS_TABLE)))
+        self.write_record().map_err(Error::db(format!(
+            "cannot write {}",
+            crate::tables::RUNS_TABLE
+        )))
     }
 
     /// Keep the row up to date after a phase: a kill leaves the last phase and the

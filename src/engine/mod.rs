@@ -165,6 +165,12 @@ pub trait Engine {
         Ok(())
     }
 
+    /// A deferred SQLite file that another process created meanwhile: use it from now on
+    /// (called after waiting for the run lock, before reading the history).
+    fn attach_if_created(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
     /// Create the database if it exists only in name so far (a SQLite file opened with
     /// `ConnectOptions::defer_create`); a no-op elsewhere.
     fn materialize(&mut self) -> Result<(), DbError> {

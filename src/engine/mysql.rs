@@ -252,7 +252,10 @@ impl Engine for MySql {
     }
 
     fn take_notices(&mut self) -> Vec<String> {
-        self.notices.as_mut().map(std::mem::take).unwrap_or_default()
+        self.notices
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Warning 1196: "Some non-transactional changed tables couldn't be rolled back".

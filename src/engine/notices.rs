@@ -56,5 +56,10 @@ pub fn collect(on: bool) {
 
 /// The notices kept on this thread since the last call.
 pub fn take() -> Vec<String> {
-    KEPT.with(|k| k.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
+    KEPT.with(|k| {
+        k.borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    })
 }

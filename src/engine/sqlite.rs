@@ -232,6 +232,13 @@ impl Engine for Sqlite {
             .map_err(sqlite_err)
     }
 
+    fn attach_if_created(&mut self) -> Result<(), DbError> {
+        if self.deferred && self.path.as_ref().is_some_and(|p| p.exists()) {
+            self.materialize()?;
+        }
+        Ok(())
+    }
+
     fn materialize(&mut self) -> Result<(), DbError> {
         if !self.deferred {
             return Ok(());

@@ -125,13 +125,17 @@ impl Session<'_> {
         let found = self.migrations().clone();
         let jobs = plan::rollback(&found, self.entries(), opts, self.dialect())?;
         if opts.dry_run {
-            return Ok(report::planned(self.context(), Direction::Down, &jobs, true));
+            return Ok(report::planned(
+                self.context(),
+                Direction::Down,
+                &jobs,
+                true,
+            ));
         }
         self.prepare_write()?;
         let entries = self.entries().to_vec();
         for job in &jobs {
-            if job.statements.is_empty()
-                && !is_empty_script(&job.migration.up.sql, self.dialect())
+            if job.statements.is_empty() && !is_empty_script(&job.migration.up.sql, self.dialect())
             {
                 self.event(Event::Warning(format!(
                     "the down script of {} is empty: rolling it back changes nothing in the database",

@@ -77,7 +77,7 @@ pub(super) fn status(
 }
 
 /// `cutover migrate` / `rollback`: what ran (or, with `dry_run`, what would run).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MigrateReport {
     pub run_id: String,
     pub direction: Direction,
@@ -85,7 +85,7 @@ pub struct MigrateReport {
     pub scripts: Vec<ScriptReport>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ScriptReport {
     pub id: String,
     pub name: String,
@@ -98,7 +98,7 @@ pub struct ScriptReport {
     pub sql: Vec<PlannedStatement>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PlannedStatement {
     pub line: usize,
     pub sql: String,

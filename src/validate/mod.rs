@@ -24,10 +24,10 @@ pub use report::{Category, CheckResult, Evidence, Level, Status, Summary, Valida
 
 use crate::config::Settings;
 use crate::engine::Engine;
-use crate::session::Session;
 use crate::error::Error;
 use crate::history::State;
 use crate::schema::Schema;
+use crate::session::Session;
 
 /// How many offending rows a check shows as evidence.
 pub(crate) const SAMPLE_ROWS: usize = 5;

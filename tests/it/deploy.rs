@@ -3,7 +3,6 @@
 //! failures injected at preflight, migrate, smoke and watch, a dry run, and the policy's
 //! refusals.
 
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -246,10 +245,8 @@ fn full_deploy(kind: Kind) {
         !html.contains("<link") && !html.contains("src="),
         "self-contained"
     );
-    let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("report.json")).unwrap(),
-    )
-    .unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     let phases: Vec<(&str, &str)> = report["phases"]
         .as_array()
         .unwrap()
@@ -314,7 +311,11 @@ fn failure_at_migrate_rolls_back(kind: Kind) {
         6
     );
     assert!(!*app.maintenance.lock().unwrap(), "maintenance is off");
-    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
+    assert_eq!(
+        app.events(),
+        ["start", "rollback"],
+        "one rollback, one message"
+    );
     assert_eq!(
         db.count("SELECT count(*) FROM cutover_runs WHERE outcome = 'rolled_back'"),
         1
@@ -404,7 +405,11 @@ fn watch_breach_rolls_back() {
     );
     assert_eq!(app.log().iter().filter(|l| *l == "GET /broken").count(), 2);
     assert!(!*app.maintenance.lock().unwrap());
-    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
+    assert_eq!(
+        app.events(),
+        ["start", "rollback"],
+        "one rollback, one message"
+    );
 }
 
 /// `--dry-run` changes nothing anywhere; production refuses `--skip-backup` and, with no
@@ -417,7 +422,8 @@ fn dry_run_and_refusals() {
     let out = deploy(&db, &["--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("would apply 8 migration(s)"),
+        stdout(&out).contains("8 migration(s) would apply; nothing was changed")
+            && stdout(&out).contains("CREATE INDEX courses_instructor_idx"),
         "{}",
         stdout(&out)
     );
@@ -471,7 +477,12 @@ fn failures_at_backup_maintenance_seed_and_verify() {
     let config = config.replace("/maintenance/on\"", "/broken\"");
     write_files(db.path(), &[("cutover.toml", &config)]);
     let out = deploy(&db, &[]);
-    assert_eq!(out.status.code(), Some(10), "nothing changed: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "nothing changed: {}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("HTTP 500"), "{}", stderr(&out));
     assert!(!db.has_table("students"));
     assert!(
@@ -495,7 +506,11 @@ fn failures_at_backup_maintenance_seed_and_verify() {
     assert!(stderr(&out).contains("02_broken.sql:1"), "{}", stderr(&out));
     assert_eq!(fingerprint(&db), before);
     assert!(!*app.maintenance.lock().unwrap());
-    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
+    assert_eq!(
+        app.events(),
+        ["start", "rollback"],
+        "one rollback, one message"
+    );
 
     // verify fails: rolled back by the down scripts.
     let db = TestDb::new(Kind::MySql);
@@ -515,7 +530,11 @@ fn failures_at_backup_maintenance_seed_and_verify() {
         stderr(&out)
     );
     assert_eq!(fingerprint(&db), before);
-    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
+    assert_eq!(
+        app.events(),
+        ["start", "rollback"],
+        "one rollback, one message"
+    );
     assert!(
         !app.log().iter().any(|l| l.contains("/maintenance/")),
         "--no-maintenance"
@@ -657,9 +676,7 @@ fn sigterm_while_migrating_rolls_back() {
             std::fs::read_to_string(d.path().join("journal.jsonl"))
                 .unwrap_or_default()
                 .lines()
-                .any(|l| {
-                    l.contains(r#""phase":"migrate""#) && l.contains(r#""status":"started""#)
-                })
+                .any(|l| l.contains(r#""phase":"migrate""#) && l.contains(r#""status":"started""#))
         })
     };
     while !migrating() {
@@ -681,7 +698,11 @@ fn sigterm_while_migrating_rolls_back() {
     assert!(err.contains("interrupted (SIGINT/SIGTERM)"), "{err}");
     assert_eq!(fingerprint(&db), before);
     assert!(!*app.maintenance.lock().unwrap(), "maintenance is off");
-    assert_eq!(app.events(), ["start", "rollback"], "one rollback, one message");
+    assert_eq!(
+        app.events(),
+        ["start", "rollback"],
+        "one rollback, one message"
+    );
 }
 
 /// `rollback --run ID` undoes a finished deploy later by the same rules, and proves the

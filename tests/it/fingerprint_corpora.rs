@@ -5,7 +5,6 @@
 //! applied again, ending at the first apply's fingerprint. Down scripts that do not
 //! restore the schema they started from are named, with what they leave behind.
 
-
 use cutover::config::{Overrides, Settings};
 use cutover::runner::{MigrateOptions, RollbackOptions};
 use cutover::schema::{self, Schema};
@@ -58,7 +57,8 @@ impl Cycle<'_> {
 
         // Up, one at a time: ups[i] is the schema after ids[i - 1] (ups[0]: empty).
         let mut quiet = ();
-        let mut runner = cutover::Session::open(&settings, cutover::Access::Change, &mut quiet).unwrap();
+        let mut runner =
+            cutover::Session::open(&settings, cutover::Access::Change, &mut quiet).unwrap();
         let mut ups = vec![read()];
         for id in &ids {
             let opts = MigrateOptions {

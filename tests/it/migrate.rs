@@ -1,7 +1,6 @@
 //! Applying, failing, editing, rolling back and resolving migrations, on every engine,
 //! through the real binary.
 
-
 use crate::common::*;
 
 /// The LMS example applies, `status --check` passes, and a second run does nothing.
@@ -365,7 +364,7 @@ fn baseline_and_to(kind: Kind) {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("no migration has version 1999"),
+        stderr(&out).contains("no migration has the id or version 1999"),
         "{}",
         stderr(&out)
     );

@@ -19,10 +19,9 @@ pub fn deploy(settings: &Settings, a: &DeployArgs, out: &mut Renderer) -> Result
         .map(cutover::deploy::plan::read)
         .transpose()?;
     // A plan stops where it was written to stop.
-    opts.to = a
-        .to
-        .clone()
-        .or_else(|| opts.plan.as_ref().and_then(|p| p.to.clone()));
+    opts.to =
+        a.to.clone()
+            .or_else(|| opts.plan.as_ref().and_then(|p| p.to.clone()));
     let report = governed::run(settings, Work::Deploy, &opts, out)?;
     Ok(governed::exit_of(&report))
 }

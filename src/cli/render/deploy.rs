@@ -25,7 +25,11 @@ impl Renderer {
             _ => YELLOW,
         };
         let what = kind_name(r.kind);
-        if r.outcome == Outcome::DryRun {
+        if let (Outcome::DryRun, Some(planned)) = (r.outcome, &r.planned) {
+            self.migrate(planned);
+        } else if r.outcome == Outcome::NothingToDo && r.kind == RunKind::Rollback {
+            println!("nothing to roll back");
+        } else if r.outcome == Outcome::DryRun {
             let verb = match r.kind {
                 RunKind::Deploy => "apply",
                 RunKind::Rollback => "roll back",
@@ -244,5 +248,8 @@ pub fn watch_line(round: u32, failed_in_a_row: u32, results: &[CheckResult]) -> 
     } else {
         String::new()
     };
-    format!("  {DIM}watch round {round}{DIM:#}{trend}: {}", checks.join("; "))
+    format!(
+        "  {DIM}watch round {round}{DIM:#}{trend}: {}",
+        checks.join("; ")
+    )
 }

@@ -269,7 +269,6 @@ impl Renderer {
             r.run_id
         );
     }
-
 }
 
 /// A JSON value as an indented `key: value` listing; empty parts left out.
