@@ -19,7 +19,12 @@ const EXPECTED: &str =
 /// Whether a file's text has a dbmate section marker (of either direction, so that a file
 /// with only a down marker is reported rather than run as plain SQL).
 pub(super) fn has_marker(text: &str) -> bool {
-    text.lines().any(|line| marker(line).is_some())
+    text.lines().any(is_marker)
+}
+
+/// Whether a line is a dbmate section marker.
+pub(super) fn is_marker(line: &str) -> bool {
+    marker(line).is_some()
 }
 
 /// Reads every file of a dbmate directory.
@@ -66,13 +71,14 @@ fn migration(
     text: String,
 ) -> Result<Migration, Error> {
     let (up, down) = sections(path, &text)?;
-    forbid(path, &text[..up.marker_start], 0)?;
+    forbid(path, &text[..up.marker_start], 0, Layout::Dbmate)?;
     let up_end = down.as_ref().map_or(text.len(), |down| down.marker_start);
     let up_script = Script::new(
         path,
         text[up.body_start..up_end].to_string(),
         up.line,
         up.no_transaction,
+        Layout::Dbmate,
     )?;
     let down_script = down
         .map(|down| {
@@ -81,6 +87,7 @@ fn migration(
                 text[down.body_start..].to_string(),
                 down.line,
                 down.no_transaction,
+                Layout::Dbmate,
             )
         })
         .transpose()?;

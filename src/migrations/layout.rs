@@ -4,7 +4,9 @@
 //! The directory is listed once (top level, plus one level into sub-folders), in name order
 //! so that results and errors are deterministic. Folder layouts (Diesel, Prisma, memos-style
 //! version folders) are recognised by what their sub-folders hold; flat layouts by their
-//! file names (Flyway, ory/popx) or, failing that, by content (dbmate's markers).
+//! file names (Flyway, ory/popx) or, failing that, by content (dbmate's markers, goose's
+//! annotations). Entries that are neither regular files nor folders (FIFOs, sockets,
+//! devices) are errors: opening a FIFO would wait forever.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,7 +17,7 @@ use std::str::FromStr;
 
 use crate::sql::Dialect;
 
-use super::{Error, Migration, dbmate, flat, folders, popx, read_text};
+use super::{Error, Migration, dbmate, flat, folders, goose, popx, read_text};
 
 /// The naming scheme of a migrations directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -28,6 +30,9 @@ pub enum Layout {
     SqlxSimple,
     /// `<version>_<name>.sql` with `-- migrate:up` / `-- migrate:down` sections.
     Dbmate,
+    /// pressly/goose: `<version>_<name>.sql` with `-- +goose Up` / `-- +goose Down`
+    /// sections, statement blocks and `${VAR}` substitution.
+    Goose,
     /// `V<version>__<name>.sql` + optional `U<version>__<name>.sql` undo.
     Flyway,
     /// Folders `<version>_<name>/up.sql` + `down.sql`.
@@ -42,10 +47,11 @@ pub enum Layout {
 
 impl Layout {
     /// Every layout, in the order of the enum.
-    pub const ALL: [Layout; 8] = [
+    pub const ALL: [Layout; 9] = [
         Layout::Native,
         Layout::SqlxSimple,
         Layout::Dbmate,
+        Layout::Goose,
         Layout::Flyway,
         Layout::Diesel,
         Layout::Prisma,
@@ -59,6 +65,7 @@ impl Layout {
             Layout::Native => "native",
             Layout::SqlxSimple => "sqlx-simple",
             Layout::Dbmate => "dbmate",
+            Layout::Goose => "goose",
             Layout::Flyway => "flyway",
             Layout::Diesel => "diesel",
             Layout::Prisma => "prisma",
@@ -166,6 +173,7 @@ pub fn discover_only(
         }
         Layout::Flyway => flat::read_flyway(&tree, &mut found)?,
         Layout::Dbmate => dbmate::read(&tree, &mut texts, &mut found)?,
+        Layout::Goose => goose::read(&tree, &mut texts, &mut found)?,
         Layout::Popx => popx::read(&tree, dialect, &mut found)?,
         Layout::Diesel | Layout::Prisma => folders::read_single(&tree, layout, &mut found)?,
         Layout::VersionFolders => folders::read_versioned(&tree, &mut found)?,
@@ -181,8 +189,8 @@ pub fn discover_only(
     })
 }
 
-/// Detects the layout of `dir` without reading the migrations (only dbmate detection reads
-/// file contents).
+/// Detects the layout of `dir` without reading the migrations (only dbmate and goose
+/// detection read file contents).
 pub fn detect(dir: &Path) -> Result<Layout, Error> {
     Tree::scan(dir)?.detect(&mut Texts::default())
 }
@@ -324,12 +332,8 @@ impl Tree {
         if files.len() == 1 && files[0].name == folders::LATEST {
             return Ok(Layout::VersionFolders);
         }
-        // dbmate files are plain `<version>_<name>.sql`: `.up.sql`/`.down.sql` files never
-        // need opening to tell.
-        for file in files.iter().filter(|f| !flat::is_reversible(&f.name)) {
-            if dbmate::has_marker(texts.get(&file.path)?) {
-                return Ok(Layout::Dbmate);
-            }
+        if let Some(layout) = self.sections_layout(&files, texts)? {
+            return Ok(layout);
         }
         let reversible = files.iter().any(|f| flat::is_reversible(&f.name));
         Ok(if reversible || files.is_empty() {
@@ -337,6 +341,39 @@ impl Tree {
         } else {
             Layout::SqlxSimple
         })
+    }
+
+    /// dbmate or goose, whose files are plain `<version>_<name>.sql` told apart by their
+    /// markers (`.up.sql`/`.down.sql` files never need opening to tell), or a goose Go
+    /// migration beside them; an error if both tools' files are there.
+    fn sections_layout(
+        &self,
+        files: &[&Entry],
+        texts: &mut Texts,
+    ) -> Result<Option<Layout>, Error> {
+        let mut dbmate_file = None;
+        let mut goose_file = self.files.iter().find(|f| goose::is_go_migration(&f.name));
+        for file in files.iter().filter(|f| !flat::is_reversible(&f.name)) {
+            let text = texts.get(&file.path)?;
+            if dbmate_file.is_none() && dbmate::has_marker(text) {
+                dbmate_file = Some(*file);
+            }
+            if goose_file.is_none() && goose::has_up(text) {
+                goose_file = Some(*file);
+            }
+        }
+        match (dbmate_file, goose_file) {
+            (Some(first), Some(second)) => Err(Error::MixedLayouts {
+                dir: self.dir.clone(),
+                first_layout: Layout::Dbmate,
+                first: first.path.clone(),
+                second_layout: Layout::Goose,
+                second: second.path.clone(),
+            }),
+            (Some(_), None) => Ok(Some(Layout::Dbmate)),
+            (None, Some(_)) => Ok(Some(Layout::Goose)),
+            (None, None) => Ok(None),
+        }
     }
 
     /// The layout of the migration folders, if there are any; an error if they disagree.
@@ -362,7 +399,8 @@ impl Tree {
 }
 
 /// Lists a directory's files and folders, each sorted by name. Symbolic links count as
-/// what they point to.
+/// what they point to; a dangling one is listed as a file, so that reading it names it.
+/// Anything else that is not hidden (a FIFO, a socket, a device) is an error naming it.
 fn list(dir: &Path) -> Result<(Vec<Entry>, Vec<Entry>), Error> {
     let mut files = Vec::new();
     let mut dirs = Vec::new();
@@ -372,24 +410,49 @@ fn list(dir: &Path) -> Result<(Vec<Entry>, Vec<Entry>), Error> {
         let name = (item.file_name().into_string())
             .map_err(|_| Error::NotUtf8Name { path: path.clone() })?;
         // The directory entry's type costs no system call; only links need following.
-        let kind = item.file_type().map_err(|e| Error::io(&path, e))?;
-        let is_dir = if kind.is_symlink() {
-            fs::metadata(&path)
-                .map_err(|e| Error::io(&path, e))?
-                .is_dir()
-        } else {
-            kind.is_dir()
-        };
+        let mut kind = item.file_type().map_err(|e| Error::io(&path, e))?;
+        if kind.is_symlink()
+            && let Ok(target) = fs::metadata(&path)
+        {
+            kind = target.file_type();
+        }
         let entry = Entry { name, path };
-        if is_dir {
+        if kind.is_dir() {
             dirs.push(entry)
-        } else {
+        } else if kind.is_file() || kind.is_symlink() || entry.is_hidden() {
             files.push(entry)
+        } else {
+            return Err(Error::NotAFile {
+                path: entry.path,
+                kind: kind_of(&kind),
+            });
         }
     }
     files.sort_by(|a, b| a.name.cmp(&b.name));
     dirs.sort_by(|a, b| a.name.cmp(&b.name));
     Ok((files, dirs))
+}
+
+/// What a file type that is neither a regular file nor a folder is, for messages.
+pub(super) fn kind_of(kind: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        } else if kind.is_socket() {
+            return "a socket";
+        } else if kind.is_block_device() {
+            return "a block device";
+        } else if kind.is_char_device() {
+            return "a character device";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// File contents read during detection, kept so that each file is read once.

@@ -61,7 +61,7 @@ pub(super) fn read(tree: &Tree, dialect: Dialect, found: &mut Found) -> Result<(
     for pair in pair(chosen)? {
         found
             .migrations
-            .push(pair.into_migration(&mut super::read_text)?);
+            .push(pair.into_migration(Layout::Popx, &mut super::read_text)?);
     }
     Ok(())
 }

@@ -1,0 +1,1 @@
+//! Reading goose files: sections, annotations, errors with lines.
