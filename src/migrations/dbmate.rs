@@ -16,13 +16,8 @@ use super::{Error, Layout, Migration, Script, Version};
 const EXPECTED: &str =
     "<version>_<name>.sql with a `-- migrate:up` line, where <version> is digits";
 
-/// Whether a file's text has a dbmate section marker (of either direction, so that a file
-/// with only a down marker is reported rather than run as plain SQL).
-pub(super) fn has_marker(text: &str) -> bool {
-    text.lines().any(is_marker)
-}
-
-/// Whether a line is a dbmate section marker.
+/// Whether a line is a dbmate section marker (of either direction, so that a file with
+/// only a down marker is reported rather than run as plain SQL).
 pub(super) fn is_marker(line: &str) -> bool {
     marker(line).is_some()
 }

@@ -354,12 +354,23 @@ impl Tree {
         let mut dbmate_file = None;
         let mut goose_file = self.files.iter().find(|f| goose::is_go_migration(&f.name));
         for file in files.iter().filter(|f| !flat::is_reversible(&f.name)) {
-            let text = texts.get(&file.path)?;
-            if dbmate_file.is_none() && dbmate::has_marker(text) {
-                dbmate_file = Some(*file);
-            }
-            if goose_file.is_none() && goose::has_up(text) {
-                goose_file = Some(*file);
+            // A file with both tools' markers counts for the first one in it; its reader
+            // then refuses the other one with its line.
+            let first = texts.get(&file.path)?.lines().find_map(|line| {
+                if dbmate::is_marker(line) {
+                    Some(Layout::Dbmate)
+                } else {
+                    goose::is_up(line).then_some(Layout::Goose)
+                }
+            });
+            match first {
+                Some(Layout::Dbmate) => {
+                    dbmate_file.get_or_insert(*file);
+                }
+                Some(_) => {
+                    goose_file.get_or_insert(*file);
+                }
+                None => {}
             }
         }
         match (dbmate_file, goose_file) {

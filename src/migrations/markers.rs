@@ -50,7 +50,7 @@ pub struct KnownMarker {
     matches: fn(line: &str, first: bool, layout: Option<Layout>) -> bool,
 }
 
-const NOT_YET: &str = "cutover does not implement it, and running the file with this line read as a comment would not do what the tool does: convert the file to a layout cutover reads (README, \"Migration layouts\"), or keep running it with its own tool";
+const NOT_YET: &str = "cutover does not implement it, and running the file with this line read as a comment would not do what the tool does: convert the file to a layout cutover reads (README, \"Migration files\"), or keep running it with its own tool";
 
 /// Every known marker. The first row that matches a line decides.
 pub static KNOWN_MARKERS: &[KnownMarker] = &[

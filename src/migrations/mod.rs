@@ -21,7 +21,7 @@ mod version;
 pub use directives::Directives;
 pub use error::Error;
 pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
-pub use markers::{KNOWN_MARKERS, KnownMarker, Support};
+pub use markers::{KNOWN_MARKERS, KnownMarker, Support, find as find_marker};
 pub use version::Version;
 
 use std::fs;

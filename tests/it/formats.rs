@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use cutover::migrations::{KNOWN_MARKERS, Support};
+
 use crate::common::*;
 
 /// Runs `cutover <args>` on `db` with its `migrations` folder, failing after 60 s so that a
@@ -365,4 +367,107 @@ fn only_regular_files_are_read() {
     let out = run(&db, &["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(db.has_table("a") && db.has_table("b"));
+}
+
+/// Every row of the table of foreign markers, through the binary: a marker cutover does not
+/// implement is refused with the file, the line and the tool, and nothing runs; a marker of
+/// a layout cutover reads is refused in a file of another layout; a statement separator or
+/// lint hint is read as a comment and the file runs.
+#[test]
+fn every_foreign_marker_row() {
+    for row in KNOWN_MARKERS {
+        let db = TestDb::new(Kind::Sqlite);
+        let (file, line) = match row.support {
+            Support::NoTransaction => continue, // on PostgreSQL, below
+            Support::Layout(_) => ("migrations/1_a.up.sql", 2),
+            _ if row.tool == "Flyway" => ("migrations/V1__a.sql", 2),
+            _ => ("migrations/1_a.sql", 2),
+        };
+        let text = format!(
+            "CREATE TABLE before_marker (id INT);\n{}\nCREATE TABLE after_marker (id INT);\n",
+            row.example
+        );
+        write_files(db.path(), &[(file, &text)]);
+        let out = run(&db, &["migrate"]);
+        let err = stderr(&out);
+        match row.support {
+            Support::Comment => {
+                assert!(out.status.success(), "{}: {err}", row.marker);
+                assert!(db.has_table("before_marker") && db.has_table("after_marker"));
+            }
+            Support::Layout(layout) => {
+                assert_eq!(out.status.code(), Some(2), "{}: {err}", row.marker);
+                assert!(
+                    err.contains(&format!("1_a.up.sql:{line}"))
+                        && err.contains(row.tool)
+                        && err.contains(layout.name())
+                        && err.contains("native"),
+                    "{}: {err}",
+                    row.marker
+                );
+                assert!(
+                    !db.has_table("before_marker"),
+                    "{}: nothing runs",
+                    row.marker
+                );
+            }
+            Support::Refused(_) => {
+                let name = Path::new(file).file_name().unwrap().to_str().unwrap();
+                assert_eq!(out.status.code(), Some(2), "{}: {err}", row.marker);
+                assert!(
+                    err.contains(&format!("{name}:{line}: `"))
+                        && err.contains(&format!("marker of {}", row.tool)),
+                    "{}: {err}",
+                    row.marker
+                );
+                assert!(
+                    !db.has_table("before_marker"),
+                    "{}: nothing runs",
+                    row.marker
+                );
+            }
+            Support::NoTransaction => unreachable!(),
+        }
+    }
+}
+
+/// The rows that mean "outside a transaction" (sqlx's and morph's first lines) let
+/// `CREATE INDEX CONCURRENTLY` run on PostgreSQL, in each layout of whole-file scripts that
+/// those tools use.
+#[test]
+fn no_transaction_marker_rows_on_postgres() {
+    let rows: Vec<_> = KNOWN_MARKERS
+        .iter()
+        .filter(|r| r.support == Support::NoTransaction)
+        .collect();
+    assert_eq!(rows.len(), 2, "sqlx and morph");
+    for row in rows {
+        for (table, index) in [("1_t.up.sql", "2_idx.up.sql"), ("1_t.sql", "2_idx.sql")] {
+            let db = TestDb::new(Kind::Postgres);
+            write_files(
+                db.path(),
+                &[
+                    (
+                        &format!("migrations/{table}"),
+                        "CREATE TABLE t (id INT, v TEXT);\n",
+                    ),
+                    (
+                        &format!("migrations/{index}"),
+                        &format!("{}\nCREATE INDEX CONCURRENTLY t_v ON t (v);\n", row.example),
+                    ),
+                ],
+            );
+            let out = run(&db, &["migrate"]);
+            assert!(
+                out.status.success(),
+                "{} in {index}: {}",
+                row.marker,
+                stderr(&out)
+            );
+            assert_eq!(
+                db.count("SELECT count(*) FROM pg_indexes WHERE indexname = 't_v'"),
+                1
+            );
+        }
+    }
 }

@@ -76,10 +76,9 @@ pub(in crate::migrations) fn is_annotation(line: &str) -> bool {
         .is_some_and(|rest| rest.len() >= 6 && rest.as_bytes()[..6].eq_ignore_ascii_case(b"+goose"))
 }
 
-/// Whether a file's text has a well-formed `-- +goose Up`: what makes a folder goose's.
-pub(in crate::migrations) fn has_up(text: &str) -> bool {
-    text.lines()
-        .any(|line| matches!(parse(line), Some(Ok(Annotation::Up))))
+/// Whether a line is a well-formed `-- +goose Up`: what makes a folder goose's.
+pub(in crate::migrations) fn is_up(line: &str) -> bool {
+    matches!(parse(line), Some(Ok(Annotation::Up)))
 }
 
 #[cfg(test)]
@@ -137,7 +136,8 @@ mod tests {
         assert!(is_annotation("-- +goose Up"));
         assert!(is_annotation("  --+GOOSE whatever"));
         assert!(!is_annotation("-- see +goose docs"));
-        assert!(has_up("-- header\n-- +goose up\nSELECT 1;\n"));
-        assert!(!has_up("  -- +goose Up\n"));
+        assert!(is_up("-- +goose up"));
+        assert!(!is_up("  -- +goose Up"));
+        assert!(!is_up("-- +goose Down"));
     }
 }

@@ -22,7 +22,7 @@ use super::layout::{Entry, Found, Texts, Tree, is_digits, split_version, sql_onl
 use super::{Error, Layout, Migration, Script, Version};
 
 use annotation::Annotation;
-pub(super) use annotation::{has_up, is_annotation};
+pub(super) use annotation::{is_annotation, is_up};
 pub(super) use statements::statements;
 
 const EXPECTED: &str = "<version>_<name>.sql with a `-- +goose Up` line, where <version> is digits";
@@ -281,7 +281,7 @@ impl Walk {
 
 fn unfinished(first: usize, before: usize) -> String {
     format!(
-        "the statement at line {first} does not end with `;` at the end of a line before line {before}, so goose would refuse the file (\"missing semicolon?\"): end it with `;`, or wrap it in `-- +goose StatementBegin` / `-- +goose StatementEnd`"
+        "the statement starting at line {first} has no line ending in `;` before line {before}, which goose refuses (\"missing semicolon?\"): end it with `;`, or wrap it in `-- +goose StatementBegin` / `-- +goose StatementEnd`"
     )
 }
 
