@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::layout::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
+use super::tree::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
 use super::{Error, Layout, Migration, Script, Version};
 
 const NATIVE_EXPECTED: &str = "<version>_<name>.up.sql, <version>_<name>.down.sql or <version>_<name>.sql, where <version> is digits";

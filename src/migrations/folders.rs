@@ -3,7 +3,7 @@
 //! (`0.19/00__add_resource_name.sql`, one folder per release holding numbered steps).
 
 use super::flat::{Named, pair, unexpected};
-use super::layout::{Found, SubDir, Tree, is_digits, split_version, sql_only};
+use super::tree::{Found, SubDir, Tree, is_digits, split_version, sql_only};
 use super::{Error, Layout, Migration, Script, Version, read_text};
 
 /// memos' full-schema snapshot for fresh installs, kept beside the version folders.

@@ -16,6 +16,7 @@ mod goose;
 mod layout;
 mod markers;
 mod popx;
+mod tree;
 mod version;
 
 pub use directives::Directives;
@@ -198,7 +199,7 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>, Error> {
     if !meta.is_file() {
         return Err(Error::NotAFile {
             path: path.to_path_buf(),
-            kind: layout::kind_of(&meta.file_type()),
+            kind: tree::kind_of(&meta.file_type()),
         });
     }
     let len = meta.len() as usize;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::sql::Dialect;
 
 use super::flat::{Named, duplicates, pair, unexpected};
-use super::layout::{Entry, Found, Tree, is_digits, split_version};
+use super::tree::{Entry, Found, Tree, is_digits, split_version};
 use super::{Error, Layout, Version};
 
 const DIALECTS: [&str; 5] = ["postgres", "mysql", "sqlite3", "sqlite", "cockroach"];

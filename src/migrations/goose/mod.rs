@@ -18,7 +18,7 @@ use std::path::Path;
 
 use super::directives::forbid;
 use super::flat::{Named, pair, unexpected};
-use super::layout::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
+use super::tree::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
 use super::{Error, Layout, Migration, Script, Version};
 
 use annotation::Annotation;
