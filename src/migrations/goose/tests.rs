@@ -139,7 +139,7 @@ fn malformed_files_are_refused_as_goose_refuses_them() {
         (
             "-- +goose Up\nSELECT 1\n-- +goose Down\nSELECT 2;\n",
             3,
-            "statement at line 2",
+            "statement starting at line 2",
         ),
         (
             "-- +goose Up\nSELECT 1;\nSELECT 2 -- no semicolon\n",
