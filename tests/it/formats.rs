@@ -471,3 +471,33 @@ fn no_transaction_marker_rows_on_postgres() {
         }
     }
 }
+
+/// `cutover new` in a goose folder writes a goose file (before, it wrote `.up.sql` and
+/// `.down.sql` files that the goose folder then refused), which applies and rolls back.
+#[test]
+fn new_in_a_goose_folder_writes_a_goose_file() {
+    let db = TestDb::new(Kind::Sqlite);
+    write_files(db.path(), &[("migrations/00001_users.sql", GOOSE_USERS)]);
+    let out = run(&db, &["new", "add_email"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut names: Vec<String> = std::fs::read_dir(db.path().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[1].ends_with("_add_email.sql"), "{names:?}");
+    let path = db.path().join("migrations").join(&names[1]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("-- +goose Up\n") && text.contains("\n-- +goose Down\n"),
+        "{text}"
+    );
+    std::fs::write(&path, GOOSE_EMAIL).unwrap();
+    let out = run(&db, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(has_column(&db, "users", "email"));
+    let out = run(&db, &["rollback"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!has_column(&db, "users", "email"));
+}
