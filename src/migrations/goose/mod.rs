@@ -80,22 +80,25 @@ fn file_name(entry: &Entry) -> Option<Named<'_>> {
 }
 
 fn migration(path: &Path, version: Version, name: String, text: &str) -> Result<Migration, Error> {
-    let layout = Sections::read(path, text)?;
-    forbid(path, &text[..layout.up.marker_start], 0, Layout::Goose)?;
-    let up_end = layout.down.as_ref().map_or(text.len(), |d| d.marker_start);
+    let sections = Sections::read(path, text)?;
+    forbid(path, &text[..sections.up.marker_start], 0, Layout::Goose)?;
+    let up_end = sections
+        .down
+        .as_ref()
+        .map_or(text.len(), |d| d.marker_start);
     let section = |s: &Section, end: usize| {
         let mut script = Script::new(
             path,
             text[s.body_start..end].to_string(),
             s.line,
-            layout.no_transaction,
+            sections.no_transaction,
             Layout::Goose,
         )?;
         script.envsub = s.envsub;
         Ok::<_, Error>(script)
     };
-    let up = section(&layout.up, up_end)?;
-    let down = layout
+    let up = section(&sections.up, up_end)?;
+    let down = sections
         .down
         .as_ref()
         .map(|d| section(d, text.len()))
