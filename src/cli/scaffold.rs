@@ -55,6 +55,13 @@ pub fn new(dir: &Path, name: &str, with_down: bool) -> Result<Vec<String>, Error
             }
             files.push((dir.join(format!("{version}_{slug}.sql")), text));
         }
+        Layout::Goose => {
+            let mut text = format!("-- +goose Up\n{up_text}\n");
+            if with_down {
+                text.push_str(&format!("-- +goose Down\n{down_text}"));
+            }
+            files.push((dir.join(format!("{version}_{slug}.sql")), text));
+        }
         Layout::Diesel => {
             let folder = dir.join(format!("{version}_{slug}"));
             files.push((folder.join("up.sql"), up_text));

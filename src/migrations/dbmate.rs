@@ -10,16 +10,16 @@ use std::path::Path;
 
 use super::directives::forbid;
 use super::flat::{Named, pair, unexpected};
-use super::layout::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
+use super::tree::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
 use super::{Error, Layout, Migration, Script, Version};
 
 const EXPECTED: &str =
     "<version>_<name>.sql with a `-- migrate:up` line, where <version> is digits";
 
-/// Whether a file's text has a dbmate section marker (of either direction, so that a file
-/// with only a down marker is reported rather than run as plain SQL).
-pub(super) fn has_marker(text: &str) -> bool {
-    text.lines().any(|line| marker(line).is_some())
+/// Whether a line is a dbmate section marker (of either direction, so that a file with
+/// only a down marker is reported rather than run as plain SQL).
+pub(super) fn is_marker(line: &str) -> bool {
+    marker(line).is_some()
 }
 
 /// Reads every file of a dbmate directory.
@@ -66,13 +66,14 @@ fn migration(
     text: String,
 ) -> Result<Migration, Error> {
     let (up, down) = sections(path, &text)?;
-    forbid(path, &text[..up.marker_start], 0)?;
+    forbid(path, &text[..up.marker_start], 0, Layout::Dbmate)?;
     let up_end = down.as_ref().map_or(text.len(), |down| down.marker_start);
     let up_script = Script::new(
         path,
         text[up.body_start..up_end].to_string(),
         up.line,
         up.no_transaction,
+        Layout::Dbmate,
     )?;
     let down_script = down
         .map(|down| {
@@ -81,6 +82,7 @@ fn migration(
                 text[down.body_start..].to_string(),
                 down.line,
                 down.no_transaction,
+                Layout::Dbmate,
             )
         })
         .transpose()?;

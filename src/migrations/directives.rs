@@ -1,5 +1,5 @@
 //! Directives: instructions in a script's leading comment block (`-- cutover:…`) and the
-//! equivalent markers of foreign tools.
+//! equivalent markers of foreign tools (`markers`).
 //!
 //! The leading comment block is the run of blank and `--` comment lines at the start of a
 //! script. Only directives there count. A `-- cutover:` line further down is an error
@@ -7,36 +7,48 @@
 
 use std::path::Path;
 
-use super::Error;
+use super::markers::{self, Effect};
+use super::{Error, Layout};
 
 /// The directives cutover knows, for error messages.
 const KNOWN: &str = "`-- cutover:no-transaction` and `-- cutover:env <names>`";
-
-/// sqlx's own marker; sqlx honours it only as the very first line of a script.
-const SQLX_NO_TRANSACTION: &str = "-- no-transaction";
 
 /// What a script asks of the runner.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Directives {
     /// Run outside a transaction, statement by statement (`-- cutover:no-transaction`,
-    /// dbmate `transaction:false`, sqlx `-- no-transaction`, popx `.autocommit.`).
+    /// dbmate `transaction:false`, goose `NO TRANSACTION`, sqlx `-- no-transaction`, morph
+    /// `-- morph:nontransactional`, popx `.autocommit.`).
     pub no_transaction: bool,
     /// Only run in these environments (`-- cutover:env dev,test`); `None` means every one.
     pub envs: Option<Vec<String>>,
 }
 
 impl Directives {
-    /// Reads the directives of one script. `line_offset` is the number of lines of `path`
-    /// before `sql` starts, so that errors give the line in the file.
+    /// Reads the directives of one plain SQL script (a seed, say). `line_offset` is the
+    /// number of lines of `path` before `sql` starts, so that errors give the line in the
+    /// file.
     pub fn parse(path: &Path, sql: &str, line_offset: usize) -> Result<Directives, Error> {
+        Directives::parse_in(path, sql, line_offset, None)
+    }
+
+    /// Like [`Directives::parse`], for a script of a file of `layout`: other tools' markers
+    /// are accepted or refused as `markers` says for that layout.
+    pub(super) fn parse_in(
+        path: &Path,
+        sql: &str,
+        line_offset: usize,
+        layout: Option<Layout>,
+    ) -> Result<Directives, Error> {
         let mut directives = Directives::default();
         let mut in_header = true;
         for (index, line) in sql.lines().enumerate() {
             let text = line.trim();
             let file_line = line_offset + index + 1;
             in_header = in_header && (text.is_empty() || text.starts_with("--"));
-            if index == 0 && text == SQLX_NO_TRANSACTION {
-                directives.no_transaction = true;
+            if let Some(marker) = markers::find(line, file_line == 1, layout) {
+                let effect = markers::accept(marker, layout, path, file_line, line)?;
+                directives.no_transaction |= effect == Effect::NoTransaction;
             }
             let Some((word, args)) = split_directive(text) else {
                 continue;
@@ -76,9 +88,16 @@ impl Directives {
     }
 }
 
-/// Errors on any `-- cutover:` line in `text`: for text outside every script, such as the
-/// lines above a dbmate file's `-- migrate:up`.
-pub(super) fn forbid(path: &Path, text: &str, line_offset: usize) -> Result<(), Error> {
+/// Errors on any `-- cutover:` line in `text`, and on any foreign marker that `layout` does
+/// not accept there: for text outside every script, such as the lines above a dbmate
+/// file's `-- migrate:up`.
+pub(super) fn forbid(
+    path: &Path,
+    text: &str,
+    line_offset: usize,
+    layout: Layout,
+) -> Result<(), Error> {
+    markers::check(path, text, line_offset, Some(layout))?;
     for (index, line) in text.lines().enumerate() {
         if let Some((word, _)) = split_directive(line.trim()) {
             let at = Location {
@@ -194,10 +213,52 @@ mod tests {
                 .unwrap()
                 .no_transaction
         );
+        // sqlx would read it as a comment and run the script in a transaction.
+        let err = parse("-- x\n-- no-transaction\nSELECT 1;").unwrap_err();
         assert!(
-            !parse("-- x\n-- no-transaction\nSELECT 1;")
-                .unwrap()
-                .no_transaction
+            matches!(
+                err,
+                Error::ForeignMarker {
+                    line: 2,
+                    tool: "sqlx",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // The first line of a section is not the first line of its file.
+        let err =
+            Directives::parse(Path::new("m/1_x.up.sql"), "-- no-transaction\n", 4).unwrap_err();
+        assert!(matches!(err, Error::ForeignMarker { line: 5, .. }), "{err}");
+    }
+
+    #[test]
+    fn morph_marker_on_the_first_line_means_no_transaction() {
+        let d =
+            parse("-- morph:nontransactional\nCREATE INDEX CONCURRENTLY i ON t (c);\n").unwrap();
+        assert!(d.no_transaction);
+        let err = parse("SELECT 1;\n-- morph:nontransactional\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::ForeignMarker {
+                    line: 2,
+                    tool: "Mattermost morph",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn foreign_markers_are_refused_with_file_line_and_tool() {
+        let err =
+            parse("-- +migrate Up\nCREATE TABLE t (id int);\n-- +migrate Down\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("m/1_x.up.sql:1: `-- +migrate Up` is a marker of sql-migrate"),
+            "{msg}"
         );
     }
 
@@ -246,8 +307,14 @@ mod tests {
 
     #[test]
     fn forbid_rejects_any_directive() {
-        assert!(forbid(Path::new("f.sql"), "-- header\n", 0).is_ok());
-        let err = forbid(Path::new("f.sql"), "-- header\n-- cutover:env dev\n", 0).unwrap_err();
+        assert!(forbid(Path::new("f.sql"), "-- header\n", 0, Layout::Dbmate).is_ok());
+        let err = forbid(
+            Path::new("f.sql"),
+            "-- header\n-- cutover:env dev\n",
+            0,
+            Layout::Dbmate,
+        )
+        .unwrap_err();
         assert!(
             matches!(err, Error::MisplacedDirective { line: 2, .. }),
             "{err}"

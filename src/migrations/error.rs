@@ -124,7 +124,27 @@ pub enum Error {
         directive: String,
     },
 
-    /// A dbmate file whose `-- migrate:up`/`-- migrate:down` sections are malformed.
+    /// A line that is another tool's marker where cutover does not do what that tool does
+    /// with it (see `KNOWN_MARKERS`).
+    #[error("{}:{line}: `{text}` is a marker of {tool}; {hint}", path.display())]
+    ForeignMarker {
+        path: PathBuf,
+        line: usize,
+        /// The line as written.
+        text: String,
+        tool: &'static str,
+        hint: String,
+    },
+
+    /// An entry of the migrations folder that is neither a regular file nor a folder
+    /// (symbolic links count as what they point to): reading a FIFO would wait forever.
+    #[error(
+        "{} is {kind}, not a regular file: cutover reads only regular files; move it out of the migrations folder",
+        path.display()
+    )]
+    NotAFile { path: PathBuf, kind: &'static str },
+
+    /// A dbmate or goose file whose sections are malformed.
     #[error("{}:{line}: {reason}", path.display())]
     BadSections {
         path: PathBuf,

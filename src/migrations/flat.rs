@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::layout::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
+use super::tree::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
 use super::{Error, Layout, Migration, Script, Version};
 
 const NATIVE_EXPECTED: &str = "<version>_<name>.up.sql, <version>_<name>.down.sql or <version>_<name>.sql, where <version> is digits";
@@ -98,12 +98,13 @@ impl Pair<'_> {
     /// Reads both files. The id is the version, as the tools that use these layouts store it.
     pub(super) fn into_migration(
         self,
+        layout: Layout,
         read: &mut impl FnMut(&Path) -> Result<String, Error>,
     ) -> Result<Migration, Error> {
-        let up = script(&self.up, read)?;
+        let up = script(&self.up, layout, read)?;
         let down = self
             .down
-            .map(|down| Script::pending(&down.entry.path, down.no_transaction));
+            .map(|down| Script::pending(&down.entry.path, down.no_transaction, layout));
         let Named { version, name, .. } = self.up;
         Ok(Migration::new(version.to_string(), version, name, up, down))
     }
@@ -111,10 +112,11 @@ impl Pair<'_> {
 
 fn script(
     file: &Named<'_>,
+    layout: Layout,
     read: &mut impl FnMut(&Path) -> Result<String, Error>,
 ) -> Result<Script, Error> {
     let path = &file.entry.path;
-    Script::new(path, read(path)?, 0, file.no_transaction)
+    Script::new(path, read(path)?, 0, file.no_transaction, layout)
 }
 
 /// Native and sqlx layouts: `<version>_<name>.up.sql` / `.down.sql` / `.sql`.
@@ -133,7 +135,7 @@ pub(super) fn read_native(
     for pair in pair(files)? {
         found
             .migrations
-            .push(pair.into_migration(&mut |path| texts.take(path))?);
+            .push(pair.into_migration(layout, &mut |path| texts.take(path))?);
     }
     Ok(())
 }
@@ -178,7 +180,7 @@ pub(super) fn read_flyway(tree: &Tree, found: &mut Found) -> Result<(), Error> {
     for pair in pair(files)? {
         found
             .migrations
-            .push(pair.into_migration(&mut super::read_text)?);
+            .push(pair.into_migration(Layout::Flyway, &mut super::read_text)?);
     }
     Ok(())
 }

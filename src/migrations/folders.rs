@@ -3,7 +3,7 @@
 //! (`0.19/00__add_resource_name.sql`, one folder per release holding numbered steps).
 
 use super::flat::{Named, pair, unexpected};
-use super::layout::{Found, SubDir, Tree, is_digits, split_version, sql_only};
+use super::tree::{Found, SubDir, Tree, is_digits, split_version, sql_only};
 use super::{Error, Layout, Migration, Script, Version, read_text};
 
 /// memos' full-schema snapshot for fresh installs, kept beside the version folders.
@@ -87,10 +87,10 @@ fn read_folder(
         }
     }
     ignore_nested(sub, found);
-    let up = Script::read(&up.path, no_transaction)?;
+    let up = Script::read(&up.path, no_transaction, layout)?;
     let down = sub
         .file("down.sql")
-        .map(|down| Ok::<_, Error>(Script::pending(&down.path, no_transaction)))
+        .map(|down| Ok::<_, Error>(Script::pending(&down.path, no_transaction, layout)))
         .transpose()?;
     let version = Version::parse(version).expect("checked by valid_version");
     Ok(Some(Migration::new(
@@ -186,7 +186,7 @@ pub(super) fn read_versioned(tree: &Tree, found: &mut Found) -> Result<(), Error
             .split('/')
             .next()
             .expect("version is <folder>/<NN>");
-        let up = Script::read(&entry.path, false)?;
+        let up = Script::read(&entry.path, false, Layout::VersionFolders)?;
         found.migrations.push(Migration::new(
             format!("{folder}/{stem}"),
             version,

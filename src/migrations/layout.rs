@@ -1,21 +1,19 @@
 //! Layouts: recognising which tool's naming scheme a migrations directory follows and
 //! dispatching to the reader for it.
 //!
-//! The directory is listed once (top level, plus one level into sub-folders), in name order
-//! so that results and errors are deterministic. Folder layouts (Diesel, Prisma, memos-style
+//! The directory is listed once (`tree`). Folder layouts (Diesel, Prisma, memos-style
 //! version folders) are recognised by what their sub-folders hold; flat layouts by their
-//! file names (Flyway, ory/popx) or, failing that, by content (dbmate's markers).
+//! file names (Flyway, ory/popx) or, failing that, by content (dbmate's markers, goose's
+//! annotations).
 
-use std::collections::HashMap;
 use std::fmt;
-use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::sql::Dialect;
 
-use super::{Error, Migration, dbmate, flat, folders, popx, read_text};
+use super::tree::{Entry, Found, Texts, Tree};
+use super::{Error, Migration, dbmate, flat, folders, goose, popx};
 
 /// The naming scheme of a migrations directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -28,6 +26,9 @@ pub enum Layout {
     SqlxSimple,
     /// `<version>_<name>.sql` with `-- migrate:up` / `-- migrate:down` sections.
     Dbmate,
+    /// pressly/goose: `<version>_<name>.sql` with `-- +goose Up` / `-- +goose Down`
+    /// sections, statement blocks and `${VAR}` substitution.
+    Goose,
     /// `V<version>__<name>.sql` + optional `U<version>__<name>.sql` undo.
     Flyway,
     /// Folders `<version>_<name>/up.sql` + `down.sql`.
@@ -42,10 +43,11 @@ pub enum Layout {
 
 impl Layout {
     /// Every layout, in the order of the enum.
-    pub const ALL: [Layout; 8] = [
+    pub const ALL: [Layout; 9] = [
         Layout::Native,
         Layout::SqlxSimple,
         Layout::Dbmate,
+        Layout::Goose,
         Layout::Flyway,
         Layout::Diesel,
         Layout::Prisma,
@@ -59,6 +61,7 @@ impl Layout {
             Layout::Native => "native",
             Layout::SqlxSimple => "sqlx-simple",
             Layout::Dbmate => "dbmate",
+            Layout::Goose => "goose",
             Layout::Flyway => "flyway",
             Layout::Diesel => "diesel",
             Layout::Prisma => "prisma",
@@ -166,6 +169,7 @@ pub fn discover_only(
         }
         Layout::Flyway => flat::read_flyway(&tree, &mut found)?,
         Layout::Dbmate => dbmate::read(&tree, &mut texts, &mut found)?,
+        Layout::Goose => goose::read(&tree, &mut texts, &mut found)?,
         Layout::Popx => popx::read(&tree, dialect, &mut found)?,
         Layout::Diesel | Layout::Prisma => folders::read_single(&tree, layout, &mut found)?,
         Layout::VersionFolders => folders::read_versioned(&tree, &mut found)?,
@@ -181,135 +185,13 @@ pub fn discover_only(
     })
 }
 
-/// Detects the layout of `dir` without reading the migrations (only dbmate detection reads
-/// file contents).
+/// Detects the layout of `dir` without reading the migrations (only dbmate and goose
+/// detection read file contents).
 pub fn detect(dir: &Path) -> Result<Layout, Error> {
     Tree::scan(dir)?.detect(&mut Texts::default())
 }
 
-/// What the readers collect.
-#[derive(Default)]
-pub(super) struct Found {
-    pub migrations: Vec<Migration>,
-    pub ignored: Vec<Ignored>,
-}
-
-impl Found {
-    pub fn ignore(&mut self, path: &Path, reason: impl Into<String>) {
-        self.ignored.push(Ignored {
-            path: path.to_path_buf(),
-            reason: reason.into(),
-        });
-    }
-}
-
-/// A file or folder, by name and path.
-pub(super) struct Entry {
-    pub name: String,
-    pub path: PathBuf,
-}
-
-impl Entry {
-    pub fn is_hidden(&self) -> bool {
-        self.name.starts_with('.')
-    }
-
-    /// `.sql` in any case, so that `X.SQL` is reported as misnamed rather than skipped.
-    pub fn is_sql(&self) -> bool {
-        let name = self.name.as_bytes();
-        name.len() > 4 && name[name.len() - 4..].eq_ignore_ascii_case(b".sql")
-    }
-}
-
-/// A sub-folder and its direct content.
-pub(super) struct SubDir {
-    pub entry: Entry,
-    pub files: Vec<Entry>,
-    pub dirs: Vec<Entry>,
-}
-
-impl SubDir {
-    pub fn file(&self, name: &str) -> Option<&Entry> {
-        self.files.iter().find(|f| f.name == name)
-    }
-}
-
-/// The migrations directory, listed two levels deep (hidden folders are not entered).
-pub(super) struct Tree {
-    pub dir: PathBuf,
-    pub files: Vec<Entry>,
-    pub dirs: Vec<SubDir>,
-    hidden_dirs: Vec<Entry>,
-}
-
 impl Tree {
-    fn scan(dir: &Path) -> Result<Tree, Error> {
-        match fs::metadata(dir) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(Error::MissingDir { dir: dir.into() }),
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(Error::MissingDir { dir: dir.into() });
-            }
-            Err(e) => return Err(Error::io(dir, e)),
-        }
-        let (files, dirs) = list(dir)?;
-        let (hidden_dirs, dirs): (Vec<Entry>, Vec<Entry>) =
-            dirs.into_iter().partition(Entry::is_hidden);
-        let dirs = dirs
-            .into_iter()
-            .map(|entry| {
-                let (files, dirs) = list(&entry.path)?;
-                Ok(SubDir { entry, files, dirs })
-            })
-            .collect::<Result<_, Error>>()?;
-        Ok(Tree {
-            dir: dir.to_path_buf(),
-            files,
-            dirs,
-            hidden_dirs,
-        })
-    }
-
-    /// Drop top-level entries that match none of `include`; returns them.
-    fn keep_only(&mut self, include: &[glob::Pattern]) -> Vec<Entry> {
-        if include.is_empty() {
-            return Vec::new();
-        }
-        let wanted = |name: &str| include.iter().any(|p| p.matches(name));
-        let (files, mut excluded): (Vec<Entry>, Vec<Entry>) = std::mem::take(&mut self.files)
-            .into_iter()
-            .partition(|e| wanted(&e.name));
-        self.files = files;
-        let (dirs, other): (Vec<SubDir>, Vec<SubDir>) = std::mem::take(&mut self.dirs)
-            .into_iter()
-            .partition(|d| wanted(&d.entry.name));
-        self.dirs = dirs;
-        excluded.extend(other.into_iter().map(|d| d.entry));
-        excluded
-    }
-
-    /// Flat layouts read only the top level, so their sub-folders are reported as unread.
-    fn ignore_folders(&self, layout: Layout, found: &mut Found) {
-        for sub in &self.dirs {
-            let reason = format!(
-                "folder: the {layout} layout reads only the files directly in {}",
-                self.dir.display()
-            );
-            found.ignore(&sub.entry.path, reason);
-        }
-    }
-
-    fn ignore_hidden(&self, found: &mut Found) {
-        for entry in &self.hidden_dirs {
-            found.ignore(&entry.path, "hidden folder");
-        }
-    }
-
-    /// Top-level `.sql` files that are not hidden.
-    pub fn sql_files(&self) -> impl Iterator<Item = &Entry> {
-        self.files.iter().filter(|f| f.is_sql() && !f.is_hidden())
-    }
-
     fn detect(&self, texts: &mut Texts) -> Result<Layout, Error> {
         if let Some(layout) = self.folder_layout()? {
             return Ok(layout);
@@ -324,12 +206,8 @@ impl Tree {
         if files.len() == 1 && files[0].name == folders::LATEST {
             return Ok(Layout::VersionFolders);
         }
-        // dbmate files are plain `<version>_<name>.sql`: `.up.sql`/`.down.sql` files never
-        // need opening to tell.
-        for file in files.iter().filter(|f| !flat::is_reversible(&f.name)) {
-            if dbmate::has_marker(texts.get(&file.path)?) {
-                return Ok(Layout::Dbmate);
-            }
+        if let Some(layout) = self.sections_layout(&files, texts)? {
+            return Ok(layout);
         }
         let reversible = files.iter().any(|f| flat::is_reversible(&f.name));
         Ok(if reversible || files.is_empty() {
@@ -337,6 +215,50 @@ impl Tree {
         } else {
             Layout::SqlxSimple
         })
+    }
+
+    /// dbmate or goose, whose files are plain `<version>_<name>.sql` told apart by their
+    /// markers (`.up.sql`/`.down.sql` files never need opening to tell), or a goose Go
+    /// migration beside them; an error if both tools' files are there.
+    fn sections_layout(
+        &self,
+        files: &[&Entry],
+        texts: &mut Texts,
+    ) -> Result<Option<Layout>, Error> {
+        let mut dbmate_file = None;
+        let mut goose_file = self.files.iter().find(|f| goose::is_go_migration(&f.name));
+        for file in files.iter().filter(|f| !flat::is_reversible(&f.name)) {
+            // A file with both tools' markers counts for the first one in it; its reader
+            // then refuses the other one with its line.
+            let first = texts.get(&file.path)?.lines().find_map(|line| {
+                if dbmate::is_marker(line) {
+                    Some(Layout::Dbmate)
+                } else {
+                    goose::is_up(line).then_some(Layout::Goose)
+                }
+            });
+            match first {
+                Some(Layout::Dbmate) => {
+                    dbmate_file.get_or_insert(*file);
+                }
+                Some(_) => {
+                    goose_file.get_or_insert(*file);
+                }
+                None => {}
+            }
+        }
+        match (dbmate_file, goose_file) {
+            (Some(first), Some(second)) => Err(Error::MixedLayouts {
+                dir: self.dir.clone(),
+                first_layout: Layout::Dbmate,
+                first: first.path.clone(),
+                second_layout: Layout::Goose,
+                second: second.path.clone(),
+            }),
+            (Some(_), None) => Ok(Some(Layout::Dbmate)),
+            (None, Some(_)) => Ok(Some(Layout::Goose)),
+            (None, None) => Ok(None),
+        }
     }
 
     /// The layout of the migration folders, if there are any; an error if they disagree.
@@ -359,85 +281,6 @@ impl Tree {
         }
         Ok(Some(first_layout))
     }
-}
-
-/// Lists a directory's files and folders, each sorted by name. Symbolic links count as
-/// what they point to.
-fn list(dir: &Path) -> Result<(Vec<Entry>, Vec<Entry>), Error> {
-    let mut files = Vec::new();
-    let mut dirs = Vec::new();
-    for item in fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let item = item.map_err(|e| Error::io(dir, e))?;
-        let path = item.path();
-        let name = (item.file_name().into_string())
-            .map_err(|_| Error::NotUtf8Name { path: path.clone() })?;
-        // The directory entry's type costs no system call; only links need following.
-        let kind = item.file_type().map_err(|e| Error::io(&path, e))?;
-        let is_dir = if kind.is_symlink() {
-            fs::metadata(&path)
-                .map_err(|e| Error::io(&path, e))?
-                .is_dir()
-        } else {
-            kind.is_dir()
-        };
-        let entry = Entry { name, path };
-        if is_dir {
-            dirs.push(entry)
-        } else {
-            files.push(entry)
-        }
-    }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
-    dirs.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((files, dirs))
-}
-
-/// File contents read during detection, kept so that each file is read once.
-#[derive(Default)]
-pub(super) struct Texts(HashMap<PathBuf, String>);
-
-impl Texts {
-    fn get(&mut self, path: &Path) -> Result<&str, Error> {
-        if !self.0.contains_key(path) {
-            let text = read_text(path)?;
-            self.0.insert(path.to_path_buf(), text);
-        }
-        Ok(&self.0[path])
-    }
-
-    /// The text of `path`, from the cache or the disk.
-    pub fn take(&mut self, path: &Path) -> Result<String, Error> {
-        match self.0.remove(path) {
-            Some(text) => Ok(text),
-            None => read_text(path),
-        }
-    }
-}
-
-/// Splits `<version>_<name>` at the first `_`; both parts non-empty.
-pub(super) fn split_version(stem: &str) -> Option<(&str, &str)> {
-    stem.split_once('_')
-        .filter(|(version, name)| !version.is_empty() && !name.is_empty())
-}
-
-/// Non-empty and ASCII digits only.
-pub(super) fn is_digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Non-hidden files other than `.sql` are listed as ignored; returns the `.sql` ones.
-pub(super) fn sql_only<'a>(files: &'a [Entry], found: &mut Found) -> Vec<&'a Entry> {
-    let mut sql = Vec::new();
-    for file in files {
-        if file.is_hidden() {
-            found.ignore(&file.path, "hidden file");
-        } else if file.is_sql() {
-            sql.push(file);
-        } else {
-            found.ignore(&file.path, "not a .sql file");
-        }
-    }
-    sql
 }
 
 #[cfg(test)]
@@ -525,7 +368,7 @@ mod tests {
         use std::os::unix::ffi::OsStrExt;
         let tmp = tempfile::tempdir().unwrap();
         let name = std::ffi::OsStr::from_bytes(b"1_caf\xe9.sql");
-        fs::write(tmp.path().join(name), "").unwrap();
+        std::fs::write(tmp.path().join(name), "").unwrap();
         let err = discover(tmp.path(), Dialect::Sqlite).unwrap_err();
         assert!(matches!(err, Error::NotUtf8Name { .. }), "{err}");
         assert!(err.to_string().contains("1_caf"), "{err}");

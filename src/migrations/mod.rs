@@ -3,27 +3,34 @@
 //! the file-name rules of layouts that select files per dialect (ory/popx).
 //!
 //! Entry point: [`discover`]. `layout` detects the layout and dispatches to one reader per
-//! family: `flat` (native, sqlx, Flyway), `dbmate`, `popx`, `folders` (Diesel, Prisma,
-//! memos version folders).
+//! family: `flat` (native, sqlx, Flyway), `dbmate`, `goose`, `popx`, `folders` (Diesel,
+//! Prisma, memos version folders). `markers` holds the table of other tools' in-file
+//! markers, which every reader checks every line against.
 
 mod dbmate;
 mod directives;
 mod error;
 mod flat;
 mod folders;
+mod goose;
 mod layout;
+mod markers;
 mod popx;
+mod tree;
 mod version;
 
 pub use directives::Directives;
 pub use error::Error;
 pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
+pub use markers::{KNOWN_MARKERS, KnownMarker, Support, find as find_marker};
 pub use version::Version;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+use crate::sql::{Dialect, SplitError, Statement};
 
 /// One migration: an up script, an optional down script, and how it is identified.
 #[derive(Debug, Clone)]
@@ -79,19 +86,26 @@ pub struct Script {
     /// False for a down script that has been found but not read yet: `sql` is empty and
     /// `directives` holds only the layout's marker until `Discovered::read_downs`.
     pub(crate) loaded: bool,
+    /// The layout of the folder the script was read from: it decides which markers the
+    /// text may carry and how it splits into statements (goose statement blocks).
+    pub(crate) layout: Layout,
+    /// goose: whether `${VAR}` substitution is on where the script starts (an
+    /// `ENVSUB ON` above its section).
+    pub(crate) envsub: bool,
 }
 
 impl Script {
-    /// A script from text taken from `path` at `line_offset`; `no_transaction` is the
-    /// layout's own marker (popx `.autocommit`, dbmate `transaction:false`, …), added to
-    /// what the text's directives say.
+    /// A script from text taken from `path` at `line_offset`, in a file of `layout`;
+    /// `no_transaction` is the layout's own marker (popx `.autocommit`, dbmate
+    /// `transaction:false`, …), added to what the text's directives say.
     pub(crate) fn new(
         path: &Path,
         sql: String,
         line_offset: usize,
         no_transaction: bool,
+        layout: Layout,
     ) -> Result<Script, Error> {
-        let mut directives = Directives::parse(path, &sql, line_offset)?;
+        let mut directives = Directives::parse_in(path, &sql, line_offset, Some(layout))?;
         directives.no_transaction |= no_transaction;
         Ok(Script {
             path: path.to_path_buf(),
@@ -99,12 +113,14 @@ impl Script {
             line_offset,
             directives,
             loaded: true,
+            layout,
+            envsub: false,
         })
     }
 
     /// A whole-file script that is read later (down scripts: most runs never need them,
     /// and not reading them halves the files a no-op `migrate` opens).
-    pub(crate) fn pending(path: &Path, no_transaction: bool) -> Script {
+    pub(crate) fn pending(path: &Path, no_transaction: bool, layout: Layout) -> Script {
         Script {
             path: path.to_path_buf(),
             sql: String::new(),
@@ -114,20 +130,33 @@ impl Script {
                 envs: None,
             },
             loaded: false,
+            layout,
+            envsub: false,
         }
     }
 
     /// Read a pending script's file.
     pub(crate) fn load(&mut self) -> Result<(), Error> {
         if !self.loaded {
-            *self = Script::read(&self.path, self.directives.no_transaction)?;
+            *self = Script::read(&self.path, self.directives.no_transaction, self.layout)?;
         }
         Ok(())
     }
 
     /// A whole file as a script.
-    pub(crate) fn read(path: &Path, no_transaction: bool) -> Result<Script, Error> {
-        Script::new(path, read_text(path)?, 0, no_transaction)
+    pub(crate) fn read(path: &Path, no_transaction: bool, layout: Layout) -> Result<Script, Error> {
+        Script::new(path, read_text(path)?, 0, no_transaction, layout)
+    }
+
+    /// The statements of this script as its tool sends them, in order, each with its line
+    /// in `sql` (add `line_offset` for the line in the file): split as the engine's client
+    /// splits, except goose statement blocks, which are one statement each, and goose
+    /// `${VAR}` substitution. An error names the line in `sql`.
+    pub fn statements(&self, dialect: Dialect) -> Result<Vec<Statement>, SplitError> {
+        match self.layout {
+            Layout::Goose => goose::statements(&self.sql, self.envsub, dialect),
+            _ => crate::sql::split(&self.sql, dialect),
+        }
     }
 }
 
@@ -151,14 +180,33 @@ pub fn checksum(sql: &str) -> String {
 /// The whole file in one `read` of its known size (`fs::read` adds a second read to find
 /// the end, and a no-op run reads a thousand files on every deploy). Migration files do
 /// not change while they are read.
-fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+///
+/// Only a regular file is read: the folder listing names anything else, and this check on
+/// the opened file covers an entry replaced since. Opening does not wait, so a FIFO put in
+/// place meanwhile cannot hang the run.
+fn read_bytes(path: &Path) -> Result<Vec<u8>, Error> {
     use std::io::Read;
-    let mut file = fs::File::open(path)?;
-    let len = file.metadata()?.len() as usize;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let io = |e| Error::io(path, e);
+    let mut file = options.open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(Error::NotAFile {
+            path: path.to_path_buf(),
+            kind: tree::kind_of(&meta.file_type()),
+        });
+    }
+    let len = meta.len() as usize;
     let mut bytes = vec![0; len];
     let mut filled = 0;
     while filled < len {
-        match file.read(&mut bytes[filled..])? {
+        match file.read(&mut bytes[filled..]).map_err(io)? {
             0 => break, // shrank since the size was read
             n => filled += n,
         }
@@ -169,7 +217,7 @@ fn read_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// Reads a file as UTF-8 text without a leading byte order mark.
 fn read_text(path: &Path) -> Result<String, Error> {
-    let bytes = read_bytes(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_bytes(path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use crate::sql::Dialect;
 
 use super::flat::{Named, duplicates, pair, unexpected};
-use super::layout::{Entry, Found, Tree, is_digits, split_version};
+use super::tree::{Entry, Found, Tree, is_digits, split_version};
 use super::{Error, Layout, Version};
 
 const DIALECTS: [&str; 5] = ["postgres", "mysql", "sqlite3", "sqlite", "cockroach"];
@@ -61,7 +61,7 @@ pub(super) fn read(tree: &Tree, dialect: Dialect, found: &mut Found) -> Result<(
     for pair in pair(chosen)? {
         found
             .migrations
-            .push(pair.into_migration(&mut super::read_text)?);
+            .push(pair.into_migration(Layout::Popx, &mut super::read_text)?);
     }
     Ok(())
 }

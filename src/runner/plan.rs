@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::history::{Direction, Entry, HistoryRow, RowStatus, State};
 use crate::migrations::{Discovered, Migration, Script};
-use crate::sql::{self, Dialect};
+use crate::sql::Dialect;
 
 use super::execute::{Job, RunContext, applied_row, now};
 use super::{MigrateOptions, Resolve, RollbackOptions};
@@ -298,7 +298,7 @@ fn job<'a>(
     previous: Option<HistoryRow>,
     dialect: Dialect,
 ) -> Result<Job<'a>, Error> {
-    let statements = sql::split(&script.sql, dialect).map_err(|e| Error::Split {
+    let statements = script.statements(dialect).map_err(|e| Error::Split {
         path: script.path.clone(),
         line: e.line + script.line_offset,
         message: e.message,
