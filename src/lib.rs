@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod history;
 pub mod migrations;
+pub mod redact;
 pub mod runner;
 pub mod schema;
 pub mod scratch;

@@ -4,7 +4,9 @@
 //! Precedence for the target URL: `--url`, then the selected environment's `url`, then
 //! `DATABASE_URL`. When `--env` names an environment explicitly, a stray `DATABASE_URL` in
 //! the shell does not override it: pointing a deploy at the wrong database is the costliest
-//! mistake there is. `${VAR}` in any string setting is replaced from the process environment.
+//! mistake there is. `${VAR}` in any string setting is replaced from the process environment
+//! (see `interpolate`): in the top-level settings and in the chosen environment's, never in
+//! another environment's, and not in a setting a flag overrides.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,7 @@ use crate::target::DatabaseUrl;
 
 mod checks;
 mod deploy;
+mod interpolate;
 mod policy;
 mod probe;
 
@@ -24,7 +27,8 @@ pub use deploy::{
     Watch, When,
 };
 
-pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, Probe};
+pub use interpolate::interpolate;
+pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, NoData, Probe};
 
 pub use policy::{BackupPolicy, BackupSection, Kind, VerifyLevel};
 
@@ -191,19 +195,27 @@ struct Selected {
     config_path: Option<PathBuf>,
 }
 
+/// Which settings of the chosen environment a command reads, and so interpolates: a
+/// command that needs only the backup policy does not fail on an unset webhook variable.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    All,
+    Only(&'static [&'static str]),
+}
+
 impl Selected {
-    fn new(o: &Overrides) -> Result<Selected, ConfigError> {
-        let (file, config_path) = load(o.config.as_deref())?;
+    fn new(o: &Overrides, scope: Scope) -> Result<Selected, ConfigError> {
+        let (mut file, raw, config_path) = load(o.config.as_deref())?;
         let base = config_path
             .as_deref()
             .and_then(Path::parent)
             .map(Path::to_path_buf)
             .unwrap_or_default();
+        if let Some(name) = &file.default_environment {
+            file.default_environment = Some(interpolate(name, "default_environment")?);
+        }
         let env_name = pick_env(&file, o.env.as_deref(), config_path.as_deref())?;
-        let env = env_name
-            .as_ref()
-            .and_then(|n| file.environments.get(n).cloned())
-            .unwrap_or_default();
+        let (file, env) = read(raw, env_name.as_deref(), scope, o, config_path.as_deref())?;
         Ok(Selected {
             file,
             env_name,
@@ -274,9 +286,7 @@ impl Selected {
     fn migrations(&self, o: &Overrides) -> Result<PathBuf, ConfigError> {
         Ok(match (&o.migrations, &self.env.migrations) {
             (Some(dir), _) => dir.clone(),
-            (None, Some(dir)) => self
-                .base
-                .join(interpolate(dir, &self.setting("migrations"))?),
+            (None, Some(dir)) => self.base.join(dir),
             (None, None) => self.base.join("migrations"),
         })
     }
@@ -285,10 +295,10 @@ impl Selected {
 impl Settings {
     /// Resolve flags, the configuration file and the environment.
     pub fn resolve(o: Overrides) -> Result<Settings, crate::Error> {
-        let sel = Selected::new(&o)?;
+        let sel = Selected::new(&o, Scope::All)?;
         let url_text = match (&o.url, &sel.env.url, &o.database_url_env) {
             (Some(u), _, _) => u.clone(),
-            (None, Some(u), _) => interpolate(u, &sel.setting("url"))?,
+            (None, Some(u), _) => u.clone(),
             (None, None, Some(u)) if o.env.is_none() => u.clone(),
             _ => return Err(ConfigError::Missing(no_url_message(&sel.env_name)).into()),
         };
@@ -297,14 +307,7 @@ impl Settings {
             url = relative_sqlite(url, &sel.base)?;
         }
         let migrations = sel.migrations(&o)?;
-        let mut init_sql = sel
-            .env
-            .init_sql
-            .clone()
-            .into_vec()
-            .iter()
-            .map(|s| interpolate(s, &sel.setting("init_sql")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut init_sql = sel.env.init_sql.clone().into_vec();
         init_sql.extend(o.init_sql);
         let lock_timeout = match (o.lock_timeout, &sel.env.lock_timeout) {
             (Some(d), _) => d,
@@ -388,7 +391,7 @@ impl Settings {
 
     /// Only the backup policy (for `backup list` and `prune`, which need no database).
     pub fn backup_policy(o: &Overrides) -> Result<(BackupPolicy, Option<String>), ConfigError> {
-        let sel = Selected::new(o)?;
+        let sel = Selected::new(o, Scope::Only(&["kind", "backup"]))?;
         let kind = sel.kind();
         let setting = sel.setting("backup.max_age");
         let policy = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base, &setting)?;
@@ -397,26 +400,90 @@ impl Settings {
 
     /// Only the migrations folder (for commands that need no database, like `new`).
     pub fn migrations_dir(o: &Overrides) -> Result<PathBuf, ConfigError> {
-        Selected::new(o)?.migrations(o)
+        Selected::new(o, Scope::Only(&["migrations"]))?.migrations(o)
     }
 }
 
-/// Read the configuration file: the one given, or `./cutover.toml` when it exists.
-fn load(given: Option<&Path>) -> Result<(ConfigFile, Option<PathBuf>), ConfigError> {
+/// Read the configuration file: the one given, or `./cutover.toml` when it exists. Returns
+/// it as checked (with line numbers for mistakes) and as a table to interpolate.
+fn load(given: Option<&Path>) -> Result<(ConfigFile, toml::Table, Option<PathBuf>), ConfigError> {
     let path = match given {
         Some(p) => p.to_path_buf(),
         None if Path::new(DEFAULT_FILE).is_file() => PathBuf::from(DEFAULT_FILE),
-        None => return Ok((ConfigFile::default(), None)),
+        None => return Ok((ConfigFile::default(), toml::Table::new(), None)),
     };
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
         path: path.clone(),
         source,
     })?;
-    let file = parse(&text).map_err(|message| ConfigError::Parse {
+    let bad = |message: String| ConfigError::Parse {
         path: path.clone(),
         message,
-    })?;
-    Ok((file, Some(path)))
+    };
+    let file = parse(&text).map_err(bad)?;
+    let raw = toml::from_str(&text).map_err(|e: toml::de::Error| bad(e.message().to_string()))?;
+    Ok((file, raw, Some(path)))
+}
+
+/// The file again, with `${VAR}` replaced in its top-level settings and in the settings of
+/// the chosen environment that `scope` reads (less those a flag overrides); the other
+/// environments are left out. The file was checked already, so this cannot fail to read.
+fn read(
+    mut raw: toml::Table,
+    env_name: Option<&str>,
+    scope: Scope,
+    o: &Overrides,
+    path: Option<&Path>,
+) -> Result<(ConfigFile, Environment), ConfigError> {
+    let mut envs = match raw.remove("environments") {
+        Some(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    };
+    if matches!(scope, Scope::All) {
+        interpolate::table(&mut raw, "", &|k| k != "default_environment")?;
+    }
+    let overridden =
+        |k: &str| (k == "url" && o.url.is_some()) || (k == "migrations" && o.migrations.is_some());
+    let wanted = |k: &str| {
+        !overridden(k)
+            && match scope {
+                Scope::All => true,
+                Scope::Only(keys) => keys.contains(&k),
+            }
+    };
+    let env = match env_name.and_then(|n| envs.remove(n).map(|v| (n, v))) {
+        Some((name, toml::Value::Table(mut t))) => {
+            let at = format!("environments.{}", interpolate_key(name));
+            interpolate::table(&mut t, &at, &wanted)?;
+            toml::Value::Table(t)
+                .try_into()
+                .map_err(|e: toml::de::Error| reread(path, e))?
+        }
+        _ => Environment::default(),
+    };
+    let file: ConfigFile = toml::Value::Table(raw)
+        .try_into()
+        .map_err(|e: toml::de::Error| reread(path, e))?;
+    Ok((file, env))
+}
+
+/// An environment's name as it appears in a setting's name.
+fn interpolate_key(name: &str) -> String {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_string()
+    } else {
+        format!("{name:?}")
+    }
+}
+
+fn reread(path: Option<&Path>, e: toml::de::Error) -> ConfigError {
+    ConfigError::Parse {
+        path: path.map(Path::to_path_buf).unwrap_or_default(),
+        message: e.message().to_string(),
+    }
 }
 
 /// Parse the text of a configuration file; errors carry the line and column.
@@ -490,30 +557,6 @@ fn relative_sqlite(url: DatabaseUrl, base: &Path) -> Result<DatabaseUrl, crate::
     DatabaseUrl::parse(&format!("sqlite://{}", base.join(path).display()))
 }
 
-/// Replace `${VAR}` with the variable's value; an unset variable is an error naming it.
-pub fn interpolate(text: &str, setting: &str) -> Result<String, ConfigError> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            return Err(ConfigError::Setting {
-                setting: setting.into(),
-                message: "`${` without a closing `}`".into(),
-            });
-        };
-        let name = &rest[start + 2..start + end];
-        let value = std::env::var(name).map_err(|_| ConfigError::Setting {
-            setting: setting.into(),
-            message: format!("environment variable {name} is not set"),
-        })?;
-        out.push_str(&value);
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 /// `30s`, `5m`, `1h 30m`, `250ms`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let d: jiff::SignedDuration = text
@@ -569,21 +612,6 @@ mod tests {
         assert_eq!(
             f.environments["b"].init_sql.clone().into_vec(),
             vec!["A", "B"]
-        );
-    }
-
-    #[test]
-    fn interpolation() {
-        // SAFETY: tests in this module do not read this variable concurrently.
-        unsafe { std::env::set_var("CUTOVER_TEST_INTERP", "db1") };
-        assert_eq!(
-            interpolate("pg://h/${CUTOVER_TEST_INTERP}", "url").unwrap(),
-            "pg://h/db1"
-        );
-        let e = interpolate("${CUTOVER_TEST_UNSET_XYZ}", "environments.prod.url").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "environments.prod.url: environment variable CUTOVER_TEST_UNSET_XYZ is not set"
         );
     }
 

@@ -1,7 +1,6 @@
 //! The command line as a user meets it: init, new, help, completions, configuration
 //! errors, and snapshots of real output.
 
-
 use crate::common::*;
 
 /// `init` then `new` then `migrate`: the quick start, on the embedded SQLite default.
@@ -149,9 +148,7 @@ fn config_errors_name_file_and_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains(
-            "environments.prod.url: environment variable CUTOVER_TEST_NOT_SET is not set"
-        ),
+        stderr(&out).contains("environments.prod.url: ${CUTOVER_TEST_NOT_SET} is not set"),
         "{}",
         stderr(&out)
     );

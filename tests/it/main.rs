@@ -12,6 +12,7 @@ mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
 mod migrate;
+mod readme;
 mod safety;
 mod split_corpora;
 mod tls;
