@@ -225,9 +225,14 @@ fn urls_masked(s: &str) -> String {
         let start = rest[..at]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
             .map_or(0, |i| i + 1);
-        let end = rest[at..]
+        let run_end = rest[at..]
             .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
             .map_or(rest.len(), |i| at + i);
+        // Punctuation that ends a sentence or a message part (`URL: error`) is not the URL's.
+        let end = at
+            + rest[at..run_end]
+                .trim_end_matches([':', ',', '.', ';', ')', '!', '?'])
+                .len();
         out.push_str(&rest[..start]);
         if start == at {
             // `://` with no scheme before it: not a URL.
@@ -268,7 +273,10 @@ fn words_masked(s: &str) -> String {
         } else if AUTH_SCHEMES[..2].contains(&lower.as_str()) {
             mask_next = true;
             word.to_string()
-        } else if let Some(name) = word.strip_suffix(':').filter(|n| is_secret_header(n)) {
+        } else if let Some(name) = word
+            .strip_suffix(':')
+            .filter(|n| is_header_name(n) && is_secret_header(n))
+        {
             mask_next = true;
             after_header = true;
             format!("{name}:")
@@ -286,6 +294,13 @@ fn words_masked(s: &str) -> String {
         out.push_str(trail);
     }
     out
+}
+
+/// Whether a word has the shape of an HTTP header name (`X-Api-Key`).
+fn is_header_name(w: &str) -> bool {
+    !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// `s` cut into runs of whitespace and runs of anything else, in order.
@@ -475,6 +490,10 @@ mod tests {
             "X-Api-Key: *** and PGPASSWORD=*** --api-key=*** mode=on"
         );
         assert_eq!(text("plain words: nothing"), "plain words: nothing");
+        assert_eq!(
+            text("GET http://h/x?token=abc: refused (see http://h/?key=k)."),
+            "GET http://h/x?token=***: refused (see http://h/?key=***)."
+        );
         assert_eq!(text("a :// b"), "a :// b");
     }
 
