@@ -231,7 +231,7 @@ pub fn check(spec: &CheckSpec, setting: &str) -> Result<Check, ConfigError> {
             }
         }
         ["disk"] => Probe::Disk {
-            path: spec.disk.clone().expect("set"),
+            path: not_empty(spec.disk.as_deref().expect("set")).map_err(bad_at("disk"))?,
             min_free: size(
                 spec.min_free
                     .as_deref()
@@ -290,10 +290,16 @@ fn http(spec: &CheckSpec, setting: &str) -> Result<HttpProbe, ConfigError> {
             j.pointer
         )));
     }
+    let status = spec.status.unwrap_or(200);
+    if !(100..=599).contains(&status) {
+        return Err(at("status")(format!(
+            "{status} is not an HTTP status (100 to 599)"
+        )));
+    }
     Ok(HttpProbe {
         method,
         url,
-        status: spec.status.unwrap_or(200),
+        status,
         body_contains: spec.body_contains.clone(),
         json: spec.json.clone(),
         headers: spec.headers.clone(),
@@ -482,5 +488,23 @@ mod tests {
             "{e}"
         );
         assert!(read("disk = \"/\"\nmin_free = \"lots\"").is_err());
+        let e = read("disk = \" \"\nmin_free = \"1GB\"")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "environments.prod.preflight[0].disk: is empty");
+        let e = read("http = \"https://a/x\"\nstatus = 42")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("environments.prod.preflight[0].status: 42 is not"),
+            "{e}"
+        );
+        let e = read("tcp = \"db\"").unwrap_err().to_string();
+        assert!(
+            e.starts_with("environments.prod.preflight[0].tcp: `db` is not host:port"),
+            "{e}"
+        );
+        let e = read("redis = \"redis://:pw@\"").unwrap_err().to_string();
+        assert!(!e.contains("pw"), "{e}");
     }
 }
