@@ -51,7 +51,7 @@ pub const SECRET_QUERY_KEYS: &[&str] = &[
 /// `signature`, or ends in `key`, is masked too.
 pub const SECRET_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
 
-/// Words that introduce a credential in an `Authorization` value or a command line.
+/// Words that introduce the credential in an `Authorization` value.
 const AUTH_SCHEMES: &[&str] = &["bearer", "basic", "token", "digest", "apikey"];
 
 /// Whether a query key's value is a secret.
@@ -246,13 +246,23 @@ fn urls_masked(s: &str) -> String {
     out
 }
 
-/// Word by word: the credential after an auth scheme word or after a secret `Header:`,
-/// and the value of a secret `key=value` word (`--password=x`, `PGPASSWORD=x`).
+/// Where `words_masked` is: what the next word may be.
+#[derive(Clone, Copy, PartialEq)]
+enum Next {
+    Plain,
+    /// After `Authorization:` (or another secret header): a scheme, or the credential.
+    AfterHeader,
+    /// After `Authorization: Bearer`: the credential.
+    Credential,
+    /// After a bare `Bearer`: a credential if it looks like a token.
+    MaybeToken,
+}
+
+/// Word by word: the credential after a secret `Header:` (and its scheme), a token after
+/// `Bearer`, and the value of a secret `key=value` word (`--password=x`, `PGPASSWORD=x`).
 fn words_masked(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    // Whether the next word is a credential.
-    let mut mask_next = false;
-    let mut after_header = false;
+    let mut next = Next::Plain;
     for piece in split_keep_spaces(s) {
         if piece.trim().is_empty() {
             out.push_str(piece);
@@ -260,40 +270,51 @@ fn words_masked(s: &str) -> String {
         }
         let (lead, word, trail) = unquote(piece);
         let lower = word.to_ascii_lowercase();
-        let shown = if mask_next {
-            if after_header && AUTH_SCHEMES.contains(&lower.as_str()) {
-                // `Authorization: Bearer x`: keep the scheme, mask what follows.
-                after_header = false;
-                word.to_string()
-            } else {
-                mask_next = false;
-                after_header = false;
-                MASK.to_string()
+        let (shown, then) = match next {
+            Next::AfterHeader if AUTH_SCHEMES.contains(&lower.as_str()) => {
+                (word.to_string(), Next::Credential)
             }
-        } else if AUTH_SCHEMES[..2].contains(&lower.as_str()) {
-            mask_next = true;
-            word.to_string()
-        } else if let Some(name) = word
-            .strip_suffix(':')
-            .filter(|n| is_header_name(n) && is_secret_header(n))
-        {
-            mask_next = true;
-            after_header = true;
-            format!("{name}:")
-        } else if let Some((k, v)) = word.split_once('=')
-            && !v.is_empty()
-            && !k.contains("://")
-            && is_secret_key(k.trim_start_matches('-'))
-        {
-            format!("{k}={MASK}")
-        } else {
-            word.to_string()
+            Next::AfterHeader | Next::Credential => (MASK.to_string(), Next::Plain),
+            Next::MaybeToken if looks_like_token(word) => (MASK.to_string(), Next::Plain),
+            Next::Plain | Next::MaybeToken => plain_word(word, &lower),
         };
+        next = then;
         out.push_str(lead);
         out.push_str(&shown);
         out.push_str(trail);
     }
     out
+}
+
+/// A word in running text: shown as is or with its value masked, and what may follow it.
+fn plain_word(word: &str, lower: &str) -> (String, Next) {
+    if lower == "bearer" {
+        return (word.to_string(), Next::MaybeToken);
+    }
+    if let Some(name) = word
+        .strip_suffix(':')
+        .filter(|n| is_header_name(n) && is_secret_header(n))
+    {
+        return (format!("{name}:"), Next::AfterHeader);
+    }
+    match word.split_once('=') {
+        Some((k, v))
+            if !v.is_empty() && !k.contains("://") && is_secret_key(k.trim_start_matches('-')) =>
+        {
+            (format!("{k}={MASK}"), Next::Plain)
+        }
+        _ => (word.to_string(), Next::Plain),
+    }
+}
+
+/// Whether a word after a bare `Bearer` is a credential rather than English: long, of the
+/// characters tokens are made of, with a digit or a punctuation mark tokens use.
+fn looks_like_token(w: &str) -> bool {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    w.len() >= 8
+        && w.chars().all(token_char)
+        && w.chars()
+            .any(|c| c.is_ascii_digit() || "-._~+/=".contains(c))
 }
 
 /// Whether a word has the shape of an HTTP header name (`X-Api-Key`).
@@ -490,6 +511,17 @@ mod tests {
             "X-Api-Key: *** and PGPASSWORD=*** --api-key=*** mode=on"
         );
         assert_eq!(text("plain words: nothing"), "plain words: nothing");
+        // Ordinary words that name schemes are left alone.
+        assert_eq!(
+            text(r#""level": "basic", "started_at": "2026-01-01T00:00:00Z""#),
+            r#""level": "basic", "started_at": "2026-01-01T00:00:00Z""#
+        );
+        assert_eq!(text("the bearer of news"), "the bearer of news");
+        assert_eq!(text("curl -H Bearer eyJhbGci.x1"), "curl -H Bearer ***");
+        assert_eq!(
+            text("Authorization: Basic dXNlcjpwYXNz"),
+            "Authorization: Basic ***"
+        );
         assert_eq!(
             text("GET http://h/x?token=abc: refused (see http://h/?key=k)."),
             "GET http://h/x?token=***: refused (see http://h/?key=***)."
