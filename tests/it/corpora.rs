@@ -4,6 +4,7 @@
 //! server than this one stop at the first migration that needs it, with the file, line and
 //! message.
 
+
 use std::path::PathBuf;
 
 use crate::common::*;
