@@ -21,6 +21,7 @@ pub mod history;
 pub mod migrations;
 pub mod phase;
 pub mod records;
+pub mod redact;
 pub mod runner;
 pub mod schema;
 pub mod scratch;

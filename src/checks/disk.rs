@@ -8,11 +8,7 @@ pub(super) fn run(path: &str, min_free: u64) -> Seen {
         Err(e) => Seen::failed(format!("cannot read {path}'s file system: {e}")),
         Ok(s) => {
             let free = s.f_bavail.saturating_mul(s.f_frsize);
-            Seen {
-                ok: free >= min_free,
-                found: format!("{} free on {path}", human(free)),
-                evidence: Default::default(),
-            }
+            Seen::judged(free >= min_free, format!("{} free on {path}", human(free)))
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Running checks: one `Check` type (see `config::probe`) for `[[checks]]`, preflight,
 //! verify, smoke and watch. Each probe kind has its module; this one retries, times and
-//! turns what a probe saw into a `CheckResult`.
+//! turns what a probe saw into a `CheckResult`. Results leave here with the secrets of the
+//! check (URL passwords and tokens, header values) masked, so whatever shows or stores them
+//! (console, journal, reports, notifications) never sees them.
 
 mod disk;
 mod http;
@@ -13,23 +15,35 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Check, Probe};
 use crate::engine::Engine;
+use crate::redact::Secrets;
 use crate::validate::{CheckResult, Evidence, Status};
 
 /// What one attempt saw.
 pub(crate) struct Seen {
-    pub ok: bool,
+    /// Pass, fail, or warn (a Prometheus query with no data).
+    pub verdict: Status,
     /// What was found, for the message (`HTTP 503`, `got 3`, `PONG`).
     pub found: String,
     pub evidence: Evidence,
 }
 
 impl Seen {
-    pub(crate) fn failed(found: impl Into<String>) -> Seen {
+    /// Pass when `ok`, else fail.
+    pub(crate) fn judged(ok: bool, found: impl Into<String>) -> Seen {
         Seen {
-            ok: false,
+            verdict: if ok { Status::Pass } else { Status::Fail },
             found: found.into(),
             evidence: Evidence::default(),
         }
+    }
+
+    pub(crate) fn failed(found: impl Into<String>) -> Seen {
+        Seen::judged(false, found)
+    }
+
+    pub(crate) fn with_evidence(mut self, evidence: Evidence) -> Seen {
+        self.evidence = evidence;
+        self
     }
 }
 
@@ -79,7 +93,7 @@ pub fn run(mut engine: Option<&mut dyn Engine>, c: &Check, prefix: &str) -> Chec
     let seen = loop {
         attempts += 1;
         let seen = once(reborrow(&mut engine), c);
-        if seen.ok || attempts > c.retries {
+        if seen.verdict != Status::Fail || attempts > c.retries {
             break seen;
         }
         std::thread::sleep(c.retry_delay);
@@ -89,28 +103,39 @@ pub fn run(mut engine: Option<&mut dyn Engine>, c: &Check, prefix: &str) -> Chec
     } else {
         String::new()
     };
-    let message = if seen.ok {
-        format!("{}: {}", c.name, seen.found)
-    } else {
-        format!(
+    let message = match seen.verdict {
+        Status::Fail => format!(
             "{}: {}, expected {}{tries}",
             c.name,
             seen.found,
             expectation(&c.probe)
-        )
+        ),
+        Status::Pass | Status::Warn => format!("{}: {}", c.name, seen.found),
     };
-    let status = if seen.ok { Status::Pass } else { Status::Fail };
+    let secrets = secrets(&c.probe);
     let mut result = CheckResult::new(
         format!("{prefix}.{}", slug(&c.name)),
         c.category,
-        status,
-        message,
+        seen.verdict,
+        secrets.scrub(&message),
     );
     if seen.evidence != Evidence::default() {
-        result = result.with_evidence(seen.evidence);
+        let mut evidence = seen.evidence;
+        evidence.notes = evidence.notes.iter().map(|n| secrets.scrub(n)).collect();
+        result = result.with_evidence(evidence);
     }
     result.duration_ms = start.elapsed().as_millis() as u64;
     result
+}
+
+/// The secret values a check was configured with (see `redact`).
+/// The secrets a check was configured with.
+pub fn secrets(p: &Probe) -> Secrets {
+    match p {
+        Probe::Http(h) => Secrets::new().url(&h.url).headers(&h.headers),
+        Probe::Prometheus { url, .. } | Probe::Redis { url } => Secrets::new().url(url),
+        Probe::Sql { .. } | Probe::Tcp { .. } | Probe::Disk { .. } => Secrets::new(),
+    }
 }
 
 fn once(engine: Option<&mut dyn Engine>, c: &Check) -> Seen {
@@ -125,7 +150,17 @@ fn once(engine: Option<&mut dyn Engine>, c: &Check) -> Seen {
             query,
             max,
             min,
-        } => http::prometheus(url, query, *max, *min, c.timeout),
+            on_no_data,
+        } => http::prometheus(
+            url,
+            query,
+            &http::Bounds {
+                max: *max,
+                min: *min,
+                on_no_data: *on_no_data,
+            },
+            c.timeout,
+        ),
         Probe::Redis { url } => net::redis(url, c.timeout),
         Probe::Tcp { address } => net::tcp(address, c.timeout),
         Probe::Disk { path, min_free } => disk::run(path, *min_free),

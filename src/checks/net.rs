@@ -28,11 +28,7 @@ fn connect(address: &str, timeout: Duration) -> Result<TcpStream, String> {
 
 pub(super) fn tcp(address: &str, timeout: Duration) -> Seen {
     match connect(address, timeout) {
-        Ok(_) => Seen {
-            ok: true,
-            found: format!("{address} accepts connections"),
-            evidence: Default::default(),
-        },
+        Ok(_) => Seen::judged(true, format!("{address} accepts connections")),
         Err(e) => Seen::failed(e),
     }
 }
@@ -48,11 +44,7 @@ fn command(args: &[&str]) -> Vec<u8> {
 
 pub(super) fn redis(url: &str, timeout: Duration) -> Seen {
     match ping(url, timeout) {
-        Ok(reply) if reply == "+PONG" => Seen {
-            ok: true,
-            found: "PONG".into(),
-            evidence: Default::default(),
-        },
+        Ok(reply) if reply == "+PONG" => Seen::judged(true, "PONG"),
         Ok(reply) => Seen::failed(format!("Redis answered {reply}")),
         Err(e) => Seen::failed(e),
     }

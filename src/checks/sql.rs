@@ -13,11 +13,8 @@ pub(super) fn run(e: &mut dyn Engine, sql: &str, expect: &Expected) -> Seen {
     let rows = match e.query(sql) {
         Ok(rows) => rows,
         Err(err) => {
-            return Seen {
-                ok: false,
-                found: format!("the query failed: {}", err.message),
-                evidence,
-            };
+            return Seen::failed(format!("the query failed: {}", err.message))
+                .with_evidence(evidence);
         }
     };
     let first = rows.first().and_then(|r| r.first().cloned().flatten());
@@ -31,11 +28,7 @@ pub(super) fn run(e: &mut dyn Engine, sql: &str, expect: &Expected) -> Seen {
                 .collect()
         })
         .collect();
-    Seen {
-        ok,
-        found,
-        evidence,
-    }
+    Seen::judged(ok, found).with_evidence(evidence)
 }
 
 /// Whether the result meets the expectation, and what was found, for the message.

@@ -167,6 +167,15 @@ fn comparison(text: &str) -> Option<(Comparison, f64)> {
     rest.trim().parse().ok().map(|n| (op, n))
 }
 
+/// `= 'text'` (or `== 'text'`): the first value equals this text. The quotes say it is text,
+/// so `= '42'` compares the text `42`.
+fn text_equality(text: &str) -> Option<String> {
+    let t = text.trim();
+    let rest = t.strip_prefix("==").or_else(|| t.strip_prefix('='))?.trim();
+    let inner = rest.strip_prefix('\'')?.strip_suffix('\'')?;
+    Some(inner.to_string())
+}
+
 fn starts_with_operator(text: &str) -> bool {
     text.trim_start().starts_with(['<', '>', '=', '!'])
 }
@@ -190,9 +199,16 @@ pub fn expected(value: &toml::Value, setting: &str) -> Result<Expected, ConfigEr
             let (c, n) = number(value).expect("a number");
             Ok(Expected::Number(c, n))
         }
-        toml::Value::String(s) if starts_with_operator(s) => comparison(s)
-            .map(|(c, n)| Expected::Number(c, n))
-            .ok_or_else(|| bad(format!("`{s}` is not a comparison like \">= 50\""))),
+        toml::Value::String(s) if starts_with_operator(s) => match text_equality(s) {
+            Some(text) => Ok(Expected::Text(text)),
+            None => comparison(s)
+                .map(|(c, n)| Expected::Number(c, n))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "`{s}` is not a comparison like \">= 50\" or \"= 'text'\""
+                    ))
+                }),
+        },
         toml::Value::String(s) => Ok(Expected::Text(s.clone())),
         toml::Value::Boolean(b) => Ok(Expected::Text(b.to_string())),
         toml::Value::Table(t) if t.len() == 1 && t.contains_key("rows") => number(&t["rows"])
@@ -222,6 +238,19 @@ mod tests {
             Expected::Number(Comparison::Ge, 50.0)
         );
         assert_eq!(read("\"ok\"").unwrap(), Expected::Text("ok".into()));
+        // As the README shows it, and as a check's expectation is printed.
+        assert_eq!(
+            read("\"= 'published'\"").unwrap(),
+            Expected::Text("published".into())
+        );
+        assert_eq!(read("\"=='42'\"").unwrap(), Expected::Text("42".into()));
+        assert_eq!(read("\"= ''\"").unwrap(), Expected::Text(String::new()));
+        let shown = Expected::Text("a b".into()).to_string();
+        assert_eq!(
+            read(&format!("{shown:?}")).unwrap(),
+            Expected::Text("a b".into())
+        );
+        assert!(read("\"!= 'x'\"").is_err());
         assert_eq!(
             read("{ rows = 0 }").unwrap(),
             Expected::Rows(Comparison::Eq, 0.0)

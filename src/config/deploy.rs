@@ -1,14 +1,17 @@
 //! The deploy policy of an environment: approval, rollback strategy, maintenance mode,
 //! hooks, the watch window, notifications, seeds and timeouts. Read and checked with the
-//! file; defaults follow the environment's kind (production is the strictest).
+//! file; defaults follow the environment's kind (production is the strictest). Every action
+//! and webhook is checked here (URLs, methods, headers, commands), and shown by `config check`
+//! with its secrets masked: a webhook URL is a secret as a whole.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::probe::{self, Check, CheckSpec};
+use super::probe::{self, Check, CheckSpec, shown_headers, shown_text, shown_url};
 use super::{ConfigError, Kind, parse_duration};
+use crate::redact;
 
 /// How a failed deploy is undone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -66,12 +69,16 @@ pub struct ActionSpec {
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Command {
+        #[serde(serialize_with = "shown_command")]
         command: String,
     },
     Http {
         method: String,
+        #[serde(serialize_with = "shown_url")]
         url: String,
+        #[serde(serialize_with = "shown_headers")]
         headers: std::collections::BTreeMap<String, String>,
+        #[serde(serialize_with = "shown_text")]
         body: Option<String>,
     },
     File {
@@ -87,6 +94,15 @@ pub struct TimedAction {
     pub action: Action,
     #[serde(serialize_with = "secs")]
     pub timeout: Duration,
+}
+
+fn shown_command<S: serde::Serializer>(c: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&redact::text(c))
+}
+
+/// A webhook URL as `config check` shows it: scheme and host only.
+fn shown_webhook<S: serde::Serializer>(w: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    w.as_deref().map(redact::webhook).serialize(s)
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -180,7 +196,9 @@ pub struct NotifySpec {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Notify {
+    #[serde(serialize_with = "shown_webhook")]
     pub webhook: Option<String>,
+    #[serde(serialize_with = "shown_text")]
     pub command: Option<String>,
     pub on: Vec<NotifyOn>,
 }
@@ -306,14 +324,24 @@ pub fn resolve(
         .iter()
         .enumerate()
         .map(|(i, n)| {
+            let bad = |key: &str, message: String| ConfigError::Setting {
+                setting: at(&format!("notify[{i}]{key}")),
+                message,
+            };
             if n.webhook.is_none() && n.command.is_none() {
-                return Err(ConfigError::Setting {
-                    setting: at(&format!("notify[{i}]")),
-                    message: "a notification needs `webhook` or `command`".into(),
-                });
+                return Err(bad(
+                    "",
+                    "a notification needs `webhook` or `command`".into(),
+                ));
+            }
+            if let Some(w) = &n.webhook {
+                webhook(w).map_err(|m| bad(".webhook", m))?;
+            }
+            if let Some(c) = &n.command {
+                probe::not_empty(c).map_err(|m| bad(".command", m))?;
             }
             Ok(Notify {
-                webhook: n.webhook.clone(),
+                webhook: n.webhook.as_deref().map(|w| w.trim().to_string()),
                 command: n.command.clone(),
                 on: n.on.clone().unwrap_or_else(|| {
                     vec![
@@ -365,19 +393,22 @@ fn action(spec: &ActionSpec, base: &Path, setting: &str) -> Result<TimedAction, 
     .into_iter()
     .filter_map(|(k, set)| set.then_some(k))
     .collect();
+    let bad_at = |key: &str| {
+        let setting = format!("{setting}.{key}");
+        move |message: String| ConfigError::Setting { setting, message }
+    };
+    if kinds != ["http"] && (!spec.headers.is_empty() || spec.body.is_some()) {
+        return Err(bad("`headers` and `body` go with `http`".into()));
+    }
     let action = match kinds.as_slice() {
         ["command"] => Action::Command {
-            command: spec.command.clone().expect("set"),
+            command: probe::not_empty(spec.command.as_deref().expect("set"))
+                .map_err(bad_at("command"))?,
         },
         ["http"] => {
-            let text = spec.http.as_deref().expect("set").trim();
-            let (method, url) = match text.split_once(char::is_whitespace) {
-                Some((m, u)) => (m.to_ascii_uppercase(), u.trim().to_string()),
-                None => ("POST".to_string(), text.to_string()),
-            };
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(bad(format!("`{url}` is not an http:// or https:// URL")));
-            }
+            let (method, url) = probe::request(spec.http.as_deref().expect("set"), "POST")
+                .map_err(bad_at("http"))?;
+            probe::headers(&spec.headers).map_err(bad_at("headers"))?;
             Action::Http {
                 method,
                 url,
@@ -386,10 +417,12 @@ fn action(spec: &ActionSpec, base: &Path, setting: &str) -> Result<TimedAction, 
             }
         }
         ["file"] => Action::File {
-            path: base.join(spec.file.as_deref().expect("set")),
+            path: base.join(
+                probe::not_empty(spec.file.as_deref().expect("set")).map_err(bad_at("file"))?,
+            ),
         },
         ["sql"] => Action::Sql {
-            sql: spec.sql.clone().expect("set"),
+            sql: probe::not_empty(spec.sql.as_deref().expect("set")).map_err(bad_at("sql"))?,
         },
         [] => {
             return Err(bad(
@@ -411,4 +444,19 @@ fn action(spec: &ActionSpec, base: &Path, setting: &str) -> Result<TimedAction, 
         None => Duration::from_secs(60),
     };
     Ok(TimedAction { action, timeout })
+}
+
+/// A webhook URL: http(s) with a host. The URL is a secret as a whole, so a mistake in it
+/// is described without repeating it.
+fn webhook(text: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(text.trim()).map_err(|e| {
+        format!("not an http:// or https:// URL ({e}; the value is not shown: a webhook URL is a secret)")
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "not an http:// or https:// URL with a host (scheme {}://; the value is not shown: a webhook URL is a secret)",
+            parsed.scheme()
+        ));
+    }
+    Ok(())
 }

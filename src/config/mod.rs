@@ -4,7 +4,9 @@
 //! Precedence for the target URL: `--url`, then the selected environment's `url`, then
 //! `DATABASE_URL`. When `--env` names an environment explicitly, a stray `DATABASE_URL` in
 //! the shell does not override it: pointing a deploy at the wrong database is the costliest
-//! mistake there is. `${VAR}` in any string setting is replaced from the process environment.
+//! mistake there is. `${VAR}` in any string setting is replaced from the process environment
+//! (see `interpolate`): in the top-level settings and in the chosen environment's, never in
+//! another environment's, and not in a setting a flag overrides.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,18 +15,22 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::target::DatabaseUrl;
+use select::{Scope, Selected};
 
 mod checks;
 mod deploy;
+mod interpolate;
 mod policy;
 mod probe;
+mod select;
 
 pub use deploy::{
     Action, AfterTraffic, DeployPolicy, Hook, Maintenance, Notify, NotifyOn, RollbackStrategy,
     TimedAction, TransactionScope, Watch, When,
 };
 
-pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, Probe};
+pub use interpolate::interpolate;
+pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, NoData, Probe};
 
 pub use policy::{BackupPolicy, BackupSection, Kind, VerifyLevel};
 
@@ -186,116 +192,51 @@ pub struct Settings {
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The configuration file and the environment chosen in it.
-struct Selected {
-    file: ConfigFile,
-    env_name: Option<String>,
-    env: Environment,
-    /// The folder relative paths in the file are relative to.
-    base: PathBuf,
-    config_path: Option<PathBuf>,
-}
-
-impl Selected {
-    fn new(o: &Overrides) -> Result<Selected, ConfigError> {
-        let (file, config_path) = load(o.config.as_deref())?;
-        let base = config_path
-            .as_deref()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let env_name = pick_env(&file, o.env.as_deref(), config_path.as_deref())?;
-        let env = env_name
-            .as_ref()
-            .and_then(|n| file.environments.get(n).cloned())
-            .unwrap_or_default();
-        Ok(Selected {
-            file,
-            env_name,
-            env,
-            base,
-            config_path,
-        })
-    }
-
-    /// The environment's kind: as written, or as its name suggests.
-    fn kind(&self) -> Kind {
-        self.env
-            .kind
-            .unwrap_or_else(|| Kind::from_name(self.env_name.as_deref()))
-    }
-
-    /// The full name of a setting of the chosen environment, for messages.
-    fn setting(&self, key: &str) -> String {
-        match &self.env_name {
-            Some(n) => format!("environments.{n}.{key}"),
-            None => key.to_string(),
-        }
-    }
-
-    /// The top-level checks, then the environment's, read.
-    fn checks(&self) -> Result<Vec<Check>, ConfigError> {
-        let top = self
-            .file
-            .checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (format!("checks[{i}]"), c));
-        let own = self
-            .env
-            .checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (self.setting(&format!("checks[{i}]")), c));
-        top.chain(own).map(|(at, c)| probe::check(c, &at)).collect()
-    }
-
-    fn deploy(&self, kind: Kind) -> Result<DeployPolicy, ConfigError> {
-        let e = &self.env;
-        let spec = deploy::DeploySpec {
-            approval: e.approval,
-            backup_required: e.backup.required,
-            allow_skip_backup: e.allow_skip_backup,
-            rollback: e.rollback,
-            rollback_after_traffic: e.rollback_after_traffic,
-            transaction: e.transaction,
-            statement_timeout: e.statement_timeout.as_deref(),
-            seeds: e.seeds.as_deref(),
-            maintenance: e.maintenance.as_ref(),
-            hooks: &e.hooks,
-            watch: e.watch.as_ref(),
-            notify: &e.notify,
-        };
-        deploy::resolve(kind, &spec, &self.base, &|key| self.setting(key))
-    }
-
-    /// One of the environment's check lists (`preflight`, `verify`, `smoke`), read.
-    fn list(&self, key: &str, specs: &[CheckSpec]) -> Result<Vec<Check>, ConfigError> {
-        specs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| probe::check(c, &self.setting(&format!("{key}[{i}]"))))
-            .collect()
-    }
-
-    fn migrations(&self, o: &Overrides) -> Result<PathBuf, ConfigError> {
-        Ok(match (&o.migrations, &self.env.migrations) {
-            (Some(dir), _) => dir.clone(),
-            (None, Some(dir)) => self
-                .base
-                .join(interpolate(dir, &self.setting("migrations"))?),
-            (None, None) => self.base.join("migrations"),
-        })
-    }
-}
-
 impl Settings {
+    /// Every secret this environment is configured with: the URLs and headers of its
+    /// checks and actions, and its webhooks.
+    pub fn secrets(&self) -> crate::redact::Secrets {
+        let mut all = crate::redact::Secrets::new();
+        let checks = self
+            .checks
+            .iter()
+            .chain(&self.preflight)
+            .chain(&self.verify)
+            .chain(&self.smoke)
+            .chain(self.deploy.watch.iter().flat_map(|w| &w.checks))
+            .chain(self.deploy.maintenance.iter().flat_map(|m| &m.expect));
+        for c in checks {
+            all = all.with(crate::checks::secrets(&c.probe));
+        }
+        let actions = self
+            .deploy
+            .maintenance
+            .iter()
+            .flat_map(|m| [&m.on, &m.off])
+            .chain(self.deploy.hooks.iter().map(|h| &h.action));
+        for a in actions {
+            all = all.with(crate::deploy::actions::secrets(&a.action));
+        }
+        for n in &self.deploy.notify {
+            if let Some(w) = &n.webhook {
+                all = all.webhook(w);
+            }
+        }
+        all
+    }
+
+    /// `text` as cutover may write it anywhere: the target's password, every configured
+    /// secret and anything shaped like a secret masked.
+    pub fn scrub(&self, text: &str) -> String {
+        self.secrets().scrub(&self.url.scrub(text))
+    }
+
     /// Resolve flags, the configuration file and the environment.
     pub fn resolve(o: Overrides) -> Result<Settings, crate::Error> {
-        let sel = Selected::new(&o)?;
+        let sel = Selected::new(&o, Scope::All)?;
         let url_text = match (&o.url, &sel.env.url, &o.database_url_env) {
             (Some(u), _, _) => u.clone(),
-            (None, Some(u), _) => interpolate(u, &sel.setting("url"))?,
+            (None, Some(u), _) => u.clone(),
             (None, None, Some(u)) if o.env.is_none() => u.clone(),
             _ => return Err(ConfigError::Missing(no_url_message(&sel.env_name)).into()),
         };
@@ -304,14 +245,7 @@ impl Settings {
             url = relative_sqlite(url, &sel.base)?;
         }
         let migrations = sel.migrations(&o)?;
-        let mut init_sql = sel
-            .env
-            .init_sql
-            .clone()
-            .into_vec()
-            .iter()
-            .map(|s| interpolate(s, &sel.setting("init_sql")))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut init_sql = sel.env.init_sql.clone().into_vec();
         init_sql.extend(o.init_sql);
         let lock_timeout = match (o.lock_timeout, &sel.env.lock_timeout) {
             (Some(d), _) => d,
@@ -395,7 +329,7 @@ impl Settings {
 
     /// Only the backup policy (for `backup list` and `prune`, which need no database).
     pub fn backup_policy(o: &Overrides) -> Result<(BackupPolicy, Option<String>), ConfigError> {
-        let sel = Selected::new(o)?;
+        let sel = Selected::new(o, Scope::Only(&["kind", "backup"]))?;
         let kind = sel.kind();
         let setting = sel.setting("backup.max_age");
         let policy = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base, &setting)?;
@@ -404,26 +338,8 @@ impl Settings {
 
     /// Only the migrations folder (for commands that need no database, like `new`).
     pub fn migrations_dir(o: &Overrides) -> Result<PathBuf, ConfigError> {
-        Selected::new(o)?.migrations(o)
+        Selected::new(o, Scope::Only(&["migrations"]))?.migrations(o)
     }
-}
-
-/// Read the configuration file: the one given, or `./cutover.toml` when it exists.
-fn load(given: Option<&Path>) -> Result<(ConfigFile, Option<PathBuf>), ConfigError> {
-    let path = match given {
-        Some(p) => p.to_path_buf(),
-        None if Path::new(DEFAULT_FILE).is_file() => PathBuf::from(DEFAULT_FILE),
-        None => return Ok((ConfigFile::default(), None)),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-        path: path.clone(),
-        source,
-    })?;
-    let file = parse(&text).map_err(|message| ConfigError::Parse {
-        path: path.clone(),
-        message,
-    })?;
-    Ok((file, Some(path)))
 }
 
 /// Parse the text of a configuration file; errors carry the line and column.
@@ -439,42 +355,6 @@ pub fn parse(text: &str) -> Result<ConfigFile, String> {
             None => message,
         }
     })
-}
-
-fn pick_env(
-    file: &ConfigFile,
-    flag: Option<&str>,
-    path: Option<&Path>,
-) -> Result<Option<String>, ConfigError> {
-    let wanted = flag
-        .map(str::to_string)
-        .or_else(|| std::env::var("CUTOVER_ENV").ok().filter(|s| !s.is_empty()));
-    let names = || {
-        file.environments
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    match wanted {
-        Some(name) if file.environments.contains_key(&name) => Ok(Some(name)),
-        Some(name) if path.is_none() && flag.is_some() => Err(ConfigError::Missing(format!(
-            "--env {name} given but there is no {DEFAULT_FILE} here; pass --config FILE or run `cutover init`"
-        ))),
-        Some(name) if path.is_none() => Ok(Some(name)),
-        Some(name) => Err(ConfigError::Setting {
-            setting: "--env".into(),
-            message: format!(
-                "no environment `{name}` in {}; it has: {}",
-                path.map(|p| p.display().to_string()).unwrap_or_default(),
-                names()
-            ),
-        }),
-        None => Ok(file
-            .default_environment
-            .clone()
-            .or_else(|| (file.environments.len() == 1).then(names))),
-    }
 }
 
 fn no_url_message(env: &Option<String>) -> String {
@@ -495,30 +375,6 @@ fn relative_sqlite(url: DatabaseUrl, base: &Path) -> Result<DatabaseUrl, crate::
         return Ok(url);
     }
     DatabaseUrl::parse(&format!("sqlite://{}", base.join(path).display()))
-}
-
-/// Replace `${VAR}` with the variable's value; an unset variable is an error naming it.
-pub fn interpolate(text: &str, setting: &str) -> Result<String, ConfigError> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            return Err(ConfigError::Setting {
-                setting: setting.into(),
-                message: "`${` without a closing `}`".into(),
-            });
-        };
-        let name = &rest[start + 2..start + end];
-        let value = std::env::var(name).map_err(|_| ConfigError::Setting {
-            setting: setting.into(),
-            message: format!("environment variable {name} is not set"),
-        })?;
-        out.push_str(&value);
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 /// `30s`, `5m`, `1h 30m`, `250ms`.
@@ -576,21 +432,6 @@ mod tests {
         assert_eq!(
             f.environments["b"].init_sql.clone().into_vec(),
             vec!["A", "B"]
-        );
-    }
-
-    #[test]
-    fn interpolation() {
-        // SAFETY: tests in this module do not read this variable concurrently.
-        unsafe { std::env::set_var("CUTOVER_TEST_INTERP", "db1") };
-        assert_eq!(
-            interpolate("pg://h/${CUTOVER_TEST_INTERP}", "url").unwrap(),
-            "pg://h/db1"
-        );
-        let e = interpolate("${CUTOVER_TEST_UNSET_XYZ}", "environments.prod.url").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "environments.prod.url: environment variable CUTOVER_TEST_UNSET_XYZ is not set"
         );
     }
 

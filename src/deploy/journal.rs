@@ -1,27 +1,28 @@
 //! The run journal: every event of a governed run, one JSON object per line in
 //! `journal.jsonl`, written as it happens (a killed run leaves its journal up to the kill).
-//! It sits beside the terminal renderer as a second observer (`Tee`). Passwords are
-//! scrubbed from every line. A journal that cannot be written is a warning the operator
+//! It sits beside the terminal renderer as a second observer (`Tee`). Passwords and every
+//! configured secret are scrubbed from every line. A journal that cannot be written is a warning the operator
 //! sees, once, and the run goes on.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::config::Settings;
 use crate::events::{Event, Observer};
-use crate::target::DatabaseUrl;
 
 pub struct Journal {
     path: PathBuf,
     file: Option<File>,
-    url: DatabaseUrl,
+    /// Scrubs every line (the target's password, every configured secret).
+    settings: Settings,
     lost: Option<String>,
     /// Whether the operator was told about `lost` yet.
     told: bool,
 }
 
 impl Journal {
-    pub fn create(dir: &Path, url: DatabaseUrl) -> Journal {
+    pub fn create(dir: &Path, settings: &Settings) -> Journal {
         let path = dir.join("journal.jsonl");
         let (file, lost) = match File::create(&path) {
             Ok(f) => (Some(f), None),
@@ -36,7 +37,7 @@ impl Journal {
         Journal {
             path,
             file,
-            url,
+            settings: settings.clone(),
             lost,
             told: false,
         }
@@ -47,7 +48,7 @@ impl Journal {
             return;
         };
         let line = line(run, event);
-        let text = self.url.scrub(&line.to_string());
+        let text = self.settings.scrub(&line.to_string());
         if let Err(e) = writeln!(file, "{text}") {
             self.lost = Some(format!(
                 "the journal {} could not be written from here on ({e})",

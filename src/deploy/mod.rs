@@ -189,7 +189,7 @@ pub fn run(
         path: dir.clone(),
         source,
     })?;
-    let mut journal = Journal::create(&dir, settings.url.clone());
+    let mut journal = Journal::create(&dir, settings);
     let mut report = RunReport::new(settings, &run_id, work.kind(), dir.clone());
     let access = if opts.dry_run {
         Access::Read
@@ -202,7 +202,7 @@ pub fn run(
         // anything: no lock, no approval, no notification.
         let failed = Failed::from(e);
         report.failed_to_start(&failed.message, clock.elapsed());
-        report.write_files(&dir, &settings.url, &mut report_warnings(observer));
+        report.write_files(&dir, settings, &mut report_warnings(observer));
         return Ok(report);
     }
     let outcome = {
@@ -225,7 +225,7 @@ pub fn run(
         let event = Event::Phase {
             phase: Phase::Preflight,
             status: Some(PhaseStatus::Failed),
-            detail: vec![settings.url.scrub(&failed.message)],
+            detail: vec![settings.scrub(&failed.message)],
             duration: clock.elapsed(),
         };
         Tee::new(&mut journal, observer, &run_id).event(&event);
@@ -235,7 +235,7 @@ pub fn run(
     if let Some(lost) = journal.lost() {
         report.warnings.push(lost);
     }
-    report.write_files(&dir, &settings.url, &mut report_warnings(observer));
+    report.write_files(&dir, settings, &mut report_warnings(observer));
     match error {
         Some(e) if !matches!(report.kind, RunKind::Deploy | RunKind::Seed) => Err(e),
         _ => Ok(report),
@@ -442,10 +442,7 @@ impl<'s, 'o> Run<'s, 'o> {
             Ok(Done::Skipped(why)) => (PhaseStatus::Skipped, vec![why.clone()]),
             Err(f) => (PhaseStatus::Failed, vec![f.message.clone()]),
         };
-        let detail: Vec<String> = detail
-            .iter()
-            .map(|d| self.settings().url.scrub(d))
-            .collect();
+        let detail: Vec<String> = detail.iter().map(|d| self.settings().scrub(d)).collect();
         self.session.event(Event::Phase {
             phase,
             status: Some(status),

@@ -78,14 +78,14 @@ impl Run<'_, '_> {
                 .unwrap_or_default()
         );
         serde_json::json!({
-            "text": self.settings().url.scrub(&text),
+            "text": self.settings().scrub(&text),
             "event": on,
             "kind": r.kind,
             "run_id": r.run_id,
             "environment": r.environment,
             "target": r.target,
             "outcome": r.outcome,
-            "reason": r.reason.as_ref().map(|s| self.settings().url.scrub(s)),
+            "reason": r.reason.as_ref().map(|s| self.settings().scrub(s)),
             "pending": r.pending,
             "applied": r.applied,
             "backup": r.backup,

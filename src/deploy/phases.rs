@@ -602,6 +602,7 @@ impl Run<'_, '_> {
         };
         let start = Instant::now();
         let (mut rounds, mut breaches) = (0u32, 0u32);
+        let mut last_round = 0;
         while start.elapsed() < w.duration {
             if self.session.stopping() {
                 return Err(Failed::new("interrupted (SIGINT/SIGTERM)"));
@@ -619,8 +620,12 @@ impl Run<'_, '_> {
                 failed_in_a_row: breaches,
                 results: results.clone(),
             });
+            // The report keeps the latest round (the journal has every one).
+            let kept = self.report.checks.len() - last_round;
+            self.report.checks.truncate(kept);
+            last_round = results.len();
+            self.report.checks.extend(results);
             if breaches >= w.breaches {
-                self.report.checks.extend(results);
                 return Err(Failed::new(format!(
                     "{breaches} failed round(s) in a row: {}",
                     failed.join("; ")

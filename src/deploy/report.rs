@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::phase::{Phase, PhaseRecord, PhaseStatus};
 use crate::records::{Outcome, RunKind};
-use crate::target::DatabaseUrl;
 use crate::validate::CheckResult;
 
 /// What a governed run did.
@@ -101,7 +100,7 @@ impl RunReport {
     pub(super) fn write_files(
         &mut self,
         dir: &Path,
-        url: &DatabaseUrl,
+        settings: &Settings,
         warn: &mut dyn FnMut(String),
     ) {
         let json = serde_json::to_string_pretty(self)
@@ -113,7 +112,7 @@ impl RunReport {
         ];
         for (name, text) in files {
             let path = dir.join(name);
-            if let Err(e) = std::fs::write(&path, url.scrub(&text)) {
+            if let Err(e) = std::fs::write(&path, settings.scrub(&text)) {
                 let message = format!("the report {} cannot be written: {e}", path.display());
                 warn(message.clone());
                 self.warnings.push(message);

@@ -319,7 +319,7 @@ impl Run<'_, '_> {
                 r.applied.clone()
             },
             backup: r.backup.as_ref().map(|b| b.display().to_string()),
-            reason: r.reason.as_ref().map(|s| self.settings().url.scrub(s)),
+            reason: r.reason.as_ref().map(|s| self.settings().scrub(s)),
             fingerprint_before: r.fingerprint_before.clone(),
             undone_by: None,
             undoes: r.undoes.clone(),

@@ -148,9 +148,7 @@ fn config_errors_name_file_and_line() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains(
-            "environments.prod.url: environment variable CUTOVER_TEST_NOT_SET is not set"
-        ),
+        stderr(&out).contains("environments.prod.url: ${CUTOVER_TEST_NOT_SET} is not set"),
         "{}",
         stderr(&out)
     );

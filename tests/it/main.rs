@@ -13,6 +13,7 @@ mod discover_corpora;
 mod fingerprint_corpora;
 mod formats;
 mod migrate;
+mod readme;
 mod safety;
 mod split_corpora;
 mod tls;

@@ -312,9 +312,11 @@ fn scalar(v: &serde_json::Value) -> String {
     }
 }
 
-/// `text` without the target's password.
+/// `text` without the target's password, and without secrets that have the shape of one
+/// (URL passwords and tokens, `Bearer` credentials; see `cutover::redact`).
 fn scrub(urls: &[DatabaseUrl], text: &str) -> String {
-    urls.iter().fold(text.to_string(), |t, u| u.scrub(&t))
+    let text = urls.iter().fold(text.to_string(), |t, u| u.scrub(&t));
+    cutover::redact::text(&text)
 }
 
 fn state_style(s: State) -> Style {
