@@ -13,6 +13,7 @@ mod discover_corpora;
 mod fingerprint_corpora;
 mod migrate;
 mod safety;
+mod secrets;
 mod split_corpora;
 mod tls;
 mod validate;

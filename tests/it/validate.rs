@@ -2,7 +2,6 @@
 //! expectations holding and failing, orphans planted with constraint checks switched off,
 //! duplicates, drift added by hand, and the report files.
 
-
 use std::path::Path;
 
 use crate::common::*;
