@@ -36,11 +36,23 @@ impl Postgres {
     }
 }
 
-/// The URL as libpq reads it, without the password (that goes in `PGPASSWORD`).
+/// The URL as libpq reads it, without the password: the userinfo's and `?password=` both
+/// go in `PGPASSWORD` (the one the connection itself used), never on a command line, which
+/// `ps` shows every local user.
 fn libpq(url: &DatabaseUrl, cmd: &mut Command) -> Result<String, Error> {
     let mut parsed =
         url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
     let _ = parsed.set_password(None);
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("password"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
     if let Some(p) = url.password() {
         cmd.env("PGPASSWORD", p);
     }
