@@ -11,7 +11,7 @@
 //! MariaDB cannot do that in one transaction, so a marker table says a restore is under
 //! way until it finishes, and every cutover command refuses to run while it is there.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use super::native::{Dumped, Inside, Into, Native, Progress, counter, io_err, pump};
 use super::stream;
-use super::tools::{self, Tool};
+use super::tools::{self, MemFile, Tool};
 use crate::engine::{Engine, RESTORE_MARKER};
 use crate::error::Error;
 use crate::target::DatabaseUrl;
@@ -58,14 +58,13 @@ impl MySql {
     }
 }
 
-/// An option file only this user can read, holding the connection settings: the
-/// password never reaches a command line.
-fn options_file(url: &DatabaseUrl) -> Result<tempfile::NamedTempFile, Error> {
+/// An option file holding the connection settings, in memory only (`MemFile`): the
+/// password never reaches a command line or a disk.
+fn options_file(url: &DatabaseUrl) -> Result<MemFile, Error> {
     let parsed = url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
-    let user = url::form_urlencoded::parse(format!("u={}", parsed.username()).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let user = percent_encoding::percent_decode_str(parsed.username())
+        .decode_utf8_lossy()
+        .into_owned();
     let mut text = format!(
         "[client]\nhost={}\nport={}\nuser={user}\n",
         parsed.host_str().unwrap_or("127.0.0.1"),
@@ -84,9 +83,7 @@ fn options_file(url: &DatabaseUrl) -> Result<tempfile::NamedTempFile, Error> {
             _ => {}
         }
     }
-    let mut f = tempfile::NamedTempFile::new().map_err(io_err(Path::new("option file")))?;
-    f.write_all(text.as_bytes()).map_err(io_err(f.path()))?;
-    Ok(f)
+    MemFile::new("cutover-client-options", &text).map_err(io_err(Path::new("option file")))
 }
 
 fn database(url: &DatabaseUrl) -> Result<String, Error> {
@@ -149,10 +146,8 @@ impl Native for MySql {
         let result = (|| {
             let options = options_file(url)?;
             let mut cmd = Command::new(&tool.path);
-            cmd.arg(format!(
-                "--defaults-extra-file={}",
-                options.path().display()
-            ))
+            options.pass_to(&mut cmd);
+            cmd.arg(format!("--defaults-extra-file={}", options.path()))
             .args([
                 "--single-transaction",
                 "--quick",
@@ -216,10 +211,8 @@ impl Native for MySql {
         }
         let options = options_file(url)?;
         let mut cmd = Command::new(&client.path);
-        cmd.arg(format!(
-            "--defaults-extra-file={}",
-            options.path().display()
-        ))
+        options.pass_to(&mut cmd);
+        cmd.arg(format!("--defaults-extra-file={}", options.path()))
         .arg("--default-character-set=utf8mb4")
         .arg(&db);
         let mut child = tools::spawn(&mut cmd, true, false)?;
