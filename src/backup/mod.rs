@@ -17,7 +17,7 @@ pub mod stream;
 mod tools;
 mod verify;
 
-pub use prune::{PruneOptions, Pruned, PrunedFile, list, prune};
+pub use prune::{PruneOptions, Pruned, PrunedFile, list, listing, prune};
 pub use restore::{RestoreOptions, Restored, restore};
 pub use verify::{verify, verify_checksum};
 
@@ -28,7 +28,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use crate::config::VerifyLevel;
-pub use manifest::{Manifest, Verification};
+pub use manifest::{Listing, Manifest, Unreadable, Verification};
 use native::Facts;
 
 use crate::config::Settings;

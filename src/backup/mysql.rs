@@ -148,15 +148,15 @@ impl Native for MySql {
             let mut cmd = Command::new(&tool.path);
             options.pass_to(&mut cmd);
             cmd.arg(format!("--defaults-extra-file={}", options.path()))
-            .args([
-                "--single-transaction",
-                "--quick",
-                "--routines",
-                "--triggers",
-                "--hex-blob",
-            ])
-            .args(["--default-character-set=utf8mb4", "--no-tablespaces"])
-            .arg(database(url)?);
+                .args([
+                    "--single-transaction",
+                    "--quick",
+                    "--routines",
+                    "--triggers",
+                    "--hex-blob",
+                ])
+                .args(["--default-character-set=utf8mb4", "--no-tablespaces"])
+                .arg(database(url)?);
             let mut child = tools::spawn(&mut cmd, false, true)?;
             let seen = Arc::new(AtomicBool::new(false));
             let output = Watch {
@@ -213,8 +213,8 @@ impl Native for MySql {
         let mut cmd = Command::new(&client.path);
         options.pass_to(&mut cmd);
         cmd.arg(format!("--defaults-extra-file={}", options.path()))
-        .arg("--default-character-set=utf8mb4")
-        .arg(&db);
+            .arg("--default-character-set=utf8mb4")
+            .arg(&db);
         let mut child = tools::spawn(&mut cmd, true, false)?;
         let input = child.stdin.take().expect("piped");
         let read = counter();

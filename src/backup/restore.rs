@@ -47,16 +47,13 @@ pub fn restore(
     same_engine(settings, &m)?;
     let bad = checksum(file, &m)?;
     if !bad.is_empty() {
-        return Err(Error::Refused {
-            message: format!(
-                "{} does not match its manifest ({}); the target was not touched",
-                file.display(),
-                bad.join("; ")
-            ),
-            hint:
-                "the file is damaged or was changed: restore another backup (`cutover backup list`)"
-                    .into(),
-        });
+        // A failed restore (exit 8), not a refusal to start one: the backup is bad.
+        return Err(Error::Backup(format!(
+            "{} does not match its manifest ({}); the target was not touched. The file is \
+             damaged or was changed: restore another backup (`cutover backup list`)",
+            file.display(),
+            bad.join("; ")
+        )));
     }
     if !opts.confirmed {
         return Err(Error::Refused {

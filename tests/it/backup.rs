@@ -218,7 +218,12 @@ fn flipped_byte_is_refused(kind: Kind) {
         assert!(stderr(&out).contains("sha256"), "{}", stderr(&out));
     }
     let out = run(&db, &["backup", "restore", file.to_str().unwrap(), "--yes"]);
-    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(8),
+        "a failed restore: {}",
+        stderr(&out)
+    );
     assert!(
         stderr(&out).contains("does not match its manifest"),
         "{}",

@@ -5,6 +5,7 @@
 mod common;
 
 mod backup;
+mod backup_folder;
 mod checks;
 mod cli;
 mod corpora;
