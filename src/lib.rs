@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod history;
+pub mod interrupt;
 pub mod migrations;
 pub mod runner;
 pub mod schema;

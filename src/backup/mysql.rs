@@ -9,7 +9,9 @@
 //!
 //! A restore onto the target empties the database, then loads the dump:
 //! MariaDB cannot do that in one transaction, so a marker table says a restore is under
-//! way until it finishes, and every cutover command refuses to run while it is there.
+//! way until it finishes, and every cutover command refuses to run while it is there. The
+//! load reads the descriptor that was checked; if the file changed in place meanwhile, the
+//! marker stays.
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -18,8 +20,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::native::{Dumped, Inside, Into, Native, Progress, counter, io_err, pump};
-use super::stream;
+use super::native::{Dumped, Inside, Into, Native, Progress, changed, counter, io_err, pump};
+use super::stream::{self, Source};
 use super::tools::{self, MemFile, Tool};
 use crate::engine::{Engine, RESTORE_MARKER};
 use crate::error::Error;
@@ -196,7 +198,7 @@ impl Native for MySql {
     fn restore(
         &mut self,
         engine: &mut dyn Engine,
-        file: &Path,
+        source: Source,
         url: &DatabaseUrl,
         into: Into,
         progress: Progress,
@@ -207,7 +209,7 @@ impl Native for MySql {
         let (_, client) = self.tools(&server)?;
         let db = database(url)?;
         if into == Into::Target {
-            empty_with_marker(engine, &db, file)?;
+            empty_with_marker(engine, &db, &source.path)?;
         }
         let options = options_file(url)?;
         let mut cmd = Command::new(&client.path);
@@ -218,16 +220,28 @@ impl Native for MySql {
         let mut child = tools::spawn(&mut cmd, true, false)?;
         let input = child.stdin.take().expect("piped");
         let read = counter();
-        let (r, path) = (read.clone(), file.to_path_buf());
-        let work = std::thread::spawn(move || stream::decompress(&path, input, r));
+        let path = source.path.clone();
+        let (r, file) = (
+            read.clone(),
+            source.file.try_clone().map_err(io_err(&path))?,
+        );
+        let work = std::thread::spawn(move || stream::decompress(file, input, r));
         let fed = pump(work, &read, progress);
         tools::finish(child, &client.name, url)?;
-        fed.map_err(io_err(file))?;
-        if into == Into::Target {
-            engine
-                .execute(&format!("DROP TABLE IF EXISTS `{RESTORE_MARKER}`"))
-                .map_err(Error::db("cannot remove the restore marker"))?;
+        let got = fed.map_err(io_err(&path))?;
+        if into == Into::Scratch {
+            return changed(&source, &got, "the scratch database is dropped");
         }
+        // MariaDB cannot take the load back: content that was not checked stays marked as
+        // a restore that did not finish, so every command refuses to work on it.
+        changed(
+            &source,
+            &got,
+            "the database holds content that was never checked and stays marked as an unfinished restore: restore a backup you trust",
+        )?;
+        engine
+            .execute(&format!("DROP TABLE IF EXISTS `{RESTORE_MARKER}`"))
+            .map_err(Error::db("cannot remove the restore marker"))?;
         Ok(())
     }
 }

@@ -1,6 +1,9 @@
 //! Restoring onto the target: the checksum must hold before anything is touched, the
 //! operator must have confirmed, a safety backup is taken, the restore runs under the run
-//! lock, and the result is checked against the manifest.
+//! lock, and the result is checked against the manifest. The file is opened once, before
+//! the safety backup: the load reads that descriptor (a file put in its place meanwhile is
+//! never read) and hashes what it reads (a file changed in place is rolled back where the
+//! engine can, PostgreSQL and SQLite, and reported on MariaDB). SIGINT/SIGTERM stop it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -8,11 +11,12 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::native::{self, Into};
-use super::verify::{checksum, compare, same_engine};
+use super::verify::{compare, open_checked, same_engine};
 use super::{CreateOptions, VerifyLevel, connect, create, facts, manifest, transfer};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::events::{Event, Observer};
+use crate::interrupt;
 
 /// What `backup restore` did.
 #[derive(Debug, Clone, Serialize)]
@@ -42,10 +46,23 @@ pub fn restore(
     opts: &RestoreOptions,
     observer: &mut dyn Observer,
 ) -> Result<Restored, Error> {
+    let _guard = interrupt::Guard::new();
+    restore_guarded(settings, file, opts, observer).map_err(|e| match e {
+        e if interrupt::requested() => interrupt::stopped(&e.to_string()),
+        e => e,
+    })
+}
+
+fn restore_guarded(
+    settings: &Settings,
+    file: &Path,
+    opts: &RestoreOptions,
+    observer: &mut dyn Observer,
+) -> Result<Restored, Error> {
     let started = Instant::now();
     let m = manifest::read(file)?;
     same_engine(settings, &m)?;
-    let bad = checksum(file, &m)?;
+    let (source, bad) = open_checked(file, &m)?;
     if !bad.is_empty() {
         // A failed restore (exit 8), not a refusal to start one: the backup is bad.
         return Err(Error::Backup(format!(
@@ -75,6 +92,21 @@ pub fn restore(
     } else {
         None
     };
+    if let Some(path) = settings.url.sqlite_path() {
+        // A SQLite restore stages the backup beside the database; sweep what a kill left.
+        let folder = Path::new(path).parent().unwrap_or(Path::new(""));
+        let folder = if folder.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            folder
+        };
+        crate::scratch::sweep_files(
+            folder,
+            &[".cutover-restore-"],
+            "staged restore file",
+            observer,
+        );
+    }
     let mut engine = crate::connect(settings, &settings.url, false)?;
     // Under the run lock: no migration may start on a database being replaced.
     crate::runner::lock::acquire(engine.as_mut(), settings.lock_timeout, observer)?;
@@ -83,7 +115,7 @@ pub fn restore(
         let mut progress = transfer(observer, "restore");
         native.restore(
             engine.as_mut(),
-            file,
+            source,
             &settings.url,
             Into::Target,
             &mut progress,

@@ -168,7 +168,7 @@ fn simultaneous_backups_never_share_a_file(kind: Kind) {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-        files.push(json["file"].as_str().unwrap().to_string());
+        files.push(db.path().join(json["file"].as_str().unwrap()));
     }
     let mut unique = files.clone();
     unique.sort();
@@ -185,12 +185,18 @@ fn simultaneous_backups_never_share_a_file(kind: Kind) {
         "six files and six manifests: {on_disk:?}"
     );
     for f in &files {
-        let m = manifest(Path::new(f));
-        assert_eq!(
-            m["file"],
-            Path::new(f).file_name().unwrap().to_str().unwrap()
+        let m = manifest(f);
+        assert_eq!(m["file"], f.file_name().unwrap().to_str().unwrap());
+        ok(
+            &db,
+            &[
+                "backup",
+                "verify",
+                f.to_str().unwrap(),
+                "--level",
+                "checksum",
+            ],
         );
-        ok(&db, &["backup", "verify", f, "--level", "checksum"]);
     }
 }
 
