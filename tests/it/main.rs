@@ -6,6 +6,7 @@ mod common;
 
 mod backup;
 mod backup_folder;
+mod backup_restore;
 mod checks;
 mod cli;
 mod corpora;
@@ -14,6 +15,7 @@ mod discover_corpora;
 mod fingerprint_corpora;
 mod migrate;
 mod safety;
+mod scratch;
 mod secrets;
 mod split_corpora;
 mod tls;
