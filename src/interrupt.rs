@@ -70,11 +70,13 @@ impl Drop for Guard {
                 // SAFETY: `old` is a disposition sigaction itself returned.
                 unsafe { libc::sigaction(*signal, old, std::ptr::null_mut()) };
             }
+            // Only now: a signal in between was still ours, and counted.
+            STOP.store(false, Ordering::SeqCst);
         }
     }
 }
 
-/// Whether a signal asked the guarded work to stop.
+/// Whether a signal asked the guarded work to stop (never outside a guard).
 pub fn requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
@@ -150,10 +152,37 @@ extern "C" fn handler(signal: libc::c_int, info: *mut libc::siginfo_t, context: 
 mod tests {
     use super::*;
 
-    /// One test for the whole process-wide state: a signal inside a guard is only a
-    /// request, and the guard's end gives the signal its old disposition back.
+    const CHILD: &str = "CUTOVER_INTERRUPT_TEST_CHILD";
+
+    /// The signal state is process-wide, and other unit tests copy bytes in parallel: the
+    /// signals are raised in a child process running `in_a_child_process` alone.
     #[test]
     fn a_signal_inside_a_guard_is_a_request() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "interrupt::tests::in_a_child_process",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("1 passed"), "{text}");
+    }
+
+    /// A signal inside a guard is only a request; the guard's end gives the signal its
+    /// old disposition back; a second signal ends the process.
+    #[test]
+    fn in_a_child_process() {
+        if std::env::var_os(CHILD).is_none() {
+            return;
+        }
         assert!(!requested());
         let outer = Guard::new();
         let inner = Guard::new();
@@ -166,6 +195,7 @@ mod tests {
         let e = explain(r, "nothing was written").unwrap_err().to_string();
         assert_eq!(e, "interrupted by SIGINT/SIGTERM: nothing was written");
         drop(outer);
+        assert!(!requested(), "no request outside a guard");
         // SAFETY: reading the current disposition only.
         let current = unsafe {
             let mut now: libc::sigaction = std::mem::zeroed();
@@ -174,6 +204,6 @@ mod tests {
         };
         assert_eq!(current, libc::SIG_DFL, "the default is back");
         let _again = Guard::new();
-        assert!(!requested(), "a new outermost guard starts clean");
+        assert!(!requested(), "a new guard starts clean");
     }
 }
