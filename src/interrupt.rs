@@ -70,7 +70,7 @@ impl Drop for Guard {
                 // SAFETY: `old` is a disposition sigaction itself returned.
                 unsafe { libc::sigaction(*signal, old, std::ptr::null_mut()) };
             }
-            // Only now: a signal in between was still ours, and counted.
+            // Only now, so that no signal is taken for a request once no guard is held.
             STOP.store(false, Ordering::SeqCst);
         }
     }

@@ -279,21 +279,13 @@ fn no_password_anywhere() {
         let db = TestDb::new(kind);
         lms(&db);
         let secret = "s3cret-pw_42";
-        let url = match kind {
+        let user = (kind == Kind::MySql).then(|| MyUser::new(&db, secret));
+        let url = match &user {
+            Some(user) => user.url(&db, secret),
             // Trust authentication ignores the password, so any will do.
-            Kind::Postgres => db
+            None => db
                 .url
                 .replacen("postgres@", &format!("postgres:{secret}@"), 1),
-            _ => {
-                let mut c = db.connect();
-                c.execute(&format!(
-                    "CREATE USER IF NOT EXISTS 'cutover_pw'@'%' IDENTIFIED BY '{secret}'"
-                ))
-                .unwrap();
-                c.execute("GRANT ALL ON *.* TO 'cutover_pw'@'%'").unwrap();
-                db.url
-                    .replacen("root@", &format!("cutover_pw:{secret}@"), 1)
-            }
         };
         let dir = db.path().join("b");
         let mut all = String::new();
