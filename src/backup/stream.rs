@@ -170,14 +170,33 @@ pub fn digest(file: &mut File, read: &AtomicU64) -> io::Result<Digested> {
 /// Decompress everything `source` holds from where it stands into `out`, counting the
 /// compressed bytes read in `read`; the size and SHA-256 of every byte read, to its end
 /// (past the zstd frames too), so the caller can tell whether it loaded what it checked.
-pub fn decompress(source: File, mut out: impl Write, read: Arc<AtomicU64>) -> io::Result<Digested> {
+pub fn decompress(source: File, out: impl Write, read: Arc<AtomicU64>) -> io::Result<Digested> {
     let hashed = Hashed::new(source, read);
     let mut dec = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(BUF, hashed))?;
+    // Checked on the way out too: a small compressed file is read whole long before the
+    // tool it feeds has taken everything.
+    let mut out = Stoppable(out);
     io::copy(&mut dec, &mut out)?;
     out.flush()?;
     let mut rest = dec.finish();
     io::copy(&mut rest, &mut io::sink())?;
     Ok(rest.into_inner().digested())
+}
+
+/// Passes writes on until SIGINT/SIGTERM asks to stop.
+struct Stoppable<W>(W);
+
+impl<W: Write> Write for Stoppable<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if interrupt::requested() {
+            return Err(interrupt::io_error());
+        }
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Counts, hashes and passes on what is read from `inner`.

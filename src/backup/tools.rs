@@ -197,9 +197,14 @@ pub fn spawn(cmd: &mut Command, stdin: bool, stdout: bool) -> Result<Child, Erro
     })
 }
 
-/// Wait for a tool; a non-zero exit is an error carrying what it wrote to stderr, with
-/// the password scrubbed.
+/// Wait for a tool (kill it first when SIGINT/SIGTERM asked the work to stop); a non-zero
+/// exit is an error carrying what it wrote to stderr, with the password scrubbed.
 pub fn finish(mut child: Child, what: &str, url: &DatabaseUrl) -> Result<(), Error> {
+    if crate::interrupt::requested() {
+        // Asked to stop: do not wait for the tool to finish the statement it is on (an
+        // index build can take minutes); a killed session's transaction is rolled back.
+        let _ = child.kill();
+    }
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);
