@@ -187,23 +187,7 @@ pub fn create(
         .map_err(Error::db("cannot read the server version"))?;
     let mut native = native::for_url(&settings.url, &settings.backup);
     let tool = native.check(&server_version)?;
-    let wanted = match &opts.out {
-        Some(out) => out.clone(),
-        None => {
-            let dir = opts
-                .dir
-                .clone()
-                .unwrap_or_else(|| settings.backup.dir.clone());
-            let version = newest_applied(engine.as_mut())?;
-            dir.join(manifest::file_name(
-                &database_name(settings),
-                settings.env.as_deref(),
-                jiff::Timestamp::now(),
-                version.as_deref(),
-                native.extension(),
-            ))
-        }
-    };
+    let wanted = wanted_path(settings, opts, engine.as_mut(), native.extension())?;
     let dir = match wanted.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -280,6 +264,30 @@ pub fn create(
 }
 
 const NOT_WRITTEN: &str = "the backup was not written";
+
+/// The file a new backup should get: `--out`, or a generated name in the folder.
+fn wanted_path(
+    settings: &Settings,
+    opts: &CreateOptions,
+    engine: &mut dyn Engine,
+    extension: &str,
+) -> Result<PathBuf, Error> {
+    if let Some(out) = &opts.out {
+        return Ok(out.clone());
+    }
+    let dir = opts
+        .dir
+        .clone()
+        .unwrap_or_else(|| settings.backup.dir.clone());
+    let version = newest_applied(engine)?;
+    Ok(dir.join(manifest::file_name(
+        &database_name(settings),
+        settings.env.as_deref(),
+        jiff::Timestamp::now(),
+        version.as_deref(),
+        extension,
+    )))
+}
 
 fn never_overwrite(path: &Path) -> Error {
     Error::Usage(format!(

@@ -104,7 +104,7 @@ pub fn prune(policy: &BackupPolicy, opts: &PruneOptions) -> Result<Pruned, Error
     // What cannot be read cannot be judged: it stays for a person to look at.
     kept.extend(listing.unreadable.into_iter().map(|u| PrunedFile {
         file: u.file,
-        created_at: String::new(),
+        created_at: "unknown".into(),
         reason: format!("unreadable, kept: {}", u.problem),
     }));
     Ok(Pruned {
