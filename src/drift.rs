@@ -63,7 +63,8 @@ fn inspect_url(settings: &Settings, url: &DatabaseUrl) -> Result<Schema, Error> 
 /// The schema the migrations produce, up to `to` (all when `None`), built in a scratch
 /// database beside the target.
 pub fn migrations_schema(settings: &Settings, to: Option<String>) -> Result<Schema, Error> {
-    let scratch = Scratch::create(&settings.url)?;
+    // No observer reaches here yet: a sweep of stale scratches happens, unannounced.
+    let scratch = Scratch::create(&settings.url, &mut ())?;
     let mut scratch_settings = settings.clone();
     scratch_settings.url = scratch.url().clone();
     {

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod events;
 pub mod history;
+pub mod interrupt;
 pub mod migrations;
 pub mod phase;
 pub mod records;

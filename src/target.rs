@@ -59,14 +59,17 @@ pub struct UrlError {
 pub struct DatabaseUrl {
     raw: String,
     kind: EngineKind,
+    /// The password cutover logs in with (decoded).
     password: Option<String>,
+    /// Every secret in the URL, decoded and as written, for scrubbing output.
+    secrets: Vec<String>,
 }
 
 impl DatabaseUrl {
     pub fn parse(raw: &str) -> Result<Self, UrlError> {
         let raw = raw.trim();
         let err = |reason: &str| UrlError {
-            shown: redact_str(raw),
+            shown: redact_unparsed(raw),
             reason: reason.to_string(),
         };
         let scheme = raw.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
@@ -85,27 +88,40 @@ impl DatabaseUrl {
                 ));
             }
         };
-        let password = if kind == EngineKind::Sqlite {
+        if kind == EngineKind::Sqlite {
             if raw.len() <= "sqlite:".len() {
                 return Err(err("no file path after sqlite://"));
             }
-            None
-        } else {
-            let parsed = url::Url::parse(raw).map_err(|e| err(&e.to_string()))?;
-            if parsed.host_str().is_none_or(str::is_empty) {
-                return Err(err("no host"));
-            }
-            parsed.password().map(|p| {
-                url::form_urlencoded::parse(format!("p={p}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_else(|| p.to_string())
-            })
+            return Ok(DatabaseUrl {
+                raw: raw.to_string(),
+                kind,
+                password: None,
+                secrets: Vec::new(),
+            });
+        }
+        let parsed = url::Url::parse(raw).map_err(|e| err(&e.to_string()))?;
+        if parsed.host_str().is_none_or(str::is_empty) {
+            return Err(err("no host"));
+        }
+        let userinfo = userinfo_password(raw).map(str::to_string);
+        let query = query_password(raw);
+        let mut secrets = Vec::new();
+        for written in userinfo.iter().chain(query.iter()) {
+            secrets.push(decode(written));
+            secrets.push(written.clone());
+        }
+        secrets.retain(|s| !s.is_empty());
+        // sqlx and libpq both let `?password=` override the userinfo on PostgreSQL; the
+        // MySQL driver reads only the userinfo.
+        let login = match kind {
+            EngineKind::Postgres => query.or(userinfo),
+            _ => userinfo,
         };
         Ok(DatabaseUrl {
             raw: raw.to_string(),
             kind,
-            password,
+            password: login.map(|p| decode(&p)),
+            secrets,
         })
     }
 
@@ -158,16 +174,15 @@ impl DatabaseUrl {
         self.password.as_deref().filter(|p| !p.is_empty())
     }
 
-    /// Replace every occurrence of this URL's password in `text` with `***`.
+    /// Replace every occurrence of this URL's secrets (userinfo and `?password=`, decoded
+    /// and as written) in `text` with `***`.
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        if let Some(p) = self.password() {
-            out = out.replace(p, "***");
-            if let Some(raw) = raw_password(&self.raw) {
-                out = out.replace(raw, "***");
-            }
-        }
-        out
+        let mut secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+        // Longest first, so that a secret containing another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets
+            .into_iter()
+            .fold(text.to_string(), |out, s| out.replace(s, "***"))
     }
 }
 
@@ -183,32 +198,100 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
-/// The password as written in the URL (still percent-encoded), if any.
-fn raw_password(raw: &str) -> Option<&str> {
-    let rest = raw.split_once("://")?.1;
-    let userinfo = &rest[..rest.find('@')?];
-    let (_, pass) = userinfo.split_once(':')?;
-    (!pass.is_empty()).then_some(pass)
+/// Percent-decoding as the drivers do it (`+` stays a plus: this is not a form).
+fn decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// The text after `scheme://`, if the URL has an authority.
+fn after_scheme(raw: &str) -> Option<(usize, &str)> {
+    let i = raw.find("://")? + 3;
+    Some((i, &raw[i..]))
+}
+
+/// Where the password of a URL that parses lies, as written: the userinfo ends at the
+/// authority's last `@` (the URL standard, and so the drivers, read it so: a raw `@` in a
+/// password belongs to the password), and the password starts after its first `:`.
+fn userinfo_span(raw: &str) -> Option<std::ops::Range<usize>> {
+    let (start, rest) = after_scheme(raw)?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    let colon = userinfo.find(':')?;
+    Some(start + colon + 1..start + userinfo.len())
+}
+
+/// The password as written in the userinfo (still percent-encoded), if any.
+fn userinfo_password(raw: &str) -> Option<&str> {
+    userinfo_span(raw)
+        .map(|r| &raw[r])
+        .filter(|p| !p.is_empty())
+}
+
+/// The `password` query parameter as written, if any.
+fn query_password(raw: &str) -> Option<String> {
+    let (_, rest) = after_scheme(raw)?;
+    let query = rest.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or(query);
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| k.eq_ignore_ascii_case("password"))
+        .map(|(_, v)| v.to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// Hide `password=` query parameters.
+fn redact_query(text: String) -> String {
+    let Some((head, query)) = text.split_once('?') else {
+        return text;
+    };
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+            _ => kv.to_string(),
+        })
+        .collect();
+    format!("{head}?{}", parts.join("&"))
 }
 
 /// `scheme://user:secret@host/db` → `scheme://user:***@host/db`; also hides `password=` query
-/// parameters.
+/// parameters. A URL that does not parse is redacted more widely (see `redact_unparsed`).
 pub fn redact_str(raw: &str) -> String {
-    let mut out = raw.to_string();
-    if let Some(p) = raw_password(raw) {
-        out = out.replacen(&format!(":{p}@"), ":***@", 1);
+    if url::Url::parse(raw).is_err() {
+        return redact_unparsed(raw);
     }
-    if let Some((head, query)) = out.clone().split_once('?') {
-        let parts: Vec<String> = query
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => kv.to_string(),
-            })
-            .collect();
-        out = format!("{head}?{}", parts.join("&"));
-    }
-    out
+    let masked = match userinfo_span(raw) {
+        Some(r) if !r.is_empty() => format!("{}***{}", &raw[..r.start], &raw[r.end..]),
+        _ => raw.to_string(),
+    };
+    redact_query(masked)
+}
+
+/// A URL that does not parse: where its password ends cannot be known (a raw `/`, `?` or
+/// `#` in it is what broke the parse), so everything from the first `:` after the user up
+/// to the last `@` of the whole text is hidden; with no `@`, whatever follows a `:` in the
+/// authority (`user:secret/db` with the host forgotten).
+fn redact_unparsed(raw: &str) -> String {
+    let Some((start, rest)) = after_scheme(raw) else {
+        return redact_query(raw.to_string());
+    };
+    let masked = match rest.rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!("{}***{}", &raw[..start + colon + 1], &rest[at..]),
+            None => raw.to_string(),
+        },
+        None => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            match rest[..end].find(':') {
+                Some(colon) => format!("{}***{}", &raw[..start + colon + 1], &rest[end..]),
+                None => raw.to_string(),
+            }
+        }
+    };
+    redact_query(masked)
 }
 
 #[cfg(test)]
@@ -254,6 +337,59 @@ mod tests {
         assert!(!e.contains("pw@"), "{e}");
         assert!(DatabaseUrl::parse("app.db").is_err());
         assert!(DatabaseUrl::parse("postgres:///db").is_err());
+    }
+
+    /// A raw `@` in the password: the userinfo ends at the authority's last `@` (as the
+    /// URL standard and the drivers read it), so everything before it is hidden.
+    #[test]
+    fn raw_at_in_password_is_hidden_to_the_last_at() {
+        let u = DatabaseUrl::parse("mysql://u:Abc@Secret99@db.example/shop?x=a@b").unwrap();
+        assert_eq!(u.to_string(), "mysql://u:***@db.example/shop?x=a@b");
+        assert_eq!(u.password(), Some("Abc@Secret99"));
+        assert_eq!(u.scrub("denied for Abc@Secret99"), "denied for ***");
+        assert_eq!(u.database().as_deref(), Some("shop"));
+        let moved = u.with_database("other").unwrap();
+        assert_eq!(moved.to_string(), "mysql://u:***@db.example/other?x=a@b");
+        assert_eq!(moved.password(), Some("Abc@Secret99"));
+    }
+
+    /// A URL that does not parse is shown with everything between `://` and its last `@`
+    /// hidden: where the password ends cannot be known, so nothing of it may show.
+    #[test]
+    fn unparseable_urls_leak_nothing() {
+        for (raw, secret) in [
+            ("postgres://u:p@ss:w/rd%#?x@db.example/app", "ss:w/rd"),
+            ("postgres://u:pa/ss@db.example/app", "pa/ss"),
+            ("mysql://u:Abc#Sec@db.example/shop", "Abc"),
+            ("postgres://user:secret/app", "secret"),
+            ("postgres://user:s3cr3t@", "s3cr3t"),
+        ] {
+            let e = DatabaseUrl::parse(raw).unwrap_err().to_string();
+            assert!(!e.contains(secret), "{raw}: {e}");
+            assert!(e.contains("***"), "{raw}: {e}");
+        }
+        let e = DatabaseUrl::parse("postgres://u:p@ss:w/rd%#?x@db.example/app")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("postgres://u:***@db.example/app"), "{e}");
+        // A `:` after a raw `@` still parses (the password is `Abc@Sec:ret99`).
+        let u = DatabaseUrl::parse("mysql://u:Abc@Sec:ret99@db.example/shop").unwrap();
+        assert_eq!(u.to_string(), "mysql://u:***@db.example/shop");
+    }
+
+    /// `?password=` is a password too: hidden, scrubbed, and the one used to log in.
+    #[test]
+    fn query_password_is_the_password() {
+        let u = DatabaseUrl::parse(
+            "postgres://app@db.example/prod?password=Qu%26ery99&sslmode=disable",
+        )
+        .unwrap();
+        assert_eq!(u.password(), Some("Qu&ery99"));
+        assert_eq!(
+            u.to_string(),
+            "postgres://app@db.example/prod?password=***&sslmode=disable"
+        );
+        assert_eq!(u.scrub("x Qu&ery99 Qu%26ery99 y"), "x *** *** y");
     }
 
     #[test]

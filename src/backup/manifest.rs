@@ -60,10 +60,44 @@ pub struct Verification {
 }
 
 impl Manifest {
-    /// The newest successful verification, if any.
+    /// The verification that makes this backup count as verified, if it does: the latest
+    /// one, when it passed. A backup whose latest verification failed is not verified,
+    /// whatever passed before. Nor is one whose latest restore check failed and was
+    /// followed only by checksum passes: those prove the bytes are the ones the restore
+    /// check found wrong.
     pub fn verified(&self) -> Option<&Verification> {
-        self.verifications.iter().rev().find(|v| v.ok)
+        let latest = self.verifications.last().filter(|v| v.ok)?;
+        let latest_restore = self
+            .verifications
+            .iter()
+            .rev()
+            .find(|v| v.level == VerifyLevel::Restore);
+        latest_restore.is_none_or(|v| v.ok).then_some(latest)
     }
+
+    /// `verified`, `failed` (verifications were recorded, and the backup is not verified)
+    /// or `unverified`.
+    pub fn status(&self) -> &'static str {
+        match (self.verified(), self.verifications.is_empty()) {
+            (Some(_), _) => "verified",
+            (None, false) => "failed",
+            (None, true) => "unverified",
+        }
+    }
+}
+
+/// A backup in a folder whose manifest cannot be read, or that has none.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unreadable {
+    pub file: PathBuf,
+    pub problem: String,
+}
+
+/// Everything in a backup folder: the backups, newest first, and what cannot be read.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub backups: Vec<(PathBuf, Manifest)>,
+    pub unreadable: Vec<Unreadable>,
 }
 
 /// The manifest's path for a backup file.
@@ -101,10 +135,27 @@ pub fn file_name(
     )
 }
 
+/// The manifest of the backup `file`. A file that is not there, or has no manifest, is
+/// named as the user gave it.
 pub fn read(file: &Path) -> Result<Manifest, Error> {
+    if !file.exists() {
+        return Err(Error::Usage(format!("{} does not exist", file.display())));
+    }
     let path = path_for(file);
-    let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-        path: path.clone(),
+    if !path.exists() {
+        return Err(Error::Usage(format!(
+            "{} has no manifest ({} is missing): cutover verifies and restores only backups with their manifest",
+            file.display(),
+            path.display()
+        )));
+    }
+    parse(&path)
+}
+
+/// Read and parse a manifest file.
+fn parse(path: &Path) -> Result<Manifest, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
         source,
     })?;
     serde_json::from_str(&text).map_err(|e| {
@@ -130,11 +181,16 @@ pub fn write(file: &Path, m: &Manifest) -> Result<(), Error> {
     std::fs::rename(&tmp, &path).map_err(io)
 }
 
-/// Every backup in `dir` with a readable manifest, newest first.
-pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>, Error> {
+/// The extensions backup files have (`native::Native::extension`).
+const EXTENSIONS: [&str; 3] = [".pgdump.zst", ".sql.zst", ".sqlite.zst"];
+
+/// Every backup in `dir`: those with a readable manifest, newest first, and those whose
+/// manifest does not parse, whose file is gone, or that have no manifest (by name). Hidden
+/// files (a backup being written) are not backups yet.
+pub fn list(dir: &Path) -> Result<Listing, Error> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Listing::default()),
         Err(source) => {
             return Err(Error::Io {
                 path: dir.to_path_buf(),
@@ -142,26 +198,97 @@ pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>, Error> {
             });
         }
     };
-    let mut found = Vec::new();
+    let mut listing = Listing::default();
     for entry in entries.flatten() {
         let path = entry.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
+        if name.starts_with('.') {
+            continue;
+        }
+        let unreadable = |problem: String| Unreadable {
+            file: dir.join(name.strip_suffix(".json").unwrap_or(name)),
+            problem,
+        };
         if let Some(stem) = name.strip_suffix(".json") {
             let file = dir.join(stem);
-            if let Ok(m) = read(&file) {
-                found.push((file, m));
+            match parse(&path) {
+                Ok(_) if !file.exists() => listing.unreadable.push(unreadable(format!(
+                    "the backup file is missing; only its manifest {name} is here"
+                ))),
+                Ok(m) => listing.backups.push((file, m)),
+                Err(e) => listing.unreadable.push(unreadable(e.to_string())),
             }
+        } else if EXTENSIONS.iter().any(|x| name.ends_with(x)) && !path_for(&path).exists() {
+            listing
+                .unreadable
+                .push(unreadable(format!("no manifest ({name}.json is missing)")));
         }
     }
-    found.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at).then(b.0.cmp(&a.0)));
-    Ok(found)
+    listing
+        .backups
+        .sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at).then(b.0.cmp(&a.0)));
+    listing.unreadable.sort_by(|a, b| b.file.cmp(&a.file));
+    Ok(listing)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn verification(level: VerifyLevel, ok: bool) -> Verification {
+        Verification {
+            level,
+            ok,
+            at: String::new(),
+            duration_ms: 0,
+            details: Vec::new(),
+        }
+    }
+
+    /// The latest verification decides; a checksum pass does not clear a failed restore
+    /// check.
+    #[test]
+    fn latest_verification_decides() {
+        use VerifyLevel::{Checksum, Restore};
+        let verified = |vs: &[(VerifyLevel, bool)]| {
+            let m: Manifest = serde_json::from_value(serde_json::json!({
+                "format": 1, "file": "x", "engine": "sqlite", "server_version": "3",
+                "database": "x", "fingerprint": "f", "tables": {}, "counts_in_dump_snapshot": true,
+                "tool": "t", "compression": "zstd", "size": 1, "sha256": "s", "created_at": "c",
+                "duration_ms": 1, "cutover_version": "v", "reason": "manual",
+            }))
+            .unwrap();
+            let m = Manifest {
+                verifications: vs.iter().map(|&(l, ok)| verification(l, ok)).collect(),
+                ..m
+            };
+            (m.verified().map(|v| v.level), m.status())
+        };
+        assert_eq!(verified(&[]), (None, "unverified"));
+        assert_eq!(verified(&[(Checksum, true)]), (Some(Checksum), "verified"));
+        assert_eq!(
+            verified(&[(Checksum, true), (Checksum, false)]),
+            (None, "failed")
+        );
+        assert_eq!(
+            verified(&[(Restore, true), (Checksum, false)]),
+            (None, "failed")
+        );
+        assert_eq!(
+            verified(&[(Checksum, false), (Checksum, true)]),
+            (Some(Checksum), "verified")
+        );
+        assert_eq!(
+            verified(&[(Restore, false), (Checksum, true)]),
+            (None, "failed")
+        );
+        assert_eq!(
+            verified(&[(Restore, false), (Restore, true), (Checksum, true)]),
+            (Some(Checksum), "verified")
+        );
+    }
 
     #[test]
     fn names_sort_and_explain_themselves() {

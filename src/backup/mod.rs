@@ -4,7 +4,8 @@
 //! target, after the checksum holds and a safety backup is taken), `list` and `prune`.
 //!
 //! The engine-specific part (which tool, which snapshot, how to load) is behind
-//! `native::Native`; everything here is the same on every engine.
+//! `native::Native`; everything here is the same on every engine. Every operation holds an
+//! `interrupt::Guard`: SIGINT/SIGTERM stop it cleanly.
 
 pub mod manifest;
 mod mysql;
@@ -17,8 +18,10 @@ pub mod stream;
 mod tools;
 mod verify;
 
-pub use prune::{PruneOptions, Pruned, PrunedFile, list, prune};
-pub use restore::{RestoreOptions, Restored, check_restorable, restore, restore_in};
+pub use prune::{PruneOptions, Pruned, PrunedFile, list, listing, prune};
+pub use restore::{
+    Checked, RestoreOptions, Restored, check_restorable, restore, restore_file, restore_in,
+};
 pub use verify::{verify, verify_checksum};
 
 use std::collections::BTreeMap;
@@ -28,13 +31,14 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use crate::config::VerifyLevel;
-pub use manifest::{Manifest, Verification};
+pub use manifest::{Listing, Manifest, Unreadable, Verification};
 use native::Facts;
 
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::events::{Event, Observer};
+use crate::interrupt;
 use crate::session::Session;
 
 /// What `backup create` should do.
@@ -164,7 +168,14 @@ pub(crate) fn transfer<'a>(observer: &'a mut dyn Observer, what: &'a str) -> imp
     }
 }
 
-/// Make a backup of the configured target, on a connection of its own.
+/// The hidden name a backup is written under until it is complete and hashed.
+const PARTIAL: &str = ".cutover-partial-";
+/// The hidden copy a SQLite backup takes first (see `sqlite`).
+const COPY: &str = ".cutover-copy-";
+
+/// Make a backup of the configured target. It is written under a hidden temporary name
+/// in the same folder and appears under its own name only when complete and hashed, its
+/// manifest after it; SIGINT/SIGTERM stop it with nothing left behind.
 pub fn create(
     settings: &Settings,
     opts: &CreateOptions,
@@ -189,6 +200,7 @@ fn create_with(
     opts: &CreateOptions,
     observer: &mut dyn Observer,
 ) -> Result<Created, Error> {
+    let _guard = interrupt::Guard::new();
     let started = Instant::now();
     Error::refuse_interrupted(engine)?;
     let server_version = engine
@@ -196,56 +208,36 @@ fn create_with(
         .map_err(Error::db("cannot read the server version"))?;
     let mut native = native::for_url(&settings.url, &settings.backup);
     let tool = native.check(&server_version)?;
-    let (dir, path) = match &opts.out {
-        Some(out) => (
-            out.parent().map(Path::to_path_buf).unwrap_or_default(),
-            out.clone(),
-        ),
-        None => {
-            let dir = opts
-                .dir
-                .clone()
-                .unwrap_or_else(|| settings.backup.dir.clone());
-            let version = newest_applied(engine)?;
-            let name = manifest::file_name(
-                &database_name(settings),
-                settings.env.as_deref(),
-                jiff::Timestamp::now(),
-                version.as_deref(),
-                native.extension(),
-            );
-            (dir.clone(), dir.join(name))
-        }
-    };
-    let dir = if dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        dir
+    let wanted = wanted_path(settings, opts, engine, native.extension())?;
+    let dir = match wanted.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
     };
     make_dir(&dir)?;
-    let path = match &opts.out {
-        Some(out) if out.exists() => {
-            return Err(Error::Usage(format!(
-                "{} exists; cutover never overwrites a backup",
-                out.display()
-            )));
-        }
-        Some(out) => out.clone(),
-        None => unique(path),
-    };
+    if opts.out.is_some() && wanted.exists() {
+        return Err(never_overwrite(&wanted));
+    }
+    crate::scratch::sweep_files(&dir, &[PARTIAL, COPY], "partial backup file", observer);
     let size = engine
         .database_size()
         .map_err(Error::db("cannot read the database size"))?;
     check_space(&dir, size)?;
     let created_at = jiff::Timestamp::now().to_string();
+    let partial = tempfile::Builder::new()
+        .prefix(&format!("{PARTIAL}{}_", crate::scratch::owner()))
+        .tempfile_in(&dir)
+        .map_err(native::io_err(&dir))?
+        .into_temp_path();
     let dumped = {
         let mut progress = transfer(observer, "backup");
-        native.dump(engine, &settings.url, &path, &mut facts, &mut progress)
+        native.dump(engine, &settings.url, &partial, &mut facts, &mut progress)
     };
     observer.event(&Event::TransferDone);
-    let dumped = dumped.inspect_err(|_| {
-        let _ = std::fs::remove_file(&path);
-    })?;
+    let dumped = interrupt::explain(dumped, NOT_WRITTEN)?;
+    if interrupt::requested() {
+        return Err(interrupt::stopped(NOT_WRITTEN));
+    }
+    let path = publish(partial, &wanted, opts.out.is_some())?;
     let manifest = Manifest {
         format: manifest::FORMAT,
         file: path
@@ -276,7 +268,8 @@ fn create_with(
     };
     manifest::write(&path, &manifest)?;
     let level = opts.verify.unwrap_or(settings.backup.verify);
-    verify(settings, &path, level, observer)?;
+    let written = format!("{} was written but not verified", path.display());
+    interrupt::explain(verify(settings, &path, level, observer), &written)?;
     let manifest = manifest::read(&path)?;
     Ok(Created {
         file: path,
@@ -284,21 +277,90 @@ fn create_with(
     })
 }
 
-/// `path`, or `path` with `-2`, `-3`, … before its extension when taken (two backups in
-/// the same second).
-fn unique(path: PathBuf) -> PathBuf {
-    let name = path
+const NOT_WRITTEN: &str = "the backup was not written";
+
+/// The file a new backup should get: `--out`, or a generated name in the folder.
+fn wanted_path(
+    settings: &Settings,
+    opts: &CreateOptions,
+    engine: &mut dyn Engine,
+    extension: &str,
+) -> Result<PathBuf, Error> {
+    if let Some(out) = &opts.out {
+        return Ok(out.clone());
+    }
+    let dir = opts
+        .dir
+        .clone()
+        .unwrap_or_else(|| settings.backup.dir.clone());
+    let version = newest_applied(engine)?;
+    Ok(dir.join(manifest::file_name(
+        &database_name(settings),
+        settings.env.as_deref(),
+        jiff::Timestamp::now(),
+        version.as_deref(),
+        extension,
+    )))
+}
+
+fn never_overwrite(path: &Path) -> Error {
+    Error::Usage(format!(
+        "{} exists; cutover never overwrites a backup",
+        path.display()
+    ))
+}
+
+/// Give the finished `partial` file its name: `wanted`, or (unless `exact`) `wanted` with
+/// `-2`, `-3`, … before its extension when another backup took it first (two in the same
+/// second). Each name is taken with an exclusive rename, so two backups never share one.
+fn publish(partial: tempfile::TempPath, wanted: &Path, exact: bool) -> Result<PathBuf, Error> {
+    let name = wanted
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let (stem, ext) = name.split_once('.').unwrap_or((&name, ""));
-    let mut candidate = path.clone();
-    let mut n = 1;
-    while candidate.exists() || manifest::path_for(&candidate).exists() {
-        n += 1;
-        candidate = path.with_file_name(format!("{stem}-{n}.{ext}"));
+    for n in 1.. {
+        let candidate = match n {
+            1 => wanted.to_path_buf(),
+            _ => wanted.with_file_name(format!("{stem}-{n}.{ext}")),
+        };
+        if !exact && manifest::path_for(&candidate).exists() {
+            continue;
+        }
+        match rename_exclusive(&partial, &candidate) {
+            Ok(()) => {
+                // Renamed away: nothing is left under the temporary name to delete.
+                let _ = partial.keep();
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !exact => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(never_overwrite(&candidate));
+            }
+            Err(source) => {
+                return Err(Error::Io {
+                    path: candidate,
+                    source,
+                });
+            }
+        }
     }
-    candidate
+    unreachable!("the loop returns")
+}
+
+/// Rename `from` to `to` only if `to` does not exist (`renameat2` with `RENAME_NOREPLACE`);
+/// where the file system cannot, a hard link (which fails on an existing name just the
+/// same) and the removal of `from`.
+fn rename_exclusive(from: &Path, to: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::io::Errno;
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {
+            std::fs::hard_link(from, to)?;
+            std::fs::remove_file(from)
+        }
+        other => other.map_err(std::io::Error::from),
+    }
 }
 
 /// The newest applied migration: for the file name before the dump starts, and for the

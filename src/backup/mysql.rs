@@ -9,18 +9,20 @@
 //!
 //! A restore onto the target empties the database, then loads the dump:
 //! MariaDB cannot do that in one transaction, so a marker table says a restore is under
-//! way until it finishes, and every cutover command refuses to run while it is there.
+//! way until it finishes, and every cutover command refuses to run while it is there. The
+//! load reads the descriptor that was checked; if the file changed in place meanwhile, the
+//! marker stays.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::native::{Dumped, Inside, Into, Native, Progress, counter, io_err, pump};
-use super::stream;
-use super::tools::{self, Tool};
+use super::native::{Dumped, Inside, Into, Native, Progress, changed, counter, io_err, pump};
+use super::stream::{self, Source};
+use super::tools::{self, MemFile, Tool};
 use crate::engine::{Engine, RESTORE_MARKER};
 use crate::error::Error;
 use crate::target::DatabaseUrl;
@@ -58,14 +60,13 @@ impl MySql {
     }
 }
 
-/// An option file only this user can read, holding the connection settings: the
-/// password never reaches a command line.
-fn options_file(url: &DatabaseUrl) -> Result<tempfile::NamedTempFile, Error> {
+/// An option file holding the connection settings, in memory only (`MemFile`): the
+/// password never reaches a command line or a disk.
+fn options_file(url: &DatabaseUrl) -> Result<MemFile, Error> {
     let parsed = url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
-    let user = url::form_urlencoded::parse(format!("u={}", parsed.username()).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default();
+    let user = percent_encoding::percent_decode_str(parsed.username())
+        .decode_utf8_lossy()
+        .into_owned();
     let mut text = format!(
         "[client]\nhost={}\nport={}\nuser={user}\n",
         parsed.host_str().unwrap_or("127.0.0.1"),
@@ -84,9 +85,7 @@ fn options_file(url: &DatabaseUrl) -> Result<tempfile::NamedTempFile, Error> {
             _ => {}
         }
     }
-    let mut f = tempfile::NamedTempFile::new().map_err(io_err(Path::new("option file")))?;
-    f.write_all(text.as_bytes()).map_err(io_err(f.path()))?;
-    Ok(f)
+    MemFile::new("cutover-client-options", &text).map_err(io_err(Path::new("option file")))
 }
 
 fn database(url: &DatabaseUrl) -> Result<String, Error> {
@@ -149,19 +148,17 @@ impl Native for MySql {
         let result = (|| {
             let options = options_file(url)?;
             let mut cmd = Command::new(&tool.path);
-            cmd.arg(format!(
-                "--defaults-extra-file={}",
-                options.path().display()
-            ))
-            .args([
-                "--single-transaction",
-                "--quick",
-                "--routines",
-                "--triggers",
-                "--hex-blob",
-            ])
-            .args(["--default-character-set=utf8mb4", "--no-tablespaces"])
-            .arg(database(url)?);
+            options.pass_to(&mut cmd);
+            cmd.arg(format!("--defaults-extra-file={}", options.path()))
+                .args([
+                    "--single-transaction",
+                    "--quick",
+                    "--routines",
+                    "--triggers",
+                    "--hex-blob",
+                ])
+                .args(["--default-character-set=utf8mb4", "--no-tablespaces"])
+                .arg(database(url)?);
             let mut child = tools::spawn(&mut cmd, false, true)?;
             let seen = Arc::new(AtomicBool::new(false));
             let output = Watch {
@@ -201,7 +198,7 @@ impl Native for MySql {
     fn restore(
         &mut self,
         engine: &mut dyn Engine,
-        file: &Path,
+        source: Source,
         url: &DatabaseUrl,
         into: Into,
         progress: Progress,
@@ -212,29 +209,39 @@ impl Native for MySql {
         let (_, client) = self.tools(&server)?;
         let db = database(url)?;
         if into == Into::Target {
-            empty_with_marker(engine, &db, file)?;
+            empty_with_marker(engine, &db, &source.path)?;
         }
         let options = options_file(url)?;
         let mut cmd = Command::new(&client.path);
-        cmd.arg(format!(
-            "--defaults-extra-file={}",
-            options.path().display()
-        ))
-        .arg("--default-character-set=utf8mb4")
-        .arg(&db);
+        options.pass_to(&mut cmd);
+        cmd.arg(format!("--defaults-extra-file={}", options.path()))
+            .arg("--default-character-set=utf8mb4")
+            .arg(&db);
         let mut child = tools::spawn(&mut cmd, true, false)?;
         let input = child.stdin.take().expect("piped");
         let read = counter();
-        let (r, path) = (read.clone(), file.to_path_buf());
-        let work = std::thread::spawn(move || stream::decompress(&path, input, r));
+        let path = source.path.clone();
+        let (r, file) = (
+            read.clone(),
+            source.file.try_clone().map_err(io_err(&path))?,
+        );
+        let work = std::thread::spawn(move || stream::decompress(file, input, r));
         let fed = pump(work, &read, progress);
         tools::finish(child, &client.name, url)?;
-        fed.map_err(io_err(file))?;
-        if into == Into::Target {
-            engine
-                .execute(&format!("DROP TABLE IF EXISTS `{RESTORE_MARKER}`"))
-                .map_err(Error::db("cannot remove the restore marker"))?;
+        let got = fed.map_err(io_err(&path))?;
+        if into == Into::Scratch {
+            return changed(&source, &got, "the scratch database is dropped");
         }
+        // MariaDB cannot take the load back: content that was not checked stays marked as
+        // a restore that did not finish, so every command refuses to work on it.
+        changed(
+            &source,
+            &got,
+            "the database holds content that was never checked and stays marked as an unfinished restore: restore a backup you trust",
+        )?;
+        engine
+            .execute(&format!("DROP TABLE IF EXISTS `{RESTORE_MARKER}`"))
+            .map_err(Error::db("cannot remove the restore marker"))?;
         Ok(())
     }
 }

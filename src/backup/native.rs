@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::stream::Digested;
+use super::stream::{Digested, Source};
 use crate::config::BackupPolicy;
 use crate::engine::Engine;
 use crate::error::Error;
@@ -61,11 +61,12 @@ pub trait Native {
         inside: Inside,
         progress: Progress,
     ) -> Result<Dumped, Error>;
-    /// Restore the compressed file into `url`.
+    /// Restore the checked file into `url`, reading `source`'s descriptor; a load that
+    /// read other bytes than were checked is an error, undone where the engine can.
     fn restore(
         &mut self,
         engine: &mut dyn Engine,
-        file: &Path,
+        source: Source,
         url: &DatabaseUrl,
         into: Into,
         progress: Progress,
@@ -80,6 +81,15 @@ pub fn for_url(url: &DatabaseUrl, policy: &BackupPolicy) -> Box<dyn Native> {
         EngineKind::Postgres => Box::new(super::postgres::Postgres::new(tools)),
         EngineKind::MySql => Box::new(super::mysql::MySql::new(tools)),
         EngineKind::Sqlite => Box::new(super::sqlite::Sqlite),
+    }
+}
+
+/// A load that read other bytes than were checked, as an error; `outcome` says what became
+/// of the target.
+pub fn changed(source: &Source, read: &Digested, outcome: &str) -> Result<(), Error> {
+    match source.changed(read) {
+        Some(why) => Err(Error::Backup(format!("{why}; {outcome}"))),
+        None => Ok(()),
     }
 }
 

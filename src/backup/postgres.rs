@@ -8,8 +8,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::native::{Dumped, Inside, Into, Native, Progress, counter, io_err, pump};
-use super::stream;
+use super::native::{Dumped, Inside, Into, Native, Progress, changed, counter, io_err, pump};
+use super::stream::{self, Source};
 use super::tools::{self, Tool};
 use crate::engine::Engine;
 use crate::error::Error;
@@ -36,11 +36,23 @@ impl Postgres {
     }
 }
 
-/// The URL as libpq reads it, without the password (that goes in `PGPASSWORD`).
+/// The URL as libpq reads it, without the password: the userinfo's and `?password=` both
+/// go in `PGPASSWORD` (the one the connection itself used), never on a command line, which
+/// `ps` shows every local user.
 fn libpq(url: &DatabaseUrl, cmd: &mut Command) -> Result<String, Error> {
     let mut parsed =
         url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
     let _ = parsed.set_password(None);
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("password"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
     if let Some(p) = url.password() {
         cmd.env("PGPASSWORD", p);
     }
@@ -108,7 +120,7 @@ impl Native for Postgres {
     fn restore(
         &mut self,
         engine: &mut dyn Engine,
-        file: &Path,
+        source: Source,
         url: &DatabaseUrl,
         into: Into,
         progress: Progress,
@@ -118,11 +130,11 @@ impl Native for Postgres {
             .map_err(Error::db("cannot read the server version"))?;
         let restore = self.tool("pg_restore", &server)?;
         match into {
-            Into::Scratch => load_scratch(&restore, file, url, progress),
+            Into::Scratch => load_scratch(&restore, source, url, progress),
             Into::Target => {
                 let psql = self.tool("psql", &server)?;
                 let preamble = replace_preamble(engine)?;
-                load_target(&restore, &psql, file, url, &preamble, progress)
+                load_target(&restore, &psql, source, url, &preamble, progress)
             }
         }
     }
@@ -131,7 +143,7 @@ impl Native for Postgres {
 /// `pg_restore` straight into an empty database.
 fn load_scratch(
     tool: &Tool,
-    file: &Path,
+    source: Source,
     url: &DatabaseUrl,
     progress: Progress,
 ) -> Result<(), Error> {
@@ -142,19 +154,25 @@ fn load_scratch(
     let mut child = tools::spawn(&mut cmd, true, false)?;
     let input = child.stdin.take().expect("piped");
     let read = counter();
-    let (r, path) = (read.clone(), file.to_path_buf());
-    let work = std::thread::spawn(move || stream::decompress(&path, input, r));
+    let path = source.path.clone();
+    let (r, file) = (
+        read.clone(),
+        source.file.try_clone().map_err(io_err(&path))?,
+    );
+    let work = std::thread::spawn(move || stream::decompress(file, input, r));
     let fed = pump(work, &read, progress);
     tools::finish(child, "pg_restore", url)?;
-    fed.map(|_| ()).map_err(io_err(file))
+    let got = fed.map_err(io_err(&path))?;
+    changed(&source, &got, "the scratch database is dropped")
 }
 
 /// `pg_restore` as SQL into `psql`, wrapped in one transaction that first empties the
-/// target; `COMMIT` is sent only when every byte went through.
+/// target; `COMMIT` is sent only when every byte went through and the bytes read were the
+/// ones checked (the file may have been changed in place since), else `ROLLBACK`.
 fn load_target(
     restore: &Tool,
     psql: &Tool,
-    file: &Path,
+    source: Source,
     url: &DatabaseUrl,
     preamble: &str,
     progress: Progress,
@@ -186,14 +204,19 @@ fn load_target(
         Ok(sql_in)
     });
     let read = counter();
-    let (r, path) = (read.clone(), file.to_path_buf());
-    let work = std::thread::spawn(move || stream::decompress(&path, archive_in, r));
+    let path = source.path.clone();
+    let (r, file) = (
+        read.clone(),
+        source.file.try_clone().map_err(io_err(&path))?,
+    );
+    let work = std::thread::spawn(move || stream::decompress(file, archive_in, r));
     let fed = pump(work, &read, progress);
     let generated = tools::finish(restore_child, "pg_restore", url);
     let forwarded = forward
         .join()
         .unwrap_or_else(|_| Err(std::io::Error::other("forwarding thread panicked")));
-    let ok = fed.is_ok() && generated.is_ok();
+    let same = fed.as_ref().is_ok_and(|got| source.changed(got).is_none());
+    let ok = same && generated.is_ok() && !crate::interrupt::requested();
     if let Ok(mut sql_in) = forwarded {
         let end: &[u8] = if ok { b"COMMIT;\n" } else { b"ROLLBACK;\n" };
         let _ = sql_in.write_all(end);
@@ -201,7 +224,18 @@ fn load_target(
     // psql's own error says most about a failed statement; report it first.
     tools::finish(psql_child, "psql", url)?;
     generated?;
-    fed.map(|_| ()).map_err(io_err(file))
+    let got = fed.map_err(io_err(&path))?;
+    changed(
+        &source,
+        &got,
+        "the restore was rolled back and the target is as it was",
+    )?;
+    if !ok {
+        return Err(Error::Backup(
+            "the restore was stopped and rolled back; the target is as it was".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// SQL that empties the target inside the restore's transaction: every user schema is

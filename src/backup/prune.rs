@@ -1,12 +1,13 @@
 //! Listing and pruning: newest first; prune keeps the newest verified backup of each
-//! database and environment, the newest `keep`, and everything inside the retention.
+//! database and environment, the newest `keep`, everything inside the retention, and
+//! anything whose manifest it cannot read.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{Manifest, manifest};
+use super::manifest::{self, Listing, Manifest};
 use crate::config::BackupPolicy;
 use crate::error::Error;
 
@@ -28,8 +29,13 @@ pub struct PrunedFile {
     pub reason: String,
 }
 
-/// Every backup in `dir`, newest first.
+/// Every backup in `dir` with a readable manifest, newest first.
 pub fn list(dir: &Path) -> Result<Vec<(PathBuf, Manifest)>, Error> {
+    Ok(manifest::list(dir)?.backups)
+}
+
+/// Every backup in `dir`, newest first, and those whose manifest cannot be read.
+pub fn listing(dir: &Path) -> Result<Listing, Error> {
     manifest::list(dir)
 }
 
@@ -48,7 +54,8 @@ pub fn prune(policy: &BackupPolicy, opts: &PruneOptions) -> Result<Pruned, Error
     let days = opts.keep_days.unwrap_or(policy.retention_days);
     let keep = opts.keep.unwrap_or(policy.keep);
     let cutoff = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * i64::from(days));
-    let all = list(opts.dir.as_deref().unwrap_or(&policy.dir))?;
+    let listing = listing(opts.dir.as_deref().unwrap_or(&policy.dir))?;
+    let all = listing.backups;
     let mut groups: BTreeMap<(String, String, Option<String>), Group> = BTreeMap::new();
     for b in &all {
         let m = &b.1;
@@ -94,6 +101,12 @@ pub fn prune(policy: &BackupPolicy, opts: &PruneOptions) -> Result<Pruned, Error
             }
         }
     }
+    // What cannot be read cannot be judged: it stays for a person to look at.
+    kept.extend(listing.unreadable.into_iter().map(|u| PrunedFile {
+        file: u.file,
+        created_at: "unknown".into(),
+        reason: format!("unreadable, kept: {}", u.problem),
+    }));
     Ok(Pruned {
         dry_run: opts.dry_run,
         deleted,

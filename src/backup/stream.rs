@@ -1,7 +1,9 @@
 //! Bytes in and out of backup files: zstd compression with a SHA-256 of the compressed
-//! file computed on the way, decompression, and re-hashing. Everything streams in fixed
+//! file computed on the way, decompression with the SHA-256 of what was read (so a restore
+//! knows it loaded the bytes it checked), and re-hashing. Everything streams in fixed
 //! buffers; a dump is never held in memory. Counters are atomics so that the thread that
-//! moves the bytes and the thread that reports progress can share them.
+//! moves the bytes and the thread that reports progress can share them. Every loop stops
+//! with an error when SIGINT/SIGTERM asks it to (`interrupt`).
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -10,6 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
+
+use crate::interrupt;
 
 /// zstd level 3: the fast default, several times quicker than gzip -6 (pg_dump -Fc's) at a
 /// similar ratio on dumps.
@@ -74,6 +78,9 @@ pub fn compress(mut input: impl Read, out: &Path, read: &AtomicU64) -> io::Resul
     }
     let mut buf = vec![0u8; BUF];
     loop {
+        if interrupt::requested() {
+            return Err(interrupt::io_error());
+        }
         let n = match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -96,47 +103,136 @@ pub fn compress(mut input: impl Read, out: &Path, read: &AtomicU64) -> io::Resul
     })
 }
 
-/// Re-hash a file, counting bytes in `read`.
-pub fn digest(path: &Path, read: &AtomicU64) -> io::Result<Digested> {
-    let mut f = File::open(path)?;
-    let mut hash = Sha256::new();
-    let mut buf = vec![0u8; BUF];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hash.update(&buf[..n]);
-        size += n as u64;
-        read.fetch_add(n as u64, Ordering::Relaxed);
+/// What differs between a file's digest and the one expected (empty when they match).
+pub fn differences(got: &Digested, expect: &Digested) -> Vec<String> {
+    let mut out = Vec::new();
+    if got.size != expect.size {
+        out.push(format!(
+            "size {} differs from the manifest's {}",
+            got.size, expect.size
+        ));
     }
-    Ok(Digested {
-        size,
-        sha256: hex(&hash.finalize()),
-    })
+    if got.sha256 != expect.sha256 {
+        out.push(format!(
+            "sha256 {} differs from the manifest's {}",
+            got.sha256, expect.sha256
+        ));
+    }
+    out
 }
 
-/// Decompress `path` into `out`, counting compressed bytes read in `read`.
-pub fn decompress(path: &Path, mut out: impl Write, read: Arc<AtomicU64>) -> io::Result<u64> {
-    let counted = Counting {
-        inner: BufReader::with_capacity(BUF, File::open(path)?),
-        read,
-    };
-    let mut dec = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(BUF, counted))?;
-    let n = io::copy(&mut dec, &mut out)?;
+/// A backup file opened once and checked against its manifest. A restore reads this
+/// descriptor, never the path again (a file put in its place meanwhile is not read), and
+/// compares what it read with `expect` (a file changed in place is caught).
+#[derive(Debug)]
+pub struct Source {
+    pub file: File,
+    pub path: std::path::PathBuf,
+    pub expect: Digested,
+}
+
+impl Source {
+    /// Open and hash `path`; the source (rewound) and what differs from `expect`.
+    pub fn open(path: &Path, expect: Digested) -> io::Result<(Source, Vec<String>)> {
+        use std::io::Seek;
+        let mut file = File::open(path)?;
+        let got = digest(&mut file, &AtomicU64::new(0))?;
+        file.rewind()?;
+        let bad = differences(&got, &expect);
+        let source = Source {
+            file,
+            path: path.to_path_buf(),
+            expect,
+        };
+        Ok((source, bad))
+    }
+
+    /// Why what a load read (`got`) is not what was checked, if it is not.
+    pub fn changed(&self, got: &Digested) -> Option<String> {
+        let bad = differences(got, &self.expect);
+        (!bad.is_empty()).then(|| {
+            format!(
+                "{} changed after it was checked ({})",
+                self.path.display(),
+                bad.join("; ")
+            )
+        })
+    }
+}
+
+/// Hash what `file` holds from where it stands to its end, counting bytes in `read`.
+pub fn digest(file: &mut File, read: &AtomicU64) -> io::Result<Digested> {
+    let mut hashed = Hashed::new(file, read);
+    io::copy(&mut hashed, &mut io::sink())?;
+    Ok(hashed.digested())
+}
+
+/// Decompress everything `source` holds from where it stands into `out`, counting the
+/// compressed bytes read in `read`; the size and SHA-256 of every byte read, to its end
+/// (past the zstd frames too), so the caller can tell whether it loaded what it checked.
+pub fn decompress(source: File, out: impl Write, read: Arc<AtomicU64>) -> io::Result<Digested> {
+    let hashed = Hashed::new(source, read);
+    let mut dec = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(BUF, hashed))?;
+    // Checked on the way out too: a small compressed file is read whole long before the
+    // tool it feeds has taken everything.
+    let mut out = Stoppable(out);
+    io::copy(&mut dec, &mut out)?;
     out.flush()?;
-    Ok(n)
+    let mut rest = dec.finish();
+    io::copy(&mut rest, &mut io::sink())?;
+    Ok(rest.into_inner().digested())
 }
 
-struct Counting<R> {
+/// Passes writes on until SIGINT/SIGTERM asks to stop.
+struct Stoppable<W>(W);
+
+impl<W: Write> Write for Stoppable<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if interrupt::requested() {
+            return Err(interrupt::io_error());
+        }
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// Counts, hashes and passes on what is read from `inner`.
+struct Hashed<R, C> {
     inner: R,
-    read: Arc<AtomicU64>,
+    hash: Sha256,
+    size: u64,
+    read: C,
 }
 
-impl<R: Read> Read for Counting<R> {
+impl<R, C: std::ops::Deref<Target = AtomicU64>> Hashed<R, C> {
+    fn new(inner: R, read: C) -> Self {
+        Hashed {
+            inner,
+            hash: Sha256::new(),
+            size: 0,
+            read,
+        }
+    }
+
+    fn digested(self) -> Digested {
+        Digested {
+            size: self.size,
+            sha256: hex(&self.hash.finalize()),
+        }
+    }
+}
+
+impl<R: Read, C: std::ops::Deref<Target = AtomicU64>> Read for Hashed<R, C> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if interrupt::requested() {
+            return Err(interrupt::io_error());
+        }
         let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.size += n as u64;
         self.read.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -154,10 +250,28 @@ mod tests {
         let read = AtomicU64::new(0);
         let d = compress(&data[..], &file, &read).unwrap();
         assert_eq!(read.load(Ordering::Relaxed), data.len() as u64);
-        assert_eq!(d, digest(&file, &AtomicU64::new(0)).unwrap());
+        let mut f = File::open(&file).unwrap();
+        assert_eq!(d, digest(&mut f, &AtomicU64::new(0)).unwrap());
         let mut back = Vec::new();
-        decompress(&file, &mut back, Arc::new(AtomicU64::new(0))).unwrap();
+        let loaded = decompress(
+            File::open(&file).unwrap(),
+            &mut back,
+            Arc::new(AtomicU64::new(0)),
+        );
         assert_eq!(back, data);
+        assert_eq!(loaded.unwrap(), d, "the digest of what was loaded");
+        // Bytes after the compressed stream never pass for the checked file.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .and_then(|mut f| f.write_all(b"tail"))
+            .unwrap();
+        let loaded = decompress(
+            File::open(&file).unwrap(),
+            io::sink(),
+            Arc::new(AtomicU64::new(0)),
+        );
+        assert!(loaded.is_err() || loaded.unwrap() != d);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);

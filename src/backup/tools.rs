@@ -1,7 +1,8 @@
 //! The native tools a backup runs (pg_dump, pg_restore, psql; mariadb-dump or mysqldump,
 //! mariadb or mysql): finding them, checking that they are not older than the server, and
-//! running them with the password passed out of sight (an environment variable or a
-//! private option file, never the command line, which other users can read).
+//! running them with the password passed out of sight (an environment variable or an
+//! option file that lives only in memory, never the command line, which other users can
+//! read, and never a file on disk, which a killed run would leave behind).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -128,6 +129,48 @@ pub fn not_older(tool: &Tool, server: &str, parts: usize, package: &str) -> Resu
     Ok(())
 }
 
+/// Text handed to a child process as a file that exists only in memory: a Linux memfd,
+/// named `/dev/fd/N` on the child's command line. Nothing reaches a disk, and the file is
+/// gone when the last process holding it ends, so a killed cutover leaves no password
+/// behind (a temporary file would stay, and a pipe can be read only once).
+pub struct MemFile {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl MemFile {
+    pub fn new(name: &str, text: &str) -> std::io::Result<MemFile> {
+        use rustix::fs::{MemfdFlags, Mode};
+        // Close-on-exec: only the child that is handed it (`pass_to`) inherits it.
+        let fd = rustix::fs::memfd_create(name, MemfdFlags::CLOEXEC)?;
+        // A memfd starts world-writable, and MariaDB ignores such option files.
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o600))?;
+        let mut file = std::fs::File::from(fd);
+        std::io::Write::write_all(&mut file, text.as_bytes())?;
+        Ok(MemFile { fd: file.into() })
+    }
+
+    /// The name the child opens it by.
+    pub fn path(&self) -> String {
+        use std::os::fd::AsRawFd;
+        format!("/dev/fd/{}", self.fd.as_raw_fd())
+    }
+
+    /// Let `cmd`'s process inherit the file (under the same number).
+    pub fn pass_to(&self, cmd: &mut Command) {
+        use std::os::fd::{AsRawFd, BorrowedFd};
+        use std::os::unix::process::CommandExt;
+        let raw = self.fd.as_raw_fd();
+        // SAFETY: runs in the child between fork and exec, where `raw` is still open (this
+        // value outlives the spawn); fcntl is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                rustix::io::fcntl_setfd(BorrowedFd::borrow_raw(raw), rustix::io::FdFlags::empty())
+                    .map_err(std::io::Error::from)
+            });
+        }
+    }
+}
+
 /// Start `cmd` with piped stdout/stdin as asked, stderr collected, and tied to this
 /// process: if cutover is killed, the tool is killed too (Linux `PR_SET_PDEATHSIG`), so a
 /// killed restore cannot finish on its own half-fed.
@@ -154,9 +197,14 @@ pub fn spawn(cmd: &mut Command, stdin: bool, stdout: bool) -> Result<Child, Erro
     })
 }
 
-/// Wait for a tool; a non-zero exit is an error carrying what it wrote to stderr, with
-/// the password scrubbed.
+/// Wait for a tool (kill it first when SIGINT/SIGTERM asked the work to stop); a non-zero
+/// exit is an error carrying what it wrote to stderr, with the password scrubbed.
 pub fn finish(mut child: Child, what: &str, url: &DatabaseUrl) -> Result<(), Error> {
+    if crate::interrupt::requested() {
+        // Asked to stop: do not wait for the tool to finish the statement it is on (an
+        // index build can take minutes); a killed session's transaction is rolled back.
+        let _ = child.kill();
+    }
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
         let _ = e.read_to_string(&mut err);

@@ -1,16 +1,19 @@
 //! Proving a backup: its checksum against the manifest, or a restore into a scratch
-//! database compared with the manifest's row counts and schema fingerprint. Every result
-//! is appended to the manifest.
+//! database compared with the manifest's row counts and schema fingerprint. The file is
+//! opened once: the restore check loads the very descriptor whose checksum held. Every
+//! result is appended to the manifest. SIGINT/SIGTERM stop a restore check and drop its
+//! scratch database.
 
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 use super::native::{self, Facts, Into};
-use super::{Manifest, Verification, VerifyLevel, connect, facts, manifest, stream, transfer};
+use super::stream::{Digested, Source};
+use super::{Manifest, Verification, VerifyLevel, connect, facts, manifest, transfer};
 use crate::config::Settings;
 use crate::error::Error;
 use crate::events::{Event, Observer};
+use crate::interrupt;
 use crate::scratch::Scratch;
 
 /// Re-hash `file` and compare with its manifest; the result is recorded in the manifest.
@@ -18,7 +21,7 @@ use crate::scratch::Scratch;
 pub fn verify_checksum(file: &Path) -> Result<Verification, Error> {
     let started = Instant::now();
     let m = manifest::read(file)?;
-    let bad = checksum(file, &m)?;
+    let (_, bad) = open_checked(file, &m)?;
     let ok = bad.is_empty();
     let details = if ok {
         vec![format!("sha256 {} and size {} match", m.sha256, m.size)]
@@ -36,9 +39,10 @@ pub fn verify(
     level: VerifyLevel,
     observer: &mut dyn Observer,
 ) -> Result<Verification, Error> {
+    let _guard = interrupt::Guard::new();
     let started = Instant::now();
     let m = manifest::read(file)?;
-    let bad = checksum(file, &m)?;
+    let (source, bad) = open_checked(file, &m)?;
     if !bad.is_empty() {
         return record(file, m, level, false, bad, started);
     }
@@ -46,7 +50,10 @@ pub fn verify(
         let details = vec![format!("sha256 {} and size {} match", m.sha256, m.size)];
         return record(file, m, level, true, details, started);
     }
-    let found = restore_into_scratch(settings, file, &m, observer)?;
+    let found = interrupt::explain(
+        restore_into_scratch(settings, source, &m, observer),
+        "the restore check did not finish; its scratch database was dropped",
+    )?;
     let differences = compare(&m, &found);
     if !differences.is_empty() {
         return record(file, m, level, false, differences, started);
@@ -88,40 +95,31 @@ fn record(
     Ok(v)
 }
 
-/// Differences between the file and its manifest (empty when it matches).
-pub(super) fn checksum(file: &Path, m: &Manifest) -> Result<Vec<String>, Error> {
-    let got = stream::digest(file, &AtomicU64::new(0)).map_err(native::io_err(file))?;
-    let mut out = Vec::new();
-    if got.size != m.size {
-        out.push(format!(
-            "size {} differs from the manifest's {}",
-            got.size, m.size
-        ));
-    }
-    if got.sha256 != m.sha256 {
-        out.push(format!(
-            "sha256 {} differs from the manifest's {}",
-            got.sha256, m.sha256
-        ));
-    }
-    Ok(out)
+/// Open `file` once and hash it: the source to load from (rewound) and what differs from
+/// its manifest (empty when it matches).
+pub(super) fn open_checked(file: &Path, m: &Manifest) -> Result<(Source, Vec<String>), Error> {
+    let expect = Digested {
+        size: m.size,
+        sha256: m.sha256.clone(),
+    };
+    Source::open(file, expect).map_err(native::io_err(file))
 }
 
 fn restore_into_scratch(
     settings: &Settings,
-    file: &Path,
+    source: Source,
     m: &Manifest,
     observer: &mut dyn Observer,
 ) -> Result<Facts, Error> {
     same_engine(settings, m)?;
-    let scratch = Scratch::create(&settings.url)?;
+    let scratch = Scratch::create(&settings.url, observer)?;
     let mut target = connect(settings)?;
     let mut native = native::for_url(&settings.url, &settings.backup);
     let loaded = {
         let mut progress = transfer(observer, "restore check");
         native.restore(
             target.as_mut(),
-            file,
+            source,
             scratch.url(),
             Into::Scratch,
             &mut progress,

@@ -304,6 +304,8 @@ pub(crate) struct Run<'s, 'o> {
     partial: Option<String>,
     /// The seed scripts, read and split in the preflight.
     seeds: Vec<seed::SeedFile>,
+    /// The backup a restore loads, opened and checked in the preflight.
+    checked: Option<crate::backup::Checked>,
     /// A run killed earlier that this one finishes (so "nothing pending" still runs).
     resumed: Option<RunRow>,
     /// Whether this run's row exists in `cutover_runs`.
@@ -334,6 +336,7 @@ impl<'s, 'o> Run<'s, 'o> {
             seeded: false,
             partial: None,
             seeds: Vec::new(),
+            checked: None,
             resumed: None,
             recorded: false,
             open_transaction: false,

@@ -295,9 +295,9 @@ impl Run<'_, '_> {
             .env
             .clone()
             .unwrap_or_else(|| "default".into());
-        let confirm = match &self.work {
-            Work::Restore { file, .. } => crate::backup::manifest::read(file)?.database,
-            _ => environment.clone(),
+        let confirm = match &self.checked {
+            Some(c) => c.manifest().database.clone(),
+            None => environment.clone(),
         };
         let request = ApprovalRequest {
             kind: self.work.kind(),

@@ -252,7 +252,7 @@ fn restore(
             ),
         });
     }
-    crate::backup::restore_in(session, &file)?;
+    crate::backup::restore_file(session, &file)?;
     detail.push(format!("restored {}", file.display()));
     if let Some(since) = discarded {
         detail.push(format!(

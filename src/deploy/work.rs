@@ -64,7 +64,9 @@ impl Run<'_, '_> {
                 ));
             }
             Work::Restore { file, .. } => {
-                let m = crate::backup::check_restorable(self.settings(), file)?;
+                // Opened and hashed once: the restore loads this very descriptor.
+                let checked = crate::backup::check_restorable(self.settings(), file)?;
+                let m = checked.manifest();
                 detail.push(format!(
                     "{} holds {} at migration {} (taken {}); its checksum holds",
                     file.display(),
@@ -72,6 +74,7 @@ impl Run<'_, '_> {
                     m.migration.as_deref().unwrap_or("none"),
                     m.created_at
                 ));
+                self.checked = Some(checked);
             }
             Work::Deploy | Work::Seed => {}
         }
@@ -215,11 +218,12 @@ impl Run<'_, '_> {
     }
 
     pub(super) fn restore_work(&mut self) -> Result<Done, Failed> {
-        let Work::Restore { file, .. } = self.work.clone() else {
+        let Some(checked) = self.checked.take() else {
             return Ok(Done::skipped("not a restore"));
         };
+        let file = checked.file().to_path_buf();
         self.changed = true;
-        let restored = crate::backup::restore_in(&mut self.session, &file)?;
+        let restored = crate::backup::restore_in(&mut self.session, checked)?;
         Ok(Done::ran(format!(
             "restored {}: {} tables, {} rows; row counts and schema fingerprint match the manifest",
             file.display(),

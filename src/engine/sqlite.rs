@@ -1,7 +1,8 @@
 //! SQLite through rusqlite (bundled SQLite, so every machine has the same version and
 //! `ALTER TABLE … DROP COLUMN`). The run lock is an OS file lock on `<db>.cutover-lock`
-//! beside the database: SQLite has no advisory locks, and a lock file is released by the
-//! kernel when its process dies, so a killed run never leaves a stale lock.
+//! beside the database (named after its canonical path, so every name of one file shares
+//! it): SQLite has no advisory locks, and a lock file is released by the kernel when its
+//! process dies, so a killed run never leaves a stale lock.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -100,8 +101,22 @@ pub fn file_path(url: &DatabaseUrl) -> Result<PathBuf, DbError> {
     Ok(PathBuf::from(rest))
 }
 
+/// The lock file belongs to the database file, not to the way its path is written: the
+/// path is made canonical (symlinks, `..` and relative parts resolved), so every name of
+/// one database shares one lock. A file that does not exist yet has its folder made
+/// canonical.
 fn lock_path(db: &Path) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
+    let canonical = db.canonicalize().or_else(|_| {
+        let folder = match db.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let name = db.file_name().unwrap_or(db.as_os_str());
+        folder.canonicalize().map(|f| f.join(name))
+    });
+    let mut name = canonical
+        .unwrap_or_else(|_| db.to_path_buf())
+        .into_os_string();
     name.push(".cutover-lock");
     PathBuf::from(name)
 }

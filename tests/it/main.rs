@@ -5,6 +5,8 @@
 mod common;
 
 mod backup;
+mod backup_folder;
+mod backup_restore;
 mod checks;
 mod cli;
 mod corpora;
@@ -15,6 +17,8 @@ mod formats;
 mod migrate;
 mod readme;
 mod safety;
+mod scratch;
+mod secrets;
 mod split_corpora;
 mod tls;
 mod validate;

@@ -280,3 +280,47 @@ fn unreachable_server_fails_fast() {
         stderr(&out)
     );
 }
+
+/// The SQLite run lock belongs to the database file, not to how its path is written: a
+/// runner reaching the same file through a symlink, a symlinked folder or `sub/../` waits
+/// for the lock another session holds, and gives up after the timeout.
+#[test]
+fn sqlite_lock_follows_the_file_not_the_path() {
+    let db = TestDb::new(Kind::Sqlite);
+    write_files(
+        db.path(),
+        &[
+            ("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n"),
+            ("sub/.keep", ""),
+        ],
+    );
+    let mut holder = db.connect();
+    assert!(holder.try_lock().unwrap());
+    std::os::unix::fs::symlink(db.path().join("test.db"), db.path().join("link.db")).unwrap();
+    std::os::unix::fs::symlink(db.path(), db.path().join("alias")).unwrap();
+    let mut proceeded = Vec::new();
+    for url in [
+        "sqlite://link.db",
+        "sqlite://./sub/../test.db",
+        "sqlite://alias/test.db",
+    ] {
+        let out = cutover_cmd(db.path())
+            .args(["--url", url, "--lock-timeout", "1s", "migrate"])
+            .output()
+            .unwrap();
+        if out.status.code() != Some(6) {
+            proceeded.push(format!("{url}: {}{}", stdout(&out), stderr(&out)));
+        }
+    }
+    assert!(
+        proceeded.is_empty(),
+        "did not wait for the lock: {proceeded:#?}"
+    );
+    assert!(!db.has_table("a"));
+    holder.unlock().unwrap();
+    cutover_cmd(db.path())
+        .args(["--url", "sqlite://link.db", "migrate"])
+        .assert()
+        .success();
+    assert!(db.has_table("a"));
+}

@@ -18,7 +18,7 @@ pub fn run(cmd: &BackupCommand, o: Overrides, out: &mut Renderer) -> Result<Exit
                 Some(d) => d.clone(),
                 None => Settings::backup_policy(&o)?.0.dir,
             };
-            out.backups(&backup::list(&dir)?, &dir);
+            out.backups(&backup::listing(&dir)?, &dir);
             Ok(Exit::Ok)
         }
         BackupCommand::Prune {

@@ -1,10 +1,10 @@
 //! `backup …` for people: what was made, verified, restored, listed or pruned.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anstream::{print, println};
-use cutover::backup::{Created, Manifest, Pruned, Verification, human};
+use cutover::backup::{Created, Listing, Pruned, Verification, human};
 
 use super::{BOLD, DIM, GREEN, RED, Renderer, YELLOW};
 
@@ -54,18 +54,22 @@ impl Renderer {
         }
     }
 
-    pub fn backups(&self, list: &[(PathBuf, Manifest)], dir: &Path) {
+    pub fn backups(&self, listing: &Listing, dir: &Path) {
         if self.json {
-            let items: Vec<_> = list
-                .iter()
-                .map(|(f, m)| serde_json::json!({ "path": f, "manifest": m }))
-                .collect();
-            return self.json(&items);
+            let readable = listing.backups.iter().map(
+                |(f, m)| serde_json::json!({ "path": f, "status": m.status(), "manifest": m }),
+            );
+            let unreadable = listing.unreadable.iter().map(|u| {
+                serde_json::json!({
+                    "path": u.file, "status": "unreadable", "problem": u.problem, "manifest": null,
+                })
+            });
+            return self.json(&readable.chain(unreadable).collect::<Vec<_>>());
         }
         if self.quiet {
             return;
         }
-        if list.is_empty() {
+        if listing.backups.is_empty() && listing.unreadable.is_empty() {
             println!("no backups in {}", dir.display());
             return;
         }
@@ -75,28 +79,38 @@ impl Renderer {
             "{BOLD}{:<58}  {:<8}  {:<16}  {:<22}  {:>9}  {:<20}  VERIFIED{BOLD:#}",
             "FILE", "ENGINE", "DATABASE", "MIGRATION", "SIZE", "CREATED"
         );
-        for (file, m) in list {
+        let name = |file: &Path| {
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        for (file, m) in &listing.backups {
             let verified = match m.verified() {
                 Some(v) => format!(
                     "{GREEN}{} {}{GREEN:#}",
                     v.level.as_str(),
                     &v.at[..v.at.len().min(19)]
                 ),
-                None if m.verifications.iter().any(|v| !v.ok) => format!("{RED}FAILED{RED:#}"),
+                None if !m.verifications.is_empty() => format!("{RED}FAILED{RED:#}"),
                 None => format!("{YELLOW}no{YELLOW:#}"),
             };
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{name:<58}  {:<8}  {:<16}  {:<22}  {:>9}  {:<20}  {verified}",
+                "{:<58}  {:<8}  {:<16}  {:<22}  {:>9}  {:<20}  {verified}",
+                name(file),
                 m.engine,
                 m.database,
                 m.migration.as_deref().unwrap_or("-"),
                 human(m.size),
                 &m.created_at[..m.created_at.len().min(19)],
+            );
+        }
+        for u in &listing.unreadable {
+            let _ = writeln!(
+                out,
+                "{:<58}  {RED}UNREADABLE{RED:#}: {}",
+                name(&u.file),
+                u.problem
             );
         }
         print!("{out}");
