@@ -4,7 +4,6 @@
 //! state the next command reports plainly; prune keeps what it must; no password is
 //! written anywhere; missing or old dump tools are one clear error.
 
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,6 @@
 //! `[[checks]]` against real local servers started here (and the machine's Redis), with
 //! retries, and `config check` naming mistakes.
 
-
 use std::sync::{Arc, Mutex};
 
 use crate::common::*;

@@ -1,7 +1,6 @@
 //! The command line as a user meets it: init, new, help, completions, configuration
 //! errors, and snapshots of real output.
 
-
 use crate::common::*;
 
 /// `init` then `new` then `migrate`: the quick start, on the embedded SQLite default.

@@ -4,7 +4,6 @@
 //! server than this one stop at the first migration that needs it, with the file, line and
 //! message.
 
-
 use std::path::PathBuf;
 
 use crate::common::*;

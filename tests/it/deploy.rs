@@ -3,7 +3,6 @@
 //! failures injected at preflight, migrate, smoke and watch, a dry run, and the policy's
 //! refusals.
 
-
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

@@ -5,7 +5,6 @@
 //! applied again, ending at the first apply's fingerprint. Down scripts that do not
 //! restore the schema they started from are named, with what they leave behind.
 
-
 use cutover::config::{Overrides, Settings};
 use cutover::runner::{MigrateOptions, RollbackOptions};
 use cutover::schema::{self, Schema};

@@ -1,7 +1,6 @@
 //! Applying, failing, editing, rolling back and resolving migrations, on every engine,
 //! through the real binary.
 
-
 use crate::common::*;
 
 /// The LMS example applies, `status --check` passes, and a second run does nothing.

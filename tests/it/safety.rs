@@ -2,7 +2,6 @@
 //! apply each migration once, a busy lock is reported and times out, and passwords never
 //! reach the output.
 
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,6 @@
 //! TLS options in the URL are honoured: `sslmode=require` really encrypts on PostgreSQL, and
 //! `ssl-mode=REQUIRED` refuses a MariaDB server that cannot do TLS instead of falling back.
 
-
 use crate::common::*;
 use cutover::engine::{self, ConnectOptions};
 use cutover::target::DatabaseUrl;

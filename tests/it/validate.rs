@@ -2,7 +2,6 @@
 //! expectations holding and failing, orphans planted with constraint checks switched off,
 //! duplicates, drift added by hand, and the report files.
 
-
 use std::path::Path;
 
 use crate::common::*;
@@ -565,3 +564,83 @@ fn sqlite_checks_and_expression_indexes() {
                             "predicate": "email IS NOT NULL"}])
     );
 }
+
+/// A Prisma-style schema (issue 9, defect 4): camelCase columns whose only indexes are
+/// Prisma's `CREATE [UNIQUE] INDEX "Lesson_moduleId_idx" ON "Lesson"("moduleId")`. The
+/// model holds the column names unquoted on every engine, so `[expect.indexes]`,
+/// `[expect.unique]` and the "foreign key without index" check find those indexes.
+fn camel_case_indexes_are_found(kind: Kind) {
+    let db = TestDb::new(kind);
+    let q = if kind == Kind::MySql { "`" } else { "\"" };
+    let sql =
+        "CREATE TABLE ^Module^ (^id^ INTEGER NOT NULL PRIMARY KEY, ^courseId^ INTEGER NOT NULL);
+CREATE TABLE ^Lesson^ (^id^ INTEGER NOT NULL PRIMARY KEY, ^moduleId^ INTEGER NOT NULL,
+  ^sortOrder^ INTEGER NOT NULL, ^slug^ VARCHAR(50) NOT NULL,
+  CONSTRAINT ^Lesson_moduleId_fkey^ FOREIGN KEY (^moduleId^) REFERENCES ^Module^ (^id^));
+CREATE UNIQUE INDEX ^Lesson_moduleId_sortOrder_key^ ON ^Lesson^ (^moduleId^, ^sortOrder^);
+CREATE UNIQUE INDEX ^Lesson_slug_key^ ON ^Lesson^ (^slug^);
+CREATE INDEX ^Module_courseId_idx^ ON ^Module^ (^courseId^);
+"
+        .replace('^', q);
+    let config = format!(
+        "[environments.t]\nurl = \"{}\"\nmigrations = \"migrations\"\n\n\
+         [[expect.indexes]]\ntable = \"Module\"\ncolumns = [\"courseId\"]\n\
+         [[expect.indexes]]\ntable = \"Lesson\"\ncolumns = [\"moduleId\"]\n\
+         [[expect.unique]]\ntable = \"Lesson\"\ncolumns = [\"moduleId\", \"sortOrder\"]\n\
+         [[expect.unique]]\ntable = \"Lesson\"\ncolumns = [\"slug\"]\n",
+        db.url
+    );
+    write_files(
+        db.path(),
+        &[
+            ("cutover.toml", &config),
+            ("migrations/20240101000000_init/migration.sql", &sql),
+        ],
+    );
+    let out = run(&db, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let (_, r) = validate_json(&db, &["--level", "comprehensive"]);
+    for id in [
+        "schema.index.Module.courseId",
+        "schema.index.Lesson.moduleId",
+        "integrity.unique.Lesson.moduleId_sortOrder",
+        "integrity.unique.Lesson.slug",
+        "performance.foreign_key_indexes",
+    ] {
+        assert_eq!(status(&r, id), "pass", "{id}: {:#}", check(&r, id));
+    }
+    let unique = check(&r, "integrity.unique.Lesson.slug");
+    assert!(
+        unique["message"]
+            .as_str()
+            .unwrap()
+            .contains("enforced by a key"),
+        "{unique:#}"
+    );
+    let s = schema_json(&db);
+    let lesson = s["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Lesson")
+        .unwrap();
+    // Engines file unique indexes as indexes or as unique keys; both lists may be absent.
+    let list = |key: &str| lesson[key].as_array().cloned().unwrap_or_default();
+    let mut columns: Vec<Value> = list("indexes")
+        .into_iter()
+        .chain(list("uniques"))
+        .map(|i| i["columns"].clone())
+        .collect();
+    columns.sort_by_key(|c| c.to_string());
+    assert_eq!(
+        columns,
+        [
+            serde_json::json!(["moduleId", "sortOrder"]),
+            serde_json::json!(["slug"])
+        ],
+        "{lesson:#}"
+    );
+}
+
+per_engine!(camel_case_indexes_are_found);
