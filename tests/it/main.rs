@@ -11,6 +11,7 @@ mod corpora;
 mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
+mod messages;
 mod migrate;
 mod safety;
 mod split_corpora;
