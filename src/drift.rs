@@ -42,7 +42,8 @@ pub struct DiffReport {
     pub to: String,
     pub from_fingerprint: String,
     pub to_fingerprint: String,
-    /// The version the migrations side was applied up to (the target's newest applied).
+    /// The version the migrations side was applied up to (the target's newest applied);
+    /// absent when the target has applied none, so nothing was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrations_applied_to: Option<String>,
     pub changes: Vec<Change>,
@@ -60,15 +61,18 @@ fn inspect_url(settings: &Settings, url: &DatabaseUrl) -> Result<Schema, Error> 
         .map_err(Error::db(format!("cannot read the schema of {url}")))
 }
 
-/// The schema the migrations produce, up to `to` (all when `None`), built in a scratch
-/// database beside the target.
-pub fn migrations_schema(settings: &Settings, to: Option<String>) -> Result<Schema, Error> {
+/// The schema the migrations produce up to and including `upto`, built in a scratch
+/// database beside the target. `None` applies nothing: a target with no history has had no
+/// migration, and its drift is everything in it, not the absence of every table the
+/// migrations make.
+pub fn migrations_schema(settings: &Settings, upto: Option<&str>) -> Result<Schema, Error> {
     let scratch = Scratch::create(&settings.url)?;
     let mut scratch_settings = settings.clone();
     scratch_settings.url = scratch.url().clone();
-    {
+    if let Some(v) = upto {
         let mut quiet = ();
         let mut runner = crate::open(&scratch_settings, false, &mut quiet)?;
+        let to = Some(v.to_string());
         runner
             .migrate(&MigrateOptions { to, dry_run: false })
             .map_err(|e| scratch_failure(e, settings))?;
@@ -84,7 +88,8 @@ fn scratch_failure(e: Error, settings: &Settings) -> Error {
     ))
 }
 
-/// The newest migration the target's history records as applied, in file order.
+/// The newest migration the target's history records as applied, in file order; `None`
+/// when it records none (no history at all, or every migration rolled back).
 pub fn applied_upto(settings: &Settings) -> Result<Option<String>, Error> {
     let mut quiet = ();
     let status = crate::open(settings, true, &mut quiet)?.status()?;
@@ -111,9 +116,11 @@ pub fn diff(settings: &Settings, from: &Side, to: &Side) -> Result<DiffReport, E
             Side::Migrations => {
                 let label = match &upto {
                     Some(v) => format!("migrations up to {v}"),
-                    None => "migrations".to_string(),
+                    None => {
+                        "migrations (none applied: the target's history records none)".to_string()
+                    }
                 };
-                (label, migrations_schema(settings, upto.clone())?)
+                (label, migrations_schema(settings, upto.as_deref())?)
             }
         })
     };

@@ -74,7 +74,7 @@ pub(super) fn security(e: &mut dyn Engine) -> Vec<CheckResult> {
 pub(super) fn drift(settings: &Settings, live: &Schema) -> Vec<CheckResult> {
     let t = Instant::now();
     let upto = crate::drift::applied_upto(settings);
-    let expected = upto.and_then(|v| crate::drift::migrations_schema(settings, v));
+    let expected = upto.and_then(|v| crate::drift::migrations_schema(settings, v.as_deref()));
     let result = match expected {
         Err(e) => CheckResult::new(
             "schema.drift",

@@ -644,3 +644,53 @@ CREATE INDEX ^Module_courseId_idx^ ON ^Module^ (^courseId^);
 }
 
 per_engine!(camel_case_indexes_are_found);
+
+/// Issue 10, item 16: a target with no history gets nothing applied on the migrations
+/// side, so `diff` shows what is in the target (made by hand), not every migration's
+/// table as removed; `validate --level comprehensive` reads drift the same way.
+fn diff_with_no_history_applies_nothing(kind: Kind) {
+    let db = TestDb::new(kind);
+    write_files(
+        db.path(),
+        &[
+            ("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n"),
+            ("migrations/2_b.up.sql", "CREATE TABLE b (id INT);\n"),
+        ],
+    );
+    db.connect()
+        .execute("CREATE TABLE legacy (id INT)")
+        .unwrap();
+    let out = db.cutover().args(["diff", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    assert_eq!(
+        json["changes"],
+        serde_json::json!([{"kind": "added", "object": "table", "name": "legacy"}]),
+        "{json:#}"
+    );
+    assert!(
+        json["from"].as_str().unwrap().contains("none applied"),
+        "{json:#}"
+    );
+    let out = db.cutover().arg("diff").output().unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("+ table legacy"), "{text}");
+    assert!(!text.contains("- table"), "{text}");
+
+    let out = db
+        .cutover()
+        .args(["validate", "--json", "--level", "comprehensive"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        check(&r, "schema.drift")["evidence"]["notes"],
+        serde_json::json!(["+ table legacy"]),
+        "{r:#}"
+    );
+    assert!(!db.has_table("cutover_migrations"), "diff changes nothing");
+    assert_no_scratch_left(&db);
+}
+
+per_engine!(diff_with_no_history_applies_nothing);
