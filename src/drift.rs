@@ -42,7 +42,8 @@ pub struct DiffReport {
     pub to: String,
     pub from_fingerprint: String,
     pub to_fingerprint: String,
-    /// The version the migrations side was applied up to (the target's newest applied).
+    /// The version the migrations side was applied up to (the target's newest applied);
+    /// absent when the target has applied none, so nothing was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub migrations_applied_to: Option<String>,
     pub changes: Vec<Change>,
@@ -60,20 +61,22 @@ fn inspect_url(settings: &Settings, url: &DatabaseUrl) -> Result<Schema, Error> 
         .map_err(Error::db(format!("cannot read the schema of {url}")))
 }
 
-/// The schema the migrations produce, up to `to` (all when `None`), built in a scratch
-/// database beside the target.
-pub fn migrations_schema(settings: &Settings, to: Option<String>) -> Result<Schema, Error> {
+/// The schema the migrations produce up to and including `upto`, built in a scratch
+/// database beside the target. `None` applies nothing: a target with no history has had no
+/// migration, and its drift is everything in it, not the absence of every table the
+/// migrations make.
+pub fn migrations_schema(settings: &Settings, upto: Option<&str>) -> Result<Schema, Error> {
     // No observer reaches here yet: a sweep of stale scratches happens, unannounced.
     let scratch = Scratch::create(&settings.url, &mut ())?;
     let mut scratch_settings = settings.clone();
     scratch_settings.url = scratch.url().clone();
-    {
+    if let Some(v) = upto {
         let mut quiet = ();
         let mut session =
             crate::Session::open(&scratch_settings, crate::Access::Change, &mut quiet)?;
         session
             .migrate(&MigrateOptions {
-                to,
+                to: Some(v.to_string()),
                 ..MigrateOptions::default()
             })
             .map_err(|e| scratch_failure(e, settings))?;
@@ -89,7 +92,8 @@ fn scratch_failure(e: Error, settings: &Settings) -> Error {
     ))
 }
 
-/// The newest migration the target's history records as applied, in file order.
+/// The newest migration the target's history records as applied, in file order; `None`
+/// when it records none (no history at all, or every migration rolled back).
 pub fn applied_upto(settings: &Settings) -> Result<Option<String>, Error> {
     let mut quiet = ();
     let status = crate::Session::open(settings, crate::Access::Read, &mut quiet)?.status()?;
@@ -116,9 +120,11 @@ pub fn diff(settings: &Settings, from: &Side, to: &Side) -> Result<DiffReport, E
             Side::Migrations => {
                 let label = match &upto {
                     Some(v) => format!("migrations up to {v}"),
-                    None => "migrations".to_string(),
+                    None => {
+                        "migrations (none applied: the target's history records none)".to_string()
+                    }
                 };
-                (label, migrations_schema(settings, upto.clone())?)
+                (label, migrations_schema(settings, upto.as_deref())?)
             }
         })
     };

@@ -58,9 +58,11 @@ pub fn verify(
     if !differences.is_empty() {
         return record(file, m, level, false, differences, started);
     }
+    // Counts and the fingerprint are what was compared; the values themselves were not.
+    let tables = found.tables.len();
     let details = vec![format!(
-        "checksum matches; restored into a scratch database: {} tables, {} rows and the schema fingerprint match",
-        found.tables.len(),
+        "checksum matches; restored into a scratch database: {tables} table{}, {} rows; each table's row count and the schema fingerprint match the manifest",
+        if tables == 1 { "" } else { "s" },
         found.tables.values().sum::<u64>()
     )];
     record(file, m, level, true, details, started)

@@ -106,9 +106,67 @@ pub struct Security {
 #[derive(Debug, Clone)]
 pub struct TableSize {
     pub table: String,
-    /// Rows (an estimate on the server engines).
-    pub rows: i64,
+    pub rows: RowCount,
     pub bytes: Option<i64>,
+}
+
+/// How many rows a table holds, as far as the engine can say cheaply. An estimate is never
+/// shown as a count: a catalog's figure lags the table (PostgreSQL's is -1, "no estimate",
+/// until the first VACUUM or ANALYZE).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowCount {
+    /// Counted.
+    Exact(u64),
+    /// The catalog's estimate, and where it comes from.
+    About { rows: u64, source: String },
+    /// The catalog holds no estimate, and why.
+    Unknown { why: String },
+}
+
+impl RowCount {
+    /// The figure alone, for a table cell: `4`, `about 4`, `unknown`.
+    pub fn short(&self) -> String {
+        match self {
+            RowCount::Exact(n) => n.to_string(),
+            RowCount::About { rows, .. } => format!("about {rows}"),
+            RowCount::Unknown { .. } => "unknown".into(),
+        }
+    }
+
+    /// Where the figure comes from: `counted`, the estimate's source, or why it is unknown.
+    pub fn source(&self) -> &str {
+        match self {
+            RowCount::Exact(_) => "counted",
+            RowCount::About { source, .. } => source,
+            RowCount::Unknown { why } => why,
+        }
+    }
+
+    /// The number to rank tables by (0 when unknown).
+    pub fn rank(&self) -> u64 {
+        match self {
+            RowCount::Exact(n) | RowCount::About { rows: n, .. } => *n,
+            RowCount::Unknown { .. } => 0,
+        }
+    }
+}
+
+impl std::fmt::Display for RowCount {
+    /// `1 row`, `about 4 rows (pg_class.reltuples, …)`, `row count unknown (…)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows = |n: u64| {
+            if n == 1 {
+                "1 row".to_string()
+            } else {
+                format!("{n} rows")
+            }
+        };
+        match self {
+            RowCount::Exact(n) => f.write_str(&rows(*n)),
+            RowCount::About { rows: n, source } => write!(f, "about {} ({source})", rows(*n)),
+            RowCount::Unknown { why } => write!(f, "row count unknown ({why})"),
+        }
+    }
 }
 
 /// Who holds the run lock, as far as the database can tell.
@@ -272,18 +330,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, DbError> {
         .enable_all()
         .build()
         .map_err(|e| DbError::new(format!("cannot start the I/O runtime: {e}")))
-}
-
-/// `(table, rows, bytes)` rows as `TableSize`s.
-fn sizes(rows: Vec<Vec<Option<String>>>) -> Vec<TableSize> {
-    let num = |v: &Option<String>| v.as_deref().and_then(|s| s.parse::<i64>().ok());
-    rows.into_iter()
-        .map(|r| TableSize {
-            table: r[0].clone().unwrap_or_default(),
-            rows: num(&r[1]).unwrap_or(0),
-            bytes: num(&r[2]),
-        })
-        .collect()
 }
 
 /// The first value of the first row as a number (0 when absent).

@@ -15,7 +15,7 @@ use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
 use super::{
-    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, Security, TableSize,
+    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, RowCount, Security, TableSize,
 };
 use crate::history::HistoryRow;
 use crate::sql::Dialect;
@@ -296,24 +296,30 @@ impl Engine for MySql {
     }
 
     fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        // Everything as text: `ID` is a signed BIGINT on MariaDB and `TIME` an INT, which
+        // the typed getters refused (the message said "connection 0"). The lock's owner is
+        // known even when PROCESSLIST hides its row (no PROCESS privilege).
         let row = self
             .rt
             .block_on(
                 sqlx::query(
-                    "SELECT p.ID, p.USER, p.HOST, p.TIME FROM information_schema.PROCESSLIST p
-                     WHERE p.ID = IS_USED_LOCK(?)",
+                    "SELECT CAST(l.id AS CHAR), p.USER, p.HOST, p.COMMAND, CAST(p.TIME AS CHAR)
+                     FROM (SELECT IS_USED_LOCK(?) AS id) l
+                     LEFT JOIN information_schema.PROCESSLIST p ON p.ID = l.id
+                     WHERE l.id IS NOT NULL",
                 )
                 .bind(&self.lock_name)
                 .fetch_optional(&mut self.conn),
             )
             .map_err(my_err)?;
         Ok(row.map(|r| {
-            let id: u64 = r.try_get(0).unwrap_or_default();
-            let user: String = r.try_get(1).unwrap_or_default();
-            let host: String = r.try_get(2).unwrap_or_default();
-            let secs: i64 = r.try_get::<i64, _>(3).unwrap_or_default();
-            LockHolder(format!(
-                "connection {id} of {user}@{host} (in its current command for {secs}s)"
+            let get = |i: usize| r.try_get::<Option<String>, _>(i).ok().flatten();
+            LockHolder(describe_holder(
+                &get(0).unwrap_or_else(|| "?".into()),
+                get(1).as_deref(),
+                get(2).as_deref(),
+                get(3).as_deref(),
+                get(4).as_deref(),
             ))
         }))
     }
@@ -485,16 +491,117 @@ impl Engine for MySql {
 
     fn table_sizes(&mut self, limit: usize) -> Result<Vec<TableSize>, DbError> {
         let rows = self.query(&format!(
-            "SELECT TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0)
+            "SELECT TABLE_NAME, TABLE_ROWS, COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0), ENGINE
              FROM information_schema.TABLES
              WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'
              ORDER BY 3 DESC, 1 LIMIT {limit}"
         ))?;
-        Ok(super::sizes(rows))
+        Ok(rows
+            .into_iter()
+            .map(|r| TableSize {
+                table: r[0].clone().unwrap_or_default(),
+                rows: table_rows(r[1].as_deref(), r[3].as_deref().unwrap_or("?")),
+                bytes: r[2].as_deref().and_then(|v| v.parse().ok()),
+            })
+            .collect())
     }
 
     fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
         let mariadb = self.server_version()?.contains("MariaDB");
         crate::schema::mysql::introspect(self, mariadb)
+    }
+}
+
+/// `TABLE_ROWS` as what it is: the count the engine keeps (MyISAM, Aria, MEMORY), or an
+/// estimate (InnoDB samples pages, and its figure can be far off on a small or fresh table).
+fn table_rows(value: Option<&str>, engine: &str) -> RowCount {
+    let exact = ["MyISAM", "Aria", "MEMORY"]
+        .iter()
+        .any(|e| e.eq_ignore_ascii_case(engine));
+    match value.and_then(|v| v.parse::<u64>().ok()) {
+        Some(n) if exact => RowCount::Exact(n),
+        Some(n) => RowCount::About {
+            rows: n,
+            source: format!("information_schema.TABLES.TABLE_ROWS, {engine}'s estimate"),
+        },
+        None => RowCount::Unknown {
+            why: format!("the server keeps no row count for {engine} tables"),
+        },
+    }
+}
+
+/// `connection 42 (user app from 10.0.0.7:51234, idle for 3s)`. `PROCESSLIST.HOST` is
+/// `host:port` over TCP and a bare `localhost` over the Unix socket, which says nothing of
+/// the client's host; an empty host or a hidden row is said in words too.
+fn describe_holder(
+    id: &str,
+    user: Option<&str>,
+    host: Option<&str>,
+    command: Option<&str>,
+    secs: Option<&str>,
+) -> String {
+    let Some(user) = user else {
+        return format!(
+            "connection {id} (its user and host need the PROCESS privilege to be seen)"
+        );
+    };
+    let from = match host.unwrap_or("") {
+        "" => "client host not reported".to_string(),
+        h if h.contains(':') => format!("from {h}"),
+        _ => "over a Unix socket on the database server (client host unknown)".to_string(),
+    };
+    let doing = match command.unwrap_or("") {
+        "Sleep" => "idle".to_string(),
+        "Query" => "running a statement".to_string(),
+        other => format!("in command {other}"),
+    };
+    format!(
+        "connection {id} (user {user} {from}, {doing} for {}s)",
+        secs.unwrap_or("?")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_says_when_the_host_is_unknown() {
+        let tcp = describe_holder(
+            "42",
+            Some("app"),
+            Some("10.0.0.7:51234"),
+            Some("Sleep"),
+            Some("3"),
+        );
+        assert_eq!(
+            tcp,
+            "connection 42 (user app from 10.0.0.7:51234, idle for 3s)"
+        );
+        let socket = describe_holder(
+            "42",
+            Some("root"),
+            Some("localhost"),
+            Some("Query"),
+            Some("1"),
+        );
+        assert_eq!(
+            socket,
+            "connection 42 (user root over a Unix socket on the database server (client host \
+             unknown), running a statement for 1s)"
+        );
+        let empty = describe_holder("7", Some("root"), Some(""), Some("Sleep"), Some("0"));
+        assert!(empty.contains("client host not reported"), "{empty}");
+        let hidden = describe_holder("7", None, None, None, None);
+        assert!(hidden.contains("PROCESS privilege"), "{hidden}");
+    }
+
+    #[test]
+    fn table_rows_are_estimates_for_innodb() {
+        assert_eq!(
+            table_rows(Some("0"), "InnoDB").to_string(),
+            "about 0 rows (information_schema.TABLES.TABLE_ROWS, InnoDB's estimate)"
+        );
+        assert_eq!(table_rows(Some("4"), "Aria"), RowCount::Exact(4));
     }
 }

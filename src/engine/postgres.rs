@@ -10,7 +10,7 @@ use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
 use super::{
-    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, Security, TableSize,
+    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, RowCount, Security, TableSize,
 };
 use crate::history::HistoryRow;
 use crate::sql::Dialect;
@@ -242,13 +242,16 @@ impl Engine for Postgres {
     }
 
     fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        // As text: a role without pg_read_all_stats sees NULL for another role's address,
+        // port, state and times, and the message says what is not known.
         let row = self
             .rt
             .block_on(
                 sqlx::query(
-                    "SELECT a.pid, coalesce(a.usename, '?'), coalesce(host(a.client_addr), 'local socket'),
-                            coalesce(a.application_name, ''),
-                            to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                    "SELECT a.pid::text, a.usename::text, a.application_name, host(a.client_addr),
+                            a.client_port::text, a.state,
+                            to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                            to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
                      FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
                        AND l.classid::bigint = $1 AND l.objid::bigint = $2
@@ -261,11 +264,17 @@ impl Engine for Postgres {
             )
             .map_err(pg_err)?;
         Ok(row.map(|r| {
-            let (pid, user, addr, app, since): (i32, String, String, String, String) =
-                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-            LockHolder(format!(
-                "{app} (PostgreSQL user {user} from {addr}, backend pid {pid}, connected since {since})"
-            ))
+            let get = |i: usize| r.try_get::<Option<String>, _>(i).ok().flatten();
+            LockHolder(describe_holder(&Session {
+                pid: get(0),
+                user: get(1),
+                application: get(2),
+                address: get(3),
+                port: get(4),
+                state: get(5),
+                connected: get(6),
+                state_since: get(7),
+            }))
         }))
     }
 
@@ -416,17 +425,153 @@ impl Engine for Postgres {
 
     fn table_sizes(&mut self, limit: usize) -> Result<Vec<TableSize>, DbError> {
         let rows = self.query(&format!(
-            "SELECT n.nspname || '.' || c.relname, greatest(c.reltuples, 0)::bigint,
-                    pg_total_relation_size(c.oid)
+            "SELECT n.nspname || '.' || c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid),
+                    to_char(greatest(s.last_vacuum, s.last_autovacuum, s.last_analyze, s.last_autoanalyze)
+                            AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
              WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
                AND n.nspname NOT LIKE 'pg\\_toast%'
              ORDER BY 3 DESC, 1 LIMIT {limit}"
         ))?;
-        Ok(super::sizes(rows))
+        Ok(rows
+            .into_iter()
+            .map(|r| TableSize {
+                table: r[0].clone().unwrap_or_default(),
+                rows: reltuples(r[1].as_deref(), r[3].as_deref()),
+                bytes: r[2].as_deref().and_then(|v| v.parse().ok()),
+            })
+            .collect())
     }
 
     fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
         crate::schema::postgres::introspect(self)
+    }
+}
+
+/// `pg_class.reltuples` as what it is: an estimate from the last VACUUM or ANALYZE (`when`,
+/// if the statistics say), or none at all (-1) on a table never vacuumed or analyzed.
+fn reltuples(value: Option<&str>, when: Option<&str>) -> RowCount {
+    match value.and_then(|v| v.parse::<i64>().ok()) {
+        Some(n) if n >= 0 => RowCount::About {
+            rows: n as u64,
+            source: match when {
+                Some(t) => format!("pg_class.reltuples, as of the last VACUUM or ANALYZE at {t}"),
+                None => "pg_class.reltuples, as of the last VACUUM or ANALYZE".into(),
+            },
+        },
+        _ => RowCount::Unknown {
+            why: "never analyzed: pg_class.reltuples is -1 until the first VACUUM or ANALYZE"
+                .into(),
+        },
+    }
+}
+
+/// The lock holder's row of `pg_stat_activity`, as text (`None`: NULL or not visible).
+#[derive(Default)]
+struct Session {
+    pid: Option<String>,
+    user: Option<String>,
+    application: Option<String>,
+    address: Option<String>,
+    port: Option<String>,
+    state: Option<String>,
+    connected: Option<String>,
+    state_since: Option<String>,
+}
+
+/// `psql (PostgreSQL user app from 10.0.0.7, backend pid 81, connected since …, idle since …)`.
+/// Nothing is left blank: an unnamed session, a Unix socket (no client address, port -1)
+/// and details hidden from this role are each said in words.
+fn describe_holder(s: &Session) -> String {
+    let unknown = || "?".to_string();
+    let who = match s.application.as_deref() {
+        Some(app) if !app.is_empty() => app.to_string(),
+        _ => "a session with no application name".to_string(),
+    };
+    let from = match (s.address.as_deref(), s.port.as_deref()) {
+        (Some(addr), _) => format!("from {addr}"),
+        (None, Some("-1")) => {
+            "over a Unix socket on the database server (client host unknown)".to_string()
+        }
+        (None, Some(_)) => "client host unknown".to_string(),
+        (None, None) => "client host not visible to this role".to_string(),
+    };
+    let mut parts = vec![
+        format!(
+            "PostgreSQL user {} {from}",
+            s.user.clone().unwrap_or_else(unknown)
+        ),
+        format!("backend pid {}", s.pid.clone().unwrap_or_else(unknown)),
+    ];
+    if let Some(t) = &s.connected {
+        parts.push(format!("connected since {t}"));
+    }
+    if let (Some(state), Some(t)) = (&s.state, &s.state_since) {
+        let doing = match state.as_str() {
+            "active" => "running a statement",
+            "idle in transaction" => "idle in a transaction",
+            other => other,
+        };
+        parts.push(format!("{doing} since {t}"));
+    }
+    format!("{who} ({})", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_names_what_is_not_known() {
+        let tcp = Session {
+            pid: Some("81".into()),
+            user: Some("app".into()),
+            application: Some("psql".into()),
+            address: Some("10.0.0.7".into()),
+            port: Some("5000".into()),
+            state: Some("active".into()),
+            connected: Some("T1".into()),
+            state_since: Some("T2".into()),
+        };
+        assert_eq!(
+            describe_holder(&tcp),
+            "psql (PostgreSQL user app from 10.0.0.7, backend pid 81, connected since T1, \
+             running a statement since T2)"
+        );
+        let socket = Session {
+            application: Some(String::new()),
+            address: None,
+            port: Some("-1".into()),
+            ..tcp
+        };
+        assert_eq!(
+            describe_holder(&socket),
+            "a session with no application name (PostgreSQL user app over a Unix socket on \
+             the database server (client host unknown), backend pid 81, connected since T1, \
+             running a statement since T2)"
+        );
+        let hidden = Session {
+            pid: Some("9".into()),
+            user: Some("other".into()),
+            ..Session::default()
+        };
+        assert_eq!(
+            describe_holder(&hidden),
+            "a session with no application name (PostgreSQL user other client host not \
+             visible to this role, backend pid 9)"
+        );
+    }
+
+    #[test]
+    fn reltuples_is_an_estimate_or_unknown() {
+        assert_eq!(
+            reltuples(Some("4"), Some("T")).to_string(),
+            "about 4 rows (pg_class.reltuples, as of the last VACUUM or ANALYZE at T)"
+        );
+        assert!(matches!(
+            reltuples(Some("-1"), None),
+            RowCount::Unknown { .. }
+        ));
     }
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    Capabilities, ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder, Param, Security,
-    TableSize,
+    Capabilities, ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder, Param, RowCount,
+    Security, TableSize,
 };
 use crate::history::{Direction, HistoryRow, RowStatus};
 use crate::sql::Dialect;
@@ -455,11 +455,16 @@ impl Engine for Sqlite {
                 .and_then(|v| v.parse().ok());
             sizes.push(TableSize {
                 table: t,
-                rows: n.unwrap_or(0),
+                rows: RowCount::Exact(n.unwrap_or(0)),
                 bytes: None,
             });
         }
-        sizes.sort_by(|a, b| b.rows.cmp(&a.rows).then(a.table.cmp(&b.table)));
+        sizes.sort_by(|a, b| {
+            b.rows
+                .rank()
+                .cmp(&a.rows.rank())
+                .then(a.table.cmp(&b.table))
+        });
         sizes.truncate(limit);
         Ok(sizes)
     }

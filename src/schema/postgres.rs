@@ -58,9 +58,15 @@ LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace
 WHERE con.contype IN ('p', 'u', 'f', 'c', 'x')"
 );
 
+/// Key columns are named by `attname`, as constraints are: `pg_get_indexdef` quotes a name
+/// that needs it (`"moduleId"`), and the model holds names unquoted. It prints what has
+/// no column (`indkey` 0): an expression, kept as SQL text.
 const INDEXES: &str = "SELECT r.nsp, r.relname, i.relname, x.indisunique, am.amname,
-       (SELECT string_agg(pg_get_indexdef(x.indexrelid, k, true), chr(31) ORDER BY k)
-        FROM generate_series(1, x.indnkeyatts) k),
+       (SELECT string_agg(CASE WHEN x.indkey[k - 1] <> 0 THEN a.attname::text
+                               ELSE pg_get_indexdef(x.indexrelid, k, true) END,
+                          chr(31) ORDER BY k)
+        FROM generate_series(1, x.indnkeyatts) k
+        LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[k - 1]),
        pg_get_expr(x.indpred, x.indrelid, true)
 FROM rel r
 JOIN pg_index x ON x.indrelid = r.oid

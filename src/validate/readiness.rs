@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::expect::supporting_index;
 use super::{Category, CheckResult, Evidence, Status};
 use crate::config::Settings;
-use crate::engine::Engine;
+use crate::engine::{Engine, RowCount};
 use crate::schema::{OWN_TABLES, Schema};
 
 pub(super) fn security(e: &mut dyn Engine) -> Vec<CheckResult> {
@@ -74,7 +74,7 @@ pub(super) fn security(e: &mut dyn Engine) -> Vec<CheckResult> {
 pub(super) fn drift(settings: &Settings, live: &Schema) -> Vec<CheckResult> {
     let t = Instant::now();
     let upto = crate::drift::applied_upto(settings);
-    let expected = upto.and_then(|v| crate::drift::migrations_schema(settings, v));
+    let expected = upto.and_then(|v| crate::drift::migrations_schema(settings, v.as_deref()));
     let result = match expected {
         Err(e) => CheckResult::new(
             "schema.drift",
@@ -185,14 +185,19 @@ fn largest(e: &mut dyn Engine) -> CheckResult {
                 .map(|s| {
                     vec![
                         s.table.clone(),
-                        s.rows.to_string(),
+                        s.rows.short(),
                         s.bytes.map_or("-".into(), |b| b.to_string()),
+                        s.rows.source().to_string(),
                     ]
                 })
                 .collect();
-            let head = sizes.first().map_or("no tables".to_string(), |s| {
-                format!("largest: {} ({} rows)", s.table, s.rows)
-            });
+            // An estimate never reads as a count: "about", with where it comes from.
+            let head = sizes
+                .first()
+                .map_or("no tables".to_string(), |s| match s.rows {
+                    RowCount::Exact(_) => format!("largest: {} ({})", s.table, s.rows),
+                    _ => format!("largest: {}, {}", s.table, s.rows),
+                });
             CheckResult::new(
                 "performance.largest_tables",
                 Category::Performance,
@@ -200,7 +205,12 @@ fn largest(e: &mut dyn Engine) -> CheckResult {
                 head,
             )
             .with_evidence(Evidence {
-                columns: vec!["table".into(), "rows".into(), "bytes".into()],
+                columns: vec![
+                    "table".into(),
+                    "rows".into(),
+                    "bytes".into(),
+                    "rows from".into(),
+                ],
                 rows,
                 ..Evidence::default()
             })

@@ -564,3 +564,133 @@ fn sqlite_checks_and_expression_indexes() {
                             "predicate": "email IS NOT NULL"}])
     );
 }
+
+/// A Prisma-style schema (issue 9, defect 4): camelCase columns whose only indexes are
+/// Prisma's `CREATE [UNIQUE] INDEX "Lesson_moduleId_idx" ON "Lesson"("moduleId")`. The
+/// model holds the column names unquoted on every engine, so `[expect.indexes]`,
+/// `[expect.unique]` and the "foreign key without index" check find those indexes.
+fn camel_case_indexes_are_found(kind: Kind) {
+    let db = TestDb::new(kind);
+    let q = if kind == Kind::MySql { "`" } else { "\"" };
+    let sql =
+        "CREATE TABLE ^Module^ (^id^ INTEGER NOT NULL PRIMARY KEY, ^courseId^ INTEGER NOT NULL);
+CREATE TABLE ^Lesson^ (^id^ INTEGER NOT NULL PRIMARY KEY, ^moduleId^ INTEGER NOT NULL,
+  ^sortOrder^ INTEGER NOT NULL, ^slug^ VARCHAR(50) NOT NULL,
+  CONSTRAINT ^Lesson_moduleId_fkey^ FOREIGN KEY (^moduleId^) REFERENCES ^Module^ (^id^));
+CREATE UNIQUE INDEX ^Lesson_moduleId_sortOrder_key^ ON ^Lesson^ (^moduleId^, ^sortOrder^);
+CREATE UNIQUE INDEX ^Lesson_slug_key^ ON ^Lesson^ (^slug^);
+CREATE INDEX ^Module_courseId_idx^ ON ^Module^ (^courseId^);
+"
+        .replace('^', q);
+    let config = format!(
+        "[environments.t]\nurl = \"{}\"\nmigrations = \"migrations\"\n\n\
+         [[expect.indexes]]\ntable = \"Module\"\ncolumns = [\"courseId\"]\n\
+         [[expect.indexes]]\ntable = \"Lesson\"\ncolumns = [\"moduleId\"]\n\
+         [[expect.unique]]\ntable = \"Lesson\"\ncolumns = [\"moduleId\", \"sortOrder\"]\n\
+         [[expect.unique]]\ntable = \"Lesson\"\ncolumns = [\"slug\"]\n",
+        db.url
+    );
+    write_files(
+        db.path(),
+        &[
+            ("cutover.toml", &config),
+            ("migrations/20240101000000_init/migration.sql", &sql),
+        ],
+    );
+    let out = run(&db, &["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let (_, r) = validate_json(&db, &["--level", "comprehensive"]);
+    for id in [
+        "schema.index.Module.courseId",
+        "schema.index.Lesson.moduleId",
+        "integrity.unique.Lesson.moduleId_sortOrder",
+        "integrity.unique.Lesson.slug",
+        "performance.foreign_key_indexes",
+    ] {
+        assert_eq!(status(&r, id), "pass", "{id}: {:#}", check(&r, id));
+    }
+    let unique = check(&r, "integrity.unique.Lesson.slug");
+    assert!(
+        unique["message"]
+            .as_str()
+            .unwrap()
+            .contains("enforced by a key"),
+        "{unique:#}"
+    );
+    let s = schema_json(&db);
+    let lesson = s["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Lesson")
+        .unwrap();
+    // Engines file unique indexes as indexes or as unique keys; both lists may be absent.
+    let list = |key: &str| lesson[key].as_array().cloned().unwrap_or_default();
+    let mut columns: Vec<Value> = list("indexes")
+        .into_iter()
+        .chain(list("uniques"))
+        .map(|i| i["columns"].clone())
+        .collect();
+    columns.sort_by_key(|c| c.to_string());
+    assert_eq!(
+        columns,
+        [
+            serde_json::json!(["moduleId", "sortOrder"]),
+            serde_json::json!(["slug"])
+        ],
+        "{lesson:#}"
+    );
+}
+
+per_engine!(camel_case_indexes_are_found);
+
+/// Issue 10, item 16: a target with no history gets nothing applied on the migrations
+/// side, so `diff` shows what is in the target (made by hand), not every migration's
+/// table as removed; `validate --level comprehensive` reads drift the same way.
+fn diff_with_no_history_applies_nothing(kind: Kind) {
+    let db = TestDb::new(kind);
+    write_files(
+        db.path(),
+        &[
+            ("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n"),
+            ("migrations/2_b.up.sql", "CREATE TABLE b (id INT);\n"),
+        ],
+    );
+    db.connect()
+        .execute("CREATE TABLE legacy (id INT)")
+        .unwrap();
+    let out = db.cutover().args(["diff", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    assert_eq!(
+        json["changes"],
+        serde_json::json!([{"kind": "added", "object": "table", "name": "legacy"}]),
+        "{json:#}"
+    );
+    assert!(
+        json["from"].as_str().unwrap().contains("none applied"),
+        "{json:#}"
+    );
+    let out = db.cutover().arg("diff").output().unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("+ table legacy"), "{text}");
+    assert!(!text.contains("- table"), "{text}");
+
+    let out = db
+        .cutover()
+        .args(["validate", "--json", "--level", "comprehensive"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        check(&r, "schema.drift")["evidence"]["notes"],
+        serde_json::json!(["+ table legacy"]),
+        "{r:#}"
+    );
+    assert!(!db.has_table("cutover_migrations"), "diff changes nothing");
+    assert_no_scratch_left(&db);
+}
+
+per_engine!(diff_with_no_history_applies_nothing);

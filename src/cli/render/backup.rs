@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anstream::{print, println};
-use cutover::backup::{Created, Listing, Pruned, Verification, human};
+use cutover::backup::{Created, Listing, Pruned, Verification, VerifyLevel, human};
 
 use super::{BOLD, DIM, GREEN, RED, Renderer, YELLOW};
 
@@ -19,19 +19,15 @@ impl Renderer {
         let m = &c.manifest;
         let rows: u64 = m.tables.values().sum();
         println!(
-            "{GREEN}backed up{GREEN:#} {} to {} ({}, {} tables, {rows} rows) in {:.1}s",
+            "{GREEN}backed up{GREEN:#} {} to {} ({}, {}, {rows} rows) in {:.1}s",
             m.database,
             c.file.display(),
             human(m.size),
-            m.tables.len(),
+            tables(m.tables.len()),
             m.duration_ms as f64 / 1000.0
         );
-        if let Some(v) = m.verified() {
-            println!(
-                "{GREEN}verified{GREEN:#} ({}): {}",
-                v.level.as_str(),
-                v.details.join("; ")
-            );
+        if let Some(v) = m.verifications.last() {
+            println!("{}", verification(None, v));
         }
         if !m.counts_in_dump_snapshot {
             println!(
@@ -45,12 +41,7 @@ impl Renderer {
             return self.json(v);
         }
         if !self.quiet {
-            println!(
-                "{GREEN}verified{GREEN:#} {} ({}): {}",
-                file.display(),
-                v.level.as_str(),
-                v.details.join("; ")
-            );
+            println!("{}", verification(Some(file), v));
         }
     }
 
@@ -141,5 +132,34 @@ impl Renderer {
             );
         }
         println!("{} {verb}, {} kept", p.deleted.len(), p.kept.len());
+    }
+}
+
+/// `3 tables`, `1 table`.
+fn tables(n: usize) -> String {
+    if n == 1 {
+        "1 table".into()
+    } else {
+        format!("{n} tables")
+    }
+}
+
+/// One verification as people should read it: a checksum proves the file is the one that
+/// was written, not that it loads, so only a restore is called "verified".
+fn verification(file: Option<&Path>, v: &Verification) -> String {
+    let file = file.map_or(String::new(), |f| format!(" {}", f.display()));
+    let details = v.details.join("; ");
+    match (v.level, v.ok) {
+        (VerifyLevel::Checksum, true) => format!(
+            "{GREEN}checksum ok{GREEN:#}{file}: {details}\n  the file is intact; it was not \
+             restored, so this does not prove it loads (--level restore does)"
+        ),
+        (VerifyLevel::Restore, true) => {
+            format!("{GREEN}restore verified{GREEN:#}{file}: {details}")
+        }
+        (level, false) => format!(
+            "{RED}{} check failed{RED:#}{file}: {details}",
+            level.as_str()
+        ),
     }
 }
