@@ -56,8 +56,7 @@ pub fn inspect(settings: &Settings) -> Result<Schema, Error> {
 
 fn inspect_url(settings: &Settings, url: &DatabaseUrl) -> Result<Schema, Error> {
     let mut engine = crate::connect(settings, url, true)?;
-    engine
-        .introspect()
+    crate::schema::introspect(engine.as_mut())
         .map_err(Error::db(format!("cannot read the schema of {url}")))
 }
 

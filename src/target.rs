@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// The database engines cutover drives. This is the one enum that names them; the only
-/// `match` on it that chooses code is `engine::connect`.
+/// `match` on it is `driver::of`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
@@ -19,20 +19,12 @@ pub enum EngineKind {
 impl EngineKind {
     /// The SQL dialect scripts for this engine are read in.
     pub fn dialect(self) -> crate::sql::Dialect {
-        use crate::sql::Dialect;
-        match self {
-            EngineKind::Sqlite => Dialect::Sqlite,
-            EngineKind::Postgres => Dialect::Postgres,
-            EngineKind::MySql => Dialect::MySql,
-        }
+        crate::driver::of(self).dialect
     }
 
+    /// The engine's name in manifests, reports and `--json`.
     pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Sqlite => "sqlite",
-            EngineKind::Postgres => "postgres",
-            EngineKind::MySql => "mysql",
-        }
+        crate::driver::of(self).name
     }
 }
 

@@ -89,6 +89,17 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The secrets this action was configured with (URL passwords and keys, headers).
+    pub fn secrets(&self) -> crate::redact::Secrets {
+        use crate::redact::Secrets;
+        match self {
+            Action::Http { url, headers, .. } => Secrets::new().url(url).headers(headers),
+            Action::Command { .. } | Action::File { .. } | Action::Sql { .. } => Secrets::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimedAction {
     pub action: Action,

@@ -206,7 +206,7 @@ impl Settings {
             .chain(self.deploy.watch.iter().flat_map(|w| &w.checks))
             .chain(self.deploy.maintenance.iter().flat_map(|m| &m.expect));
         for c in checks {
-            all = all.with(crate::checks::secrets(&c.probe));
+            all = all.with(c.probe.secrets());
         }
         let actions = self
             .deploy
@@ -215,7 +215,7 @@ impl Settings {
             .flat_map(|m| [&m.on, &m.off])
             .chain(self.deploy.hooks.iter().map(|h| &h.action));
         for a in actions {
-            all = all.with(crate::deploy::actions::secrets(&a.action));
+            all = all.with(a.action.secrets());
         }
         for n in &self.deploy.notify {
             if let Some(w) = &n.webhook {

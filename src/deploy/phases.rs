@@ -13,7 +13,7 @@ use crate::events::Event;
 use crate::history::State;
 use crate::phase::Phase;
 use crate::runner::MigrateOptions;
-use crate::validate::{CheckResult, Level, Status};
+use crate::verdict::{CheckResult, Level, Status};
 
 impl Run<'_, '_> {
     /// Whether there is a database to back up (a SQLite file may not exist yet).
@@ -49,10 +49,7 @@ impl Run<'_, '_> {
             other => self.preflight_work(&other, &mut detail)?,
         }
         if self.target_exists() {
-            let schema = self
-                .session
-                .engine()
-                .introspect()
+            let schema = crate::schema::introspect(self.session.engine())
                 .map_err(|e| Failed::new(format!("cannot read the schema: {e}")))?;
             self.report.fingerprint_before = Some(schema.fingerprint());
             self.before = Some(schema);

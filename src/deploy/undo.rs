@@ -270,9 +270,7 @@ fn restore(
 
 /// The schema is back to its pre-run fingerprint; the fingerprint now.
 fn prove(session: &mut Session, plan: &UndoPlan) -> Result<String, Error> {
-    let now = session
-        .engine()
-        .introspect()
+    let now = crate::schema::introspect(session.engine())
         .map_err(Error::db("cannot read the schema after the undo"))?;
     let fingerprint = now.fingerprint();
     let differs = match (&plan.before, &plan.fingerprint_before) {

@@ -9,12 +9,10 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPos
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
-use super::{
-    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, RowCount, Security, TableSize,
-};
+use super::{ConnectOptions, DbError, Engine, LockHolder, Param, RowCount, Security, TableSize};
 use crate::history::HistoryRow;
-use crate::sql::Dialect;
-use crate::target::DatabaseUrl;
+
+use crate::target::{DatabaseUrl, EngineKind};
 
 /// The advisory lock key: "cutover" in ASCII, split so both 32-bit halves stay positive
 /// (`pg_locks` shows them as `classid` and `objid`).
@@ -22,7 +20,7 @@ const LOCK_HIGH: i64 = 0x2c75_7430;
 const LOCK_LOW: i64 = 0x7665_7200;
 const LOCK_KEY: i64 = (LOCK_HIGH << 32) | LOCK_LOW;
 
-pub(super) fn connect(
+pub(crate) fn connect(
     url: &DatabaseUrl,
     opts: &ConnectOptions,
 ) -> Result<Box<dyn Engine>, DbError> {
@@ -132,15 +130,8 @@ impl Postgres {
 }
 
 impl Engine for Postgres {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            transactional_ddl: true,
-            lock_kind: "advisory lock",
-        }
+    fn kind(&self) -> EngineKind {
+        EngineKind::Postgres
     }
 
     fn server_version(&mut self) -> Result<String, DbError> {
@@ -394,10 +385,6 @@ impl Engine for Postgres {
         self.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     }
 
-    fn statement_timeout_sql(&self, limit: std::time::Duration) -> Option<String> {
-        Some(format!("SET statement_timeout = {}", limit.as_millis()))
-    }
-
     fn database_size(&mut self) -> Result<u64, DbError> {
         let rows = self.query("SELECT pg_database_size(current_database())")?;
         Ok(super::first_number(&rows))
@@ -442,10 +429,6 @@ impl Engine for Postgres {
                 bytes: r[2].as_deref().and_then(|v| v.parse().ok()),
             })
             .collect())
-    }
-
-    fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
-        crate::schema::postgres::introspect(self)
     }
 }
 

@@ -9,7 +9,6 @@
 
 mod execute;
 mod journal;
-pub(crate) mod lock;
 mod plan;
 mod report;
 

@@ -11,6 +11,8 @@
 //! A session opened to change a target that does not exist yet (a SQLite file) does not
 //! create it until the first write, so bad input and dry runs leave nothing behind.
 
+mod lock;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -21,7 +23,6 @@ use crate::error::Error;
 use crate::events::{Event, Observer};
 use crate::history::{self, Entry};
 use crate::migrations::Discovered;
-use crate::runner::RunContext;
 
 /// What a command will do to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,13 @@ pub enum Access {
     Read,
     /// Change it: the run lock is taken at open and held until the session ends.
     Change,
+}
+
+/// Who is running, stamped on every history row and record.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run_id: String,
+    pub applied_by: String,
 }
 
 /// Whether a command needs the migrations folder.
@@ -333,7 +341,7 @@ impl<'o> Session<'o> {
     }
 
     fn lock(&mut self) -> Result<(), Error> {
-        crate::runner::lock::acquire(
+        lock::acquire(
             self.engine.as_mut(),
             self.settings.lock_timeout,
             &mut *self.observer,
