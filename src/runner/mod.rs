@@ -8,6 +8,7 @@
 //! SQLite file) until the plan has been made and found sound.
 
 mod execute;
+mod invalid;
 mod journal;
 mod plan;
 mod report;
