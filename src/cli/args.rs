@@ -31,7 +31,6 @@ Exit codes:
   10 deploy failed before changing anything
   11 deploy failed and was rolled back (the schema is proved back to its pre-deploy state)
   12 deploy failed and the rollback did not restore the pre-deploy schema
-     (also: a rollback, resolve, baseline or restore that stopped part-way)
   130 interrupted by SIGINT/SIGTERM between two migrations (the one under way finished)";
 
 #[derive(Debug, Parser)]

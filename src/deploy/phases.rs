@@ -239,7 +239,11 @@ impl Run<'_, '_> {
             .cloned()
             .collect();
         if hooks.is_empty() {
-            return Ok(Done::skipped(format!("no {when:?} hooks")));
+            let name = serde_json::to_value(when)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Ok(Done::skipped(format!("no {name} hooks")));
         }
         let mut detail = Vec::new();
         for h in &hooks {
