@@ -92,7 +92,7 @@ pub fn validate_in(session: &mut Session, level: Level) -> Result<ValidationRepo
         fingerprint = Some(schema.fingerprint());
         checks.extend(standard(&settings, engine, &schema));
         if level >= Level::Comprehensive {
-            checks.extend(readiness::drift(&settings, &schema));
+            checks.extend(readiness::drift(session, &schema));
             checks.extend(readiness::performance(session.engine(), &schema));
         }
     }
