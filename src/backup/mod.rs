@@ -253,7 +253,10 @@ fn create_with(
     manifest::write(&path, &manifest)?;
     let level = opts.verify.unwrap_or(settings.backup.verify);
     let written = format!("{} was written but not verified", path.display());
-    interrupt::explain(verify(settings, &path, level, observer), &written)?;
+    interrupt::explain(
+        verify::verify_with(Some(engine), settings, &path, level, observer),
+        &written,
+    )?;
     let manifest = manifest::read(&path)?;
     Ok(Created {
         file: path,
