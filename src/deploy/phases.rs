@@ -458,3 +458,21 @@ fn max_locks_hint(e: Error) -> Error {
     }
     e
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::DbError;
+
+    #[test]
+    fn running_out_of_locks_names_the_setting() {
+        let e = Error::Database {
+            context: "migration 7 failed".into(),
+            source: DbError::new("ERROR: out of shared memory (SQLSTATE 53200)"),
+        };
+        let said = max_locks_hint(e).to_string();
+        assert!(said.contains("max_locks_per_transaction"), "{said}");
+        let other = Error::Usage("no migration".into());
+        assert_eq!(max_locks_hint(other).to_string(), "no migration");
+    }
+}

@@ -43,7 +43,10 @@ impl Run<'_, '_> {
             self.report.fingerprint_before = Some(schema.fingerprint());
             self.before = Some(schema);
         } else {
-            self.before = Some(crate::schema::Schema::default());
+            // A SQLite file the run will create: its schema before is the empty one.
+            let empty = crate::schema::Schema::default();
+            self.report.fingerprint_before = Some(empty.fingerprint());
+            self.before = Some(empty);
         }
         self.room_for_backup(&mut detail)?;
         if let Some(max) = self.settings().backup.max_age {

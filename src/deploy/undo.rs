@@ -61,6 +61,7 @@ pub enum How {
 /// What the undo did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Undone {
+    #[serde(flatten)]
     pub how: How,
     /// The schema's fingerprint after the undo (equal to the pre-deploy one).
     pub fingerprint: String,

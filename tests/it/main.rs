@@ -16,6 +16,7 @@ mod fingerprint_corpora;
 mod formats;
 mod messages;
 mod migrate;
+mod one_transaction;
 mod readme;
 mod safety;
 mod scratch;
