@@ -141,9 +141,7 @@ impl<'o> Session<'o> {
         if access == Access::Change {
             // A signal stops the command after the step under way (never half-way through
             // a migration); the session checks the flag between steps.
-            for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                let _ = signal_hook::flag::register(signal, stop.clone());
-            }
+            watch_signals();
         }
         let mut session = Session {
             baseline: settings.init_sql.clone(),
@@ -219,9 +217,10 @@ impl<'o> Session<'o> {
         (self.engine.as_mut(), &mut *self.observer, &self.found)
     }
 
-    /// Whether SIGINT or SIGTERM asked the command to stop after the step under way.
+    /// Whether SIGINT or SIGTERM (or `request_stop`) asked the command to stop after the
+    /// step under way.
     pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.stop.load(Ordering::Relaxed) || signalled()
     }
 
     /// Ask the command to stop after the step under way (as a signal would).
@@ -349,6 +348,24 @@ impl<'o> Session<'o> {
         self.locked = true;
         Ok(())
     }
+}
+
+/// Set by SIGINT or SIGTERM, for every session of the process.
+static SIGNALLED: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// Register the handlers once per process (sessions come and go; handlers would pile up).
+fn watch_signals() {
+    SIGNALLED.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let _ = signal_hook::flag::register(signal, flag.clone());
+        }
+        flag
+    });
+}
+
+fn signalled() -> bool {
+    SIGNALLED.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
 impl Drop for Session<'_> {
