@@ -547,11 +547,15 @@ impl Run<'_, '_> {
                     done.skipped.len()
                 )))
             }
-            Err(e) => {
-                // Seeds before the failing one were committed.
-                self.seeded = true;
-                self.changed = true;
-                Err(Failed::from(e))
+            Err(failed) => {
+                // Seeds before the failing one were committed (and, where DDL commits
+                // implicitly, part of the failing one); a seed that failed alone in its
+                // own transaction left nothing to undo.
+                if failed.kept {
+                    self.seeded = true;
+                    self.changed = true;
+                }
+                Err(Failed::from(failed.error))
             }
         }
     }

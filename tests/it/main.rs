@@ -16,6 +16,7 @@ mod fingerprint_corpora;
 mod formats;
 mod messages;
 mod migrate;
+mod policy;
 mod readme;
 mod safety;
 mod scratch;

@@ -1,0 +1,168 @@
+//! The governed commands one by one, on every engine: `rollback --to` (the issue's
+//! reproduction), `rollback --steps`, `rollback --run`, `resolve`, `baseline`,
+//! `backup restore` and `seed` each keep the contract of `obeys_policy`; an undo by restore
+//! keeps the target's own records.
+
+use super::*;
+
+/// `cutover --env prod rollback --to V </dev/null` must not drop a column without asking,
+/// without a backup and without a record; approved, it does all three and runs the hooks.
+fn rollback_to_and_steps(kind: Kind) {
+    let p = Project::new(kind, "");
+    p.ok(&["migrate"]);
+    assert!(p.has_note());
+    obeys_policy(&p, &["rollback", "--to", "0001"], "rollback", 5);
+    assert!(!p.has_note(), "approved, the column is dropped");
+    assert!(!p.db.has_table("extra"));
+    assert_eq!(p.hook_log(), "before\nafter\n", "the rollback hooks ran");
+
+    p.ok(&["migrate"]);
+    obeys_policy(&p, &["rollback", "--steps", "1"], "rollback", 5);
+    assert!(!p.db.has_table("extra") && p.has_note());
+    assert_eq!(p.hook_log(), "before\nafter\n".repeat(2));
+}
+
+/// `rollback --run ID` undoes a finished deploy under the policy; `runs list` then shows
+/// the deploy as rolled back and names the run that undid it (text and JSON).
+fn rollback_run_marks_the_deploy(kind: Kind) {
+    let p = Project::new(kind, "");
+    p.ok(&["migrate", "--to", "0001"]);
+    p.ok(&["deploy", "--yes"]);
+    assert!(p.has_note());
+    let deploy = p.runs()[0]["id"].as_str().unwrap().to_string();
+    obeys_policy(&p, &["rollback", "--run", &deploy], "rollback", 5);
+    assert!(!p.has_note() && !p.db.has_table("extra"));
+    assert_eq!(p.hook_log(), "before\nafter\n");
+    undone_in_runs_list(&p, &deploy);
+}
+
+/// The deploy `id` is listed as rolled back by the newest run, which says it undoes it.
+fn undone_in_runs_list(p: &Project, id: &str) {
+    let runs = p.runs();
+    let undo = &runs[0];
+    let undo_id = undo["id"].as_str().unwrap();
+    assert_eq!(
+        (undo["kind"].as_str(), undo["outcome"].as_str()),
+        (Some("rollback"), Some("success")),
+        "{runs:#?}"
+    );
+    assert_eq!(undo["undoes"], id, "{undo:#}");
+    let deploy = runs
+        .iter()
+        .find(|r| r["id"] == id)
+        .expect("the deploy is listed");
+    assert_eq!(deploy["outcome"], "rolled_back", "{deploy:#}");
+    assert_eq!(deploy["undone_by"], undo_id, "{deploy:#}");
+    let text = stdout(&p.ok(&["runs", "list"]));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(id))
+        .unwrap_or_else(|| panic!("{id} in\n{text}"));
+    assert!(
+        line.contains("rolled back") && line.contains(&format!("undone by {undo_id}")),
+        "{line}"
+    );
+}
+
+/// With `rollback = "restore"`, `rollback --run` restores the pre-deploy backup, and the
+/// target's own records survive it: the deploy and its undo are both listed.
+fn rollback_run_by_restore_keeps_the_records(kind: Kind) {
+    let p = Project::new(
+        kind,
+        "rollback = \"restore\"\nrollback_after_traffic = \"restore\"",
+    );
+    p.ok(&["migrate", "--to", "0001"]);
+    p.ok(&["deploy", "--yes"]);
+    let deploy = p.runs()[0]["id"].as_str().unwrap().to_string();
+    let out = p.ok(&["rollback", "--run", &deploy, "--yes"]);
+    assert!(stdout(&out).contains("restored"), "{}", stdout(&out));
+    assert!(!p.has_note() && !p.db.has_table("extra"));
+    assert_eq!(
+        p.db.count("SELECT count(*) FROM items"),
+        0,
+        "the seed's row went with the restore"
+    );
+    undone_in_runs_list(&p, &deploy);
+}
+
+/// `resolve --accept-checksum` of an edited, reviewed migration.
+fn resolve_obeys_the_policy(kind: Kind) {
+    let p = Project::new(kind, "");
+    p.ok(&["migrate"]);
+    write_files(
+        p.db.path(),
+        &[(
+            "migrations/0003_extra.up.sql",
+            "CREATE TABLE extra (id INT); -- reviewed\n",
+        )],
+    );
+    assert_eq!(p.run(&["status", "--check"]).status.code(), Some(1));
+    obeys_policy(&p, &["resolve", "--accept-checksum", "0003"], "resolve", 5);
+    p.ok(&["status", "--check"]);
+}
+
+/// `baseline` adopts a database built by hand.
+fn baseline_obeys_the_policy(kind: Kind) {
+    let p = Project::new(kind, "");
+    p.db.connect()
+        .execute("CREATE TABLE items (id INT PRIMARY KEY)")
+        .unwrap();
+    obeys_policy(&p, &["baseline", "--version", "0001"], "baseline", 5);
+    assert_eq!(
+        p.db.history(),
+        [("0001".to_string(), "applied".to_string())]
+    );
+}
+
+/// `backup restore` replaces the data, after a safety backup.
+fn restore_obeys_the_policy(kind: Kind) {
+    let p = Project::new(kind, "");
+    p.ok(&["migrate"]);
+    p.ok(&["backup", "create"]);
+    let file = format!("backups/{}", p.backups()[0]);
+    p.db.connect()
+        .execute("INSERT INTO items (id) VALUES (42)")
+        .unwrap();
+    obeys_policy(&p, &["backup", "restore", &file], "restore", 5);
+    assert_eq!(p.db.count("SELECT count(*) FROM items"), 0, "restored");
+}
+
+/// `seed` runs the seeds alone; a seed that fails is exit 4 and keeps nothing of itself.
+fn seed_obeys_the_policy(kind: Kind) {
+    let p = Project::new(kind, "");
+    p.ok(&["migrate"]);
+    obeys_policy(&p, &["seed"], "seed", 10);
+    assert_eq!(p.db.count("SELECT count(*) FROM items"), 1);
+
+    write_files(
+        p.db.path(),
+        &[(
+            "seeds/02_broken.sql",
+            "INSERT INTO items (id) VALUES (2);\nINSERT INTO nowhere VALUES (1);\n",
+        )],
+    );
+    let out = p.run(&["seed", "--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "a seed failure is a script failure\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("02_broken.sql:2"), "{}", stderr(&out));
+    assert_eq!(
+        p.db.count("SELECT count(*) FROM items"),
+        1,
+        "nothing of the failed seed was kept"
+    );
+}
+
+per_engine!(
+    rollback_to_and_steps,
+    rollback_run_marks_the_deploy,
+    rollback_run_by_restore_keeps_the_records,
+    resolve_obeys_the_policy,
+    baseline_obeys_the_policy,
+    restore_obeys_the_policy,
+    seed_obeys_the_policy,
+);
