@@ -93,6 +93,44 @@ webhook = "{base}/hook"
         Project { db, app }
     }
 
+    /// Add `toml` to the end of cutover.toml (sub-tables of `[environments.prod]`).
+    pub fn append(&self, toml: &str) {
+        let path = self.db.path().join("cutover.toml");
+        let config = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{config}\n{toml}\n")).unwrap();
+    }
+
+    /// The events of the newest run that wrote into `report/`, one JSON object per line
+    /// of its `journal.jsonl`.
+    pub fn journal(&self) -> Vec<Value> {
+        let mut dirs: Vec<_> = std::fs::read_dir(self.db.path().join("report"))
+            .expect("report/ exists")
+            .map(|d| d.unwrap().path())
+            .collect();
+        dirs.sort();
+        let dir = dirs.pop().expect("a run folder in report/");
+        std::fs::read_to_string(dir.join("journal.jsonl"))
+            .expect("journal.jsonl")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+
+    /// Whether any of cutover's own tables (or, on SQLite, the database file) exists.
+    pub fn left_a_trace(&self) -> bool {
+        if self.db.kind == Kind::Sqlite {
+            return self.db.path().join("test.db").exists();
+        }
+        [
+            "cutover_migrations",
+            "cutover_runs",
+            "cutover_seeds",
+            "items",
+        ]
+        .iter()
+        .any(|t| self.db.has_table(t))
+    }
+
     /// `cutover --env prod ARGS`, with no terminal (stdin is empty, output captured).
     pub fn run(&self, args: &[&str]) -> Output {
         cutover_cmd(self.db.path())
