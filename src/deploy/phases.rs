@@ -482,7 +482,11 @@ impl Run<'_, '_> {
             self.open_transaction = true;
             self.session.set_outer_transaction(true);
         }
+        // What the server says while the migrations run goes to the journal (and, with
+        // -v, to the terminal).
+        self.session.engine().collect_notices(true);
         let result = self.session.migrate(&opts);
+        self.session.engine().collect_notices(false);
         match result {
             Ok(r) => {
                 self.report.applied = r.scripts.iter().map(|s| s.id.clone()).collect();

@@ -132,7 +132,10 @@ impl Run<'_, '_> {
     pub(super) fn rollback_work(&mut self) -> Result<Done, Failed> {
         match self.work.clone() {
             Work::Rollback(opts) => {
+                // The server's notices go to the journal, as a deploy's do.
+                self.session.engine().collect_notices(true);
                 let result = self.session.rollback(&opts);
+                self.session.engine().collect_notices(false);
                 match result {
                     Ok(r) => {
                         self.report.applied = r.scripts.iter().map(|s| s.id.clone()).collect();

@@ -5,14 +5,15 @@
 //! project on a real engine with a real local HTTP server taking the webhooks.
 //!
 //! - `governed`: the contract, command by command, and the records a restore keeps.
-//! - `runs`: deploy plans and `--to`, dry runs, notifications, I/O errors, the journal and
-//!   what a run shows while it works.
+//! - `runs`: deploy plans and `--to`, dry runs, notifications, refusals, I/O errors.
+//! - `visible`: what a run shows while it works and keeps in its journal and records.
 //! - `sessions`: what one migration leaves for the next (session settings), which migration a
 //!   version names, and inputs that used to panic.
 
 mod governed;
 mod runs;
 mod sessions;
+mod visible;
 
 use std::process::Output;
 

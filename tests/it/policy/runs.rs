@@ -1,5 +1,5 @@
-//! Deploy plans and `--to`, dry runs, notifications, I/O errors, the journal, and what a
-//! run shows while it works.
+//! Deploy plans and `--to`, dry runs, notifications, refusals that come before anything,
+//! and I/O errors.
 
 use super::*;
 
