@@ -100,7 +100,7 @@ impl Renderer {
                 "  {} {}  {DIM}{}{DIM:#}",
                 m.id,
                 m.name,
-                &m.checksum[..m.checksum.len().min(16)]
+                super::clip(&m.checksum, 16)
             );
         }
         println!(
@@ -132,7 +132,7 @@ impl Renderer {
             println!(
                 "{}  {:<20}  {:<8}  {:<10}  {:<24}  {:>7} ms  {} migration(s){by}  {DIM}{}{DIM:#}",
                 r.id,
-                &r.started_at[..r.started_at.len().min(19)],
+                super::clip(&r.started_at, 19),
                 kind_name(r.kind),
                 r.environment,
                 outcome,

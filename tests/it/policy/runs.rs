@@ -229,3 +229,37 @@ fn unreadable_runs_are_an_error() {
     assert!(stderr(&out).contains("cutover_runs"), "{}", stderr(&out));
     assert!(!stdout(&out).contains("no run"), "{}", stdout(&out));
 }
+
+/// Records edited by hand with multi-byte text where a time should be (a run's row, a
+/// backup's manifest) are listed as they are, never a panic.
+#[test]
+fn hand_edited_records_do_not_panic() {
+    let p = Project::new(Kind::Sqlite, "");
+    p.ok(&["migrate"]);
+    p.ok(&["rollback", "--yes"]);
+    let odd = "2026-11-29T23:22:4é8Z";
+    p.db.connect()
+        .execute(&format!("UPDATE cutover_runs SET started_at = '{odd}'"))
+        .unwrap();
+    let out = p.ok(&["runs", "list"]);
+    assert!(
+        stdout(&out).contains("2026-11-29T23:22:4"),
+        "{}",
+        stdout(&out)
+    );
+
+    let manifest =
+        p.db.path()
+            .join("backups")
+            .join(format!("{}.json", p.backups()[0]));
+    let mut m: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["created_at"] = odd.into();
+    m["verifications"][0]["at"] = odd.into();
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let out = p.ok(&["backup", "list"]);
+    assert!(
+        stdout(&out).contains("2026-11-29T23:22:4"),
+        "{}",
+        stdout(&out)
+    );
+}
