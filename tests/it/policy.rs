@@ -141,6 +141,22 @@ webhook = "{base}/hook"
             .unwrap()
     }
 
+    /// `run` with the file-size limit at `kib` KiB, so that writing a bigger file fails as
+    /// on a full disk (EFBIG: the signal is ignored).
+    pub fn limited(&self, kib: u32, args: &[&str]) -> Output {
+        std::process::Command::new("bash")
+            .current_dir(self.db.path())
+            .env("NO_COLOR", "1")
+            .arg("-c")
+            .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$@\""))
+            .arg("limited")
+            .arg(assert_cmd::cargo::cargo_bin("cutover"))
+            .args(["--env", "prod"])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     /// Run and insist on exit 0.
     pub fn ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);

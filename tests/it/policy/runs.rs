@@ -263,3 +263,31 @@ fn hand_edited_records_do_not_panic() {
         stdout(&out)
     );
 }
+
+/// A backup that cannot be written whole (the disk is "full") is exit 9, for `backup
+/// create` and for the safety backup of a rollback, which then changes nothing.
+#[test]
+fn a_full_disk_during_a_backup_is_exit_9() {
+    let p = Project::new(Kind::Postgres, "");
+    p.ok(&["migrate"]);
+    // Enough data that the dump outgrows the limit.
+    p.db.connect()
+        .execute("INSERT INTO items (id, note) SELECT g, left(md5(g::text), 20) FROM generate_series(1, 20000) g")
+        .unwrap();
+    let before = p.state();
+    for args in [&["backup", "create"][..], &["rollback", "--yes"][..]] {
+        let out = p.limited(8, args);
+        assert_eq!(out.status.code(), Some(9), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("File too large"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(p.state(), before);
+    assert!(
+        p.backups().is_empty(),
+        "no partial backup is left: {:?}",
+        p.backups()
+    );
+}

@@ -244,23 +244,7 @@ fn lost_journal_is_a_warning() {
     );
     // Many watch rounds make a journal far larger than any report file.
     with_checks(&p, "duration = \"600ms\"\ninterval = \"10ms\"");
-    let out = std::process::Command::new("bash")
-        .current_dir(p.db.path())
-        .env("NO_COLOR", "1")
-        .args([
-            "-c",
-            "trap '' XFSZ; ulimit -f 16; exec \"$@\"",
-            "limited",
-            assert_cmd::cargo::cargo_bin("cutover").to_str().unwrap(),
-            "--env",
-            "prod",
-            "deploy",
-            "--yes",
-            "--report-dir",
-            "report",
-        ])
-        .output()
-        .unwrap();
+    let out = p.limited(16, &["deploy", "--yes", "--report-dir", "report"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     let warning = err
