@@ -120,10 +120,7 @@ impl Renderer {
             println!("no run has been recorded in this database");
         }
         for r in rows {
-            let outcome = match r.outcome {
-                Outcome::RolledBack => "rolled back",
-                other => other.as_str(),
-            };
+            let outcome = outcome_name(r);
             let by = match (&r.undone_by, &r.undoes) {
                 (Some(by), _) => format!("  undone by {by}"),
                 (None, Some(of)) => format!("  undoes {of}"),
@@ -151,7 +148,7 @@ impl Renderer {
             "run {} ({}): {} ({} ms) in {} by {}",
             r.id,
             kind_name(r.kind),
-            r.outcome.as_str(),
+            outcome_name(r),
             r.duration_ms,
             r.environment,
             r.applied_by
@@ -238,6 +235,15 @@ pub fn status_mark(s: Status) -> String {
 }
 
 /// One round of the watch window: every check with its value.
+/// How a recorded run ended, for people. A deploy undone later by `rollback --run` did not
+/// fail: it is "rolled back", and the row says by which run.
+fn outcome_name(r: &RunRow) -> &'static str {
+    match r.outcome {
+        Outcome::RolledBack if r.undone_by.is_some() => "rolled back",
+        other => other.as_str(),
+    }
+}
+
 pub fn watch_line(round: u32, failed_in_a_row: u32, results: &[CheckResult]) -> String {
     let checks: Vec<String> = results
         .iter()

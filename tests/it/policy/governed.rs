@@ -62,6 +62,14 @@ fn undone_in_runs_list(p: &Project, id: &str) {
         line.contains("rolled back") && line.contains(&format!("undone by {undo_id}")),
         "{line}"
     );
+    // The deploy itself succeeded: it was undone later, it did not fail.
+    let shown = stdout(&p.ok(&["runs", "show", id]));
+    assert!(
+        shown.contains("rolled back")
+            && shown.contains(&format!("undone by run {undo_id}"))
+            && !shown.contains("failed"),
+        "{shown}"
+    );
 }
 
 /// With `rollback = "restore"`, `rollback --run` restores the pre-deploy backup, and the

@@ -85,34 +85,49 @@ fn a_unique_bare_number_names_its_migration() {
     assert_eq!(ids(&p.db), ["0001"]);
 }
 
-/// PostgreSQL: `SET statement_timeout = 0` in one migration does not free the next from
-/// the environment's statement_timeout.
-#[test]
-fn postgres_statement_timeout_holds_for_the_next_migration() {
-    let p = Project::new(Kind::Postgres, "statement_timeout = \"300ms\"");
+/// Lifting the statement timeout in one migration (PostgreSQL `SET statement_timeout = 0`,
+/// MariaDB `SET SESSION max_statement_time = 0`) does not free the next migration from the
+/// environment's statement_timeout: the slow one is cancelled, and the deploy rolled back.
+fn statement_timeout_holds_for_the_next_migration(kind: Kind) {
+    let p = Project::new(kind, "statement_timeout = \"300ms\"");
     p.ok(&["migrate"]);
+    let (lift, slow, cancelled) = match kind {
+        Kind::Postgres => (
+            "SET statement_timeout = 0;\n",
+            "SELECT pg_sleep(3);\n",
+            "canceling statement due to statement timeout",
+        ),
+        _ => (
+            "SET SESSION max_statement_time = 0;\n",
+            "SELECT SLEEP(3);\n",
+            "max_statement_time exceeded",
+        ),
+    };
     write_files(
         p.db.path(),
         &[
-            (
-                "migrations/0004_no_limit.up.sql",
-                "SET statement_timeout = 0;\n",
-            ),
+            ("migrations/0004_no_limit.up.sql", lift),
             ("migrations/0004_no_limit.down.sql", "SELECT 1;\n"),
-            ("migrations/0005_slow.up.sql", "SELECT pg_sleep(3);\n"),
+            ("migrations/0005_slow.up.sql", slow),
             ("migrations/0005_slow.down.sql", "SELECT 1;\n"),
         ],
     );
     let started = std::time::Instant::now();
     let out = p.run(&["deploy", "--yes"]);
     assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("canceling statement due to statement timeout"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains(cancelled), "{}", stderr(&out));
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
     assert_eq!(ids(&p.db), ["0001", "0002", "0003"]);
+}
+
+#[test]
+fn postgres_statement_timeout_holds_for_the_next_migration() {
+    statement_timeout_holds_for_the_next_migration(Kind::Postgres);
+}
+
+#[test]
+fn mariadb_statement_timeout_holds_for_the_next_migration() {
+    statement_timeout_holds_for_the_next_migration(Kind::MySql);
 }
 
 /// PostgreSQL: a pg_dump-style baseline empties `search_path`; the next migration, the
