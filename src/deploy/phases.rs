@@ -643,8 +643,8 @@ impl Run<'_, '_> {
             self.sleep(w.interval.min(left));
         }
         Ok(Done::ran(format!(
-            "{rounds} round(s) over {}s, no breach",
-            w.duration.as_secs()
+            "{rounds} round(s) over {:.1}s, no breach",
+            w.duration.as_secs_f64()
         )))
     }
 

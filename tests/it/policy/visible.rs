@@ -58,6 +58,10 @@ fn a_run_shows_and_journals_everything() {
         );
     }
     assert!(
+        err.contains(&format!("{} round(s) over 0.2s, no breach", rounds.len())),
+        "the window's length as configured (250ms):\n{err}"
+    );
+    assert!(
         !err.lines().any(|l| l.starts_with("    preflight ")),
         "passing checks get their own line only with -v:\n{err}"
     );
