@@ -118,6 +118,11 @@ fn one_rollback_one_message(kind: Kind) {
     let out = p.run(&["deploy", "--yes"]);
     assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
     assert!(!p.db.has_table("extra"), "0003 was undone");
+    assert_eq!(
+        p.hook_log(),
+        "before\nafter\n",
+        "the deploy's undo runs both rollback hooks, as `rollback --run` does"
+    );
     let hooks = p.hooks();
     let events: Vec<&str> = hooks.iter().map(|h| h["event"].as_str().unwrap()).collect();
     assert_eq!(events, ["start", "rollback"], "{hooks:#?}");
