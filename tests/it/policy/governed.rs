@@ -174,3 +174,61 @@ per_engine!(
     restore_obeys_the_policy,
     seed_obeys_the_policy,
 );
+
+/// `cutover --env prod ARGS` on a terminal (`script` gives it one), typing `answer` when
+/// asked. Returns the exit code and everything the terminal showed.
+fn on_a_terminal(p: &Project, answer: &str, args: &[&str]) -> (Option<i32>, String) {
+    let cutover = assert_cmd::cargo::cargo_bin("cutover");
+    let command: Vec<String> = [cutover.to_str().unwrap(), "--env", "prod"]
+        .iter()
+        .chain(args)
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let mut child = std::process::Command::new("script")
+        .current_dir(p.db.path())
+        .env("NO_COLOR", "1")
+        .args(["-qec", &command.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux runs the command on a terminal");
+    use std::io::Write;
+    writeln!(child.stdin.take().unwrap(), "{answer}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), stdout(&out))
+}
+
+/// On a terminal, approving is typing a name: the environment's for a rollback, the
+/// database's for a restore. Any other answer is refused and changes nothing.
+#[test]
+fn approval_is_a_typed_name_on_a_terminal() {
+    let p = Project::new(Kind::Sqlite, "");
+    p.ok(&["migrate"]);
+    let (code, shown) = on_a_terminal(&p, "production", &["rollback", "--to", "0001"]);
+    assert_eq!(code, Some(5), "{shown}");
+    assert!(
+        shown.contains("Type prod to approve") && shown.contains("not approved"),
+        "{shown}"
+    );
+    assert!(p.has_note(), "refused: nothing changed");
+    let (code, shown) = on_a_terminal(&p, "prod", &["rollback", "--to", "0001"]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(!p.has_note(), "approved: rolled back");
+
+    p.ok(&["backup", "create"]);
+    let file = format!("backups/{}", p.backups().last().unwrap());
+    p.db.connect()
+        .execute("INSERT INTO items (id) VALUES (42)")
+        .unwrap();
+    let (code, shown) = on_a_terminal(&p, "prod", &["backup", "restore", &file]);
+    assert_eq!(
+        code,
+        Some(5),
+        "the database's name, not the environment's: {shown}"
+    );
+    assert_eq!(p.db.count("SELECT count(*) FROM items"), 1);
+    let (code, shown) = on_a_terminal(&p, "test", &["backup", "restore", &file]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(p.db.count("SELECT count(*) FROM items"), 0, "restored");
+}
