@@ -29,7 +29,8 @@ Exit codes:
   7  a prerequisite is missing: a dump tool, a recent enough one, or disk space
   8  a backup, its verification or a restore failed
   9  a file could not be read or written (disk full, permissions): see the message
-  10 deploy (or seed) failed before changing anything, e.g. not approved
+  10 a governed run (deploy, seed, rollback, resolve, baseline, restore) stopped before changing
+     anything: a failed check, hook or maintenance switch; a deploy or seed not approved
   11 deploy failed and was rolled back (the schema is proved back to its pre-deploy state)
   12 deploy failed and the rollback did not restore the pre-deploy schema
      (also: a rollback, resolve, baseline or restore that stopped part-way)

@@ -232,3 +232,27 @@ fn approval_is_a_typed_name_on_a_terminal() {
     assert_eq!(code, Some(0), "{shown}");
     assert_eq!(p.db.count("SELECT count(*) FROM items"), 0, "restored");
 }
+
+/// A before-rollback hook that fails stops the rollback before it changes anything (exit
+/// 10, as for any governed run stopped before a change); the failure is announced once and
+/// recorded.
+#[test]
+fn a_failing_before_rollback_hook_stops_the_rollback() {
+    let p = Project::new(Kind::Sqlite, "");
+    p.append(
+        "[[environments.prod.hooks]]\nwhen = \"before-rollback\"\ncommand = \"echo workers busy >&2; exit 3\"\n",
+    );
+    p.ok(&["migrate"]);
+    let out = p.run(&["rollback", "--yes"]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    assert!(stderr(&out).contains("workers busy"), "{}", stderr(&out));
+    assert!(p.db.has_table("extra"), "nothing was rolled back");
+    assert_eq!(
+        p.hook_log(),
+        "before\n",
+        "the after-rollback hook did not run"
+    );
+    assert_eq!(p.app.events(), ["start", "failure"]);
+    let newest = &p.runs()[0];
+    assert_eq!(newest["outcome"], "failed", "{newest:#}");
+}
