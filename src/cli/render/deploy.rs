@@ -234,7 +234,6 @@ pub fn status_mark(s: Status) -> String {
     }
 }
 
-/// One round of the watch window: every check with its value.
 /// How a recorded run ended, for people. A deploy undone later by `rollback --run` did not
 /// fail: it is "rolled back", and the row says by which run.
 fn outcome_name(r: &RunRow) -> &'static str {
@@ -244,6 +243,7 @@ fn outcome_name(r: &RunRow) -> &'static str {
     }
 }
 
+/// One round of the watch window: every check with its value.
 pub fn watch_line(round: u32, failed_in_a_row: u32, results: &[CheckResult]) -> String {
     let checks: Vec<String> = results
         .iter()

@@ -296,3 +296,29 @@ fn a_full_disk_during_a_backup_is_exit_9() {
         p.backups()
     );
 }
+
+/// A deploy whose seed fails is rolled back (exit 11): the seed kept nothing (its own
+/// transaction), so the migrations' down scripts undo the run, even where the policy
+/// refuses to restore a backup once the application has served traffic.
+fn a_failing_seed_rolls_the_deploy_back(kind: Kind) {
+    let p = Project::new(kind, "");
+    write_files(
+        p.db.path(),
+        &[(
+            "seeds/01_items.sql",
+            "INSERT INTO items (id) VALUES (1);\nINSERT INTO nowhere VALUES (1);\n",
+        )],
+    );
+    let out = p.run(&["deploy", "--yes"]);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    assert!(stderr(&out).contains("01_items.sql:2"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("undo: ran the down scripts of 0001, 0002, 0003"),
+        "{}",
+        stderr(&out)
+    );
+    // Exit 11 says cutover proved the schema back to its pre-deploy fingerprint.
+    assert!(!p.db.has_table("items") && !p.db.has_table("extra"));
+}
+
+per_engine!(a_failing_seed_rolls_the_deploy_back);
