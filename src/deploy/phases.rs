@@ -346,7 +346,17 @@ impl Run<'_, '_> {
                 self.report.pending.len(),
                 list(&self.report.pending)
             ),
-            Work::Resolve(r) => format!("correct the history: {r:?}"),
+            Work::Resolve(r) => match r {
+                crate::runner::Resolve::Applied(v) => {
+                    format!("record {v} as applied (finished by hand)")
+                }
+                crate::runner::Resolve::RolledBack(v) => {
+                    format!("forget {v} (undone by hand)")
+                }
+                crate::runner::Resolve::AcceptChecksum(v) => {
+                    format!("accept the edited checksum of {v}")
+                }
+            },
             Work::Baseline(_) => format!(
                 "mark {} migration(s) applied without running them: {}",
                 self.report.pending.len(),

@@ -216,6 +216,21 @@ fn approval_is_a_typed_name_on_a_terminal() {
     assert_eq!(code, Some(0), "{shown}");
     assert!(!p.has_note(), "approved: rolled back");
 
+    // The prompt says what will change in words, for a resolve too.
+    write_files(
+        p.db.path(),
+        &[(
+            "migrations/0001_items.up.sql",
+            "CREATE TABLE items (id INT PRIMARY KEY); -- reviewed\n",
+        )],
+    );
+    let (code, shown) = on_a_terminal(&p, "no", &["resolve", "--accept-checksum", "0001"]);
+    assert_eq!(code, Some(5), "{shown}");
+    assert!(
+        shown.contains("accept the edited checksum of 0001 on "),
+        "{shown}"
+    );
+
     p.ok(&["backup", "create"]);
     let file = format!("backups/{}", p.backups().last().unwrap());
     p.db.connect()
