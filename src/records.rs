@@ -24,6 +24,20 @@ pub enum RunKind {
     Restore,
 }
 
+impl RunKind {
+    /// For people, as stored: `deploy`, `rollback`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Deploy => "deploy",
+            RunKind::Seed => "seed",
+            RunKind::Rollback => "rollback",
+            RunKind::Resolve => "resolve",
+            RunKind::Baseline => "baseline",
+            RunKind::Restore => "restore",
+        }
+    }
+}
+
 /// How a run ended (or that it has not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -379,7 +379,7 @@ impl Run<'_, '_> {
         }
         let started = jiff::Timestamp::now();
         let opts = crate::backup::CreateOptions {
-            reason: format!("pre-{:?} {}", self.work.kind(), self.report.run_id).to_lowercase(),
+            reason: format!("pre-{} {}", self.work.kind().as_str(), self.report.run_id),
             ..Default::default()
         };
         let created = crate::backup::create_in(&mut self.session, &opts)?;
@@ -458,7 +458,11 @@ impl Run<'_, '_> {
             .cloned()
             .collect();
         if hooks.is_empty() {
-            return Ok(Done::skipped(format!("no {when:?} hooks")));
+            let when = serde_json::to_value(when)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Ok(Done::skipped(format!("no {when} hooks")));
         }
         let mut detail = Vec::new();
         for h in &hooks {

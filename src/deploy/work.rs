@@ -39,9 +39,9 @@ impl Run<'_, '_> {
                 self.report.pending = row.migrations.clone();
                 self.report.undoes = Some(row.id.clone());
                 detail.push(format!(
-                    "run {} ({:?}, {}) applied {}",
+                    "run {} ({}, {}) applied {}",
                     row.id,
-                    row.kind,
+                    row.kind.as_str(),
                     row.started_at,
                     row.migrations.join(", ")
                 ));
@@ -100,9 +100,9 @@ impl Run<'_, '_> {
         if row.outcome != Outcome::Success || row.kind != RunKind::Deploy {
             return Err(Failed::from(Error::Refused {
                 message: format!(
-                    "run {} is a {:?} that ended `{}`: only a successful deploy is undone later",
+                    "run {} is a {} that ended `{}`: only a successful deploy is undone later",
                     row.id,
-                    row.kind,
+                    row.kind.as_str(),
                     row.outcome.as_str()
                 ),
                 hint: "`cutover runs show ID` says what happened to it".into(),
@@ -245,8 +245,10 @@ impl Run<'_, '_> {
         for mut row in runs {
             let at = row.phase.clone().unwrap_or_else(|| "its start".into());
             let mut line = format!(
-                "run {} ({:?} by {}) was interrupted at {at}",
-                row.id, row.kind, row.applied_by
+                "run {} ({} by {}) was interrupted at {at}",
+                row.id,
+                row.kind.as_str(),
+                row.applied_by
             );
             if row.maintenance_on {
                 if self.settings().deploy.maintenance.is_some() {

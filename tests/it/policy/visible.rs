@@ -62,6 +62,10 @@ fn a_run_shows_and_journals_everything() {
         "the window's length as configured (250ms):\n{err}"
     );
     assert!(
+        err.contains("no before-migrate hooks"),
+        "phases speak words, not Rust names:\n{err}"
+    );
+    assert!(
         !err.lines().any(|l| l.starts_with("    preflight ")),
         "passing checks get their own line only with -v:\n{err}"
     );
