@@ -137,7 +137,17 @@ impl Run<'_, '_> {
                 self.report.pending.len(),
                 list(&self.report.pending)
             ),
-            Work::Resolve(r) => format!("correct the history: {r:?}"),
+            Work::Resolve(r) => match r {
+                crate::runner::Resolve::Applied(v) => {
+                    format!("record {v} as applied (finished by hand)")
+                }
+                crate::runner::Resolve::RolledBack(v) => {
+                    format!("forget {v} (undone by hand)")
+                }
+                crate::runner::Resolve::AcceptChecksum(v) => {
+                    format!("accept the edited checksum of {v}")
+                }
+            },
             Work::Baseline(_) => format!(
                 "mark {} migration(s) applied without running them: {}",
                 self.report.pending.len(),
@@ -160,7 +170,7 @@ impl Run<'_, '_> {
         }
         let started = jiff::Timestamp::now();
         let opts = crate::backup::CreateOptions {
-            reason: format!("pre-{:?} {}", self.work.kind(), self.report.run_id).to_lowercase(),
+            reason: format!("pre-{} {}", self.work.kind().as_str(), self.report.run_id),
             ..Default::default()
         };
         let created = crate::backup::create_in(&mut self.session, &opts)?;
@@ -277,7 +287,11 @@ impl Run<'_, '_> {
             self.open_transaction = true;
             self.session.set_outer_transaction(true);
         }
+        // What the server says while the migrations run goes to the journal (and, with
+        // -v, to the terminal).
+        self.session.engine().collect_notices(true);
         let result = self.session.migrate(&opts);
+        self.session.engine().collect_notices(false);
         match result {
             Ok(r) => {
                 self.report.applied = r.scripts.iter().map(|s| s.id.clone()).collect();
@@ -342,11 +356,15 @@ impl Run<'_, '_> {
                     done.skipped.len()
                 )))
             }
-            Err(e) => {
-                // Seeds before the failing one were committed.
-                self.seeded = true;
-                self.changed = true;
-                Err(Failed::from(e))
+            Err(failed) => {
+                // Seeds before the failing one were committed (and, where DDL commits
+                // implicitly, part of the failing one); a seed that failed alone in its
+                // own transaction left nothing to undo.
+                if failed.kept {
+                    self.seeded = true;
+                    self.changed = true;
+                }
+                Err(Failed::from(failed.error))
             }
         }
     }
@@ -430,8 +448,8 @@ impl Run<'_, '_> {
             self.sleep(w.interval.min(left));
         }
         Ok(Done::ran(format!(
-            "{rounds} round(s) over {}s, no breach",
-            w.duration.as_secs()
+            "{rounds} round(s) over {:.1}s, no breach",
+            w.duration.as_secs_f64()
         )))
     }
 

@@ -125,7 +125,13 @@ pub fn stale(approved: &Plan, now: &Plan) -> Vec<String> {
         let show = |p: &Plan| {
             p.migrations
                 .iter()
-                .map(|m| format!("{} ({})", m.id, &m.checksum[..m.checksum.len().min(12)]))
+                .map(|m| {
+                    format!(
+                        "{} ({})",
+                        m.id,
+                        m.checksum.chars().take(12).collect::<String>()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };

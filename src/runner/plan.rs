@@ -52,7 +52,7 @@ pub fn migrate<'a>(
 
 fn ids(list: &[(String, String)]) -> String {
     list.iter()
-        .map(|(id, sum)| format!("{id} ({})", &sum[..sum.len().min(12)]))
+        .map(|(id, sum)| format!("{id} ({})", sum.chars().take(12).collect::<String>()))
         .collect::<Vec<_>>()
         .join(", ")
 }

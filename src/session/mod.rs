@@ -260,10 +260,10 @@ impl<'o> Session<'o> {
                 ""
             };
             self.observer.event(&Event::Warning(format!(
-                "run {} ({:?}, started {} by {}) was interrupted at {}{maintenance}; `cutover deploy` \
+                "run {} ({}, started {} by {}) was interrupted at {}{maintenance}; `cutover deploy` \
                  in its environment finishes it",
                 r.id,
-                r.kind,
+                r.kind.as_str(),
                 r.started_at,
                 r.applied_by,
                 r.phase.as_deref().unwrap_or("its start")

@@ -17,6 +17,7 @@ mod formats;
 mod messages;
 mod migrate;
 mod one_transaction;
+mod policy;
 mod readme;
 mod safety;
 mod scratch;
