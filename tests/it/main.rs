@@ -7,6 +7,7 @@ mod common;
 mod backup;
 mod backup_folder;
 mod backup_restore;
+mod browser;
 mod checks;
 mod cli;
 mod corpora;
