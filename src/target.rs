@@ -286,6 +286,13 @@ fn redact_unparsed(raw: &str) -> String {
     redact_query(masked)
 }
 
+/// Serialised as it is displayed: the password hidden (reports, `config check`).
+impl serde::Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,7 +116,7 @@ fn shown_webhook<S: serde::Serializer>(w: &Option<String>, s: S) -> Result<S::Ok
     w.as_deref().map(redact::webhook).serialize(s)
 }
 
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format!("{}s", d.as_secs_f64()))
 }
 

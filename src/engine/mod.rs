@@ -231,6 +231,12 @@ pub trait Engine {
         Ok(())
     }
 
+    /// Called once `init_sql` has run: an engine reads what the session's settings decide
+    /// (PostgreSQL: the current schema, which holds the history and names the run lock).
+    fn settle(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
     /// Create the database if it exists only in name so far (a SQLite file opened with
     /// `ConnectOptions::defer_create`); a no-op elsewhere.
     fn materialize(&mut self) -> Result<(), DbError> {
@@ -311,6 +317,7 @@ pub fn connect(url: &DatabaseUrl, opts: &ConnectOptions) -> Result<Box<dyn Engin
             .execute(sql)
             .map_err(|e| DbError::new(format!("init_sql `{sql}` failed: {}", e.message)))?;
     }
+    engine.settle()?;
     Ok(engine)
 }
 
