@@ -68,9 +68,9 @@ pub fn run(o: &Overrides, request: &Request) -> Result<Report, Error> {
     };
     if reached.is_none() && notes.is_empty() {
         notes.push(match (&ls.settings, request.offline) {
-            (_, true) => "offline (--offline): no table sizes; a table the run does not create is assumed to hold rows".into(),
+            (_, true) => "offline (--offline): no table sizes, so a table the run does not create counts as large".into(),
             (Err(why), false) => format!(
-                "offline ({why}): no table sizes; a table the run does not create is assumed to hold rows"
+                "offline: no table sizes, so a table the run does not create counts as large ({why})"
             ),
             (Ok(_), false) => "offline".into(),
         });
@@ -79,7 +79,7 @@ pub fn run(o: &Overrides, request: &Request) -> Result<Report, Error> {
         Some(r) => Target::from_server(dialect, &r.version),
         None => Target::offline(dialect, "--dialect or the target's URL"),
     };
-    if let Some((_, flavour)) = request.dialect
+    if let Some((Dialect::MySql, flavour)) = request.dialect
         && reached.is_none()
     {
         target.flavour = flavour;

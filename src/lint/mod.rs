@@ -62,6 +62,7 @@ pub fn lint(
 /// One script: the engine's rules, then context, then the script's suppressions.
 fn lint_unit(unit: &Unit, ctx: &mut Context<'_>, memory: &mut parsed::Memory, report: &mut Report) {
     report.files += 1;
+    report.scripts.push(unit.path.clone());
     let raw = match ctx.target.dialect {
         crate::sql::Dialect::Postgres => postgres::lint(unit, ctx, report),
         crate::sql::Dialect::MySql => mysql::lint(unit, ctx, memory, report),

@@ -33,6 +33,9 @@ pub(crate) fn lint(unit: &Unit, ctx: &mut Context<'_>, report: &mut Report) -> V
     let mut linter = linter(ctx);
     linter.settings.assume_in_transaction = unit.in_transaction;
     let violations = linter.lint(&parse, &unit.sql);
+    if unit.in_transaction {
+        account_for_transaction(unit, &parse, &violations, ctx, report);
+    }
     violations
         .into_iter()
         .map(|v| {
@@ -49,6 +52,39 @@ pub(crate) fn lint(unit: &Unit, ctx: &mut Context<'_>, report: &mut Report) -> V
             }
         })
         .collect()
+}
+
+/// What squawk's CLI would also report here, not knowing that cutover runs the migration
+/// in one transaction: recorded as dropped, with the reason, so nothing goes unaccounted.
+fn account_for_transaction(
+    unit: &Unit,
+    parse: &squawk_syntax::Parse<SourceFile>,
+    kept: &[squawk_linter::Violation],
+    ctx: &Context<'_>,
+    report: &mut Report,
+) {
+    let mut outside = linter(ctx);
+    outside.settings.assume_in_transaction = false;
+    for v in outside.lint(parse, &unit.sql) {
+        if kept
+            .iter()
+            .any(|k| k.code == v.code && k.text_range == v.text_range)
+        {
+            continue;
+        }
+        let reason = match v.code {
+            Rule::PreferRobustStmts => {
+                "cutover runs this migration in one transaction: a failure leaves nothing half-applied to re-run over"
+            }
+            _ => "cutover runs this migration in one transaction, where the table is created earlier",
+        };
+        report.dropped.push(super::report::Dropped {
+            rule: v.code.to_string(),
+            path: unit.path.clone(),
+            line: super::line_at(unit, usize::from(v.text_range.start())),
+            reason: reason.into(),
+        });
+    }
 }
 
 /// squawk's default rules, with `[lint] enable` added and `[lint] disable` taken out, on

@@ -64,6 +64,8 @@ pub struct Report {
     pub target: Target,
     /// Scripts read.
     pub files: usize,
+    /// The files they came from, in the order read.
+    pub scripts: Vec<PathBuf>,
     /// Statements read.
     pub statements: usize,
     /// Sorted by file, then line.
@@ -84,6 +86,7 @@ impl Report {
         Report {
             target: target.clone(),
             files: 0,
+            scripts: Vec::new(),
             statements: 0,
             findings: Vec::new(),
             dropped: Vec::new(),

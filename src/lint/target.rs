@@ -34,10 +34,7 @@ pub struct Target {
 impl Target {
     /// A target known only by its dialect (offline).
     pub fn offline(dialect: Dialect, source: &str) -> Target {
-        let flavour = match dialect {
-            Dialect::MySql => Flavour::Unknown,
-            _ => Flavour::MySql,
-        };
+        let flavour = Flavour::Unknown;
         let version = match dialect {
             // cutover runs SQLite migrations through its own bundled library, so the
             // version that runs them is always known.
@@ -57,7 +54,8 @@ impl Target {
     pub fn from_server(dialect: Dialect, server_version: &str) -> Target {
         let flavour = match dialect {
             Dialect::MySql if server_version.contains("MariaDB") => Flavour::MariaDb,
-            _ => Flavour::MySql,
+            Dialect::MySql => Flavour::MySql,
+            _ => Flavour::Unknown,
         };
         Target {
             dialect,
