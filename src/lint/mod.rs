@@ -43,10 +43,16 @@ pub fn lint(
     let mut report = Report::new(target, config);
     // What the files say about columns and foreign keys carries from run to run.
     let mut memory = parsed::Memory::default();
+    let events = table_events(runs, target.dialect);
+    let mut index: usize = 0;
     for run in runs {
         let mut ctx = Context::new(target, config, sizes.as_deref_mut());
         for unit in &run.units {
-            lint_unit(unit, &mut ctx, &mut memory, &mut report);
+            let around: Vec<parsed::Event> = events
+                [index.saturating_sub(2)..(index + 3).min(events.len())]
+                .concat();
+            lint_unit(unit, &around, &mut ctx, &mut memory, &mut report);
+            index += 1;
         }
     }
     if !report.unparsed.is_empty() {
@@ -59,14 +65,35 @@ pub fn lint(
     report
 }
 
+/// Each script's tables created, dropped and renamed (MariaDB/MySQL and SQLite), so a
+/// rebuild split over neighbouring scripts reads as one.
+fn table_events(runs: &[Run], dialect: crate::sql::Dialect) -> Vec<Vec<parsed::Event>> {
+    let units = runs.iter().flat_map(|r| &r.units);
+    match dialect {
+        crate::sql::Dialect::Postgres => units.map(|_| Vec::new()).collect(),
+        crate::sql::Dialect::MySql => units
+            .map(|u| parsed::events_of(u, &sqlparser::dialect::MySqlDialect {}))
+            .collect(),
+        crate::sql::Dialect::Sqlite => units
+            .map(|u| parsed::events_of(u, &sqlparser::dialect::SQLiteDialect {}))
+            .collect(),
+    }
+}
+
 /// One script: the engine's rules, then context, then the script's suppressions.
-fn lint_unit(unit: &Unit, ctx: &mut Context<'_>, memory: &mut parsed::Memory, report: &mut Report) {
+fn lint_unit(
+    unit: &Unit,
+    around: &[parsed::Event],
+    ctx: &mut Context<'_>,
+    memory: &mut parsed::Memory,
+    report: &mut Report,
+) {
     report.files += 1;
     report.scripts.push(unit.path.clone());
     let raw = match ctx.target.dialect {
         crate::sql::Dialect::Postgres => postgres::lint(unit, ctx, report),
-        crate::sql::Dialect::MySql => mysql::lint(unit, ctx, memory, report),
-        crate::sql::Dialect::Sqlite => sqlite::lint(unit, ctx, memory, report),
+        crate::sql::Dialect::MySql => mysql::lint(unit, around, ctx, memory, report),
+        crate::sql::Dialect::Sqlite => sqlite::lint(unit, around, ctx, memory, report),
     };
     let allows = suppress::Allows::read(unit);
     for found in raw {

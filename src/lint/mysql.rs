@@ -26,10 +26,16 @@ use super::input::Unit;
 use super::parsed::{self, Memory, Parsed, found, name, squash};
 use super::report::Report;
 
-pub(crate) fn lint(unit: &Unit, ctx: &mut Context<'_>, memory: &mut Memory, report: &mut Report) -> Vec<Found> {
+pub(crate) fn lint(
+    unit: &Unit,
+    around: &[parsed::Event],
+    ctx: &mut Context<'_>,
+    memory: &mut Memory,
+    report: &mut Report,
+) -> Vec<Found> {
     ctx.next_unit();
     let list = parsed::parse(unit, &MySqlDialect {}, report);
-    let replaced = parsed::replaced(&list);
+    let replaced = parsed::replaced(around);
     let mut out = Vec::new();
     let mut fk_checks_off = false;
     let mut ddl = 0;
@@ -86,9 +92,11 @@ fn alter(
     // way, instead of copying the table under a lock.
     let guarded = matches!(algorithm, Some(AlterTableAlgorithm::Inplace | AlterTableAlgorithm::Instant))
         || lock == Some(AlterTableLock::None);
-    let mut copies: Vec<String> = Vec::new();
+    // Why the server would copy, and whether that is certain (a type the files do not
+    // give may not change at all).
+    let mut copies: Vec<(String, bool)> = Vec::new();
     if algorithm == Some(AlterTableAlgorithm::Copy) {
-        copies.push("it asks for ALGORITHM=COPY".into());
+        copies.push(("it asks for ALGORITHM=COPY".into(), true));
     }
     let adds_primary_key = a.operations.iter().any(|op| {
         matches!(op, Op::AddConstraint { constraint: TableConstraint::PrimaryKey(_), .. })
@@ -157,21 +165,28 @@ fn alter(
                 t,
             )),
             Op::DropPrimaryKey { .. } if !adds_primary_key => {
-                copies.push("dropping the primary key copies the table".into())
+                copies.push(("dropping the primary key copies the table".into(), true))
             }
             _ => {}
         }
     }
     if !copies.is_empty() && (!guarded || algorithm == Some(AlterTableAlgorithm::Copy)) {
-        out.push(found(
+        let certain = copies.iter().any(|(_, c)| *c);
+        let why: Vec<&str> = copies.iter().map(|(w, _)| w.as_str()).collect();
+        let mut f = found(
             p,
             "mysql-table-copy",
             format!(
-                "copies `{table}` while blocking writes ({}), and no ALGORITHM=INPLACE/INSTANT or LOCK=NONE makes the server refuse instead",
-                copies.join("; ")
+                "{} `{table}` while blocking writes ({}), and no ALGORITHM=INPLACE/INSTANT or LOCK=NONE makes the server refuse instead",
+                if certain { "copies" } else { "may copy" },
+                why.join("; ")
             ),
             t,
-        ));
+        );
+        if !certain {
+            f.severity = Some(super::rules::Severity::Warning);
+        }
+        out.push(f);
     }
 }
 
@@ -186,7 +201,7 @@ fn redefine(
     _fk_checks_off: bool,
     memory: &Memory,
     guarded: bool,
-    copies: &mut Vec<String>,
+    copies: &mut Vec<(String, bool)>,
     out: &mut Vec<Found>,
 ) {
     let t = Some(table);
@@ -194,14 +209,19 @@ fn redefine(
     let o = parsed::options(options);
     if o.not_null && o.default.is_none() && before.as_ref().is_none_or(|b| !b.not_null) {
         let what = if before.is_some() { "makes" } else { "may make" };
-        out.push(found(
+        let mut f = found(
             p,
             "adding-not-nullable-field",
             format!(
                 "{what} `{table}`.`{column}` NOT NULL without a default: the server checks every row (rows with NULL fail in strict mode) and the running application's INSERTs that leave it out fail"
             ),
             t,
-        ));
+        );
+        if before.is_none() {
+            // The linted files do not say whether it was nullable.
+            f.severity = Some(super::rules::Severity::Warning);
+        }
+        out.push(f);
     }
     let new = squash(&data_type.to_string());
     if is_enum(&new) {
@@ -243,7 +263,7 @@ fn type_change(
     column: &str,
     data_type: &DataType,
     memory: &Memory,
-    copies: &mut Vec<String>,
+    copies: &mut Vec<(String, bool)>,
     out: &mut Vec<Found>,
 ) {
     let new = squash(&data_type.to_string());
@@ -261,10 +281,13 @@ fn type_change(
                 ),
                 Some(table),
             ));
-            copies.push(format!("`{column}` changes type"));
+            copies.push((format!("`{column}` changes type"), true));
         }
-        None => copies.push(format!(
-            "`{column}` is redefined as {new}, and a change of type copies (the linted files do not say what it was)"
+        None => copies.push((
+            format!(
+                "`{column}` is redefined as {new}: a change of type copies, and the linted files do not say what it was"
+            ),
+            false,
         )),
     }
 }

@@ -32,6 +32,8 @@ pub(crate) fn parse(unit: &Unit, dialect: &dyn ParserDialect, report: &mut Repor
             let ast = match Parser::parse_sql(dialect, &s.sql) {
                 Ok(mut list) if list.len() == 1 => list.pop(),
                 Ok(_) => None,
+                // SQLite's pragmas are read from their text (`pragma` in sqlite.rs).
+                Err(_) if squash(&s.sql).starts_with("pragma") => None,
                 Err(e) => {
                     report.unparsed.push(Unparsed {
                         path: unit.path.clone(),
@@ -356,10 +358,14 @@ impl Replaced {
     }
 }
 
-pub(crate) fn replaced(parsed: &[Parsed]) -> Replaced {
+/// A table coming into being (`true`: created, renamed into) or going (`false`: dropped,
+/// renamed away).
+pub(crate) type Event = (String, bool);
+
+/// The events of one script's statements, in order.
+pub(crate) fn events(parsed: &[Parsed]) -> Vec<Event> {
     use sqlparser::ast::{AlterTableOperation as Op, RenameTableNameKind};
-    // Events in order: (table, true = comes into being, false = goes).
-    let mut events: Vec<(String, bool)> = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     for p in parsed {
         match p.ast.as_ref() {
             Some(Statement::Drop {
@@ -388,6 +394,29 @@ pub(crate) fn replaced(parsed: &[Parsed]) -> Replaced {
             _ => {}
         }
     }
+    events
+}
+
+/// The events of a script read on its own (for a look at the scripts around the one linted).
+pub(crate) fn events_of(unit: &Unit, dialect: &dyn ParserDialect) -> Vec<Event> {
+    let parsed: Vec<Parsed> = unit
+        .statements
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Parsed {
+            ordinal: i + 1,
+            line: 0,
+            sql: String::new(),
+            ast: Parser::parse_sql(dialect, &s.sql).ok().and_then(|mut l| l.pop()),
+        })
+        .collect();
+    events(&parsed)
+}
+
+/// What `events` (of a script and the two scripts on each side: generators such as fizz
+/// split one rebuild into "copy", "drop the original", "rename the copy" migrations) take
+/// apart and put back.
+pub(crate) fn replaced(events: &[Event]) -> Replaced {
     let mut out = Replaced::default();
     let names: HashSet<&String> = events.iter().map(|(n, _)| n).collect();
     for n in names {

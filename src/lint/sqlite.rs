@@ -33,10 +33,16 @@ struct Connection {
     wrapped: bool,
 }
 
-pub(crate) fn lint(unit: &Unit, ctx: &mut Context<'_>, memory: &mut Memory, report: &mut Report) -> Vec<Found> {
+pub(crate) fn lint(
+    unit: &Unit,
+    around: &[parsed::Event],
+    ctx: &mut Context<'_>,
+    memory: &mut Memory,
+    report: &mut Report,
+) -> Vec<Found> {
     ctx.next_unit();
     let list = parsed::parse(unit, &SQLiteDialect {}, report);
-    let replaced = parsed::replaced(&list);
+    let replaced = parsed::replaced(around);
     let mut conn = Connection {
         foreign_keys: !ctx.target.init_sql.iter().any(|s| pragma(s, "foreign_keys") == Some(false)),
         legacy_alter_table: ctx.target.init_sql.iter().any(|s| pragma(s, "legacy_alter_table") == Some(true)),
