@@ -151,6 +151,7 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        let listed = rules::rule(&found.rule);
         Some(Finding {
             rule: found.rule,
             severity,
@@ -158,7 +159,13 @@ impl<'a> Context<'a> {
             path: unit.path.clone(),
             line: found.line,
             message,
-            fix: found.fix.unwrap_or_else(|| info.fix.to_string()),
+            // The catalogue's safe way names cutover's directives; squawk's help is more
+            // specific for its style advice and for rules the catalogue does not list.
+            fix: match (found.fix, listed) {
+                (Some(help), Some(i)) if i.effect == Effect::Style => help,
+                (Some(help), None) => help,
+                _ => info.fix.to_string(),
+            },
             table: found.table,
             migration: unit.migration.clone(),
         })

@@ -423,13 +423,13 @@ pub(crate) fn replaced(events: &[Event]) -> Replaced {
         let mine: Vec<bool> = events.iter().filter(|(t, _)| t == n).map(|(_, c)| *c).collect();
         let went = mine.iter().position(|c| !c);
         let came_back = went.is_some_and(|w| mine[w..].contains(&true));
-        match (mine.first(), mine.last()) {
-            // Existed before, goes, comes back, and is there at the end: an original.
-            (Some(false), Some(true)) if came_back => {
+        match mine.last() {
+            // Goes, comes back, and is there at the end: an original.
+            Some(true) if came_back => {
                 out.originals.insert(n.clone());
             }
             // Comes into being here and is gone by the end: scaffolding.
-            (_, Some(false)) if mine.contains(&true) => {
+            Some(false) if mine.contains(&true) => {
                 out.all.insert(n.clone());
             }
             _ => {}

@@ -36,7 +36,7 @@ pub(crate) fn lint(unit: &Unit, ctx: &mut Context<'_>, report: &mut Report) -> V
     if unit.in_transaction {
         account_for_transaction(unit, &parse, &violations, ctx, report);
     }
-    violations
+    let mut out: Vec<Found> = violations
         .into_iter()
         .map(|v| {
             let start = usize::from(v.text_range.start());
@@ -50,6 +50,56 @@ pub(crate) fn lint(unit: &Unit, ctx: &mut Context<'_>, report: &mut Report) -> V
                 table: span.and_then(|s| s.table.clone()),
                 severity: None,
             }
+        })
+        .collect();
+    if unit.in_transaction {
+        out.extend(outside_only(unit));
+    }
+    out
+}
+
+/// Statements PostgreSQL refuses inside a transaction block, in a migration cutover runs
+/// in one. squawk's CLI reports `CREATE INDEX CONCURRENTLY` only in scripts of several
+/// statements (a runner might run a lone one outside a transaction; cutover does not).
+fn outside_only(unit: &Unit) -> Vec<Found> {
+    let lone = unit.statements.len() == 1;
+    unit.statements
+        .iter()
+        .filter_map(|s| {
+            let words: Vec<String> = s
+                .sql
+                .split_whitespace()
+                .take(6)
+                .map(|w| w.to_ascii_uppercase())
+                .collect();
+            let has = |w: &str| words.iter().any(|x| x == w);
+            let (rule, what) = match words.first().map(String::as_str)? {
+                "CREATE" if has("INDEX") && has("CONCURRENTLY") && lone => (
+                    "ban-concurrent-index-creation-in-transaction",
+                    "CREATE INDEX CONCURRENTLY",
+                ),
+                "DROP" if has("INDEX") && has("CONCURRENTLY") => {
+                    ("cannot-run-in-transaction", "DROP INDEX CONCURRENTLY")
+                }
+                "REINDEX" if has("CONCURRENTLY") => ("cannot-run-in-transaction", "REINDEX CONCURRENTLY"),
+                "VACUUM" => ("cannot-run-in-transaction", "VACUUM"),
+                "CREATE" | "DROP" if words.get(1).is_some_and(|w| w == "DATABASE" || w == "TABLESPACE") => {
+                    ("cannot-run-in-transaction", "CREATE/DROP DATABASE or TABLESPACE")
+                }
+                "ALTER" if words.get(1).is_some_and(|w| w == "SYSTEM") => ("cannot-run-in-transaction", "ALTER SYSTEM"),
+                _ => return None,
+            };
+            Some(Found {
+                rule: rule.into(),
+                offset: 0,
+                line: unit.file_line(s.line),
+                message: format!(
+                    "{what} cannot run inside a transaction block, and cutover runs this migration in one (it is not marked `-- cutover:no-transaction`)"
+                ),
+                fix: None,
+                table: None,
+                severity: None,
+            })
         })
         .collect()
 }
