@@ -194,7 +194,7 @@ Examples:\n  cutover lint --dialect postgres migrations/\n  cutover --env prod l
 cutover lint --dialect mariadb --format github migrations/2024*.sql\n  cutover lint --dialect sqlite --format sarif > lint.sarif\n  \
 cutover lint --rules\n\n\
 Exit codes: 0 nothing at or above the fail-on severity; 1 a finding at or above it (error by default); \
-2 bad input (arguments, configuration, unreadable files)."
+2 bad input (arguments, configuration, a script that cannot be split); 9 a file could not be read."
     )]
     Lint(LintArgs),
     /// Back up, verify, restore, list and prune backups (native dumps, zstd, manifests)
