@@ -200,9 +200,10 @@ impl<'a> Context<'a> {
         let Some(bytes) = bytes else {
             return (format!("`{table}`: {rows_text}"), false);
         };
+        let (rewrite, scan) = self.config.rates(self.target.dialect);
         let (rate, setting) = match effect {
-            Effect::Rewrite => (self.config.rewrite_rate, "rewrite_rate"),
-            _ => (self.config.scan_rate, "scan_rate"),
+            Effect::Rewrite => (rewrite, "rewrite_rate"),
+            _ => (scan, "scan_rate"),
         };
         let time = sizes::human_duration(bytes as f64 / rate as f64);
         let small = bytes < self.config.large_table;

@@ -51,7 +51,7 @@ pub(crate) fn lint(
                     p,
                     "mysql-several-ddl",
                     format!(
-                        "{total} DDL statements in one script: each commits on its own, so a failure part-way leaves the earlier ones applied and the script cannot simply be run again"
+                        "{total} DDL statements in one script: each commits on its own, so a failure part-way leaves the earlier ones applied (and the application running against half the change) until an operator resumes or resolves it"
                     ),
                     None,
                 ));
@@ -380,14 +380,31 @@ fn sets_foreign_key_checks_off(sql: &str) -> bool {
             .any(|x| s.contains(x))
 }
 
-/// Statements that commit implicitly on MariaDB/MySQL: data definition.
+/// Table DDL that commits implicitly on MariaDB/MySQL and cannot simply run again after a
+/// failure part-way: not `IF [NOT] EXISTS` forms, and not the routines (procedures,
+/// functions, triggers) that scripts create, call and drop as scaffolding.
 fn is_ddl(sql: &str) -> bool {
-    let first = sql
+    let words: Vec<String> = sql
         .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    matches!(first.as_str(), "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE")
+        .take(4)
+        .map(|w| w.to_ascii_uppercase())
+        .collect();
+    let object = words
+        .iter()
+        .skip(1)
+        .find(|w| !matches!(w.as_str(), "OR" | "REPLACE" | "TEMPORARY" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "ONLINE" | "OFFLINE" | "IGNORE"));
+    let table_ddl = match words.first().map(String::as_str) {
+        Some("CREATE" | "ALTER" | "DROP") => {
+            matches!(object.map(String::as_str), Some("TABLE" | "INDEX" | "VIEW"))
+        }
+        Some("RENAME" | "TRUNCATE") => true,
+        _ => false,
+    };
+    let rerunnable = {
+        let s = squash(sql);
+        s.contains("ifnotexists") || s.contains("ifexists")
+    };
+    table_ddl && !rerunnable
 }
 
 #[cfg(test)]

@@ -256,7 +256,7 @@ fn live_sizes_postgres() {
     // 200,000 rows of ~250 bytes: tens of MB, under the 100 MB large_table default.
     assert!(message.contains("(`orders`: "), "{message}");
     assert!(message.contains(" MB, about 200000 rows;"), "{message}");
-    assert!(message.contains("at 25 MB/s, the [lint] rewrite_rate"), "{message}");
+    assert!(message.contains("at 46 MB/s, the [lint] rewrite_rate"), "{message}");
     assert!(message.contains("under [lint] large_table = 100 MB"), "{message}");
     assert_eq!(f["severity"], "warning", "a small table's rewrite is a warning");
     // The empty table costs nothing to index.
