@@ -112,14 +112,16 @@ impl LintConfig {
         }
         let size = |key: &str, text: &Option<String>, rate: bool| match text {
             None => Ok(None),
-            Some(t) => parse_bytes(t, rate).map(Some).ok_or_else(|| ConfigError::Setting {
-                setting: format!("lint.{key}"),
-                message: format!(
-                    "`{t}` is not {} like {}",
-                    if rate { "a rate" } else { "a size" },
-                    if rate { "25MB/s" } else { "100MB" }
-                ),
-            }),
+            Some(t) => parse_bytes(t, rate)
+                .map(Some)
+                .ok_or_else(|| ConfigError::Setting {
+                    setting: format!("lint.{key}"),
+                    message: format!(
+                        "`{t}` is not {} like {}",
+                        if rate { "a rate" } else { "a size" },
+                        if rate { "25MB/s" } else { "100MB" }
+                    ),
+                }),
         };
         Ok(LintConfig {
             disable: ids("disable", &spec.disable)?,
@@ -136,7 +138,10 @@ impl LintConfig {
     /// The copy and read rates for `dialect`: `[lint]`'s, or the measured defaults.
     pub fn rates(&self, dialect: crate::sql::Dialect) -> (u64, u64) {
         let (rewrite, scan) = default_rates(dialect);
-        (self.rewrite_rate.unwrap_or(rewrite), self.scan_rate.unwrap_or(scan))
+        (
+            self.rewrite_rate.unwrap_or(rewrite),
+            self.scan_rate.unwrap_or(scan),
+        )
     }
 
     pub fn disabled(&self, id: &str) -> bool {
@@ -199,7 +204,10 @@ mod tests {
             ..Default::default()
         };
         let e = LintConfig::from_spec(&spec).unwrap_err().to_string();
-        assert!(e.contains("lint.disable") && e.contains("no-such-rule"), "{e}");
+        assert!(
+            e.contains("lint.disable") && e.contains("no-such-rule"),
+            "{e}"
+        );
         let spec = LintSpec {
             large_table: Some("huge".into()),
             ..Default::default()
@@ -210,6 +218,10 @@ mod tests {
             disable: vec!["ban-drop-column".into(), "mysql-several-ddl".into()],
             ..Default::default()
         };
-        assert!(LintConfig::from_spec(&spec).unwrap().disabled("mysql-several-ddl"));
+        assert!(
+            LintConfig::from_spec(&spec)
+                .unwrap()
+                .disabled("mysql-several-ddl")
+        );
     }
 }

@@ -88,8 +88,7 @@ impl<'a> Context<'a> {
         let table = normalise(table);
         self.events
             .iter()
-            .filter(|(u, o, t, _)| (*u, *o) < (self.unit, offset) && *t == table)
-            .next_back()
+            .rfind(|(u, o, t, _)| (*u, *o) < (self.unit, offset) && *t == table)
             .and_then(|(_, _, _, s)| *s)
     }
 

@@ -160,9 +160,9 @@ fn applied(engine: &mut dyn Engine) -> Result<Option<HashSet<String>>, Error> {
     if !exists {
         return Ok(Some(HashSet::new()));
     }
-    let rows = engine
-        .load_history()
-        .map_err(Error::db("cannot read the history table cutover_migrations"))?;
+    let rows = engine.load_history().map_err(Error::db(
+        "cannot read the history table cutover_migrations",
+    ))?;
     Ok(Some(
         rows.into_iter()
             .filter(|r| r.status == RowStatus::Applied)

@@ -34,7 +34,11 @@ pub struct Unit {
 }
 
 impl Unit {
-    fn from_script(script: &Script, migration: Option<String>, dialect: Dialect) -> Result<Unit, Error> {
+    fn from_script(
+        script: &Script,
+        migration: Option<String>,
+        dialect: Dialect,
+    ) -> Result<Unit, Error> {
         let statements = script.statements(dialect).map_err(|e| Error::Split {
             path: script.path.clone(),
             line: e.line + script.line_offset,
@@ -180,6 +184,9 @@ fn file_unit(
         path: path.to_path_buf(),
         source,
     })?;
-    let sql = sql.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(sql);
+    let sql = sql
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(sql);
     Unit::plain(path, sql, dialect)
 }

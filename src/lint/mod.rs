@@ -48,9 +48,8 @@ pub fn lint(
     for run in runs {
         let mut ctx = Context::new(target, config, sizes.as_deref_mut());
         for unit in &run.units {
-            let around: Vec<parsed::Event> = events
-                [index.saturating_sub(2)..(index + 3).min(events.len())]
-                .concat();
+            let around: Vec<parsed::Event> =
+                events[index.saturating_sub(2)..(index + 3).min(events.len())].concat();
             lint_unit(unit, &around, &mut ctx, &mut memory, &mut report);
             index += 1;
         }

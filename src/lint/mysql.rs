@@ -16,8 +16,8 @@
 //! operations" tables); none of that is flagged as a copy.
 
 use sqlparser::ast::{
-    AlterTable, AlterTableAlgorithm, AlterTableLock, AlterTableOperation as Op,
-    DataType, Statement, TableConstraint,
+    AlterTable, AlterTableAlgorithm, AlterTableLock, AlterTableOperation as Op, DataType,
+    Statement, TableConstraint,
 };
 use sqlparser::dialect::MySqlDialect;
 
@@ -90,8 +90,10 @@ fn alter(
     }
     // ALGORITHM=INPLACE/INSTANT or LOCK=NONE make the server refuse what it cannot do that
     // way, instead of copying the table under a lock.
-    let guarded = matches!(algorithm, Some(AlterTableAlgorithm::Inplace | AlterTableAlgorithm::Instant))
-        || lock == Some(AlterTableLock::None);
+    let guarded = matches!(
+        algorithm,
+        Some(AlterTableAlgorithm::Inplace | AlterTableAlgorithm::Instant)
+    ) || lock == Some(AlterTableLock::None);
     // Why the server would copy, and whether that is certain (a type the files do not
     // give may not change at all).
     let mut copies: Vec<(String, bool)> = Vec::new();
@@ -99,7 +101,13 @@ fn alter(
         copies.push(("it asks for ALGORITHM=COPY".into(), true));
     }
     let adds_primary_key = a.operations.iter().any(|op| {
-        matches!(op, Op::AddConstraint { constraint: TableConstraint::PrimaryKey(_), .. })
+        matches!(
+            op,
+            Op::AddConstraint {
+                constraint: TableConstraint::PrimaryKey(_),
+                ..
+            }
+        )
     });
     for op in &a.operations {
         if let Some((rule, message)) = parsed::breaking_op(op, &table, replaced) {
@@ -138,14 +146,14 @@ fn alter(
                         t,
                     ));
                 }
-                redefine(p, &table, &old_name.value, data_type, options, fk_checks_off, memory, guarded, &mut copies, out);
+                redefine(p, &table, &old_name.value, data_type, options, memory, guarded, &mut copies, out);
             }
             Op::ModifyColumn {
                 col_name,
                 data_type,
                 options,
                 ..
-            } => redefine(p, &table, &col_name.value, data_type, options, fk_checks_off, memory, guarded, &mut copies, out),
+            } => redefine(p, &table, &col_name.value, data_type, options, memory, guarded, &mut copies, out),
             Op::AlterColumn {
                 column_name,
                 op: sqlparser::ast::AlterColumnOperation::SetDataType { data_type, .. },
@@ -198,7 +206,6 @@ fn redefine(
     column: &str,
     data_type: &DataType,
     options: &[sqlparser::ast::ColumnOption],
-    _fk_checks_off: bool,
     memory: &Memory,
     guarded: bool,
     copies: &mut Vec<(String, bool)>,
@@ -208,7 +215,11 @@ fn redefine(
     let before = memory.column(table, column).cloned();
     let o = parsed::options(options);
     if o.not_null && o.default.is_none() && before.as_ref().is_none_or(|b| !b.not_null) {
-        let what = if before.is_some() { "makes" } else { "may make" };
+        let what = if before.is_some() {
+            "makes"
+        } else {
+            "may make"
+        };
         let mut f = found(
             p,
             "adding-not-nullable-field",
@@ -302,7 +313,10 @@ fn appends(old: &str, new: &str) -> bool {
     let (Some(o), Some(n)) = (old.strip_suffix(')'), new.strip_suffix(')')) else {
         return false;
     };
-    old.split('(').next() == new.split('(').next() && n.len() > o.len() && n.starts_with(o) && n[o.len()..].starts_with(',')
+    old.split('(').next() == new.split('(').next()
+        && n.len() > o.len()
+        && n.starts_with(o)
+        && n[o.len()..].starts_with(',')
 }
 
 /// Types equal once MySQL's synonyms and integer display widths are set aside.
@@ -311,7 +325,10 @@ fn same_type(a: &str, b: &str) -> bool {
 }
 
 fn canonical(ty: &str) -> String {
-    let mut t = ty.replace("integer", "int").replace("boolean", "tinyint(1)").replace("bool", "tinyint(1)");
+    let mut t = ty
+        .replace("integer", "int")
+        .replace("boolean", "tinyint(1)")
+        .replace("bool", "tinyint(1)");
     for int in ["tinyint", "smallint", "mediumint", "bigint", "int"] {
         if let Some(rest) = t.strip_prefix(int)
             && rest.starts_with('(')
@@ -328,9 +345,8 @@ fn canonical(ty: &str) -> String {
 /// VARCHAR made longer without its length prefix growing from one byte to two (at four
 /// bytes a character, the worst case): done in place, and readers see no difference.
 fn widens_in_place(old: &str, new: &str) -> bool {
-    let len = |t: &str| -> Option<u32> {
-        t.strip_prefix("varchar(")?.split(')').next()?.parse().ok()
-    };
+    let len =
+        |t: &str| -> Option<u32> { t.strip_prefix("varchar(")?.split(')').next()?.parse().ok() };
     match (len(old), len(new)) {
         (Some(o), Some(n)) => n >= o && ((o * 4 < 256) == (n * 4 < 256)),
         _ => false,
@@ -375,9 +391,13 @@ fn learn(p: &Parsed, memory: &mut Memory) {
 fn sets_foreign_key_checks_off(sql: &str) -> bool {
     let s = squash(sql);
     s.starts_with("set")
-        && ["foreign_key_checks=0", "foreign_key_checks=off", "foreign_key_checks=false"]
-            .iter()
-            .any(|x| s.contains(x))
+        && [
+            "foreign_key_checks=0",
+            "foreign_key_checks=off",
+            "foreign_key_checks=false",
+        ]
+        .iter()
+        .any(|x| s.contains(x))
 }
 
 /// Table DDL that commits implicitly on MariaDB/MySQL and cannot simply run again after a
@@ -389,10 +409,19 @@ fn is_ddl(sql: &str) -> bool {
         .take(4)
         .map(|w| w.to_ascii_uppercase())
         .collect();
-    let object = words
-        .iter()
-        .skip(1)
-        .find(|w| !matches!(w.as_str(), "OR" | "REPLACE" | "TEMPORARY" | "UNIQUE" | "FULLTEXT" | "SPATIAL" | "ONLINE" | "OFFLINE" | "IGNORE"));
+    let object = words.iter().skip(1).find(|w| {
+        !matches!(
+            w.as_str(),
+            "OR" | "REPLACE"
+                | "TEMPORARY"
+                | "UNIQUE"
+                | "FULLTEXT"
+                | "SPATIAL"
+                | "ONLINE"
+                | "OFFLINE"
+                | "IGNORE"
+        )
+    });
     let table_ddl = match words.first().map(String::as_str) {
         Some("CREATE" | "ALTER" | "DROP") => {
             matches!(object.map(String::as_str), Some("TABLE" | "INDEX" | "VIEW"))

@@ -78,8 +78,10 @@ impl Memory {
     }
 
     pub fn set_column(&mut self, table: &str, def: &ColumnDef) {
-        self.columns
-            .insert((normalise(table), normalise(&def.name.value)), column_of(def));
+        self.columns.insert(
+            (normalise(table), normalise(&def.name.value)),
+            column_of(def),
+        );
     }
 
     pub fn rename_column(&mut self, table: &str, from: &str, to: &str) {
@@ -130,10 +132,12 @@ impl Memory {
 fn column_of(def: &ColumnDef) -> Column {
     Column {
         ty: squash(&def.data_type.to_string()),
-        not_null: def
-            .options
-            .iter()
-            .any(|o| matches!(o.option, ColumnOption::NotNull | ColumnOption::PrimaryKey(_))),
+        not_null: def.options.iter().any(|o| {
+            matches!(
+                o.option,
+                ColumnOption::NotNull | ColumnOption::PrimaryKey(_)
+            )
+        }),
     }
 }
 
@@ -175,7 +179,11 @@ pub(crate) fn record(p: &Parsed, ctx: &mut Context<'_>, memory: &mut Memory) -> 
     match p.ast.as_ref()? {
         Statement::CreateTable(c) => {
             let t = name(&c.name);
-            let state = if c.query.is_some() { State::Filled } else { State::New };
+            let state = if c.query.is_some() {
+                State::Filled
+            } else {
+                State::New
+            };
             if !c.temporary {
                 ctx.record(at, &t, Some(state));
                 memory.learn_table(&t, &c.columns, &c.constraints);
@@ -273,9 +281,11 @@ pub(crate) fn breaking_op(
                 return None;
             }
             (
-            "renaming-table",
-            format!("renames `{table}` to `{to}`: the running application still uses the old name"),
-        )
+                "renaming-table",
+                format!(
+                    "renames `{table}` to `{to}`: the running application still uses the old name"
+                ),
+            )
         }
         Op::DropColumn { column_names, .. } => (
             "ban-drop-column",
@@ -407,7 +417,9 @@ pub(crate) fn events_of(unit: &Unit, dialect: &dyn ParserDialect) -> Vec<Event> 
             ordinal: i + 1,
             line: 0,
             sql: String::new(),
-            ast: Parser::parse_sql(dialect, &s.sql).ok().and_then(|mut l| l.pop()),
+            ast: Parser::parse_sql(dialect, &s.sql)
+                .ok()
+                .and_then(|mut l| l.pop()),
         })
         .collect();
     events(&parsed)
@@ -420,7 +432,11 @@ pub(crate) fn replaced(events: &[Event]) -> Replaced {
     let mut out = Replaced::default();
     let names: HashSet<&String> = events.iter().map(|(n, _)| n).collect();
     for n in names {
-        let mine: Vec<bool> = events.iter().filter(|(t, _)| t == n).map(|(_, c)| *c).collect();
+        let mine: Vec<bool> = events
+            .iter()
+            .filter(|(t, _)| t == n)
+            .map(|(_, c)| *c)
+            .collect();
         let went = mine.iter().position(|c| !c);
         let came_back = went.is_some_and(|w| mine[w..].contains(&true));
         match mine.last() {

@@ -126,7 +126,9 @@ fn account_for_transaction(
             Rule::PreferRobustStmts => {
                 "cutover runs this migration in one transaction: a failure leaves nothing half-applied to re-run over"
             }
-            _ => "cutover runs this migration in one transaction, where the table is created earlier",
+            _ => {
+                "cutover runs this migration in one transaction, where the table is created earlier"
+            }
         };
         report.dropped.push(super::report::Dropped {
             rule: v.code.to_string(),
@@ -140,7 +142,8 @@ fn account_for_transaction(
 /// squawk's default rules, with `[lint] enable` added and `[lint] disable` taken out, on
 /// the target's version when it is known (squawk assumes 15 otherwise, as its CLI does).
 fn linter(ctx: &Context<'_>) -> Linter {
-    let parse = |ids: &[String]| -> Vec<Rule> { ids.iter().filter_map(|i| i.parse().ok()).collect() };
+    let parse =
+        |ids: &[String]| -> Vec<Rule> { ids.iter().filter_map(|i| i.parse().ok()).collect() };
     let mut linter = Linter::with_rules(&parse(&ctx.config.enable), &parse(&ctx.config.disable));
     if let Some((major, minor, _)) = ctx.target.version
         && let Ok(v) = format!("{major}.{minor}").parse()
@@ -160,7 +163,11 @@ fn record(file: &ast::SourceFile, ctx: &mut Context<'_>) -> Vec<Span> {
         let end = usize::from(range.end());
         let table = match &stmt {
             ast::Stmt::CreateTable(c) => {
-                let name = c.table_name().and_then(|t| t.path()).and_then(|p| p.segment()).map(|s| s.text());
+                let name = c
+                    .table_name()
+                    .and_then(|t| t.path())
+                    .and_then(|p| p.segment())
+                    .map(|s| s.text());
                 if let Some(n) = &name {
                     ctx.record(at, n, Some(State::New));
                 }
@@ -176,7 +183,10 @@ fn record(file: &ast::SourceFile, ctx: &mut Context<'_>) -> Vec<Span> {
                 if let Some(from) = &name {
                     for action in a.actions() {
                         if let ast::AlterTableAction::TableRenameTo(to) = action
-                            && let Some(to) = to.table_name().and_then(|t| t.path()).and_then(|p| p.segment())
+                            && let Some(to) = to
+                                .table_name()
+                                .and_then(|t| t.path())
+                                .and_then(|p| p.segment())
                         {
                             ctx.rename(at, from, &to.text());
                         }
@@ -201,10 +211,18 @@ fn record(file: &ast::SourceFile, ctx: &mut Context<'_>) -> Vec<Span> {
                 names.into_iter().next()
             }
             ast::Stmt::Insert(i) => {
-                let name = i.relation_name_ref().and_then(|r| r.path_ref()).and_then(|p| p.segment()).map(|s| s.text());
-                let copies = i
-                    .insert_source()
-                    .is_some_and(|s| s.syntax().text().to_string().to_lowercase().contains("select"));
+                let name = i
+                    .relation_name_ref()
+                    .and_then(|r| r.path_ref())
+                    .and_then(|p| p.segment())
+                    .map(|s| s.text());
+                let copies = i.insert_source().is_some_and(|s| {
+                    s.syntax()
+                        .text()
+                        .to_string()
+                        .to_lowercase()
+                        .contains("select")
+                });
                 if let Some(n) = &name
                     && copies
                     && ctx.created(n, at)

@@ -44,8 +44,16 @@ pub(crate) fn lint(
     let list = parsed::parse(unit, &SQLiteDialect {}, report);
     let replaced = parsed::replaced(around);
     let mut conn = Connection {
-        foreign_keys: !ctx.target.init_sql.iter().any(|s| pragma(s, "foreign_keys") == Some(false)),
-        legacy_alter_table: ctx.target.init_sql.iter().any(|s| pragma(s, "legacy_alter_table") == Some(true)),
+        foreign_keys: !ctx
+            .target
+            .init_sql
+            .iter()
+            .any(|s| pragma(s, "foreign_keys") == Some(false)),
+        legacy_alter_table: ctx
+            .target
+            .init_sql
+            .iter()
+            .any(|s| pragma(s, "legacy_alter_table") == Some(true)),
         in_transaction: unit.in_transaction,
         wrapped: unit.in_transaction,
     };
@@ -151,8 +159,16 @@ fn rebuild(
         }
     };
     match p.ast.as_ref() {
-        Some(Statement::Drop { names, object_type: sqlparser::ast::ObjectType::Table, .. }) if conn.foreign_keys => {
-            for t in names.iter().map(name).filter(|t| replaced.originals.contains(t) && !ctx.created(t, p.ordinal)) {
+        Some(Statement::Drop {
+            names,
+            object_type: sqlparser::ast::ObjectType::Table,
+            ..
+        }) if conn.foreign_keys => {
+            for t in names
+                .iter()
+                .map(name)
+                .filter(|t| replaced.originals.contains(t) && !ctx.created(t, p.ordinal))
+            {
                 if let Some(who) = children(&t) {
                     out.push(found(
                         p,
@@ -168,9 +184,12 @@ fn rebuild(
         Some(Statement::AlterTable(a)) if !conn.legacy_alter_table => {
             let from = name(&a.name);
             for op in &a.operations {
-                let Op::RenameTable { table_name } = op else { continue };
+                let Op::RenameTable { table_name } = op else {
+                    continue;
+                };
                 let to = match table_name {
-                    sqlparser::ast::RenameTableNameKind::As(n) | sqlparser::ast::RenameTableNameKind::To(n) => name(n),
+                    sqlparser::ast::RenameTableNameKind::As(n)
+                    | sqlparser::ast::RenameTableNameKind::To(n) => name(n),
                 };
                 // Renaming the original away (not the new copy into place) moves the
                 // references with it.
@@ -205,26 +224,40 @@ fn unsupported(p: &Parsed, op: &Op, table: &str, ctx: &Context<'_>, out: &mut Ve
             let o = parsed::options(column_def.options.iter().map(|d| &d.option));
             let c = &column_def.name.value;
             if o.primary_or_unique {
-                say(format!("SQLite cannot add a PRIMARY KEY or UNIQUE column (`{table}`.`{c}`)"));
-            } else if o.not_null && o.default.as_deref().is_none_or(|d| d.eq_ignore_ascii_case("null")) && !o.generated {
-                say(format!("SQLite cannot add `{table}`.`{c}` NOT NULL without a non-NULL default"));
+                say(format!(
+                    "SQLite cannot add a PRIMARY KEY or UNIQUE column (`{table}`.`{c}`)"
+                ));
+            } else if o.not_null
+                && o.default
+                    .as_deref()
+                    .is_none_or(|d| d.eq_ignore_ascii_case("null"))
+                && !o.generated
+            {
+                say(format!(
+                    "SQLite cannot add `{table}`.`{c}` NOT NULL without a non-NULL default"
+                ));
             } else if let Some(d) = o.default.as_deref().filter(|d| not_constant(d)) {
-                say(format!("SQLite cannot add `{table}`.`{c}` with the non-constant default {d}"));
+                say(format!(
+                    "SQLite cannot add `{table}`.`{c}` with the non-constant default {d}"
+                ));
             }
         }
         Op::RenameTable { .. } => {}
-        Op::RenameColumn { .. } if !target.at_least((3, 25, 0)) => {
-            say(format!("RENAME COLUMN needs SQLite 3.25.0; this target runs {version}"))
-        }
+        Op::RenameColumn { .. } if !target.at_least((3, 25, 0)) => say(format!(
+            "RENAME COLUMN needs SQLite 3.25.0; this target runs {version}"
+        )),
         Op::RenameColumn { .. } => {}
-        Op::DropColumn { .. } if !target.at_least((3, 35, 0)) => {
-            say(format!("DROP COLUMN needs SQLite 3.35.0; this target runs {version}"))
-        }
+        Op::DropColumn { .. } if !target.at_least((3, 35, 0)) => say(format!(
+            "DROP COLUMN needs SQLite 3.35.0; this target runs {version}"
+        )),
         Op::DropColumn { .. } => {}
         other => {
             let text = other.to_string();
             let words: Vec<&str> = text.split_whitespace().take(3).collect();
-            say(format!("SQLite's ALTER TABLE has no `{}`: only RENAME TO, RENAME COLUMN, ADD COLUMN and DROP COLUMN", words.join(" ")))
+            say(format!(
+                "SQLite's ALTER TABLE has no `{}`: only RENAME TO, RENAME COLUMN, ADD COLUMN and DROP COLUMN",
+                words.join(" ")
+            ))
         }
     }
 }

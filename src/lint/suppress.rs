@@ -73,9 +73,7 @@ impl Allows {
     /// The suppression that covers `finding`, if one does.
     pub fn covering(&self, finding: &Finding) -> Option<&Allow> {
         self.list.iter().find(|a| {
-            a.first <= finding.line
-                && finding.line <= a.last
-                && a.rules.iter().any(|r| *r == finding.rule)
+            a.first <= finding.line && finding.line <= a.last && a.rules.contains(&finding.rule)
         })
     }
 
@@ -153,7 +151,9 @@ fn statement_spans(unit: &Unit) -> Vec<(usize, usize)> {
         .iter()
         .enumerate()
         .map(|(i, &s)| {
-            let end = starts.get(i + 1).map_or(usize::MAX, |&n| n.saturating_sub(1).max(s));
+            let end = starts
+                .get(i + 1)
+                .map_or(usize::MAX, |&n| n.saturating_sub(1).max(s));
             (s, end)
         })
         .collect()

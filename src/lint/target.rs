@@ -101,7 +101,10 @@ mod tests {
     #[test]
     fn versions_from_servers() {
         assert_eq!(parse_version("15.20"), Some((15, 20, 0)));
-        assert_eq!(parse_version("10.11.19-MariaDB-1:10.11"), Some((10, 11, 19)));
+        assert_eq!(
+            parse_version("10.11.19-MariaDB-1:10.11"),
+            Some((10, 11, 19))
+        );
         assert_eq!(parse_version("PostgreSQL"), None);
         let t = Target::from_server(Dialect::MySql, "10.11.19-MariaDB");
         assert_eq!(t.flavour, Flavour::MariaDb);

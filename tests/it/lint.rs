@@ -1,12 +1,6 @@
 //! `cutover lint` through the real binary: text, JSON, SARIF and GitHub output, exit codes,
-//! suppressions and `[lint]`, live table sizes from real PostgreSQL and MariaDB tables, the
-//! pending migrations of a target as one run, and the false-positive check on the corpora.
-
-use std::collections::BTreeMap;
-
-use cutover::config::Overrides;
-use cutover::lint::{Report, Request};
-use cutover::sql::Dialect;
+//! suppressions and `[lint]`, live table sizes from real PostgreSQL and MariaDB tables, and
+//! the pending migrations of a target as one run. The corpora: `lint_corpora`.
 
 use crate::common::*;
 
@@ -20,7 +14,12 @@ fn rules_of(v: &serde_json::Value) -> Vec<(String, u64)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["rule"].as_str().unwrap().to_string(), f["line"].as_u64().unwrap()))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -32,7 +31,10 @@ fn offline_text_and_json() {
     write_files(
         dir.path(),
         &[
-            ("migrations/1_orders.up.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, total int, customer_id bigint);\nCREATE INDEX orders_total ON orders (total);\n"),
+            (
+                "migrations/1_orders.up.sql",
+                "CREATE TABLE orders (id bigint PRIMARY KEY, total int, customer_id bigint);\nCREATE INDEX orders_total ON orders (total);\n",
+            ),
             ("migrations/2_risky.up.sql", RISKY_PG),
         ],
     );
@@ -66,8 +68,14 @@ fn offline_text_and_json() {
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     let found = rules_of(&v);
-    assert!(found.contains(&("changing-column-type".into(), 2)), "{found:?}");
-    assert!(found.contains(&("require-concurrent-index-creation".into(), 3)), "{found:?}");
+    assert!(
+        found.contains(&("changing-column-type".into(), 2)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("require-concurrent-index-creation".into(), 3)),
+        "{found:?}"
+    );
     // The index on the table its own migration creates is not a big-table index.
     let dropped: Vec<&str> = v["dropped"]
         .as_array()
@@ -75,7 +83,10 @@ fn offline_text_and_json() {
         .iter()
         .map(|d| d["rule"].as_str().unwrap())
         .collect();
-    assert!(dropped.contains(&"require-concurrent-index-creation"), "{dropped:?}");
+    assert!(
+        dropped.contains(&"require-concurrent-index-creation"),
+        "{dropped:?}"
+    );
     assert_eq!(v["errors"], 2);
     assert_eq!(v["target"]["dialect"], "postgres");
 }
@@ -85,7 +96,14 @@ fn github_and_sarif_formats() {
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), &[("risky.sql", RISKY_PG)]);
     let out = cutover_cmd(dir.path())
-        .args(["lint", "--dialect", "postgres", "--format", "github", "risky.sql"])
+        .args([
+            "lint",
+            "--dialect",
+            "postgres",
+            "--format",
+            "github",
+            "risky.sql",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -96,9 +114,19 @@ fn github_and_sarif_formats() {
         )),
         "{text}"
     );
-    assert!(text.contains("::notice title=cutover lint::offline"), "{text}");
+    assert!(
+        text.contains("::notice title=cutover lint::offline"),
+        "{text}"
+    );
     let out = cutover_cmd(dir.path())
-        .args(["lint", "--dialect", "postgres", "--format", "sarif", "risky.sql"])
+        .args([
+            "lint",
+            "--dialect",
+            "postgres",
+            "--format",
+            "sarif",
+            "risky.sql",
+        ])
         .output()
         .unwrap();
     let v = json(&out);
@@ -109,10 +137,19 @@ fn github_and_sarif_formats() {
         .find(|r| r["ruleId"] == "changing-column-type")
         .unwrap();
     assert_eq!(r["level"], "error");
-    assert_eq!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "risky.sql");
-    assert_eq!(r["locations"][0]["physicalLocation"]["region"]["startLine"], 2);
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "risky.sql"
+    );
+    assert_eq!(
+        r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
     let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"], "changing-column-type");
+    assert_eq!(
+        rules[r["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "changing-column-type"
+    );
 }
 
 #[test]
@@ -127,18 +164,38 @@ fn exit_codes_and_bad_input() {
     );
     let run = |args: &[&str]| cutover_cmd(dir.path()).args(args).output().unwrap();
     // A plain file is not run in a transaction: the info (IF NOT EXISTS) does not fail.
-    assert_eq!(run(&["lint", "--dialect", "postgres", "clean.sql"]).status.code(), Some(0));
+    assert_eq!(
+        run(&["lint", "--dialect", "postgres", "clean.sql"])
+            .status
+            .code(),
+        Some(0)
+    );
     let sql = "ALTER TABLE t ALTER COLUMN a DROP DEFAULT;\n";
     std::fs::write(dir.path().join("warn.sql"), sql).unwrap();
     let out = run(&["lint", "--dialect", "postgres", "warn.sql"]);
-    assert!(stdout(&out).contains("warning[ban-drop-default]"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("warning[ban-drop-default]"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(out.status.code(), Some(0), "warnings alone pass");
-    let out = run(&["lint", "--dialect", "postgres", "--fail-on", "warning", "warn.sql"]);
+    let out = run(&[
+        "lint",
+        "--dialect",
+        "postgres",
+        "--fail-on",
+        "warning",
+        "warn.sql",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     // No dialect and no target: one clear error, exit 2.
     let out = run(&["lint", "clean.sql"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no dialect: pass --dialect"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no dialect: pass --dialect"),
+        "{}",
+        stderr(&out)
+    );
     // A file that is not there names itself.
     let out = run(&["lint", "--dialect", "postgres", "missing.sql"]);
     assert_eq!(out.status.code(), Some(9));
@@ -156,19 +213,33 @@ fn allow_directives_suppress_and_still_migrate() {
     write_files(
         db.path(),
         &[
-            ("migrations/1_t.up.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\n"),
+            (
+                "migrations/1_t.up.sql",
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b TEXT);\n",
+            ),
             (
                 "migrations/2_drop.up.sql",
                 "-- cutover:allow ban-drop-column nothing reads a since release 41\nALTER TABLE t DROP COLUMN a;\n-- cutover:allow ban-drop-column\nALTER TABLE t DROP COLUMN b;\n",
             ),
         ],
     );
-    let out = db.cutover().args(["--json", "lint", "--offline", "--dialect", "sqlite"]).output().unwrap();
+    let out = db
+        .cutover()
+        .args(["--json", "lint", "--offline", "--dialect", "sqlite"])
+        .output()
+        .unwrap();
     let v = json(&out);
     assert_eq!(rules_of(&v), vec![("allow-without-reason".to_string(), 3)]);
     assert_eq!(v["suppressed"].as_array().unwrap().len(), 2);
-    assert_eq!(v["suppressed"][0]["reason"], "nothing reads a since release 41");
-    assert_eq!(out.status.code(), Some(1), "a suppression without a reason fails");
+    assert_eq!(
+        v["suppressed"][0]["reason"],
+        "nothing reads a since release 41"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a suppression without a reason fails"
+    );
     // The runner reads the same files: the allow lines are no directives of its own.
     db.cutover().arg("migrate").assert().success();
     assert_eq!(db.history().len(), 2);
@@ -193,17 +264,39 @@ fn lint_section_of_the_configuration() {
         .unwrap();
     let v = json(&out);
     let found = rules_of(&v);
-    assert!(!found.iter().any(|(r, _)| r == "require-concurrent-index-creation"), "{found:?}");
-    let f = v["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "changing-column-type").unwrap();
+    assert!(
+        !found
+            .iter()
+            .any(|(r, _)| r == "require-concurrent-index-creation"),
+        "{found:?}"
+    );
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "changing-column-type")
+        .unwrap();
     assert_eq!(f["severity"], "info");
-    assert_eq!(out.status.code(), Some(1), "fail_on = warning: the lock_timeout warnings fail");
-    std::fs::write(dir.path().join("cutover.toml"), "[lint]\ndisable = [\"no-such-rule\"]\n").unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "fail_on = warning: the lock_timeout warnings fail"
+    );
+    std::fs::write(
+        dir.path().join("cutover.toml"),
+        "[lint]\ndisable = [\"no-such-rule\"]\n",
+    )
+    .unwrap();
     let out = cutover_cmd(dir.path())
         .args(["lint", "--dialect", "postgres", "risky.sql"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("lint.disable: unknown rule `no-such-rule`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("lint.disable: unknown rule `no-such-rule`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -217,19 +310,26 @@ fn unreachable_target_only_loses_sizes_and_hides_its_password() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = stdout(&out) + &stderr(&out);
     assert!(text.contains("error[changing-column-type]"), "{text}");
-    assert!(text.contains("note: the target could not be reached, so no table sizes were read"), "{text}");
+    assert!(
+        text.contains("note: the target could not be reached, so no table sizes were read"),
+        "{text}"
+    );
     assert!(!text.contains("s3cr3t-pw"), "{text}");
 }
 
 /// A table with `rows` rows and a wide column, analysed so the catalog knows its size.
 fn fill_pg(db: &TestDb, rows: u32) {
     let mut c = db.connect();
-    c.execute("CREATE TABLE orders (id bigint PRIMARY KEY, total int, customer_id bigint, note text)").unwrap();
+    c.execute(
+        "CREATE TABLE orders (id bigint PRIMARY KEY, total int, customer_id bigint, note text)",
+    )
+    .unwrap();
     c.execute(&format!(
         "INSERT INTO orders SELECT g, g % 1000, g % 77, repeat('x', 200) FROM generate_series(1, {rows}) g"
     ))
     .unwrap();
-    c.execute("CREATE TABLE empty_t (id bigint PRIMARY KEY, x int)").unwrap();
+    c.execute("CREATE TABLE empty_t (id bigint PRIMARY KEY, x int)")
+        .unwrap();
     c.execute("ANALYZE").unwrap();
 }
 
@@ -256,22 +356,41 @@ fn live_sizes_postgres() {
     // 200,000 rows of ~250 bytes: tens of MB, under the 100 MB large_table default.
     assert!(message.contains("(`orders`: "), "{message}");
     assert!(message.contains(" MB, about 200000 rows;"), "{message}");
-    assert!(message.contains("at 46 MB/s, the [lint] rewrite_rate"), "{message}");
-    assert!(message.contains("under [lint] large_table = 100 MB"), "{message}");
-    assert_eq!(f["severity"], "warning", "a small table's rewrite is a warning");
+    assert!(
+        message.contains("at 46 MB/s, the [lint] rewrite_rate"),
+        "{message}"
+    );
+    assert!(
+        message.contains("under [lint] large_table = 100 MB"),
+        "{message}"
+    );
+    assert_eq!(
+        f["severity"], "warning",
+        "a small table's rewrite is a warning"
+    );
     // The empty table costs nothing to index.
     let dropped = v["dropped"].as_array().unwrap();
     assert!(
-        dropped.iter().any(|d| d["rule"] == "require-concurrent-index-creation"
-            && d["reason"] == "`empty_t` holds no row on the target"),
+        dropped
+            .iter()
+            .any(|d| d["rule"] == "require-concurrent-index-creation"
+                && d["reason"] == "`empty_t` holds no row on the target"),
         "{dropped:#?}"
     );
     assert_eq!(v["target"]["version"][0], 15, "{:#}", v["target"]);
     // With large_table below the table's size the rewrite is an error again.
-    write_files(db.path(), &[("cutover.toml", "[lint]\nlarge_table = \"1MB\"\n")]);
+    write_files(
+        db.path(),
+        &[("cutover.toml", "[lint]\nlarge_table = \"1MB\"\n")],
+    );
     let out = db.cutover().args(["--json", "lint"]).output().unwrap();
     let v = json(&out);
-    let f = v["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "changing-column-type").unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "changing-column-type")
+        .unwrap();
     assert_eq!(f["severity"], "error");
     assert_eq!(out.status.code(), Some(1));
 }
@@ -280,21 +399,27 @@ fn live_sizes_postgres() {
 fn live_sizes_mariadb() {
     let db = TestDb::new(Kind::MySql);
     let mut c = db.connect();
-    c.execute("SET SESSION max_recursive_iterations = 10000").unwrap();
-    c.execute("CREATE TABLE customers (id bigint PRIMARY KEY)").unwrap();
+    c.execute("SET SESSION max_recursive_iterations = 10000")
+        .unwrap();
+    c.execute("CREATE TABLE customers (id bigint PRIMARY KEY)")
+        .unwrap();
     c.execute("CREATE TABLE orders (id bigint PRIMARY KEY AUTO_INCREMENT, customer_id bigint, note varchar(200))").unwrap();
     c.execute("INSERT INTO orders (customer_id, note) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) SELECT i, REPEAT('x', 150) FROM n").unwrap();
-    c.execute("CREATE TABLE empty_t (id bigint PRIMARY KEY, customer_id bigint)").unwrap();
+    c.execute("CREATE TABLE empty_t (id bigint PRIMARY KEY, customer_id bigint)")
+        .unwrap();
     c.execute("ANALYZE TABLE orders, empty_t").unwrap();
     write_files(
         db.path(),
-        &[(
-            "migrations/1_fk.up.sql",
-            "ALTER TABLE orders ADD CONSTRAINT orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
-        ), (
-            "migrations/2_fk.up.sql",
-            "ALTER TABLE empty_t ADD CONSTRAINT empty_customer FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
-        )],
+        &[
+            (
+                "migrations/1_fk.up.sql",
+                "ALTER TABLE orders ADD CONSTRAINT orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
+            ),
+            (
+                "migrations/2_fk.up.sql",
+                "ALTER TABLE empty_t ADD CONSTRAINT empty_customer FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
+            ),
+        ],
     );
     let out = db.cutover().args(["--json", "lint"]).output().unwrap();
     let v = json(&out);
@@ -310,8 +435,12 @@ fn live_sizes_mariadb() {
     assert!(message.contains("the [lint] rewrite_rate"), "{message}");
     assert_eq!(v["target"]["flavour"], "mariadb");
     assert!(
-        v["dropped"].as_array().unwrap().iter().any(|d| d["rule"] == "mysql-foreign-key-copy"
-            && d["reason"] == "`empty_t` holds no row on the target"),
+        v["dropped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["rule"] == "mysql-foreign-key-copy"
+                && d["reason"] == "`empty_t` holds no row on the target"),
         "{v:#}"
     );
     assert_eq!(rules_of(&v).len(), 1, "{v:#}");
@@ -322,13 +451,19 @@ fn pending_migrations_of_a_target_are_one_run() {
     let db = TestDb::new(Kind::Postgres);
     write_files(
         db.path(),
-        &[("migrations/1_orders.up.sql", "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\nINSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g;\n")],
+        &[(
+            "migrations/1_orders.up.sql",
+            "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint);\nINSERT INTO orders SELECT g, g FROM generate_series(1, 1000) g;\n",
+        )],
     );
     db.cutover().arg("migrate").assert().success();
     write_files(
         db.path(),
         &[
-            ("migrations/2_items.up.sql", "CREATE TABLE items (id bigint PRIMARY KEY, order_id bigint);\n"),
+            (
+                "migrations/2_items.up.sql",
+                "CREATE TABLE items (id bigint PRIMARY KEY, order_id bigint);\n",
+            ),
             (
                 "migrations/3_indexes.up.sql",
                 "CREATE INDEX items_order ON items (order_id);\nCREATE INDEX orders_customer ON orders (customer_id);\n",
@@ -341,131 +476,24 @@ fn pending_migrations_of_a_target_are_one_run() {
         .into_iter()
         .filter(|(r, _)| r == "require-concurrent-index-creation")
         .collect();
-    assert_eq!(found, vec![("require-concurrent-index-creation".to_string(), 2)], "{v:#}");
+    assert_eq!(
+        found,
+        vec![("require-concurrent-index-creation".to_string(), 2)],
+        "{v:#}"
+    );
     assert!(
-        v["dropped"].as_array().unwrap().iter().any(|d| d["reason"]
-            == "`items` is created earlier in this run and holds no row yet"),
+        v["dropped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["reason"] == "`items` is created earlier in this run and holds no row yet"),
         "{v:#}"
     );
     let notes = v["notes"].to_string();
-    assert!(notes.contains("1 migration(s) the target has applied were not linted"), "{notes}");
+    assert!(
+        notes.contains("1 migration(s) the target has applied were not linted"),
+        "{notes}"
+    );
     let scripts = v["scripts"].as_array().unwrap();
     assert_eq!(scripts.len(), 2);
-}
-
-// --- The corpora: what the rules report on real histories, and why each finding is right.
-
-fn lint_corpus(dir: &str, dialect: &str) -> Report {
-    let (d, flavour) = match dialect {
-        "postgres" => (Dialect::Postgres, cutover::lint::Flavour::Unknown),
-        "mariadb" => (Dialect::MySql, cutover::lint::Flavour::MariaDb),
-        _ => (Dialect::Sqlite, cutover::lint::Flavour::Unknown),
-    };
-    let request = Request {
-        paths: vec![corpora().join(dir)],
-        dialect: Some((d, flavour)),
-        offline: true,
-        all: false,
-    };
-    cutover::lint::run(&Overrides::default(), &request).unwrap_or_else(|e| panic!("{dir}: {e}"))
-}
-
-fn counts(r: &Report) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for f in &r.findings {
-        *m.entry(f.rule.clone()).or_default() += 1;
-    }
-    m
-}
-
-fn file_findings<'a>(r: &'a Report, file: &str) -> Vec<&'a str> {
-    r.findings
-        .iter()
-        .filter(|f| f.path.to_string_lossy().contains(file))
-        .map(|f| f.rule.as_str())
-        .collect()
-}
-
-/// PostgreSQL: only squawk's rules report (bench/lint_squawk.py matches every one of them
-/// against squawk's CLI on these files: nothing reported that squawk does not report), and
-/// no file gets a finding squawk's CLI would not give it. Context only takes away.
-#[test]
-fn corpora_postgres_report_no_more_than_squawk() {
-    for dir in ["postgres/lemmy", "postgres/documenso", "postgres/kratos/sql", "postgres/vaultwarden", "postgres/memos", "postgres/atuin/atuin-server-postgres"] {
-        let r = lint_corpus(dir, "postgres");
-        assert!(r.files > 0, "{dir}: nothing linted");
-        for f in &r.findings {
-            assert!(
-                f.rule.parse::<squawk_rule::Rule>().is_ok(),
-                "{dir}: {} is not one of squawk's rules: {f:?}",
-                f.rule
-            );
-        }
-        // "IF NOT EXISTS" advice only where a migration runs outside a transaction (popx's
-        // `.autocommit.` files): in cutover's transaction a failure leaves nothing behind.
-        for f in r.findings.iter().filter(|f| f.rule == "prefer-robust-stmts") {
-            assert!(f.path.to_string_lossy().contains(".autocommit."), "{dir}: {f:?}");
-        }
-    }
-}
-
-mod squawk_rule {
-    pub use squawk_linter::Rule;
-}
-
-/// MariaDB/MySQL: every finding on the corpora, by rule, and why it is right.
-#[test]
-fn corpora_mysql_findings_are_justified() {
-    let memos = lint_corpus("mysql/memos", "mariadb");
-    // 0.22/00__resource_storage_type.sql adds `payload` NOT NULL with no default: the
-    // running memos version's INSERTs into `resource` fail in strict mode.
-    assert!(file_findings(&memos, "0.22/00__resource_storage_type.sql").contains(&"adding-required-field"));
-    // 0.18/00__extend_text.sql redefines columns whose earlier type no linted file gives
-    // (they come from LATEST.sql's era): only warnings ("may copy"), never errors.
-    let extend: Vec<_> = memos.findings.iter().filter(|f| f.path.ends_with("0.18/00__extend_text.sql")).collect();
-    assert!(!extend.is_empty() && extend.iter().all(|f| f.severity == cutover::lint::Severity::Warning), "{extend:#?}");
-    let kratos = lint_corpus("mysql/kratos/sql", "mariadb");
-    // Creating the tables with their keys in one migration is not flagged; adding a
-    // foreign key later to a table that exists is (27 times, each on an existing table).
-    for f in kratos.findings.iter().filter(|f| f.rule == "mysql-foreign-key-copy") {
-        assert!(f.message.contains("with foreign_key_checks on"), "{f:?}");
-    }
-    let snapshot = format!(
-        "memos {:?}\nkratos {:?}\nvaultwarden {:?}",
-        counts(&memos),
-        counts(&kratos),
-        counts(&lint_corpus("mysql/vaultwarden", "mariadb"))
-    );
-    insta::assert_snapshot!("corpora_mysql", snapshot);
-}
-
-/// SQLite: rebuilds are not drops or renames (vaultwarden's 12 steps, memos' rename-away,
-/// kratos' rebuilds split over three migrations), but their foreign keys are.
-#[test]
-fn corpora_sqlite_findings_are_justified() {
-    let vw = lint_corpus("sqlite/vaultwarden", "sqlite");
-    // The 12 steps inside Diesel's (and cutover's) transaction with foreign keys on: the
-    // DROP TABLE ciphers deletes every favorite (ON DELETE CASCADE) or fails.
-    assert_eq!(
-        file_findings(&vw, "2020-08-02-025025_add_favorites_table"),
-        vec!["sqlite-rebuild-foreign-keys"]
-    );
-    let memos = lint_corpus("sqlite/memos", "sqlite");
-    // `PRAGMA foreign_keys = off` inside cutover's transaction does nothing, and renaming
-    // `memo` away moves the other tables' foreign keys to `_memo_old`, then dropped.
-    let protected = file_findings(&memos, "0.3/00__memo_visibility_protected.sql");
-    assert!(protected.contains(&"sqlite-pragma-in-transaction"), "{protected:?}");
-    assert!(protected.contains(&"sqlite-rebuild-foreign-keys"), "{protected:?}");
-    assert!(!protected.contains(&"renaming-table") && !protected.contains(&"ban-drop-table"), "{protected:?}");
-    let kratos = lint_corpus("sqlite/kratos/sql", "sqlite");
-    // fizz writes one rebuild as: copy into `_x_tmp`, drop `x`, rename `_x_tmp` to `x`.
-    assert!(file_findings(&kratos, "20191100000010000002_errors.sqlite3.up.sql").iter().all(|r| *r != "ban-drop-table"));
-    assert!(file_findings(&kratos, "20191100000010000003_errors.sqlite3.up.sql").is_empty());
-    let snapshot = format!(
-        "vaultwarden {:?}\nmemos {:?}\nkratos {:?}",
-        counts(&vw),
-        counts(&memos),
-        counts(&kratos)
-    );
-    insta::assert_snapshot!("corpora_sqlite", snapshot);
 }

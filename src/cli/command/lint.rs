@@ -33,9 +33,11 @@ pub fn run(a: &LintArgs, g: &Global, o: Overrides, out: &mut Renderer) -> Result
             LintFailOn::Warning => Severity::Warning,
         };
     }
-    let format = a
-        .format
-        .unwrap_or(if g.json { LintFormat::Json } else { LintFormat::Text });
+    let format = a.format.unwrap_or(if g.json {
+        LintFormat::Json
+    } else {
+        LintFormat::Text
+    });
     out.lint(&report, format);
     Ok(if report.failed() {
         Exit::CheckFailed

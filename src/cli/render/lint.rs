@@ -20,7 +20,10 @@ impl Renderer {
                     println!("{}", self.scrub(&github(f)));
                 }
                 for n in &report.notes {
-                    println!("::notice title=cutover lint::{}", escape_data(&self.scrub(n)));
+                    println!(
+                        "::notice title=cutover lint::{}",
+                        escape_data(&self.scrub(n))
+                    );
                 }
             }
             LintFormat::Text => self.lint_text(report),
@@ -120,7 +123,10 @@ fn summary(r: &Report) -> String {
         ));
     }
     if !r.suppressed.is_empty() {
-        s.push_str(&format!("; {} allowed by `-- cutover:allow`", r.suppressed.len()));
+        s.push_str(&format!(
+            "; {} allowed by `-- cutover:allow`",
+            r.suppressed.len()
+        ));
     }
     s.push('\n');
     s
@@ -144,7 +150,9 @@ fn github(f: &Finding) -> String {
 
 /// The escaping GitHub's runner undoes in a workflow command's message.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// And in its properties, where `:` and `,` separate.
