@@ -42,7 +42,10 @@ pub fn lint(
 ) -> Report {
     let mut report = Report::new(target, config);
     // What the files say about columns and foreign keys carries from run to run.
-    let mut memory = parsed::Memory::default();
+    let mut memory = match sizes.as_deref().and_then(|s| s.schema.as_ref()) {
+        Some(schema) => parsed::Memory::from_schema(schema),
+        None => parsed::Memory::default(),
+    };
     let events = table_events(runs, target.dialect);
     let mut index: usize = 0;
     for run in runs {

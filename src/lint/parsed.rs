@@ -73,6 +73,32 @@ pub(crate) struct Memory {
 }
 
 impl Memory {
+    /// What the target's live schema says: the columns and foreign keys as they are before
+    /// the linted migrations run.
+    pub fn from_schema(schema: &crate::schema::Schema) -> Memory {
+        let mut m = Memory::default();
+        for t in &schema.tables {
+            let table = normalise(&t.name.name);
+            m.known.insert(table.clone());
+            for c in &t.columns {
+                m.columns.insert(
+                    (table.clone(), normalise(&c.name)),
+                    Column {
+                        ty: squash(&c.data_type),
+                        not_null: !c.nullable,
+                    },
+                );
+            }
+            for fk in &t.foreign_keys {
+                m.referenced_by
+                    .entry(normalise(&fk.references.name))
+                    .or_default()
+                    .insert(table.clone());
+            }
+        }
+        m
+    }
+
     pub fn column(&self, table: &str, column: &str) -> Option<&Column> {
         self.columns.get(&(normalise(table), normalise(column)))
     }

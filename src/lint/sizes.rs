@@ -29,6 +29,9 @@ pub struct Sizes {
     engine: Box<dyn Engine>,
     tables: HashMap<String, TableSize>,
     empty: HashMap<String, bool>,
+    /// The live schema (columns as the catalog types them, foreign keys): what the tables
+    /// are before the linted migrations run.
+    pub schema: Option<crate::schema::Schema>,
 }
 
 impl Sizes {
@@ -44,10 +47,14 @@ impl Sizes {
             }
             tables.insert(full, t);
         }
+        // The schema is only context (column types before a change): a catalog this role
+        // cannot read leaves it out rather than failing the lint.
+        let schema = engine.introspect().ok();
         Ok(Sizes {
             engine,
             tables,
             empty: HashMap::new(),
+            schema,
         })
     }
 

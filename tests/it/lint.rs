@@ -419,6 +419,11 @@ fn live_sizes_mariadb() {
                 "migrations/2_fk.up.sql",
                 "ALTER TABLE empty_t ADD CONSTRAINT empty_customer FOREIGN KEY (customer_id) REFERENCES customers (id);\n",
             ),
+            (
+                // No migration file says what `customer_id` was: the live schema does.
+                "migrations/3_type.up.sql",
+                "ALTER TABLE orders MODIFY customer_id int, ALGORITHM=INPLACE, LOCK=NONE;\n",
+            ),
         ],
     );
     let out = db.cutover().args(["--json", "lint"]).output().unwrap();
@@ -443,7 +448,28 @@ fn live_sizes_mariadb() {
                 && d["reason"] == "`empty_t` holds no row on the target"),
         "{v:#}"
     );
-    assert_eq!(rules_of(&v).len(), 1, "{v:#}");
+    let change = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "changing-column-type")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert!(
+        change["message"]
+            .as_str()
+            .unwrap()
+            .contains("from bigint(20) to int"),
+        "{change:#}"
+    );
+    // Guarded by ALGORITHM=INPLACE, LOCK=NONE: the server refuses instead of copying.
+    assert_eq!(
+        rules_of(&v)
+            .iter()
+            .map(|(r, _)| r.as_str())
+            .collect::<Vec<_>>(),
+        vec!["mysql-foreign-key-copy", "changing-column-type"],
+        "{v:#}"
+    );
 }
 
 #[test]
