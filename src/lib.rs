@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod history;
 pub mod interrupt;
+pub mod lint;
 pub mod migrations;
 pub mod phase;
 pub mod records;

@@ -15,11 +15,13 @@ Examples:
   cutover --env prod rollback --steps 1
   cutover diff                                   # drift: the target against its own migrations
   cutover validate --level comprehensive --report validate.html
+  cutover lint --dialect postgres migrations/     # risky DDL: locks, rewrites, scans, breaking changes
 
 Exit codes:
   0  success
   1  a check failed: `status --check` (pending, changed, missing, failed), `diff` (differences),
-     `validate` (a failure, or a warning with --fail-on warn)
+     `validate` (a failure, or a warning with --fail-on warn), `lint` (an error-severity finding,
+     or a warning with --fail-on warning)
   2  bad input: arguments, configuration, migration files (nothing was changed)
   3  the database could not be reached, or failed outside a migration script
   4  a migration or seed script failed (the error names the file, line and statement)
@@ -182,6 +184,20 @@ Exit code 0 when nothing failed (and, with --fail-on warn, nothing warned); 1 ot
         #[arg(long, value_enum, value_name = "STATUS")]
         fail_on: Option<FailOnArg>,
     },
+    /// Find statements that lock, rewrite or scan tables, or break the application still running
+    #[command(
+        after_help = "Reads migration folders (every supported layout) and SQL files. With a target (--url, --env, \
+DATABASE_URL) it lints the pending migrations as one run and says each table's size and an estimated time; \
+without one (or with --offline) it needs --dialect and lints each migration on its own.\n\n\
+Suppress a finding with `-- cutover:allow RULE reason` just above the statement, or `-- cutover:allow-file RULE \
+reason` for the whole script; configure rules in [lint] of cutover.toml.\n\n\
+Examples:\n  cutover lint --dialect postgres migrations/\n  cutover --env prod lint\n  \
+cutover lint --dialect mariadb --format github migrations/2024*.sql\n  cutover lint --dialect sqlite --format sarif > lint.sarif\n  \
+cutover lint --rules\n\n\
+Exit codes: 0 nothing at or above the fail-on severity; 1 a finding at or above it (error by default); \
+2 bad input (arguments, configuration, a script that cannot be split); 9 a file could not be read."
+    )]
+    Lint(LintArgs),
     /// Back up, verify, restore, list and prune backups (native dumps, zstd, manifests)
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -305,6 +321,52 @@ pub enum ConfigCommand {
 naming the line or setting (exit 2).\n\nExamples:\n  cutover config check\n  cutover --env prod config check --json"
     )]
     Check,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Migration folders and SQL files [default: the environment's migrations folder]
+    pub paths: Vec<PathBuf>,
+    /// The SQL dialect when there is no target, or with --offline
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub dialect: Option<DialectArg>,
+    /// text, json, sarif or github (workflow-command annotations) [default: text; json with --json]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<LintFormat>,
+    /// Do not connect to the target: no table sizes, no history
+    #[arg(long)]
+    pub offline: bool,
+    /// Lint the migrations the target has applied too
+    #[arg(long)]
+    pub all: bool,
+    /// Exit 1 on errors only, or on warnings too [default: [lint] fail_on, or error]
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<LintFailOn>,
+    /// List every rule (id, engine, severity, the safe way) and exit
+    #[arg(long)]
+    pub rules: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DialectArg {
+    Postgres,
+    Mysql,
+    Mariadb,
+    Sqlite,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LintFailOn {
+    Error,
+    Warning,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -98,8 +98,15 @@ pub struct FleetSpec {
 pub enum Source {
     List(Vec<(Option<String>, DatabaseUrl)>),
     File(PathBuf),
-    Query { url: DatabaseUrl, sql: String },
-    Schemas { url: DatabaseUrl, list: Option<Vec<String>>, query: Option<String> },
+    Query {
+        url: DatabaseUrl,
+        sql: String,
+    },
+    Schemas {
+        url: DatabaseUrl,
+        list: Option<Vec<String>>,
+        query: Option<String>,
+    },
 }
 
 /// A number of targets: a count, or a share of the fleet.
@@ -170,9 +177,7 @@ pub fn resolve(
         setting: at(&format!("fleet.{key}")),
         message,
     };
-    let url = |key: &str, text: &str| {
-        DatabaseUrl::parse(text).map_err(|e| bad(key, e.to_string()))
-    };
+    let url = |key: &str, text: &str| DatabaseUrl::parse(text).map_err(|e| bad(key, e.to_string()));
     let given = [
         spec.targets.is_some(),
         spec.targets_file.is_some(),

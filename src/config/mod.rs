@@ -30,8 +30,8 @@ pub use deploy::{
     TimedAction, TransactionScope, Watch, When,
 };
 
-pub use interpolate::interpolate;
 pub use fleet::{Canary, FleetPolicy, Gate, OnCancel, Size, Source};
+pub use interpolate::interpolate;
 pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, NoData, Probe};
 
 pub use policy::{BackupPolicy, BackupSection, Kind, VerifyLevel};
@@ -76,6 +76,9 @@ pub struct ConfigFile {
     pub checks: Vec<CheckSpec>,
     #[serde(default)]
     pub validate: ValidatePolicy,
+    /// `cutover lint`: rules off or on, severities, sizes and rates (see `lint::config`).
+    #[serde(default)]
+    pub lint: crate::lint::config::LintSpec,
 }
 
 /// `[environments.<name>]`.
@@ -356,10 +359,44 @@ impl Settings {
         Ok((policy, sel.env_name))
     }
 
+    /// What `cutover lint` reads, which needs no database: `[lint]`, the migrations folder
+    /// and `include`; and the whole settings when they resolve (a URL to read live sizes
+    /// from), or why not, since lint works offline.
+    pub fn for_lint(o: &Overrides) -> Result<LintSettings, crate::Error> {
+        let sel = Selected::new(o, Scope::Only(&["migrations", "include"]))?;
+        let include = sel
+            .env
+            .include
+            .iter()
+            .map(|p| {
+                glob::Pattern::new(p).map_err(|e| ConfigError::Setting {
+                    setting: sel.setting("include"),
+                    message: format!("`{p}` is not a glob pattern: {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LintSettings {
+            lint: sel.file.lint.clone(),
+            migrations: sel.migrations(o)?,
+            include,
+            settings: Settings::resolve(o.clone()).map_err(|e| e.to_string()),
+        })
+    }
+
     /// Only the migrations folder (for commands that need no database, like `new`).
     pub fn migrations_dir(o: &Overrides) -> Result<PathBuf, ConfigError> {
         Selected::new(o, Scope::Only(&["migrations"]))?.migrations(o)
     }
+}
+
+/// What `cutover lint` reads (`Settings::for_lint`).
+#[derive(Debug)]
+pub struct LintSettings {
+    pub lint: crate::lint::config::LintSpec,
+    pub migrations: PathBuf,
+    pub include: Vec<glob::Pattern>,
+    /// The whole settings, or why they do not resolve (no URL, an unset variable, …).
+    pub settings: Result<Settings, String>,
 }
 
 /// Parse the text of a configuration file; errors carry the line and column.

@@ -49,7 +49,8 @@ fn lock_for(schema: &str) -> (i64, i64) {
     }
     use sha2::Digest;
     let digest = sha2::Sha256::digest(schema.as_bytes());
-    let low = i64::from(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) & 0x7fff_ffff);
+    let low =
+        i64::from(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) & 0x7fff_ffff);
     (LOCK_HIGH, low)
 }
 

@@ -53,6 +53,9 @@ impl Directives {
             let Some((word, args)) = split_directive(text) else {
                 continue;
             };
+            if is_lint_allow(word) {
+                continue;
+            }
             let at = Location {
                 path,
                 line: file_line,
@@ -99,7 +102,9 @@ pub(super) fn forbid(
 ) -> Result<(), Error> {
     markers::check(path, text, line_offset, Some(layout))?;
     for (index, line) in text.lines().enumerate() {
-        if let Some((word, _)) = split_directive(line.trim()) {
+        if let Some((word, _)) = split_directive(line.trim())
+            && !is_lint_allow(word)
+        {
             let at = Location {
                 path,
                 line: line_offset + index + 1,
@@ -144,6 +149,12 @@ impl Location<'_> {
             directive: self.word.to_string(),
         }
     }
+}
+
+/// `-- cutover:allow …` and `-- cutover:allow-file …` are the linter's suppressions: they sit
+/// on any line (above the statement they cover) and mean nothing to the runner.
+fn is_lint_allow(word: &str) -> bool {
+    word == "allow" || word == "allow-file"
 }
 
 /// `-- cutover:word args` -> `(word, args)`; `None` for any other line.
@@ -193,6 +204,12 @@ mod tests {
             d.envs,
             Some(vec!["dev".into(), "test".into(), "staging".into()])
         );
+    }
+
+    #[test]
+    fn lint_suppressions_are_accepted_on_any_line() {
+        let sql = "-- cutover:allow-file ban-drop-column old data\nCREATE TABLE t (id int);\n-- cutover:allow renaming-column the app reads both\nALTER TABLE t RENAME COLUMN a TO b;\n";
+        assert_eq!(parse(sql).unwrap(), Directives::default());
     }
 
     #[test]

@@ -15,6 +15,8 @@ mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
 mod formats;
+mod lint;
+mod lint_corpora;
 mod messages;
 mod migrate;
 mod one_transaction;

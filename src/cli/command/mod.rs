@@ -6,6 +6,7 @@ mod config;
 mod deploy;
 mod diff;
 mod governed;
+mod lint;
 mod migrate;
 mod runs;
 mod scaffold;
@@ -36,6 +37,7 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             Ok(Exit::Ok)
         }
         Command::Backup(cmd) => backup::run(cmd, o, out),
+        Command::Lint(a) => lint::run(a, &cli.global, o, out),
         Command::Config(_) => config::check(&settings(o, out)?, out),
         Command::Status { check } => status::run(&settings(o, out)?, *check, out),
         Command::Migrate { to, dry_run } => migrate::run(&settings(o, out)?, to, *dry_run, out),

@@ -19,6 +19,7 @@ use super::args::Global;
 
 mod backup;
 mod deploy;
+mod lint;
 mod schema;
 mod validate;
 
