@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod app;
 mod backup;
 mod backup_folder;
 mod backup_restore;
@@ -14,6 +15,7 @@ mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
 mod formats;
+mod kills;
 mod messages;
 mod migrate;
 mod readme;
