@@ -77,9 +77,7 @@ impl<'o> Session<'o> {
             Files::Required,
         )?;
         session.refuse_unfinished_restore()?;
-        if session.locked {
-            session.warn_unfinished_runs();
-        }
+        session.warn_unfinished_runs();
         Ok(session)
     }
 
@@ -241,11 +239,15 @@ impl<'o> Session<'o> {
         Error::refuse_interrupted(self.engine.as_mut())
     }
 
-    /// Governed runs that were killed (seen under the lock, so their process is gone).
+    /// Governed runs that were killed: marked running while this session holds the run
+    /// lock, or (a read-only command, `status`) while nobody does, so their process is gone.
     fn warn_unfinished_runs(&mut self) {
         let Ok(runs) = crate::records::unfinished(self.engine.as_mut()) else {
             return;
         };
+        if runs.is_empty() || !(self.locked || self.lock_is_free()) {
+            return;
+        }
         for r in runs {
             let maintenance = if r.maintenance_on {
                 " and left maintenance mode ON"
@@ -330,6 +332,15 @@ impl<'o> Session<'o> {
     /// rare work that cannot share the session's, such as a second snapshot).
     pub fn connect_again(&self, access: Access) -> Result<Box<dyn Engine>, Error> {
         connect_url(&self.settings, &self.settings.url, access, &self.ctx)
+    }
+
+    /// Whether nobody holds the run lock (taken and given back at once).
+    fn lock_is_free(&mut self) -> bool {
+        let free = self.engine.try_lock().unwrap_or(false);
+        if free {
+            let _ = self.engine.unlock();
+        }
+        free
     }
 
     fn lock(&mut self) -> Result<(), Error> {
