@@ -219,6 +219,12 @@ impl<'o> Session<'o> {
         self.stop.store(true, Ordering::Relaxed);
     }
 
+    /// Forget a stop request: a run that a signal stopped still undoes what it changed, and
+    /// that undo is not cut short by the same signal.
+    pub fn clear_stop(&self) {
+        self.stop.store(false, Ordering::Relaxed);
+    }
+
     /// Say that a transaction around the whole command is open (or closed again).
     pub fn set_outer_transaction(&mut self, open: bool) {
         self.outer_transaction = open;

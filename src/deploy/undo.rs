@@ -314,6 +314,8 @@ impl Run<'_, '_> {
     /// the policy, hooks, one notification.
     pub(super) fn undo_run(&mut self, f: Failed) {
         self.report.reason = Some(f.message.clone());
+        // A signal stopped the run; undoing is how it stops, so the down scripts run.
+        self.session.clear_stop();
         if self.has_maintenance() && !self.maintenance_on {
             // The application must not write while its database is being put back.
             let _ = self.phase(Phase::MaintenanceOn, |r| r.maintenance(true));
