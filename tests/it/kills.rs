@@ -530,7 +530,12 @@ fn sigterm_stops_after_the_migration_under_way(kind: Kind) {
     }
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["undo"]["how"], "down_scripts", "{}", report["undo"]);
+    assert_eq!(
+        report["undo"]["how"]["how"],
+        "down_scripts",
+        "{}",
+        report["undo"]
+    );
     assert_eq!(report["outcome"], "rolled_back", "{report}");
     assert!(!app.maintenance());
     assert_eq!(app.events(), ["start", "rollback"]);
