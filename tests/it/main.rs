@@ -24,4 +24,5 @@ mod scratch;
 mod secrets;
 mod split_corpora;
 mod tls;
+mod undo;
 mod validate;
