@@ -10,8 +10,9 @@
 //!
 //! Either way the schema is then proved back to its pre-deploy fingerprint. A restore
 //! discards every write the application made since the backup: once it has served traffic
-//! on the new schema, `rollback_after_traffic` decides whether that is allowed, and when it
-//! is, the time writes were discarded from is reported.
+//! on the new schema, `rollback_after_traffic` decides. `restore` restores and reports the
+//! time writes were discarded from; `down-only` runs the down scripts instead (even under
+//! `rollback = restore`) and never restores; `refuse` undoes nothing.
 
 use std::path::PathBuf;
 
@@ -102,6 +103,27 @@ pub fn undo(session: &mut Session, plan: &UndoPlan) -> Result<Undone, Error> {
     }
     let (downs_cover, why_not) = downs_cover(session, plan)?;
     let mut detail = Vec::new();
+    if let Some(since) = plan.serving_since {
+        match policy.rollback_after_traffic {
+            AfterTraffic::Refuse if policy.rollback != RollbackStrategy::None => {
+                return Err(Error::Refused {
+                    message: format!(
+                        "the application has served traffic since {since}, and the policy says rollback_after_traffic = refuse: nothing was undone"
+                    ),
+                    hint: undo_by_hand(plan),
+                });
+            }
+            // A restore would discard the application's writes; the down scripts keep them.
+            AfterTraffic::DownOnly if policy.rollback == RollbackStrategy::Restore && downs_cover => {
+                detail.push(format!(
+                    "the application has served traffic since {since}: rollback_after_traffic = down-only runs the down scripts instead of restoring the backup"
+                ));
+                run_downs(session, plan, &mut detail)?;
+                return finish_downs(session, plan, detail);
+            }
+            _ => {}
+        }
+    }
     match policy.rollback {
         RollbackStrategy::None => Err(Error::Refused {
             message: "the policy says rollback = none: nothing was undone".into(),
