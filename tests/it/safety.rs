@@ -324,3 +324,72 @@ fn sqlite_lock_follows_the_file_not_the_path() {
         .success();
     assert!(db.has_table("a"));
 }
+
+/// MariaDB with a MyISAM table: a migration inserts into it, then fails. ROLLBACK cannot take
+/// the rows back, so the history records the migration as failed at the failing statement
+/// with what came before it kept, instead of forgetting it; after the fix, `migrate` refuses
+/// to run it again from the start (which would insert the rows twice) until resolved.
+#[test]
+fn mariadb_myisam_rows_kept_are_recorded() {
+    let db = TestDb::new(Kind::MySql);
+    write_files(
+        db.path(),
+        &[
+            (
+                "migrations/1_m.up.sql",
+                "CREATE TABLE m (id INT) ENGINE=MyISAM;\n",
+            ),
+            (
+                "migrations/2_fill.up.sql",
+                "INSERT INTO m VALUES (1);\nINSERT INTO m VALUES (2);\nINSERT INTO nowhere VALUES (3);\n",
+            ),
+        ],
+    );
+    let out = db.cutover().arg("migrate").output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(db.count("SELECT count(*) FROM m"), 2, "MyISAM kept the rows");
+    assert!(!err.contains("nothing of this migration was kept"), "{err}");
+    assert!(err.contains("statements 1..2"), "{err}");
+    assert_eq!(
+        db.history(),
+        [
+            ("1".to_string(), "applied".to_string()),
+            ("2".to_string(), "failed".to_string())
+        ]
+    );
+    assert_eq!(
+        db.scalar("SELECT failed_statement FROM cutover_migrations WHERE version = '2'")
+            .as_deref(),
+        Some("3")
+    );
+    let error = db
+        .scalar("SELECT error FROM cutover_migrations WHERE version = '2'")
+        .unwrap();
+    assert!(error.contains("non-transactional"), "{error}");
+
+    // The fix: the third statement now inserts where it should. Running the whole file again
+    // would insert 1 and 2 a second time: refused until an operator resolves it.
+    write_files(
+        db.path(),
+        &[(
+            "migrations/2_fill.up.sql",
+            "INSERT INTO m VALUES (1);\nINSERT INTO m VALUES (2);\nINSERT INTO m VALUES (3);\n",
+        )],
+    );
+    let out = db.cutover().arg("migrate").output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("(statement 3)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(db.count("SELECT count(*) FROM m"), 2, "nothing ran twice");
+    db.connect().execute("INSERT INTO m VALUES (3)").unwrap();
+    db.cutover()
+        .args(["resolve", "--applied", "2"])
+        .assert()
+        .success();
+    db.cutover().args(["status", "--check"]).assert().success();
+    assert_eq!(db.count("SELECT count(*) FROM m"), 3);
+}
