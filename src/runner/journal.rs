@@ -71,13 +71,20 @@ pub(super) fn run(
         match segment {
             Segment::Alone(i) => {
                 if let Err(e) = engine.execute(&job.statements[i].sql) {
-                    return Err(record_failure(engine, job, row, i, i, e));
+                    return Err(record_failure(engine, job, row, i, i, e, Kept::Before));
                 }
             }
             Segment::Together(range) => {
                 let fail = |engine: &mut dyn Engine, row: HistoryRow, i: usize, e: DbError| {
                     let _ = engine.rollback();
-                    record_failure(engine, job, row, i, range.start, e)
+                    // Non-transactional tables (MyISAM, Aria) keep what the statements
+                    // before the failing one wrote: they stay applied.
+                    let kept = if engine.rollback_kept_changes() {
+                        Kept::Anyway(range.start)
+                    } else {
+                        Kept::Before
+                    };
+                    record_failure(engine, job, row, i, kept.count(range.start, i), e, kept)
                 };
                 engine
                     .begin()
@@ -144,8 +151,31 @@ fn finish(
     }
 }
 
-/// Statement `failed` failed with `kept` statements applied. With none applied, put the
-/// history back as it was; otherwise keep the failed row, with the database's message.
+/// What a failure left applied.
+#[derive(Clone, Copy)]
+enum Kept {
+    /// The statements before the failing segment; the segment was rolled back.
+    Before,
+    /// The ROLLBACK of the segment starting at this statement could not undo everything
+    /// (non-transactional tables): its statements before the failing one stay applied, and
+    /// the failing one may have written some rows too.
+    Anyway(usize),
+}
+
+impl Kept {
+    /// How many statements are applied when statement `failed` of a segment that starts at
+    /// `start` fails.
+    fn count(self, start: usize, failed: usize) -> usize {
+        match self {
+            Kept::Before => start,
+            Kept::Anyway(_) => failed,
+        }
+    }
+}
+
+/// Statement `failed` failed with `kept` statements applied. With none applied (and nothing
+/// kept anyway), put the history back as it was; otherwise keep the failed row, with the
+/// database's message.
 fn record_failure(
     engine: &mut dyn Engine,
     job: &Job,
@@ -153,8 +183,10 @@ fn record_failure(
     failed: usize,
     kept: usize,
     err: DbError,
+    how: Kept,
 ) -> Box<MigrationFailure> {
     let restored = kept == 0
+        && matches!(how, Kept::Before)
         && match job.direction {
             Direction::Up => engine.delete_history(&job.migration.id).map(|_| ()),
             Direction::Down => match &job.previous {
@@ -166,11 +198,19 @@ fn record_failure(
     if !restored {
         row.failed_statement = Some(kept as i64 + 1);
         row.failed_line = Some(job.file_line(kept, (failed == kept).then_some(&err)) as i64);
-        row.error = Some(if failed == kept {
+        let mut error = if failed == kept {
             err.message.clone()
         } else {
             format!("statement {} failed: {}", failed + 1, err.message)
-        });
+        };
+        if let Kept::Anyway(start) = how {
+            error.push_str(&format!(
+                " (ROLLBACK left non-transactional tables, such as MyISAM or Aria, with what statements {}..{} wrote)",
+                start + 1,
+                failed + 1
+            ));
+        }
+        row.error = Some(error);
         let _ = engine.upsert_history(&row);
     }
     job.failure(failed, err, kept, !restored)
