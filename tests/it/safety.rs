@@ -393,3 +393,58 @@ fn mariadb_myisam_rows_kept_are_recorded() {
     db.cutover().args(["status", "--check"]).assert().success();
     assert_eq!(db.count("SELECT count(*) FROM m"), 3);
 }
+
+/// Bad input exits 2 and changes nothing: no history table, no run record, and on SQLite no
+/// database file. An unknown version for `migrate --to` or `deploy --to`, a file that cannot
+/// be split, an unknown directive. (The SQLite run lock's file beside the database stays:
+/// removing a lock file while another runner may be waiting on it would split the lock.)
+fn bad_input_changes_nothing(kind: Kind) {
+    let db = TestDb::new(kind);
+    let good = [("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")];
+    let cases: [(&[&str], Option<(&str, &str)>, &str); 4] = [
+        (&["migrate", "--to", "nope"], None, "nope"),
+        (&["deploy", "--to", "nope", "--skip-backup"], None, "nope"),
+        (
+            &["migrate"],
+            Some((
+                "migrations/2_broken.up.sql",
+                "CREATE TABLE b (id INT);\nSELECT 'never closed;\n",
+            )),
+            "2_broken.up.sql",
+        ),
+        (
+            &["migrate"],
+            Some((
+                "migrations/2_directive.up.sql",
+                "-- cutover:frobnicate\nCREATE TABLE c (id INT);\n",
+            )),
+            "2_directive.up.sql",
+        ),
+    ];
+    for (args, extra, named) in cases {
+        let _ = std::fs::remove_dir_all(db.path().join("migrations"));
+        write_files(db.path(), &good);
+        if let Some(file) = extra {
+            write_files(db.path(), &[file]);
+        }
+        let out = db.cutover().args(args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+        if kind == Kind::Sqlite {
+            let left: Vec<String> = std::fs::read_dir(db.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("test.db") && n != "test.db.cutover-lock")
+                .collect();
+            assert!(left.is_empty(), "{args:?} left {left:?}");
+        } else {
+            for table in ["cutover_migrations", "cutover_runs", "a"] {
+                assert!(!db.has_table(table), "{args:?} created {table}");
+            }
+        }
+    }
+}
+
+per_engine!(bad_input_changes_nothing);
