@@ -114,7 +114,9 @@ pub fn undo(session: &mut Session, plan: &UndoPlan) -> Result<Undone, Error> {
                 });
             }
             // A restore would discard the application's writes; the down scripts keep them.
-            AfterTraffic::DownOnly if policy.rollback == RollbackStrategy::Restore && downs_cover => {
+            AfterTraffic::DownOnly
+                if policy.rollback == RollbackStrategy::Restore && downs_cover =>
+            {
                 detail.push(format!(
                     "the application has served traffic since {since}: rollback_after_traffic = down-only runs the down scripts instead of restoring the backup"
                 ));

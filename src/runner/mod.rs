@@ -233,7 +233,9 @@ impl Session<'_> {
                     // history at all.
                     self.engine()
                         .delete_history(&job.migration.id)
-                        .map_err(Error::db("cannot take back the row of a script that never started"))?;
+                        .map_err(Error::db(
+                            "cannot take back the row of a script that never started",
+                        ))?;
                 }
                 return Err(Error::Interrupted {
                     completed: done.scripts.iter().map(|s| s.id.clone()).collect(),

@@ -19,7 +19,6 @@ struct State {
     overlaps: usize,
     switches: Vec<String>,
     hooks: Vec<Value>,
-    log: Vec<String>,
 }
 
 #[derive(Default)]
@@ -105,21 +104,12 @@ impl App {
             .map(|h| h["event"].as_str().unwrap_or("?").to_string())
             .collect()
     }
-
-    pub fn log(&self) -> Vec<String> {
-        self.shared.state.lock().unwrap().log.clone()
-    }
 }
 
 fn handle(s: &Shared, mut req: tiny_http::Request, switch_delay: Duration) {
     let path = req.url().to_string();
     let mut body = String::new();
     let _ = req.as_reader().read_to_string(&mut body);
-    s.state
-        .lock()
-        .unwrap()
-        .log
-        .push(format!("{} {path}", req.method()));
     let status = match path.as_str() {
         "/maintenance/on" => {
             {

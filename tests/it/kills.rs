@@ -269,9 +269,9 @@ fn hold(db: &TestDb, app: &App, phase: &str) -> Child {
     let child = spawn_deploy(db);
     match stall_point {
         Some(point) => app.wait_reached(point, Duration::from_secs(60)),
-        None if phase == "backup" => {
-            wait_steady("the backup is being written", || !partial_backups(db).is_empty())
-        }
+        None if phase == "backup" => wait_steady("the backup is being written", || {
+            !partial_backups(db).is_empty()
+        }),
         None => wait_steady(&format!("the {phase} statement sleeps"), || {
             phase_started(db, phase) && sleeping(db)
         }),
@@ -315,7 +315,12 @@ fn assert_consistent(db: &TestDb) {
 fn leaves_maintenance_on(phase: &str) -> bool {
     matches!(
         phase,
-        "maintenance on" | "hooks before migrate" | "migrate" | "seed" | "verify" | "maintenance off"
+        "maintenance on"
+            | "hooks before migrate"
+            | "migrate"
+            | "seed"
+            | "verify"
+            | "maintenance off"
     )
 }
 
@@ -396,8 +401,15 @@ fn killed_at(kind: Kind, phase: &str) {
         out = deploy(&db);
     }
     let text = format!("{}{}", stdout(&out), stderr(&out));
-    assert_eq!(out.status.code(), Some(0), "after the kill at {phase}: {text}");
-    assert!(!app.maintenance(), "maintenance is off after the next deploy");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "after the kill at {phase}: {text}"
+    );
+    assert!(
+        !app.maintenance(),
+        "maintenance is off after the next deploy"
+    );
     assert_eq!(app.overlaps(), 0, "{:?}", app.switches());
 
     // The job is done: both migrations, the seed, and a verify that passed.
@@ -506,7 +518,10 @@ fn sigterm_stops_after_the_migration_under_way(kind: Kind) {
     assert_eq!(out.status.code(), Some(11), "{err}");
     assert!(err.contains("interrupted (SIGINT/SIGTERM)"), "{err}");
     let rows = runs(&db);
-    let dir = db.path().join("report").join(rows[0]["id"].as_str().unwrap());
+    let dir = db
+        .path()
+        .join("report")
+        .join(rows[0]["id"].as_str().unwrap());
     let journal = std::fs::read_to_string(dir.join("journal.jsonl")).unwrap();
     let started: Vec<(String, bool)> = journal
         .lines()
@@ -521,7 +536,10 @@ fn sigterm_stops_after_the_migration_under_way(kind: Kind) {
         .collect();
     assert_eq!(
         started,
-        [("feature".to_string(), false), ("feature".to_string(), true)],
+        [
+            ("feature".to_string(), false),
+            ("feature".to_string(), true)
+        ],
         "only the first migration ran, then its down script: {journal}"
     );
     assert!(db.history().is_empty(), "{:?}", db.history());
@@ -531,8 +549,7 @@ fn sigterm_stops_after_the_migration_under_way(kind: Kind) {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(
-        report["undo"]["how"]["how"],
-        "down_scripts",
+        report["undo"]["how"]["how"], "down_scripts",
         "{}",
         report["undo"]
     );

@@ -348,7 +348,11 @@ fn mariadb_myisam_rows_kept_are_recorded() {
     let out = db.cutover().arg("migrate").output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(4), "{err}");
-    assert_eq!(db.count("SELECT count(*) FROM m"), 2, "MyISAM kept the rows");
+    assert_eq!(
+        db.count("SELECT count(*) FROM m"),
+        2,
+        "MyISAM kept the rows"
+    );
     assert!(!err.contains("nothing of this migration was kept"), "{err}");
     assert!(err.contains("statements 1..2"), "{err}");
     assert_eq!(
@@ -379,11 +383,7 @@ fn mariadb_myisam_rows_kept_are_recorded() {
     );
     let out = db.cutover().arg("migrate").output().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("(statement 3)"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("(statement 3)"), "{}", stderr(&out));
     assert_eq!(db.count("SELECT count(*) FROM m"), 2, "nothing ran twice");
     db.connect().execute("INSERT INTO m VALUES (3)").unwrap();
     db.cutover()
@@ -394,6 +394,9 @@ fn mariadb_myisam_rows_kept_are_recorded() {
     assert_eq!(db.count("SELECT count(*) FROM m"), 3);
 }
 
+/// Arguments, an extra migration file (path, text), and what the error must name.
+type BadInput<'a> = (&'a [&'a str], Option<(&'a str, &'a str)>, &'a str);
+
 /// Bad input exits 2 and changes nothing: no history table, no run record, and on SQLite no
 /// database file. An unknown version for `migrate --to` or `deploy --to`, a file that cannot
 /// be split, an unknown directive. (The SQLite run lock's file beside the database stays:
@@ -401,7 +404,7 @@ fn mariadb_myisam_rows_kept_are_recorded() {
 fn bad_input_changes_nothing(kind: Kind) {
     let db = TestDb::new(kind);
     let good = [("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")];
-    let cases: [(&[&str], Option<(&str, &str)>, &str); 4] = [
+    let cases: [BadInput; 4] = [
         (&["migrate", "--to", "nope"], None, "nope"),
         (&["deploy", "--to", "nope", "--skip-backup"], None, "nope"),
         (
@@ -465,7 +468,9 @@ fn six_deploys_at_once(kind: Kind) {
         };
         files.push((
             format!("migrations/{i}_t{i}.up.sql"),
-            format!("{create_log}CREATE TABLE t{i} (id INT);\nINSERT INTO run_log VALUES ('{i}');\n"),
+            format!(
+                "{create_log}CREATE TABLE t{i} (id INT);\nINSERT INTO run_log VALUES ('{i}');\n"
+            ),
         ));
     }
     let base = &app.base;
@@ -525,7 +530,11 @@ fn six_deploys_at_once(kind: Kind) {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".zst"))
         .collect();
-    assert_eq!(backups.len(), worked, "one backup file per run: {backups:?}");
+    assert_eq!(
+        backups.len(),
+        worked,
+        "one backup file per run: {backups:?}"
+    );
     assert_eq!(db.count("SELECT count(*) FROM run_log"), 6);
     assert_eq!(db.count("SELECT count(DISTINCT version) FROM run_log"), 6);
     assert_eq!(

@@ -20,7 +20,10 @@ fn traffic_project(db: &TestDb, app: &App, policy: &str) {
     write_files(
         db.path(),
         &[
-            ("migrations/1_feature.up.sql", "CREATE TABLE feature (id INT);\n"),
+            (
+                "migrations/1_feature.up.sql",
+                "CREATE TABLE feature (id INT);\n",
+            ),
             ("migrations/1_feature.down.sql", "DROP TABLE feature;\n"),
         ],
     );
@@ -113,8 +116,8 @@ fn deploy_with_traffic(db: &TestDb) -> Traffic {
         .unwrap()
         .unwrap()
         .path();
-    let report = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
-        .unwrap();
+    let report =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     Traffic {
         out,
         first_write,
