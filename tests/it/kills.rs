@@ -138,10 +138,38 @@ fn deploy(db: &TestDb) -> std::process::Output {
     cli(db, &["deploy", "--report-dir", "report"])
 }
 
+/// A child process that is killed (SIGKILL) and reaped if the test fails before it ends,
+/// so a failing test leaves no process behind.
+pub(crate) struct Spawned(Option<Child>);
+
+impl Spawned {
+    pub(crate) fn new(child: Child) -> Spawned {
+        Spawned(Some(child))
+    }
+
+    pub(crate) fn id(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    /// The child itself, for the test to end and wait for.
+    pub(crate) fn take(mut self) -> Child {
+        self.0.take().expect("running")
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A deploy in the background, its output in `killed.out`.
-fn spawn_deploy(db: &TestDb) -> Child {
+fn spawn_deploy(db: &TestDb) -> Spawned {
     let log = std::fs::File::create(db.path().join("killed.out")).unwrap();
-    Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+    let child = Command::new(assert_cmd::cargo::cargo_bin("cutover"))
         .current_dir(db.path())
         .env("NO_COLOR", "1")
         .env_remove("DATABASE_URL")
@@ -150,7 +178,8 @@ fn spawn_deploy(db: &TestDb) -> Child {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .unwrap()
+        .unwrap();
+    Spawned::new(child)
 }
 
 /// Wait until `cond` has held for 200 ms in a row.
@@ -244,7 +273,7 @@ fn bulk(db: &TestDb) {
 }
 
 /// Hold the deploy at `phase` (as its journal and record name it).
-fn hold(db: &TestDb, app: &App, phase: &str) -> Child {
+fn hold(db: &TestDb, app: &App, phase: &str) -> Spawned {
     let stall_point = match phase {
         "preflight" => Some("preflight"),
         "maintenance on" => Some("maintenance-on"),
@@ -328,7 +357,7 @@ fn killed_at(kind: Kind, phase: &str) {
     let db = TestDb::new(kind);
     let app = App::start(Duration::ZERO);
     project(&db, &app);
-    let mut child = hold(&db, &app, phase);
+    let mut child = hold(&db, &app, phase).take();
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let killed_output = std::fs::read_to_string(db.path().join("killed.out")).unwrap();
@@ -513,7 +542,7 @@ fn sigterm_stops_after_the_migration_under_way(kind: Kind) {
         .status()
         .unwrap();
     assert!(signalled.success());
-    let out = child.wait_with_output().unwrap();
+    let out = child.take().wait_with_output().unwrap();
     let err = std::fs::read_to_string(db.path().join("killed.out")).unwrap();
     assert_eq!(out.status.code(), Some(11), "{err}");
     assert!(err.contains("interrupted (SIGINT/SIGTERM)"), "{err}");

@@ -504,9 +504,13 @@ fn six_deploys_at_once(kind: Kind) {
                 .unwrap()
         })
         .collect();
+    // Every run ends before anything is asserted: a failure leaves no process behind.
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     let mut worked = 0;
-    for child in children {
-        let out = child.wait_with_output().unwrap();
+    for out in outputs {
         let text = format!("{}{}", stdout(&out), stderr(&out));
         assert_eq!(out.status.code(), Some(0), "{text}");
         if !text.contains("nothing to do") {
@@ -554,16 +558,18 @@ fn restore_holds_the_lock_to_its_end(kind: Kind) {
         &[("m/1_slipped.up.sql", "CREATE TABLE slipped (id INT);\n")],
     );
     let file = crate::backup::create(&db, &db.path().join("b"), "checksum");
-    let restore = Command::new(assert_cmd::cargo::cargo_bin("cutover"))
-        .current_dir(db.path())
-        .env("NO_COLOR", "1")
-        .args(["--url", &db.url, "backup", "restore"])
-        .arg(&file)
-        .args(["--yes", "--no-safety-backup", "--report-dir", "report"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let restore = crate::kills::Spawned::new(
+        Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+            .current_dir(db.path())
+            .env("NO_COLOR", "1")
+            .args(["--url", &db.url, "backup", "restore"])
+            .arg(&file)
+            .args(["--yes", "--no-safety-backup", "--report-dir", "report"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     crate::backup::wait_for("the restore phase", || {
         std::fs::read_dir(db.path().join("report")).is_ok_and(|dirs| {
             dirs.flatten().any(|d| {
@@ -579,7 +585,7 @@ fn restore_holds_the_lock_to_its_end(kind: Kind) {
         .output()
         .unwrap();
     let migrated_at = jiff::Timestamp::now();
-    let restored = restore.wait_with_output().unwrap();
+    let restored = restore.take().wait_with_output().unwrap();
     assert_eq!(
         restored.status.code(),
         Some(0),

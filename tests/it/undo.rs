@@ -85,15 +85,17 @@ struct Traffic {
 /// Deploy; once the watch runs, the application writes three orders through its own
 /// connection, and the watch trips.
 fn deploy_with_traffic(db: &TestDb) -> Traffic {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("cutover"))
-        .current_dir(db.path())
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL")
-        .args(["--env", "test", "deploy", "--report-dir", "report"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = crate::kills::Spawned::new(
+        Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+            .current_dir(db.path())
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL")
+            .args(["--env", "test", "deploy", "--report-dir", "report"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while !watching(db) {
         assert!(Instant::now() < deadline, "the watch window never started");
@@ -109,7 +111,7 @@ fn deploy_with_traffic(db: &TestDb) -> Traffic {
             .unwrap();
     }
     drop(application);
-    let out = child.wait_with_output().unwrap();
+    let out = child.take().wait_with_output().unwrap();
     let dir = std::fs::read_dir(db.path().join("report"))
         .unwrap()
         .next()
