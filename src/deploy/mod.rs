@@ -238,9 +238,21 @@ pub fn run(
     }
     report.write_files(&dir, settings, &mut report_warnings(observer));
     match error {
-        Some(e) if !matches!(report.kind, RunKind::Deploy | RunKind::Seed) => Err(e),
+        // Bad input is bad input whatever the work: exit 2, not "the deploy failed".
+        Some(e) if is_bad_input(&e) || !matches!(report.kind, RunKind::Deploy | RunKind::Seed) => {
+            Err(e)
+        }
         _ => Ok(report),
     }
+}
+
+/// An unknown version, a broken file, a bad setting: refused before anything was done,
+/// and never recorded in the target.
+fn is_bad_input(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Usage(_) | Error::Config(_) | Error::Migrations(_) | Error::Split { .. }
+    )
 }
 
 /// Warnings about the report files go to the operator directly: the journal is closed.
@@ -440,6 +452,8 @@ impl<'s, 'o> Run<'s, 'o> {
             duration: Duration::ZERO,
         });
         self.report.phase = Some(phase);
+        // The row names the phase under way, so a run killed in it is found there.
+        self.progress();
         let result = f(self);
         let (status, detail) = match &result {
             Ok(Done::Ran(lines)) => (PhaseStatus::Ok, lines.clone()),
@@ -503,15 +517,11 @@ impl<'s, 'o> Run<'s, 'o> {
         self.report.finished_at = Some(jiff::Timestamp::now().to_string());
         // A run refused before any change is kept for the audit, in a target that exists;
         // bad input (an unknown version, a broken file) leaves no trace.
-        let bad_input = matches!(
-            self.error,
-            Some(Error::Usage(_) | Error::Config(_) | Error::Migrations(_) | Error::Split { .. })
-        );
         if !self.recorded
             && self.report.outcome == Outcome::Failed
             && self.session.is_locked()
             && self.target_exists()
-            && !bad_input
+            && !self.error.as_ref().is_some_and(is_bad_input)
         {
             self.recorded = crate::records::ensure(self.session.engine()).is_ok();
         }

@@ -10,8 +10,9 @@
 //!
 //! Either way the schema is then proved back to its pre-deploy fingerprint. A restore
 //! discards every write the application made since the backup: once it has served traffic
-//! on the new schema, `rollback_after_traffic` decides whether that is allowed, and when it
-//! is, the time writes were discarded from is reported.
+//! on the new schema, `rollback_after_traffic` decides. `restore` restores and reports the
+//! time writes were discarded from; `down-only` runs the down scripts instead (even under
+//! `rollback = restore`) and never restores; `refuse` undoes nothing.
 
 use std::path::PathBuf;
 
@@ -103,6 +104,29 @@ pub fn undo(session: &mut Session, plan: &UndoPlan) -> Result<Undone, Error> {
     }
     let (downs_cover, why_not) = downs_cover(session, plan)?;
     let mut detail = Vec::new();
+    if let Some(since) = plan.serving_since {
+        match policy.rollback_after_traffic {
+            AfterTraffic::Refuse if policy.rollback != RollbackStrategy::None => {
+                return Err(Error::Refused {
+                    message: format!(
+                        "the application has served traffic since {since}, and the policy says rollback_after_traffic = refuse: nothing was undone"
+                    ),
+                    hint: undo_by_hand(plan),
+                });
+            }
+            // A restore would discard the application's writes; the down scripts keep them.
+            AfterTraffic::DownOnly
+                if policy.rollback == RollbackStrategy::Restore && downs_cover =>
+            {
+                detail.push(format!(
+                    "the application has served traffic since {since}: rollback_after_traffic = down-only runs the down scripts instead of restoring the backup"
+                ));
+                run_downs(session, plan, &mut detail)?;
+                return finish_downs(session, plan, detail);
+            }
+            _ => {}
+        }
+    }
     match policy.rollback {
         RollbackStrategy::None => Err(Error::Refused {
             message: "the policy says rollback = none: nothing was undone".into(),
@@ -313,6 +337,8 @@ impl Run<'_, '_> {
     /// the policy, hooks, one notification.
     pub(super) fn undo_run(&mut self, f: Failed) {
         self.report.reason = Some(f.message.clone());
+        // A signal stopped the run; undoing is how it stops, so the down scripts run.
+        self.session.clear_stop();
         if self.has_maintenance() && !self.maintenance_on {
             // The application must not write while its database is being put back.
             let _ = self.phase(Phase::MaintenanceOn, |r| r.maintenance(true));

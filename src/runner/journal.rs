@@ -74,27 +74,29 @@ pub(super) fn run(
                 let watched = super::invalid::builds_index_concurrently(sql)
                     .then(|| engine.invalid_indexes().unwrap_or_default());
                 if let Err(mut e) = engine.execute(sql) {
-                    let Some(before) = watched else {
-                        return Err(record_failure(engine, job, row, i, i, e));
-                    };
-                    let leftovers = super::invalid::clear(engine, &before);
-                    super::invalid::explain(&mut e, &leftovers);
-                    // An index that stays behind is something this migration kept.
-                    let kept_something = !leftovers.left.is_empty();
-                    return Err(record_failure_keeping(
-                        engine,
-                        job,
-                        row,
-                        (i, i),
-                        e,
-                        kept_something,
-                    ));
+                    let mut how = Kept::Before;
+                    if let Some(before) = watched {
+                        let leftovers = super::invalid::clear(engine, &before);
+                        super::invalid::explain(&mut e, &leftovers);
+                        // An index that stays behind is something this migration kept.
+                        if !leftovers.left.is_empty() {
+                            how = Kept::Left;
+                        }
+                    }
+                    return Err(record_failure(engine, job, row, i, i, e, how));
                 }
             }
             Segment::Together(range) => {
                 let fail = |engine: &mut dyn Engine, row: HistoryRow, i: usize, e: DbError| {
                     let _ = engine.rollback();
-                    record_failure(engine, job, row, i, range.start, e)
+                    // Non-transactional tables (MyISAM, Aria) keep what the statements
+                    // before the failing one wrote: they stay applied.
+                    let kept = if engine.rollback_kept_changes() {
+                        Kept::Anyway(range.start)
+                    } else {
+                        Kept::Before
+                    };
+                    record_failure(engine, job, row, i, kept.count(range.start, i), e, kept)
                 };
                 engine
                     .begin()
@@ -161,31 +163,45 @@ fn finish(
     }
 }
 
-/// Statement `failed` failed with `kept` statements applied. With none applied, put the
-/// history back as it was; otherwise keep the failed row, with the database's message.
+/// What a failure left applied.
+#[derive(Clone, Copy)]
+enum Kept {
+    /// The statements before the failing segment; the segment was rolled back.
+    Before,
+    /// The ROLLBACK of the segment starting at this statement could not undo everything
+    /// (non-transactional tables): its statements before the failing one stay applied, and
+    /// the failing one may have written some rows too.
+    Anyway(usize),
+    /// The failing statement itself left something behind (an INVALID index of a failed
+    /// concurrent build that could not be dropped), named in the error's detail.
+    Left,
+}
+
+impl Kept {
+    /// How many statements are applied when statement `failed` of a segment that starts at
+    /// `start` fails.
+    fn count(self, start: usize, failed: usize) -> usize {
+        match self {
+            Kept::Before | Kept::Left => start,
+            Kept::Anyway(_) => failed,
+        }
+    }
+}
+
+/// Statement `failed` failed with `kept` statements applied. With none applied (and nothing
+/// kept anyway), put the history back as it was; otherwise keep the failed row, with the
+/// database's message.
 fn record_failure(
     engine: &mut dyn Engine,
     job: &Job,
-    row: HistoryRow,
+    mut row: HistoryRow,
     failed: usize,
     kept: usize,
     err: DbError,
-) -> Box<MigrationFailure> {
-    record_failure_keeping(engine, job, row, (failed, kept), err, false)
-}
-
-/// `record_failure`, where `left_something` says the failure itself left a change behind
-/// (so the history keeps a failed row even when no statement completed).
-fn record_failure_keeping(
-    engine: &mut dyn Engine,
-    job: &Job,
-    mut row: HistoryRow,
-    (failed, kept): (usize, usize),
-    err: DbError,
-    left_something: bool,
+    how: Kept,
 ) -> Box<MigrationFailure> {
     let restored = kept == 0
-        && !left_something
+        && matches!(how, Kept::Before)
         && match job.direction {
             Direction::Up => engine.delete_history(&job.migration.id).map(|_| ()),
             Direction::Down => match &job.previous {
@@ -197,15 +213,22 @@ fn record_failure_keeping(
     if !restored {
         row.failed_statement = Some(kept as i64 + 1);
         row.failed_line = Some(job.file_line(kept, (failed == kept).then_some(&err)) as i64);
-        let mut message = if failed == kept {
+        let mut error = if failed == kept {
             err.message.clone()
         } else {
             format!("statement {} failed: {}", failed + 1, err.message)
         };
-        if let Some(detail) = err.detail.as_ref().filter(|_| left_something) {
-            message = format!("{message}\n{detail}");
+        if let (Kept::Left, Some(detail)) = (how, &err.detail) {
+            error = format!("{error}\n{detail}");
         }
-        row.error = Some(message);
+        if let Kept::Anyway(start) = how {
+            error.push_str(&format!(
+                " (ROLLBACK left non-transactional tables, such as MyISAM or Aria, with what statements {}..{} wrote)",
+                start + 1,
+                failed + 1
+            ));
+        }
+        row.error = Some(error);
         let _ = engine.upsert_history(&row);
     }
     job.failure(failed, err, kept, !restored)

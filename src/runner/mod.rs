@@ -249,6 +249,16 @@ impl Session<'_> {
         let mut prepared = false;
         for (index, job) in jobs.iter().enumerate() {
             if self.stopping() {
+                if prepared {
+                    // The previous script's last transaction wrote this one's "stopped
+                    // before statement 1" row; it never started, so it is not in the
+                    // history at all.
+                    self.engine()
+                        .delete_history(&job.migration.id)
+                        .map_err(Error::db(
+                            "cannot take back the row of a script that never started",
+                        ))?;
+                }
                 return Err(Error::Interrupted {
                     completed: done.scripts.iter().map(|s| s.id.clone()).collect(),
                     remaining: jobs[index..]

@@ -63,6 +63,8 @@ pub struct Session<'o> {
     ctx: RunContext,
     observer: &'o mut dyn Observer,
     stop: Arc<AtomicBool>,
+    /// The process got SIGINT/SIGTERM and this session has acted on it (it is undoing).
+    signal_handled: AtomicBool,
     /// A transaction around the whole command is open (a one-transaction deploy): each
     /// migration runs inside it instead of in its own.
     outer_transaction: bool,
@@ -85,9 +87,7 @@ impl<'o> Session<'o> {
             Files::Required,
         )?;
         session.refuse_unfinished_restore()?;
-        if session.locked {
-            session.warn_unfinished_runs();
-        }
+        session.warn_unfinished_runs();
         Ok(session)
     }
 
@@ -154,6 +154,7 @@ impl<'o> Session<'o> {
             ctx,
             observer,
             stop,
+            signal_handled: AtomicBool::new(false),
             outer_transaction: false,
         };
         if access == Access::Change {
@@ -220,12 +221,21 @@ impl<'o> Session<'o> {
     /// Whether SIGINT or SIGTERM (or `request_stop`) asked the command to stop after the
     /// step under way.
     pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed) || signalled()
+        self.stop.load(Ordering::Relaxed)
+            || (signalled() && !self.signal_handled.load(Ordering::Relaxed))
     }
 
     /// Ask the command to stop after the step under way (as a signal would).
     pub fn request_stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Forget a stop request: a run that a signal stopped still undoes what it changed, and
+    /// that undo is not cut short by the same signal.
+    pub fn clear_stop(&self) {
+        self.stop.store(false, Ordering::Relaxed);
+        // The process's signal was this session's to act on, and it has.
+        self.signal_handled.store(true, Ordering::Relaxed);
     }
 
     /// Say that a transaction around the whole command is open (or closed again).
@@ -248,11 +258,15 @@ impl<'o> Session<'o> {
         Error::refuse_interrupted(self.engine.as_mut())
     }
 
-    /// Governed runs that were killed (seen under the lock, so their process is gone).
+    /// Governed runs that were killed: marked running while this session holds the run
+    /// lock, or (a read-only command, `status`) while nobody does, so their process is gone.
     fn warn_unfinished_runs(&mut self) {
         let Ok(runs) = crate::records::unfinished(self.engine.as_mut()) else {
             return;
         };
+        if runs.is_empty() || !(self.locked || self.lock_is_free()) {
+            return;
+        }
         for r in runs {
             let maintenance = if r.maintenance_on {
                 " and left maintenance mode ON"
@@ -337,6 +351,15 @@ impl<'o> Session<'o> {
     /// rare work that cannot share the session's, such as a second snapshot).
     pub fn connect_again(&self, access: Access) -> Result<Box<dyn Engine>, Error> {
         connect_url(&self.settings, &self.settings.url, access, &self.ctx)
+    }
+
+    /// Whether nobody holds the run lock (taken and given back at once).
+    fn lock_is_free(&mut self) -> bool {
+        let free = self.engine.try_lock().unwrap_or(false);
+        if free {
+            let _ = self.engine.unlock();
+        }
+        free
     }
 
     fn lock(&mut self) -> Result<(), Error> {

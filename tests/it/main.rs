@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod app;
 mod backup;
 mod backup_folder;
 mod backup_restore;
@@ -15,6 +16,7 @@ mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
 mod formats;
+mod kills;
 mod lint;
 mod lint_corpora;
 mod messages;
@@ -27,4 +29,5 @@ mod scratch;
 mod secrets;
 mod split_corpora;
 mod tls;
+mod undo;
 mod validate;

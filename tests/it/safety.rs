@@ -324,3 +324,306 @@ fn sqlite_lock_follows_the_file_not_the_path() {
         .success();
     assert!(db.has_table("a"));
 }
+
+/// MariaDB with a MyISAM table: a migration inserts into it, then fails. ROLLBACK cannot take
+/// the rows back, so the history records the migration as failed at the failing statement
+/// with what came before it kept, instead of forgetting it; after the fix, `migrate` refuses
+/// to run it again from the start (which would insert the rows twice) until resolved.
+#[test]
+fn mariadb_myisam_rows_kept_are_recorded() {
+    let db = TestDb::new(Kind::MySql);
+    write_files(
+        db.path(),
+        &[
+            (
+                "migrations/1_m.up.sql",
+                "CREATE TABLE m (id INT) ENGINE=MyISAM;\n",
+            ),
+            (
+                "migrations/2_fill.up.sql",
+                "INSERT INTO m VALUES (1);\nINSERT INTO m VALUES (2);\nINSERT INTO nowhere VALUES (3);\n",
+            ),
+        ],
+    );
+    let out = db.cutover().arg("migrate").output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM m"),
+        2,
+        "MyISAM kept the rows"
+    );
+    assert!(!err.contains("nothing of this migration was kept"), "{err}");
+    assert!(err.contains("statements 1..2"), "{err}");
+    assert_eq!(
+        db.history(),
+        [
+            ("1".to_string(), "applied".to_string()),
+            ("2".to_string(), "failed".to_string())
+        ]
+    );
+    assert_eq!(
+        db.scalar("SELECT failed_statement FROM cutover_migrations WHERE version = '2'")
+            .as_deref(),
+        Some("3")
+    );
+    let error = db
+        .scalar("SELECT error FROM cutover_migrations WHERE version = '2'")
+        .unwrap();
+    assert!(error.contains("non-transactional"), "{error}");
+
+    // The fix: the third statement now inserts where it should. Running the whole file again
+    // would insert 1 and 2 a second time: refused until an operator resolves it.
+    write_files(
+        db.path(),
+        &[(
+            "migrations/2_fill.up.sql",
+            "INSERT INTO m VALUES (1);\nINSERT INTO m VALUES (2);\nINSERT INTO m VALUES (3);\n",
+        )],
+    );
+    let out = db.cutover().arg("migrate").output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("(statement 3)"), "{}", stderr(&out));
+    assert_eq!(db.count("SELECT count(*) FROM m"), 2, "nothing ran twice");
+    db.connect().execute("INSERT INTO m VALUES (3)").unwrap();
+    db.cutover()
+        .args(["resolve", "--applied", "2"])
+        .assert()
+        .success();
+    db.cutover().args(["status", "--check"]).assert().success();
+    assert_eq!(db.count("SELECT count(*) FROM m"), 3);
+}
+
+/// Arguments, an extra migration file (path, text), and what the error must name.
+type BadInput<'a> = (&'a [&'a str], Option<(&'a str, &'a str)>, &'a str);
+
+/// Bad input exits 2 and changes nothing: no history table, no run record, and on SQLite no
+/// database file. An unknown version for `migrate --to` or `deploy --to`, a file that cannot
+/// be split, an unknown directive. (The SQLite run lock's file beside the database stays:
+/// removing a lock file while another runner may be waiting on it would split the lock.)
+fn bad_input_changes_nothing(kind: Kind) {
+    let db = TestDb::new(kind);
+    let good = [("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n")];
+    let cases: [BadInput; 4] = [
+        (&["migrate", "--to", "nope"], None, "nope"),
+        (&["deploy", "--to", "nope", "--skip-backup"], None, "nope"),
+        (
+            &["migrate"],
+            Some((
+                "migrations/2_broken.up.sql",
+                "CREATE TABLE b (id INT);\nSELECT 'never closed;\n",
+            )),
+            "2_broken.up.sql",
+        ),
+        (
+            &["migrate"],
+            Some((
+                "migrations/2_directive.up.sql",
+                "-- cutover:frobnicate\nCREATE TABLE c (id INT);\n",
+            )),
+            "2_directive.up.sql",
+        ),
+    ];
+    for (args, extra, named) in cases {
+        let _ = std::fs::remove_dir_all(db.path().join("migrations"));
+        write_files(db.path(), &good);
+        if let Some(file) = extra {
+            write_files(db.path(), &[file]);
+        }
+        let out = db.cutover().args(args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+        if kind == Kind::Sqlite {
+            let left: Vec<String> = std::fs::read_dir(db.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("test.db") && n != "test.db.cutover-lock")
+                .collect();
+            assert!(left.is_empty(), "{args:?} left {left:?}");
+        } else {
+            for table in ["cutover_migrations", "cutover_runs", "a"] {
+                assert!(!db.has_table(table), "{args:?} created {table}");
+            }
+        }
+    }
+}
+
+per_engine!(bad_input_changes_nothing);
+
+/// Six `deploy` runs at once on one target, each to its own version: the run lock serializes
+/// them from preflight to the end, so maintenance mode is never switched on while it is on,
+/// every run that had work took its own backup file, and every run succeeds (the ones that
+/// find their work done say "nothing to do").
+fn six_deploys_at_once(kind: Kind) {
+    let db = TestDb::new(kind);
+    let app = crate::app::App::start(Duration::from_millis(100));
+    let mut files = Vec::new();
+    for i in 1..=6 {
+        let create_log = if i == 1 {
+            "CREATE TABLE run_log (version VARCHAR(10) NOT NULL);\n"
+        } else {
+            ""
+        };
+        files.push((
+            format!("migrations/{i}_t{i}.up.sql"),
+            format!(
+                "{create_log}CREATE TABLE t{i} (id INT);\nINSERT INTO run_log VALUES ('{i}');\n"
+            ),
+        ));
+    }
+    let base = &app.base;
+    files.push((
+        "cutover.toml".into(),
+        format!(
+            "[environments.test]\nurl = \"{}\"\nmigrations = \"migrations\"\nkind = \"test\"\n\
+             [environments.test.backup]\nrequired = true\nverify = \"checksum\"\ndir = \"backups\"\n\
+             [environments.test.maintenance]\non = {{ http = \"POST {base}/maintenance/on\" }}\n\
+             off = {{ http = \"POST {base}/maintenance/off\" }}\n",
+            db.url
+        ),
+    ));
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    write_files(db.path(), &refs);
+    let bin = assert_cmd::cargo::cargo_bin("cutover");
+    let children: Vec<_> = (1..=6)
+        .map(|i| {
+            Command::new(&bin)
+                .current_dir(db.path())
+                .env("NO_COLOR", "1")
+                .env_remove("DATABASE_URL")
+                .args(["--env", "test", "--lock-timeout", "120s", "deploy"])
+                .args(["--to", &i.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Every run ends before anything is asserted: a failure leaves no process behind.
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let mut worked = 0;
+    for out in outputs {
+        let text = format!("{}{}", stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        if !text.contains("nothing to do") {
+            assert!(text.contains("deploy success"), "{text}");
+            worked += 1;
+        }
+    }
+    assert!(worked >= 1);
+    assert_eq!(app.overlaps(), 0, "{:?}", app.switches());
+    let switches = app.switches();
+    assert_eq!(switches.len(), 2 * worked, "{switches:?}");
+    assert!(
+        switches
+            .chunks(2)
+            .all(|pair| pair == ["on".to_string(), "off".to_string()]),
+        "{switches:?}"
+    );
+    let backups: Vec<String> = std::fs::read_dir(db.path().join("backups"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".zst"))
+        .collect();
+    assert_eq!(
+        backups.len(),
+        worked,
+        "one backup file per run: {backups:?}"
+    );
+    assert_eq!(db.count("SELECT count(*) FROM run_log"), 6);
+    assert_eq!(db.count("SELECT count(DISTINCT version) FROM run_log"), 6);
+    assert_eq!(
+        db.count("SELECT count(*) FROM cutover_runs WHERE outcome = 'success'"),
+        worked as i64
+    );
+}
+
+/// `backup restore` holds the run lock to its very end: a `migrate` started while it loads
+/// waits, so the restore's final comparison sees only what it restored and succeeds, and the
+/// migration lands after it.
+fn restore_holds_the_lock_to_its_end(kind: Kind) {
+    let db = TestDb::new(kind);
+    crate::backup::bulk(&db, 100_000);
+    write_files(
+        db.path(),
+        &[("m/1_slipped.up.sql", "CREATE TABLE slipped (id INT);\n")],
+    );
+    let file = crate::backup::create(&db, &db.path().join("b"), "checksum");
+    let restore = crate::kills::Spawned::new(
+        Command::new(assert_cmd::cargo::cargo_bin("cutover"))
+            .current_dir(db.path())
+            .env("NO_COLOR", "1")
+            .args(["--url", &db.url, "backup", "restore"])
+            .arg(&file)
+            .args(["--yes", "--no-safety-backup", "--report-dir", "report"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    crate::backup::wait_for("the restore phase", || {
+        std::fs::read_dir(db.path().join("report")).is_ok_and(|dirs| {
+            dirs.flatten().any(|d| {
+                std::fs::read_to_string(d.path().join("journal.jsonl"))
+                    .unwrap_or_default()
+                    .contains(r#""phase":"restore","run""#)
+            })
+        })
+    });
+    let migrate = db
+        .cutover()
+        .args(["--migrations", "m", "--lock-timeout", "120s", "migrate"])
+        .output()
+        .unwrap();
+    let migrated_at = jiff::Timestamp::now();
+    let restored = restore.take().wait_with_output().unwrap();
+    assert_eq!(
+        restored.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&restored),
+        stderr(&restored)
+    );
+    assert!(migrate.status.success(), "{}", stderr(&migrate));
+    assert!(
+        stderr(&migrate).contains("waiting for the run lock"),
+        "migrate waited: {}",
+        stderr(&migrate)
+    );
+    let dir = std::fs::read_dir(db.path().join("report"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let finished: jiff::Timestamp = report["finished_at"].as_str().unwrap().parse().unwrap();
+    // MariaDB keeps the UTC time without its offset.
+    let applied = db
+        .scalar("SELECT applied_at FROM cutover_migrations WHERE version = '1'")
+        .unwrap()
+        .replace(' ', "T");
+    let applied: jiff::Timestamp = if applied.ends_with('Z') || applied.contains('+') {
+        applied.parse().unwrap()
+    } else {
+        format!("{applied}Z").parse().unwrap()
+    };
+    assert!(
+        finished <= applied && applied <= migrated_at,
+        "the migration landed after the restore ended: {finished} vs {applied}"
+    );
+    assert!(db.has_table("slipped"));
+    assert_eq!(db.count("SELECT count(*) FROM big"), 100_000);
+}
+
+per_engine!(six_deploys_at_once, restore_holds_the_lock_to_its_end);
