@@ -13,6 +13,8 @@
 //! dbmate, sqlx, morph's driver, sql-migrate, Liquibase's formatted-SQL parser, tern,
 //! node-pg-migrate `sqlMigration`, bun `migrate`, Atlas directives, refinery, yoyo,
 //! graphile-migrate, shmig, rambler, sqitch templates, Drizzle, Flyway placeholders).
+//! Rows with a `scope` are lines only that layout's files give a meaning to (a Liquibase
+//! `--rollback`), so they are looked for only there.
 
 use std::path::Path;
 
@@ -45,9 +47,12 @@ pub struct KnownMarker {
     /// A line that carries it, for documentation and tests.
     pub example: &'static str,
     pub support: Support,
+    /// The layout whose files alone can carry it (Liquibase's lines inside a changelog,
+    /// Flyway's placeholders), or `None` when it is recognised in every file.
+    pub scope: Option<Layout>,
     /// Whether `line` (without its line break) is this marker, `first` when it is the first
-    /// line of the file, in a file of `layout` (`None` for a plain SQL file such as a seed).
-    matches: fn(line: &str, first: bool, layout: Option<Layout>) -> bool,
+    /// line of the file.
+    matches: fn(line: &str, first: bool) -> bool,
 }
 
 const NOT_YET: &str = "cutover does not implement it, and running the file with this line read as a comment would not do what the tool does: convert the file to a layout cutover reads (README, \"Migration files\"), or keep running it with its own tool";
@@ -59,7 +64,8 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         marker: "-- no-transaction (first line)",
         example: "-- no-transaction",
         support: Support::NoTransaction,
-        matches: |line, first, _| first && line.trim() == "-- no-transaction",
+        scope: None,
+        matches: |line, first| first && line.trim() == "-- no-transaction",
     },
     KnownMarker {
         tool: "sqlx",
@@ -68,14 +74,16 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         support: Support::Refused(
             "sqlx honours it only as the first line of the file, and would run this file in a transaction: move it to line 1",
         ),
-        matches: |line, first, _| !first && line.trim() == "-- no-transaction",
+        scope: None,
+        matches: |line, first| !first && line.trim() == "-- no-transaction",
     },
     KnownMarker {
         tool: "Mattermost morph",
         marker: "-- morph:nontransactional (first line)",
         example: "-- morph:nontransactional",
         support: Support::NoTransaction,
-        matches: |line, first, _| first && line.trim_end() == "-- morph:nontransactional",
+        scope: None,
+        matches: |line, first| first && line.trim_end() == "-- morph:nontransactional",
     },
     KnownMarker {
         tool: "Mattermost morph",
@@ -84,51 +92,48 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         support: Support::Refused(
             "morph knows only `-- morph:nontransactional`, and only as the first line of the file: move it to line 1",
         ),
-        matches: |line, _, _| comment_word(line).is_some_and(|w| starts_ci(w, "morph:")),
+        scope: None,
+        matches: |line, _| comment_word(line).is_some_and(|w| starts_ci(w, "morph:")),
     },
     KnownMarker {
         tool: "dbmate",
         marker: "-- migrate:up / -- migrate:down",
         example: "-- migrate:up",
         support: Support::Layout(Layout::Dbmate),
-        matches: |line, _, _| super::dbmate::is_marker(line),
+        scope: None,
+        matches: |line, _| super::dbmate::is_marker(line),
     },
     KnownMarker {
         tool: "goose",
         marker: "-- +goose Up / Down / StatementBegin / StatementEnd / NO TRANSACTION / ENVSUB ON|OFF",
         example: "-- +goose Up",
         support: Support::Layout(Layout::Goose),
-        matches: |line, _, _| super::goose::is_annotation(line),
+        scope: None,
+        matches: |line, _| super::goose::is_annotation(line),
     },
     KnownMarker {
         tool: "sql-migrate",
         marker: "-- +migrate Up / Down / StatementBegin / StatementEnd",
         example: "-- +migrate Up",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| comment_word(line).is_some_and(|w| starts_ci(w, "+migrate")),
+        scope: None,
+        matches: |line, _| comment_word(line).is_some_and(|w| starts_ci(w, "+migrate")),
     },
     KnownMarker {
         tool: "Liquibase",
-        marker: "--liquibase formatted sql",
+        marker: "--liquibase formatted sql (first line)",
         example: "--liquibase formatted sql",
-        support: Support::Refused(NOT_YET),
-        matches: |line, _, _| {
-            comment_word(line).is_some_and(|w| {
-                let words: Vec<&str> = w.split_whitespace().collect();
-                words.len() >= 3
-                    && words[..3]
-                        .iter()
-                        .zip(["liquibase", "formatted", "sql"])
-                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
-            })
-        },
+        support: Support::Layout(Layout::Liquibase),
+        scope: None,
+        matches: |line, _| super::liquibase::is_changelog(line),
     },
     KnownMarker {
         tool: "Liquibase",
-        marker: "--changeset author:id",
-        example: "--changeset alice:create-users",
-        support: Support::Refused(NOT_YET),
-        matches: |line, _, _| {
+        marker: "--changeset author:id attribute:value …",
+        example: "--changeset alice:create-users runOnChange:true",
+        support: Support::Layout(Layout::Liquibase),
+        scope: None,
+        matches: |line, _| {
             comment_word(line).is_some_and(|w| {
                 let mut words = w.split_whitespace();
                 words
@@ -142,18 +147,76 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         },
     },
     KnownMarker {
+        tool: "Liquibase",
+        marker: "--rollback <sql>, /* liquibase rollback … */, --ignoreLines:…",
+        example: "--rollback drop table users;",
+        support: Support::Layout(Layout::Liquibase),
+        scope: Some(Layout::Liquibase),
+        matches: |line, _| {
+            comment_word(line).is_some_and(|w| {
+                starts_ci(w, "rollback ") || starts_ci(w, "ignoreLines:")
+            }) || line
+                .trim_start()
+                .strip_prefix("/*")
+                .is_some_and(|r| starts_ci(r.trim_start(), "liquibase"))
+        },
+    },
+    KnownMarker {
+        tool: "Liquibase",
+        marker: "--comment: …, --validCheckSum: …",
+        example: "--comment: creates the users table",
+        support: Support::Comment,
+        scope: Some(Layout::Liquibase),
+        matches: |line, _| {
+            comment_word(line)
+                .is_some_and(|w| starts_ci(w, "comment") || starts_ci(w, "validCheckSum"))
+        },
+    },
+    KnownMarker {
+        tool: "Liquibase",
+        marker: "--preconditions …, --precondition-<type> …",
+        example: "--precondition-sql-check expectedResult:0 SELECT COUNT(*) FROM users",
+        support: Support::Refused(
+            "cutover does not evaluate Liquibase preconditions: check the condition in a `[[checks]]` entry or in the SQL itself",
+        ),
+        scope: Some(Layout::Liquibase),
+        matches: |line, _| comment_word(line).is_some_and(|w| starts_ci(w, "precondition")),
+    },
+    KnownMarker {
+        tool: "Liquibase",
+        marker: "--property name:… value:…",
+        example: "--property name:schema value:app",
+        support: Support::Refused(
+            "cutover does not substitute Liquibase changelog properties: write the value itself",
+        ),
+        scope: Some(Layout::Liquibase),
+        matches: |line, _| comment_word(line).is_some_and(|w| starts_ci(w, "property ")),
+    },
+    KnownMarker {
+        tool: "Liquibase",
+        marker: "${property} in a changeset",
+        example: "INSERT INTO settings VALUES ('${schema}');",
+        support: Support::Refused(
+            "Liquibase replaces `${…}` with changelog parameters before it runs a changeset, and cutover does not: write the value itself",
+        ),
+        scope: Some(Layout::Liquibase),
+        matches: |line, _| has_placeholder(line),
+    },
+    KnownMarker {
         tool: "tern",
         marker: "---- create above / drop below ----",
         example: "---- create above / drop below ----",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| line.trim_end() == "---- create above / drop below ----",
+        scope: None,
+        matches: |line, _| line.trim_end() == "---- create above / drop below ----",
     },
     KnownMarker {
         tool: "tern",
         marker: "---- tern: disable-tx ----",
         example: "---- tern: disable-tx ----",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| {
+        scope: None,
+        matches: |line, _| {
             line.strip_prefix("----")
                 .is_some_and(|rest| starts_ci(rest.trim_start(), "tern:"))
         },
@@ -163,7 +226,8 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         marker: "-- Up Migration / -- Down Migration",
         example: "-- Up Migration",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| {
+        scope: None,
+        matches: |line, _| {
             let Some(rest) = line.trim_start().strip_prefix("--") else {
                 return false;
             };
@@ -181,7 +245,8 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         marker: "-- rambler up / -- rambler down",
         example: "-- rambler up",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| {
+        scope: None,
+        matches: |line, _| {
             comment_word(line).is_some_and(|w| {
                 let mut words = w.split_whitespace();
                 words
@@ -198,7 +263,8 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         marker: "-- ==== UP ==== / -- ==== DOWN ====",
         example: "-- ==== UP ====",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| {
+        scope: None,
+        matches: |line, _| {
             comment_word(line).is_some_and(|w| {
                 let inner = w.trim_matches(|c: char| c == '=' || c.is_whitespace());
                 w.starts_with('=')
@@ -212,14 +278,16 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         marker: "--bun:split",
         example: "--bun:split",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| line.starts_with("--bun:"),
+        scope: None,
+        matches: |line, _| line.starts_with("--bun:"),
     },
     KnownMarker {
         tool: "Atlas",
         marker: "-- atlas:nolint",
         example: "-- atlas:nolint destructive",
         support: Support::Comment,
-        matches: |line, _, _| {
+        scope: None,
+        matches: |line, _| {
             comment_word(line).is_some_and(|w| {
                 w.split_whitespace()
                     .next()
@@ -229,12 +297,27 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
     },
     KnownMarker {
         tool: "Atlas",
-        marker: "-- atlas:txmode / delimiter / … directives",
+        marker: "-- atlas:txmode none|file, -- atlas:delimiter <d>, -- atlas:sum ignore",
         example: "-- atlas:txmode none",
+        support: Support::Layout(Layout::Atlas),
+        scope: None,
+        matches: |line, _| {
+            comment_word(line).is_some_and(|w| {
+                ["atlas:txmode", "atlas:delimiter", "atlas:sum"]
+                    .iter()
+                    .any(|d| w.split_whitespace().next().is_some_and(|x| x.eq_ignore_ascii_case(d)))
+            })
+        },
+    },
+    KnownMarker {
+        tool: "Atlas",
+        marker: "-- atlas:checkpoint / txtar / execorder / … (other directives)",
+        example: "-- atlas:checkpoint",
         support: Support::Refused(
-            "cutover does not read Atlas directives yet: for `-- atlas:txmode none` write `-- cutover:no-transaction` instead",
+            "cutover does not do what Atlas does with this directive (checkpoints, txtar files and execution orders are Atlas Pro features): run this directory with Atlas, or remove the directive",
         ),
-        matches: |line, _, _| comment_word(line).is_some_and(|w| starts_ci(w, "atlas:")),
+        scope: None,
+        matches: |line, _| comment_word(line).is_some_and(|w| starts_ci(w, "atlas:")),
     },
     KnownMarker {
         tool: "refinery",
@@ -243,14 +326,16 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         support: Support::Refused(
             "cutover does not read refinery's marker: write `-- cutover:no-transaction` as the first line instead",
         ),
-        matches: |line, _, _| comment_word(line).is_some_and(|w| starts_ci(w, "refinery:")),
+        scope: None,
+        matches: |line, _| comment_word(line).is_some_and(|w| starts_ci(w, "refinery:")),
     },
     KnownMarker {
         tool: "yoyo",
         marker: "-- depends: … / -- transactional: false",
         example: "-- depends: 0001_create_users",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| {
+        scope: None,
+        matches: |line, _| {
             comment_word(line)
                 .is_some_and(|w| starts_ci(w, "depends:") || starts_ci(w, "transactional:"))
         },
@@ -260,14 +345,16 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         marker: "--! Previous: / --! Hash: / --! no-transaction",
         example: "--! no-transaction",
         support: Support::Refused(NOT_YET),
-        matches: |line, _, _| line.trim_start().starts_with("--!"),
+        scope: None,
+        matches: |line, _| line.trim_start().starts_with("--!"),
     },
     KnownMarker {
         tool: "sqitch",
         marker: "-- Deploy project:change to engine (Revert … from, Verify … on)",
         example: "-- Deploy flipr:users to pg",
-        support: Support::Refused(NOT_YET),
-        matches: |line, _, _| {
+        support: Support::Layout(Layout::Sqitch),
+        scope: None,
+        matches: |line, _| {
             comment_word(line).is_some_and(|w| {
                 let words: Vec<&str> = w.split_whitespace().collect();
                 matches!(
@@ -283,7 +370,8 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         marker: "--> statement-breakpoint",
         example: "--> statement-breakpoint",
         support: Support::Comment,
-        matches: |line, _, _| {
+        scope: None,
+        matches: |line, _| {
             line.trim_start()
                 .strip_prefix("-->")
                 .is_some_and(|rest| rest.trim() == "statement-breakpoint")
@@ -296,7 +384,8 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         support: Support::Refused(
             "Flyway replaces `${…}` placeholders before it runs a script, and cutover does not: write the value itself",
         ),
-        matches: |line, _, layout| layout == Some(Layout::Flyway) && has_placeholder(line),
+        scope: Some(Layout::Flyway),
+        matches: |line, _| has_placeholder(line),
     },
 ];
 
@@ -327,12 +416,14 @@ fn has_placeholder(line: &str) -> bool {
 /// cannot match are passed over with one look at their first bytes.
 pub fn find(line: &str, first: bool, layout: Option<Layout>) -> Option<&'static KnownMarker> {
     let trimmed = line.trim_start();
-    if !trimmed.starts_with("--") && layout != Some(Layout::Flyway) {
+    let placeholders = matches!(layout, Some(Layout::Flyway | Layout::Liquibase));
+    if !trimmed.starts_with("--") && !trimmed.starts_with("/*") && !placeholders {
         return None;
     }
     KNOWN_MARKERS
         .iter()
-        .find(|m| (m.matches)(line, first, layout))
+        .filter(|m| m.scope.is_none_or(|scope| layout == Some(scope)))
+        .find(|m| (m.matches)(line, first))
 }
 
 /// What a marker does to the script that carries it.
@@ -360,16 +451,11 @@ pub(super) fn accept(
     };
     match marker.support {
         Support::Comment => Ok(Effect::Nothing),
-        Support::NoTransaction => match layout {
-            Some(own @ (Layout::Dbmate | Layout::Goose)) => Err(refuse(format!(
-                "a {own} file has no effect from it: write {} instead",
-                if own == Layout::Dbmate {
-                    "`-- migrate:up transaction:false`"
-                } else {
-                    "`-- +goose NO TRANSACTION`"
-                }
+        Support::NoTransaction => match layout.and_then(own_no_transaction) {
+            Some((own, instead)) => Err(refuse(format!(
+                "a {own} file has no effect from it: {instead}"
             ))),
-            _ => Ok(Effect::NoTransaction),
+            None => Ok(Effect::NoTransaction),
         },
         Support::Layout(own) if layout == Some(own) => Ok(Effect::Nothing),
         Support::Layout(own) => Err(refuse(format!(
@@ -381,6 +467,18 @@ pub(super) fn accept(
         ))),
         Support::Refused(hint) => Err(refuse(hint.to_string())),
     }
+}
+
+/// The layouts that say "outside a transaction" their own way, and that way.
+fn own_no_transaction(layout: Layout) -> Option<(Layout, &'static str)> {
+    Some(match layout {
+        Layout::Dbmate => (layout, "write `-- migrate:up transaction:false` instead"),
+        Layout::Goose => (layout, "write `-- +goose NO TRANSACTION` instead"),
+        Layout::Liquibase => (layout, "write `runInTransaction:false` on the `--changeset` line instead"),
+        Layout::Sqitch => (layout, "leave out the script's `BEGIN;` and `COMMIT;` instead, as sqitch runs such a script statement by statement"),
+        Layout::Atlas => (layout, "write `-- atlas:txmode none` and a blank line at the top instead"),
+        _ => return None,
+    })
 }
 
 /// Checks every line of `text` (lines of `path` from `line_offset + 1` on) that is not a
@@ -413,11 +511,7 @@ mod tests {
     fn every_example_is_found_as_its_own_row() {
         for (index, row) in KNOWN_MARKERS.iter().enumerate() {
             let first = !row.marker.contains("below the first line");
-            let layout = Some(if row.tool == "Flyway" {
-                Layout::Flyway
-            } else {
-                Layout::Native
-            });
+            let layout = Some(row.scope.unwrap_or(Layout::Native));
             let found = find(row.example, first, layout)
                 .unwrap_or_else(|| panic!("row {index} ({}): example not found", row.marker));
             assert!(

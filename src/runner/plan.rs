@@ -76,7 +76,15 @@ pub fn rollback<'a>(
     if let Some(e) = entries.iter().find(|e| e.state == State::Failed) {
         return Err(failed_refusal(e));
     }
-    let mut applied: Vec<&Entry> = entries.iter().filter(|e| e.row.is_some()).collect();
+    // Flyway's repeatables have no undo: a rollback passes over them, as Flyway's does.
+    let repeatable = |e: &&Entry| {
+        e.migration
+            .is_some_and(|i| found.migrations[i].kind == crate::migrations::Kind::Repeatable)
+    };
+    let mut applied: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.row.is_some() && !repeatable(e))
+        .collect();
     applied.reverse();
     let chosen: Vec<&Entry> = match (&opts.to, opts.steps) {
         (Some(_), Some(_)) => {
@@ -99,10 +107,10 @@ pub fn rollback<'a>(
         .filter_map(|e| match e.migration.map(|i| &found.migrations[i]) {
             None => Some(format!("{} ({}): its file is missing", e.id, e.name)),
             Some(m) if m.down.is_none() => Some(format!(
-                "{} ({}): no down script beside {}",
+                "{} ({}): {}",
                 e.id,
                 e.name,
-                m.up.path.display()
+                m.missing_down()
             )),
             Some(_) => None,
         })
@@ -115,7 +123,7 @@ pub fn rollback<'a>(
                 chosen.len(),
                 no_down.join("\n  ")
             ),
-            hint: "write the missing down scripts, or roll back fewer steps (--steps / --to); nothing was run".into(),
+            hint: "write the missing down scripts or sections, or roll back fewer steps (--steps / --to); nothing was run".into(),
         });
     }
     chosen
@@ -298,16 +306,27 @@ fn job<'a>(
     previous: Option<HistoryRow>,
     dialect: Dialect,
 ) -> Result<Job<'a>, Error> {
-    let statements = script.statements(dialect).map_err(|e| Error::Split {
-        path: script.path.clone(),
-        line: e.line + script.line_offset,
-        message: e.message,
-    })?;
+    let split = |script: &Script| {
+        script.statements(dialect).map_err(|e| Error::Split {
+            path: script.path.clone(),
+            line: e.line + script.line_offset,
+            message: e.message,
+        })
+    };
+    let mut statements = split(script)?;
+    let verify_at = statements.len();
+    // A verify script (sqitch) runs right after the up script, in its transaction.
+    let verify = m.verify.as_ref().filter(|_| direction == Direction::Up);
+    if let Some(v) = verify {
+        statements.extend(split(v)?);
+    }
     Ok(Job {
         migration: m,
         direction,
         script,
         statements,
+        verify,
+        verify_at,
         previous,
     })
 }
