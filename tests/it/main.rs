@@ -14,6 +14,7 @@ mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
 mod formats;
+mod layouts;
 mod messages;
 mod migrate;
 mod readme;
