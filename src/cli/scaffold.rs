@@ -88,7 +88,9 @@ pub fn new(dir: &Path, name: &str, with_down: bool) -> Result<Vec<String>, Error
         }
         Layout::Liquibase | Layout::Sqitch | Layout::Atlas => {
             let how = match found.layout {
-                Layout::Liquibase => "add a `--changeset` to a changelog, or a new formatted SQL file",
+                Layout::Liquibase => {
+                    "add a `--changeset` to a changelog, or a new formatted SQL file"
+                }
                 Layout::Sqitch => "use `sqitch add`, which also writes the plan",
                 _ => "use `atlas migrate new`, which also updates atlas.sum",
             };

@@ -35,7 +35,10 @@ pub(super) fn read(tree: &Tree, found: &mut Found) -> Result<(), Error> {
         }
     }
     for sub in &tree.dirs {
-        found.ignore(&sub.entry.path, "folder: Atlas reads only the files at the top of its directory");
+        found.ignore(
+            &sub.entry.path,
+            "folder: Atlas reads only the files at the top of its directory",
+        );
     }
     let sum_path = tree.dir.join(SUM);
     let listed = parse_sum(&sum_path, &String::from_utf8_lossy(&read_bytes(&sum_path)?))?;
@@ -68,9 +71,18 @@ fn migration(entry: &Entry, bytes: &[u8], rank: usize) -> Result<Migration, Erro
             .count()
             + 1,
     })?;
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_string)
+        .unwrap_or(text);
     let directives = FileDirectives::read(&entry.path, &text)?;
-    let mut up = Script::new(&entry.path, text, 0, directives.no_transaction, Layout::Atlas)?;
+    let mut up = Script::new(
+        &entry.path,
+        text,
+        0,
+        directives.no_transaction,
+        Layout::Atlas,
+    )?;
     if let Some(d) = directives.delimiter {
         up.splitting = Splitting::Delimiter(d);
     }
@@ -130,7 +142,12 @@ impl FileDirectives {
                     "none" => out.no_transaction = true,
                     "file" => {}
                     other => {
-                        return Err(bad(i + 1, format!("`atlas:txmode {other}`: cutover runs each file on its own; the modes are `none` and `file`")));
+                        return Err(bad(
+                            i + 1,
+                            format!(
+                                "`atlas:txmode {other}`: cutover runs each file on its own; the modes are `none` and `file`"
+                            ),
+                        ));
                     }
                 },
                 "delimiter" => {
@@ -160,7 +177,9 @@ fn directive(line: &str) -> Option<(&str, &str)> {
 
 /// `\n`, `\r` and `\t` in a delimiter, as Atlas unescapes them.
 fn unescape(d: &str) -> String {
-    d.replace("\\n", "\n").replace("\\r", "\r").replace("\\t", "\t")
+    d.replace("\\n", "\n")
+        .replace("\\r", "\r")
+        .replace("\\t", "\t")
 }
 
 /// A file's entry in `atlas.sum`: its name and the running hash after it.
@@ -234,7 +253,10 @@ fn parse_sum(path: &Path, text: &str) -> Result<Vec<SumLine>, Error> {
     };
     let mut lines = text.lines().enumerate();
     let Some((_, first)) = lines.next() else {
-        return Err(bad(1, "is empty; run `atlas migrate hash` to write it".into()));
+        return Err(bad(
+            1,
+            "is empty; run `atlas migrate hash` to write it".into(),
+        ));
     };
     let sum = first.strip_prefix("h1:").unwrap_or(first);
     let mut out = Vec::new();
@@ -255,7 +277,12 @@ fn parse_sum(path: &Path, text: &str) -> Result<Vec<SumLine>, Error> {
 }
 
 /// Compares the directory with `atlas.sum`; an error names the first file that differs.
-fn check(dir: &Path, sum_path: &Path, listed: &[SumLine], computed: &[SumLine]) -> Result<(), Error> {
+fn check(
+    dir: &Path,
+    sum_path: &Path,
+    listed: &[SumLine],
+    computed: &[SumLine],
+) -> Result<(), Error> {
     if total(listed) == total(computed) {
         return Ok(());
     }
@@ -267,7 +294,11 @@ fn check(dir: &Path, sum_path: &Path, listed: &[SumLine], computed: &[SumLine]) 
         ),
     };
     let gone = |l: &SumLine| {
-        integrity(sum_path, Some(l.line), format!("lists {}, which is not in the directory", l.name))
+        integrity(
+            sum_path,
+            Some(l.line),
+            format!("lists {}, which is not in the directory", l.name),
+        )
     };
     for i in 0..listed.len().max(computed.len()) {
         match (listed.get(i), computed.get(i)) {
@@ -294,7 +325,11 @@ fn check(dir: &Path, sum_path: &Path, listed: &[SumLine], computed: &[SumLine]) 
             (None, None) => break,
         }
     }
-    Err(integrity(sum_path, Some(1), "does not match the directory".into()))
+    Err(integrity(
+        sum_path,
+        Some(1),
+        "does not match the directory".into(),
+    ))
 }
 
 #[cfg(test)]
@@ -320,9 +355,18 @@ mod tests {
     #[test]
     fn total_matches_atlas() {
         let lines: Vec<SumLine> = [
-            ("1.a_sub.up.sql", "nXyZR020M/mH7LxkoTkJr7BcQkipVg90imQ9I4595dw="),
-            ("2.10.x-20_description.sql", "wQB3Vh3PHVXQg9OD3Gn7TBxbZN3r1Qb7TtAE1g3q9mQ="),
-            ("3_partly.sql", "lHlMz6mEvBfvjry5lFXjs2vi6Et9xb9CWicaOXD42Qc="),
+            (
+                "1.a_sub.up.sql",
+                "nXyZR020M/mH7LxkoTkJr7BcQkipVg90imQ9I4595dw=",
+            ),
+            (
+                "2.10.x-20_description.sql",
+                "wQB3Vh3PHVXQg9OD3Gn7TBxbZN3r1Qb7TtAE1g3q9mQ=",
+            ),
+            (
+                "3_partly.sql",
+                "lHlMz6mEvBfvjry5lFXjs2vi6Et9xb9CWicaOXD42Qc=",
+            ),
         ]
         .into_iter()
         .map(|(n, h)| SumLine {
@@ -331,7 +375,10 @@ mod tests {
             line: 0,
         })
         .collect();
-        assert_eq!(total(&lines), "VpH77zWOBMwX5QhvnQo0XQvXCrOYZg4h1o0XlJTQnl0=");
+        assert_eq!(
+            total(&lines),
+            "VpH77zWOBMwX5QhvnQo0XQvXCrOYZg4h1o0XlJTQnl0="
+        );
     }
 
     fn sum_file(files: &[(&str, &str)]) -> String {
@@ -344,8 +391,14 @@ mod tests {
     }
 
     const FILES: [(&str, &str); 3] = [
-        ("20220318104614_initial.sql", "-- atlas:txmode none\n\nCREATE TABLE users (id int);\n"),
-        ("20220318104615_second.sql", "-- atlas:delimiter \\n\\n\nCREATE TABLE a (x int)\n\nCREATE TABLE b (y int)\n"),
+        (
+            "20220318104614_initial.sql",
+            "-- atlas:txmode none\n\nCREATE TABLE users (id int);\n",
+        ),
+        (
+            "20220318104615_second.sql",
+            "-- atlas:delimiter \\n\\n\nCREATE TABLE a (x int)\n\nCREATE TABLE b (y int)\n",
+        ),
         ("3_lexically_last.sql", "CREATE TABLE c (z int);\n"),
     ];
 
@@ -367,7 +420,13 @@ mod tests {
         let m = &found.migrations;
         assert_eq!(m[0].name, "initial");
         assert!(m[0].up.directives.no_transaction && !m[1].up.directives.no_transaction);
-        let stmts: Vec<String> = m[1].up.statements(Dialect::Postgres).unwrap().into_iter().map(|s| s.sql).collect();
+        let stmts: Vec<String> = m[1]
+            .up
+            .statements(Dialect::Postgres)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.sql)
+            .collect();
         assert_eq!(stmts, ["CREATE TABLE a (x int)", "CREATE TABLE b (y int)"]);
         assert!(m[2].down.is_none());
     }
@@ -375,44 +434,83 @@ mod tests {
     #[test]
     fn tampering_is_refused_naming_the_file() {
         let tmp = dir();
-        write(tmp.path(), "3_lexically_last.sql", "CREATE TABLE c (z bigint);\n");
+        write(
+            tmp.path(),
+            "3_lexically_last.sql",
+            "CREATE TABLE c (z bigint);\n",
+        );
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
         assert!(matches!(err, Error::Integrity { .. }), "{err}");
         let msg = err.to_string();
-        assert!(msg.contains("3_lexically_last.sql") && msg.contains("atlas migrate hash"), "{msg}");
+        assert!(
+            msg.contains("3_lexically_last.sql") && msg.contains("atlas migrate hash"),
+            "{msg}"
+        );
 
         let tmp = dir();
         write(tmp.path(), "4_added.sql", "SELECT 1;\n");
-        let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-        assert!(msg.contains("4_added.sql") && msg.contains("not in atlas.sum"), "{msg}");
+        let msg = discover(tmp.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("4_added.sql") && msg.contains("not in atlas.sum"),
+            "{msg}"
+        );
 
         let tmp = dir();
         std::fs::remove_file(tmp.path().join("20220318104615_second.sql")).unwrap();
-        let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-        assert!(msg.contains("atlas.sum:3") && msg.contains("20220318104615_second.sql"), "{msg}");
+        let msg = discover(tmp.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("atlas.sum:3") && msg.contains("20220318104615_second.sql"),
+            "{msg}"
+        );
 
         let tmp = dir();
         let text = std::fs::read_to_string(tmp.path().join("atlas.sum")).unwrap();
         write(tmp.path(), "atlas.sum", &text.replacen("h1:", "h1:x", 1));
-        let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-        assert!(msg.contains("atlas.sum:1") && msg.contains("edited by hand"), "{msg}");
+        let msg = discover(tmp.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("atlas.sum:1") && msg.contains("edited by hand"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn sum_ignore_leaves_the_bytes_out() {
-        let files = [("1_a.sql", "-- atlas:sum ignore\nSELECT 1;\n"), ("2_b.sql", "SELECT 2;\n")];
+        let files = [
+            ("1_a.sql", "-- atlas:sum ignore\nSELECT 1;\n"),
+            ("2_b.sql", "SELECT 2;\n"),
+        ];
         let lines = hash_files(files.iter().map(|(n, b)| (*n, b.as_bytes())));
         assert_eq!(lines.len(), 1, "the ignored file has no line");
-        let edited = [("1_a.sql", "-- atlas:sum ignore\nSELECT 11;\n"), ("2_b.sql", "SELECT 2;\n")];
-        assert_eq!(lines, hash_files(edited.iter().map(|(n, b)| (*n, b.as_bytes()))));
+        let edited = [
+            ("1_a.sql", "-- atlas:sum ignore\nSELECT 11;\n"),
+            ("2_b.sql", "SELECT 2;\n"),
+        ];
+        assert_eq!(
+            lines,
+            hash_files(edited.iter().map(|(n, b)| (*n, b.as_bytes())))
+        );
     }
 
     #[test]
     fn misplaced_and_refused_directives() {
         let cases = [
-            ("-- atlas:txmode none\nCREATE TABLE t (id int);\n", 1, "blank line"),
+            (
+                "-- atlas:txmode none\nCREATE TABLE t (id int);\n",
+                1,
+                "blank line",
+            ),
             ("-- atlas:txmode all\n\nSELECT 1;\n", 1, "txmode all"),
-            ("-- x\n-- atlas:delimiter //\n\nSELECT 1//\n", 2, "first line"),
+            (
+                "-- x\n-- atlas:delimiter //\n\nSELECT 1//\n",
+                2,
+                "first line",
+            ),
             ("-- atlas:checkpoint\n\nSELECT 1;\n", 1, "Atlas"),
         ];
         for (text, line, word) in cases {
@@ -420,8 +518,13 @@ mod tests {
             let files = [("1_a.sql", text)];
             write(tmp.path(), "1_a.sql", text);
             write(tmp.path(), "atlas.sum", &sum_file(&files));
-            let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-            assert!(msg.contains(&format!("1_a.sql:{line}:")) && msg.contains(word), "{text:?}: {msg}");
+            let msg = discover(tmp.path(), Dialect::Postgres)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains(&format!("1_a.sql:{line}:")) && msg.contains(word),
+                "{text:?}: {msg}"
+            );
         }
     }
 }

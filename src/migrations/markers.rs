@@ -153,12 +153,12 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
         support: Support::Layout(Layout::Liquibase),
         scope: Some(Layout::Liquibase),
         matches: |line, _| {
-            comment_word(line).is_some_and(|w| {
-                starts_ci(w, "rollback ") || starts_ci(w, "ignoreLines:")
-            }) || line
-                .trim_start()
-                .strip_prefix("/*")
-                .is_some_and(|r| starts_ci(r.trim_start(), "liquibase"))
+            comment_word(line)
+                .is_some_and(|w| starts_ci(w, "rollback ") || starts_ci(w, "ignoreLines:"))
+                || line
+                    .trim_start()
+                    .strip_prefix("/*")
+                    .is_some_and(|r| starts_ci(r.trim_start(), "liquibase"))
         },
     },
     KnownMarker {
@@ -305,7 +305,11 @@ pub static KNOWN_MARKERS: &[KnownMarker] = &[
             comment_word(line).is_some_and(|w| {
                 ["atlas:txmode", "atlas:delimiter", "atlas:sum"]
                     .iter()
-                    .any(|d| w.split_whitespace().next().is_some_and(|x| x.eq_ignore_ascii_case(d)))
+                    .any(|d| {
+                        w.split_whitespace()
+                            .next()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(d))
+                    })
             })
         },
     },
@@ -474,9 +478,18 @@ fn own_no_transaction(layout: Layout) -> Option<(Layout, &'static str)> {
     Some(match layout {
         Layout::Dbmate => (layout, "write `-- migrate:up transaction:false` instead"),
         Layout::Goose => (layout, "write `-- +goose NO TRANSACTION` instead"),
-        Layout::Liquibase => (layout, "write `runInTransaction:false` on the `--changeset` line instead"),
-        Layout::Sqitch => (layout, "leave out the script's `BEGIN;` and `COMMIT;` instead, as sqitch runs such a script statement by statement"),
-        Layout::Atlas => (layout, "write `-- atlas:txmode none` and a blank line at the top instead"),
+        Layout::Liquibase => (
+            layout,
+            "write `runInTransaction:false` on the `--changeset` line instead",
+        ),
+        Layout::Sqitch => (
+            layout,
+            "leave out the script's `BEGIN;` and `COMMIT;` instead, as sqitch runs such a script statement by statement",
+        ),
+        Layout::Atlas => (
+            layout,
+            "write `-- atlas:txmode none` and a blank line at the top instead",
+        ),
         _ => return None,
     })
 }
@@ -604,6 +617,57 @@ mod tests {
             find("-- morph:nontransactional", false, None).unwrap(),
             morph[1]
         ));
+    }
+
+    #[test]
+    fn scoped_rows_are_looked_for_only_in_their_layout() {
+        let rollback = "--rollback drop table users;";
+        assert!(find(rollback, false, Some(Layout::Native)).is_none());
+        assert_eq!(
+            find(rollback, false, Some(Layout::Liquibase))
+                .unwrap()
+                .support,
+            Support::Layout(Layout::Liquibase)
+        );
+        let param = "SELECT '${schema}';";
+        assert!(find(param, false, Some(Layout::Native)).is_none());
+        assert_eq!(
+            find(param, false, Some(Layout::Liquibase)).unwrap().tool,
+            "Liquibase"
+        );
+        assert_eq!(
+            find(param, false, Some(Layout::Flyway)).unwrap().tool,
+            "Flyway"
+        );
+        assert!(find("/* liquibase rollback", false, Some(Layout::Goose)).is_none());
+    }
+
+    #[test]
+    fn layouts_with_their_own_way_refuse_first_line_no_transaction() {
+        for (layout, word) in [
+            (Layout::Liquibase, "runInTransaction:false"),
+            (Layout::Sqitch, "BEGIN"),
+            (Layout::Atlas, "atlas:txmode none"),
+        ] {
+            let marker = find("-- no-transaction", true, Some(layout)).unwrap();
+            let err = accept(
+                marker,
+                Some(layout),
+                Path::new("f.sql"),
+                1,
+                "-- no-transaction",
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(word), "{layout}: {err}");
+        }
+        let txmode = find("-- atlas:txmode none", false, Some(Layout::Atlas)).unwrap();
+        assert_eq!(
+            accept(txmode, Some(Layout::Atlas), Path::new("f.sql"), 1, "").unwrap(),
+            Effect::Nothing,
+            "the Atlas reader itself honours it"
+        );
+        let checkpoint = find("-- atlas:checkpoint", false, Some(Layout::Atlas)).unwrap();
+        assert!(matches!(checkpoint.support, Support::Refused(_)));
     }
 
     #[test]

@@ -26,8 +26,8 @@ mod version;
 
 pub use directives::Directives;
 pub use error::Error;
-pub use liquibase::EnvFilter;
 pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
+pub use liquibase::EnvFilter;
 pub use markers::{KNOWN_MARKERS, KnownMarker, Support, find as find_marker};
 pub use version::Version;
 

@@ -183,9 +183,11 @@ fn control(sql: &str) -> Control {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {
         ["BEGIN"] | ["START", "TRANSACTION", ..] => Control::Begin,
-        ["BEGIN", "TRANSACTION" | "WORK" | "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE", ..] => {
-            Control::Begin
-        }
+        [
+            "BEGIN",
+            "TRANSACTION" | "WORK" | "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE",
+            ..,
+        ] => Control::Begin,
         ["COMMIT" | "END" | "ROLLBACK"] => Control::End,
         ["COMMIT" | "END" | "ROLLBACK", "TRANSACTION" | "WORK", ..] => Control::End,
         _ => Control::None,
@@ -195,7 +197,9 @@ fn control(sql: &str) -> Control {
 /// Whether the script is wrapped in one `BEGIN` … `COMMIT`/`ROLLBACK` pair.
 fn outer(statements: &[Statement]) -> Option<()> {
     let (first, last) = (statements.first()?, statements.last()?);
-    (statements.len() >= 2 && control(&first.sql) == Control::Begin && control(&last.sql) == Control::End)
+    (statements.len() >= 2
+        && control(&first.sql) == Control::Begin
+        && control(&last.sql) == Control::End)
         .then_some(())
 }
 
@@ -239,12 +243,21 @@ fn parse_plan(path: &Path, text: &str) -> Result<Vec<Change>, Error> {
             continue;
         }
         let Some(pragma) = trimmed.strip_prefix('%') else {
-            return Err(bad(n, "invalid pragma; a blank line must come between pragmas and changes".into()));
+            return Err(bad(
+                n,
+                "invalid pragma; a blank line must come between pragmas and changes".into(),
+            ));
         };
-        project |= pragma.split('=').next().is_some_and(|k| k.trim() == "project");
+        project |= pragma
+            .split('=')
+            .next()
+            .is_some_and(|k| k.trim() == "project");
     }
     if !project {
-        return Err(bad(1, "missing %project pragma, which sqitch requires".into()));
+        return Err(bad(
+            1,
+            "missing %project pragma, which sqitch requires".into(),
+        ));
     }
     let mut changes: Vec<Change> = Vec::new();
     let mut last_tag: Option<String> = None;
@@ -260,7 +273,10 @@ fn parse_plan(path: &Path, text: &str) -> Result<Vec<Change>, Error> {
         match parsed {
             Line::Tag(name) => {
                 if changes.is_empty() {
-                    return Err(bad(n, format!("tag `@{name}` declared without a preceding change")));
+                    return Err(bad(
+                        n,
+                        format!("tag `@{name}` declared without a preceding change"),
+                    ));
                 }
                 if tags.contains(&name) {
                     return Err(bad(n, format!("tag `@{name}` is declared twice")));
@@ -271,7 +287,12 @@ fn parse_plan(path: &Path, text: &str) -> Result<Vec<Change>, Error> {
             }
             Line::Change { name, requires } => {
                 if since_tag.contains(&name) {
-                    return Err(bad(n, format!("change `{name}` duplicates an earlier declaration since the last tag")));
+                    return Err(bad(
+                        n,
+                        format!(
+                            "change `{name}` duplicates an earlier declaration since the last tag"
+                        ),
+                    ));
                 }
                 for dep in &requires {
                     check_dependency(dep, &changes, &tags).map_err(|e| bad(n, e))?;
@@ -367,7 +388,11 @@ fn check_name(name: &str) -> Result<(), String> {
     if RESERVED.contains(&name) {
         return Err(format!("`{name}` is a reserved name"));
     }
-    if name.len() >= 40 && name[..40].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if name.len() >= 40
+        && name[..40]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(format!("`{name}` could be confused with a SHA-1 change id"));
     }
     Ok(())
@@ -406,7 +431,9 @@ fn check_dependency(dep: &str, changes: &[Change], tags: &[String]) -> Result<()
     if change_ok && tag_ok {
         Ok(())
     } else {
-        Err(format!("`{dep}` is not an earlier change of the plan: sqitch deploys changes in plan order, so a change may only require changes above it"))
+        Err(format!(
+            "`{dep}` is not an earlier change of the plan: sqitch deploys changes in plan order, so a change may only require changes above it"
+        ))
     }
 }
 
@@ -430,12 +457,36 @@ users [users@v1.0.0-dev1] 2012-07-04T12:00:00Z Marge N. O'Vera <marge@example.co
     fn project(dir: &Path) {
         write(dir, "sqitch.plan", PLAN_TEXT);
         write(dir, "sqitch.conf", "[core]\n\tengine = pg\n");
-        write(dir, "deploy/users@v1.0.0-dev1.sql", "-- Deploy flipr:users to pg\n\nBEGIN;\n\nCREATE TABLE users (nickname TEXT PRIMARY KEY);\n\nCOMMIT;\n");
-        write(dir, "revert/users@v1.0.0-dev1.sql", "-- Revert flipr:users from pg\n\nBEGIN;\nDROP TABLE users;\nCOMMIT;\n");
-        write(dir, "verify/users@v1.0.0-dev1.sql", "-- Verify flipr:users on pg\n\nBEGIN;\nSELECT nickname FROM users WHERE FALSE;\nROLLBACK;\n");
-        write(dir, "deploy/flips.sql", "CREATE TABLE flips (id INT);\nCREATE INDEX flips_id ON flips (id);\n");
-        write(dir, "deploy/users.sql", "BEGIN;\nALTER TABLE users ADD twitter TEXT;\nCOMMIT;\n");
-        write(dir, "revert/users.sql", "BEGIN;\nALTER TABLE users DROP twitter;\nCOMMIT;\n");
+        write(
+            dir,
+            "deploy/users@v1.0.0-dev1.sql",
+            "-- Deploy flipr:users to pg\n\nBEGIN;\n\nCREATE TABLE users (nickname TEXT PRIMARY KEY);\n\nCOMMIT;\n",
+        );
+        write(
+            dir,
+            "revert/users@v1.0.0-dev1.sql",
+            "-- Revert flipr:users from pg\n\nBEGIN;\nDROP TABLE users;\nCOMMIT;\n",
+        );
+        write(
+            dir,
+            "verify/users@v1.0.0-dev1.sql",
+            "-- Verify flipr:users on pg\n\nBEGIN;\nSELECT nickname FROM users WHERE FALSE;\nROLLBACK;\n",
+        );
+        write(
+            dir,
+            "deploy/flips.sql",
+            "CREATE TABLE flips (id INT);\nCREATE INDEX flips_id ON flips (id);\n",
+        );
+        write(
+            dir,
+            "deploy/users.sql",
+            "BEGIN;\nALTER TABLE users ADD twitter TEXT;\nCOMMIT;\n",
+        );
+        write(
+            dir,
+            "revert/users.sql",
+            "BEGIN;\nALTER TABLE users DROP twitter;\nCOMMIT;\n",
+        );
         write(dir, "deploy/unplanned.sql", "SELECT 1;\n");
     }
 
@@ -449,55 +500,142 @@ users [users@v1.0.0-dev1] 2012-07-04T12:00:00Z Marge N. O'Vera <marge@example.co
         let m = &found.migrations;
         assert!(m[0].up.path.ends_with("deploy/users@v1.0.0-dev1.sql"));
         assert!(m[2].up.path.ends_with("deploy/users.sql"));
-        assert!(!m[0].up.directives.no_transaction, "BEGIN … COMMIT: one transaction");
-        let up: Vec<String> = m[0].up.statements(Dialect::Postgres).unwrap().into_iter().map(|s| s.sql).collect();
+        assert!(
+            !m[0].up.directives.no_transaction,
+            "BEGIN … COMMIT: one transaction"
+        );
+        let up: Vec<String> = m[0]
+            .up
+            .statements(Dialect::Postgres)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.sql)
+            .collect();
         assert_eq!(up, ["CREATE TABLE users (nickname TEXT PRIMARY KEY)"]);
         let verify = m[0].verify.as_ref().unwrap();
-        let v: Vec<String> = verify.statements(Dialect::Postgres).unwrap().into_iter().map(|s| s.sql).collect();
+        let v: Vec<String> = verify
+            .statements(Dialect::Postgres)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.sql)
+            .collect();
         assert_eq!(v, ["SELECT nickname FROM users WHERE FALSE"]);
-        assert!(m[1].up.directives.no_transaction, "no BEGIN: statement by statement, as sqitch runs it");
+        assert!(
+            m[1].up.directives.no_transaction,
+            "no BEGIN: statement by statement, as sqitch runs it"
+        );
         assert!(m[1].down.is_none() && m[1].verify.is_none());
         assert!(m[1].missing_down().contains("revert"));
-        assert!(found.ignored.iter().any(|i| i.path.ends_with("deploy/unplanned.sql")));
+        assert!(
+            found
+                .ignored
+                .iter()
+                .any(|i| i.path.ends_with("deploy/unplanned.sql"))
+        );
     }
 
     #[test]
     fn plan_errors_name_the_line() {
         let cases = [
-            ("%project=p\n\nb [a] 2012-07-03T20:53:06Z M <m@x>\n", 3, "earlier change"),
-            ("%project=p\n\na 2012-07-03T20:53:06Z M <m@x>\na 2012-07-03T20:53:07Z M <m@x>\n", 4, "duplicates"),
+            (
+                "%project=p\n\nb [a] 2012-07-03T20:53:06Z M <m@x>\n",
+                3,
+                "earlier change",
+            ),
+            (
+                "%project=p\n\na 2012-07-03T20:53:06Z M <m@x>\na 2012-07-03T20:53:07Z M <m@x>\n",
+                4,
+                "duplicates",
+            ),
             ("%project=p\n\na\n", 3, "missing timestamp"),
             ("%project=p\n\na 2012-07-03T20:53:06Z\n", 3, "planner"),
-            ("%project=p\n\n@t 2012-07-03T20:53:06Z M <m@x>\n", 3, "without a preceding change"),
-            ("%project=p\n\na: 2012-07-03T20:53:06Z M <m@x>\n", 3, "invalid name"),
-            ("%project=p\n\nHEAD 2012-07-03T20:53:06Z M <m@x>\n", 3, "reserved"),
-            ("%project=p\n\na [!b] 2012-07-03T20:53:06Z M <m@x>\n", 3, "conflict"),
-            ("%project=p\n\na [other:b] 2012-07-03T20:53:06Z M <m@x>\n", 3, "another sqitch project"),
-            ("%project=p\n\n-a 2012-07-03T20:53:06Z M <m@x>\n", 3, "revert in the plan"),
-            ("%syntax-version=1.0.0\n\na 2012-07-03T20:53:06Z M <m@x>\n", 1, "%project"),
-            ("%project=p\nusers 2012-07-03T20:53:06Z M <m@x>\n", 2, "blank line"),
+            (
+                "%project=p\n\n@t 2012-07-03T20:53:06Z M <m@x>\n",
+                3,
+                "without a preceding change",
+            ),
+            (
+                "%project=p\n\na: 2012-07-03T20:53:06Z M <m@x>\n",
+                3,
+                "invalid name",
+            ),
+            (
+                "%project=p\n\nHEAD 2012-07-03T20:53:06Z M <m@x>\n",
+                3,
+                "reserved",
+            ),
+            (
+                "%project=p\n\na [!b] 2012-07-03T20:53:06Z M <m@x>\n",
+                3,
+                "conflict",
+            ),
+            (
+                "%project=p\n\na [other:b] 2012-07-03T20:53:06Z M <m@x>\n",
+                3,
+                "another sqitch project",
+            ),
+            (
+                "%project=p\n\n-a 2012-07-03T20:53:06Z M <m@x>\n",
+                3,
+                "revert in the plan",
+            ),
+            (
+                "%syntax-version=1.0.0\n\na 2012-07-03T20:53:06Z M <m@x>\n",
+                1,
+                "%project",
+            ),
+            (
+                "%project=p\nusers 2012-07-03T20:53:06Z M <m@x>\n",
+                2,
+                "blank line",
+            ),
         ];
         for (plan, line, word) in cases {
             let tmp = tempfile::tempdir().unwrap();
             write(tmp.path(), "sqitch.plan", plan);
             write(tmp.path(), "deploy/a.sql", "SELECT 1;\n");
-            let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-            assert!(msg.contains(&format!("sqitch.plan:{line}:")) && msg.contains(word), "{plan:?}: {msg}");
+            let msg = discover(tmp.path(), Dialect::Postgres)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains(&format!("sqitch.plan:{line}:")) && msg.contains(word),
+                "{plan:?}: {msg}"
+            );
         }
     }
 
     #[test]
     fn a_missing_deploy_script_and_inner_transactions_are_errors() {
         let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "sqitch.plan", "%project=p\n\na 2012-07-03T20:53:06Z M <m@x>\n");
-        let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-        assert!(msg.contains("sqitch.plan:3") && msg.contains("deploy/a.sql"), "{msg}");
-        write(tmp.path(), "deploy/a.sql", "BEGIN;\nSELECT 1;\nCOMMIT;\nSELECT 2;\n");
-        let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
-        assert!(msg.contains("deploy/a.sql:1") && msg.contains("BEGIN"), "{msg}");
+        write(
+            tmp.path(),
+            "sqitch.plan",
+            "%project=p\n\na 2012-07-03T20:53:06Z M <m@x>\n",
+        );
+        let msg = discover(tmp.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("sqitch.plan:3") && msg.contains("deploy/a.sql"),
+            "{msg}"
+        );
+        write(
+            tmp.path(),
+            "deploy/a.sql",
+            "BEGIN;\nSELECT 1;\nCOMMIT;\nSELECT 2;\n",
+        );
+        let msg = discover(tmp.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("deploy/a.sql:1") && msg.contains("BEGIN"),
+            "{msg}"
+        );
         write(tmp.path(), "deploy/a.sql", "SELECT 1;\n");
         write(tmp.path(), "sqitch.conf", "[core]\n\ttop_dir = db\n");
-        let msg = discover(tmp.path(), Dialect::Postgres).unwrap_err().to_string();
+        let msg = discover(tmp.path(), Dialect::Postgres)
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("sqitch.conf"), "{msg}");
     }
 }

@@ -285,7 +285,10 @@ mod tests {
             numbered("2025_10_01_0601_x"),
             Some(("2025".to_string(), "10_01_0601_x"))
         );
-        assert_eq!(numbered("2025_10_01_060100_"), Some(("2025".to_string(), "10_01_060100_")));
+        assert_eq!(
+            numbered("2025_10_01_060100_"),
+            Some(("2025".to_string(), "10_01_060100_"))
+        );
         assert_eq!(numbered("v1_x"), None);
     }
 }

@@ -93,7 +93,9 @@ impl Job<'_> {
         kept: usize,
         recorded: bool,
     ) -> Box<MigrationFailure> {
-        let bookkeeping = source.message.starts_with("writing the history table failed");
+        let bookkeeping = source
+            .message
+            .starts_with("writing the history table failed");
         if self.verify.is_some() && index >= self.verify_at && !bookkeeping {
             source.message = format!("the verify script failed: {}", source.message);
         }

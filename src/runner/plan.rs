@@ -106,12 +106,9 @@ pub fn rollback<'a>(
         .iter()
         .filter_map(|e| match e.migration.map(|i| &found.migrations[i]) {
             None => Some(format!("{} ({}): its file is missing", e.id, e.name)),
-            Some(m) if m.down.is_none() => Some(format!(
-                "{} ({}): {}",
-                e.id,
-                e.name,
-                m.missing_down()
-            )),
+            Some(m) if m.down.is_none() => {
+                Some(format!("{} ({}): {}", e.id, e.name, m.missing_down()))
+            }
             Some(_) => None,
         })
         .collect();

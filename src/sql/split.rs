@@ -507,7 +507,12 @@ mod tests {
 
     #[test]
     fn a_delimiter_given_from_the_start() {
-        let got = split_with_delimiter("-- atlas:delimiter \\n\\n\nCREATE TABLE a (x int);\n\nCREATE TABLE b (y int)\n", Postgres, "\n\n").unwrap();
+        let got = split_with_delimiter(
+            "-- atlas:delimiter \\n\\n\nCREATE TABLE a (x int);\n\nCREATE TABLE b (y int)\n",
+            Postgres,
+            "\n\n",
+        )
+        .unwrap();
         let sqls: Vec<&str> = got.iter().map(|s| s.sql.as_str()).collect();
         assert_eq!(sqls, ["CREATE TABLE a (x int);", "CREATE TABLE b (y int)"]);
         assert_eq!(got[1].line, 4);

@@ -189,7 +189,10 @@ fn liquibase_changelog(kind: Kind) {
     let ids = applied(&out);
     assert_eq!(ids[0], "001_users.sql::1::alice");
     assert_eq!(count(&db, "users"), 4);
-    assert_eq!(db.scalar("SELECT name FROM users WHERE id = 3").as_deref(), Some("c;d"));
+    assert_eq!(
+        db.scalar("SELECT name FROM users WHERE id = 3").as_deref(),
+        Some("c;d")
+    );
     assert_eq!(count(&db, "user_names"), 4);
     let (own, others): (&str, &[&str]) = match kind {
         Kind::Postgres => ("pg_only", &["maria_only", "mysql_only", "lite_only"]),
@@ -209,12 +212,16 @@ fn liquibase_changelog(kind: Kind) {
     let (layout, rows) = status(&db);
     assert_eq!(layout, "liquibase");
     assert!(
-        rows.iter().any(|(id, s)| id == "002_more.sql::2::bob" && s == "applied"),
+        rows.iter()
+            .any(|(id, s)| id == "002_more.sql::2::bob" && s == "applied"),
         "{rows:?}"
     );
     ok(&db, &["rollback", "--steps", &ids.len().to_string()]);
     for relation in ["users", "user_names", own] {
-        assert!(!exists(&db, relation), "{relation} is rolled back on {kind:?}");
+        assert!(
+            !exists(&db, relation),
+            "{relation} is rolled back on {kind:?}"
+        );
     }
     assert!(db.history().iter().all(|(_, s)| s != "applied"));
     ok(&db, &["migrate"]);
@@ -241,11 +248,18 @@ fn liquibase_run_on_change(kind: Kind) {
     assert_eq!(count(&db, "dear"), 2);
     let out = ok(&db, &["--json", "migrate"]);
     assert!(applied(&out).is_empty(), "unchanged: nothing runs again");
-    let edited = changelog(1).replace("insert into items values (2, 50);", "insert into items values (2, 60);");
+    let edited = changelog(1).replace(
+        "insert into items values (2, 50);",
+        "insert into items values (2, 60);",
+    );
     write_files(db.path(), &[("migrations/changelog.sql", &edited)]);
     let out = run(&db, &["migrate"]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(stderr(&out).contains("changelog.sql::items::a"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changelog.sql::items::a"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Contexts and labels pick environments: an environment runs a changeset as `liquibase
@@ -384,7 +398,10 @@ fn sqitch_verify_fails_the_migration(kind: Kind) {
             assert_eq!(db.history(), [("users".to_string(), "failed".to_string())]);
         }
         _ => {
-            assert!(!exists(&db, "users"), "the deploy is rolled back with its verify");
+            assert!(
+                !exists(&db, "users"),
+                "the deploy is rolled back with its verify"
+            );
             assert!(db.history().is_empty());
         }
     }
@@ -433,7 +450,11 @@ fn atlas_directory(kind: Kind) {
     assert_eq!(layout, "atlas");
     let out = run(&db, &["rollback"]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(stderr(&out).contains("Atlas directories have no down scripts"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Atlas directories have no down scripts"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(count(&db, "users"), 2);
 }
 
@@ -441,10 +462,18 @@ fn atlas_directory(kind: Kind) {
 /// runs, naming the file; a hand-edited atlas.sum is refused too.
 #[test]
 fn atlas_sum_tampering_is_refused() {
-    let cases: [(&str, fn(&std::path::Path), &str); 4] = [
+    /// What is done to the directory, how, and what the error must say.
+    type Case = (&'static str, fn(&std::path::Path), &'static str);
+    let cases: [Case; 4] = [
         (
             "edited",
-            |d| std::fs::write(d.join("20240103000000_seed.sql"), "INSERT INTO users (id, name) VALUES (3, 'eve');\n").unwrap(),
+            |d| {
+                std::fs::write(
+                    d.join("20240103000000_seed.sql"),
+                    "INSERT INTO users (id, name) VALUES (3, 'eve');\n",
+                )
+                .unwrap()
+            },
             "20240103000000_seed.sql: does not match its hash in atlas.sum",
         ),
         (
@@ -484,7 +513,9 @@ fn atlas_sum_tampering_is_refused() {
 fn flyway_repeatable(kind: Kind) {
     let db = TestDb::new(kind);
     let view = |price: u32| {
-        format!("DROP VIEW IF EXISTS dear;\nCREATE VIEW dear AS SELECT id FROM items WHERE price > {price};\n")
+        format!(
+            "DROP VIEW IF EXISTS dear;\nCREATE VIEW dear AS SELECT id FROM items WHERE price > {price};\n"
+        )
     };
     write_files(
         db.path(),
@@ -512,7 +543,10 @@ fn flyway_repeatable(kind: Kind) {
     assert_eq!(count(&db, "dear"), 2);
     let (layout, rows) = status(&db);
     assert_eq!(layout, "flyway");
-    assert_eq!(rows.last().unwrap(), &("R__dear_items".to_string(), "applied".to_string()));
+    assert_eq!(
+        rows.last().unwrap(),
+        &("R__dear_items".to_string(), "applied".to_string())
+    );
     ok(&db, &["rollback"]);
     assert_eq!(count(&db, "items"), 0, "V2 rolled back, R__ passed over");
     assert_eq!(count(&db, "dear"), 0);
@@ -559,4 +593,30 @@ fn missing_down_sections_are_named_as_sections() {
         assert!(err.contains(expected) && !err.contains("beside"), "{err}");
         assert!(exists(&db, "a"), "nothing was rolled back");
     }
+}
+
+/// `cutover new` does not write its own files into a Liquibase, sqitch or Atlas folder
+/// (they would break the plan or atlas.sum): it says which tool's command to use.
+#[test]
+fn new_refuses_folders_their_tools_maintain() {
+    let db = TestDb::new(Kind::Sqlite);
+    sqitch_files(db.path(), VERIFY_USERS);
+    let out = run(&db, &["new", "add_flags"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sqitch add"), "{}", stderr(&out));
+    let db = TestDb::new(Kind::Sqlite);
+    atlas_dir(&db);
+    let out = run(&db, &["new", "add_flags"]);
+    assert!(
+        stderr(&out).contains("atlas migrate new"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_dir(db.path().join("migrations"))
+            .unwrap()
+            .count(),
+        4,
+        "nothing was written"
+    );
 }

@@ -19,7 +19,10 @@ pub struct EnvFilter {
 
 impl EnvFilter {
     /// Reads the attributes, refusing an expression Liquibase cannot parse.
-    pub(super) fn new(context: Option<&str>, labels: Option<&str>) -> Result<Option<EnvFilter>, String> {
+    pub(super) fn new(
+        context: Option<&str>,
+        labels: Option<&str>,
+    ) -> Result<Option<EnvFilter>, String> {
         let context = context.map(str::trim).filter(|c| !c.is_empty());
         if let Some(c) = context {
             matches_context(c, "x")?;
@@ -165,7 +168,10 @@ fn split_word<'a>(expr: &'a str, word: &str) -> Vec<&'a str> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i].is_ascii_whitespace() {
-            let ws_end = i + bytes[i..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let ws_end = i + bytes[i..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
             let after = &expr[ws_end..];
             if let Some(rest) = after.strip_prefix(word)
                 && rest.starts_with(|c: char| c.is_ascii_whitespace())
@@ -187,11 +193,42 @@ fn split_word<'a>(expr: &'a str, word: &str) -> Vec<&'a str> {
 
 /// The database short names Liquibase knows (`DatabaseFactory`), for `dbms` checks.
 const DATABASES: &[&str] = &[
-    "asany", "cockroachdb", "db2", "db2i", "db2z", "derby", "edb", "firebird", "h2",
-    "hsqldb", "informix", "ingres", "mariadb", "mssql", "mysql", "oracle", "postgresql",
-    "redshift", "snowflake", "sqlite", "sybase", "bigquery", "databricks", "spanner",
-    "vertica", "yugabytedb", "clickhouse", "mongodb", "neo4j", "cassandra", "hana",
-    "teradata", "exasol", "dynamodb", "cosmosdb", "unsupported",
+    "asany",
+    "cockroachdb",
+    "db2",
+    "db2i",
+    "db2z",
+    "derby",
+    "edb",
+    "firebird",
+    "h2",
+    "hsqldb",
+    "informix",
+    "ingres",
+    "mariadb",
+    "mssql",
+    "mysql",
+    "oracle",
+    "postgresql",
+    "redshift",
+    "snowflake",
+    "sqlite",
+    "sybase",
+    "bigquery",
+    "databricks",
+    "spanner",
+    "vertica",
+    "yugabytedb",
+    "clickhouse",
+    "mongodb",
+    "neo4j",
+    "cassandra",
+    "hana",
+    "teradata",
+    "exasol",
+    "dynamodb",
+    "cosmosdb",
+    "unsupported",
 ];
 
 /// A changeset's `dbms` list (`DatabaseList.definitionMatches`).
@@ -224,7 +261,9 @@ impl Dbms {
         if names.is_empty() || names.iter().any(|n| n == "all") {
             return true;
         }
-        if names.iter().any(|n| n == "none") || names.iter().any(|n| n.strip_prefix('!') == Some(short)) {
+        if names.iter().any(|n| n == "none")
+            || names.iter().any(|n| n.strip_prefix('!') == Some(short))
+        {
             return false;
         }
         let wanted: Vec<&String> = names.iter().filter(|n| !n.starts_with('!')).collect();

@@ -32,7 +32,8 @@ pub use filter::EnvFilter;
 pub(crate) use split::Splitting;
 pub(super) use split::statements;
 
-const EXPECTED: &str = "a Liquibase formatted SQL changelog whose first line is `--liquibase formatted sql`";
+const EXPECTED: &str =
+    "a Liquibase formatted SQL changelog whose first line is `--liquibase formatted sql`";
 
 /// A pattern of Liquibase's parser: case-insensitive, matched against the whole line.
 fn pattern(re: &str) -> Regex {
@@ -84,14 +85,22 @@ pub(super) fn read(
     dialect: Dialect,
     found: &mut Found,
 ) -> Result<(), Error> {
-    for (index, entry) in super::tree::sql_only(&tree.files, found).into_iter().enumerate() {
+    for (index, entry) in super::tree::sql_only(&tree.files, found)
+        .into_iter()
+        .enumerate()
+    {
         let text = texts.take(&entry.path)?;
         if text.trim().is_empty() {
             found.ignore(&entry.path, "empty file (Liquibase skips it)");
             continue;
         }
         if !is_changelog(&text) {
-            return Err(super::flat::unexpected(tree, entry, Layout::Liquibase, EXPECTED));
+            return Err(super::flat::unexpected(
+                tree,
+                entry,
+                Layout::Liquibase,
+                EXPECTED,
+            ));
         }
         for changeset in Changelog::parse(entry, &text)?.changesets {
             if let Some(m) = changeset.into_migration(entry, index, dialect, found)? {
@@ -207,7 +216,14 @@ impl Changelog {
                 return Err(at.malformed(number, "--ignoreLines:<count|start|end>"));
             }
             if let Some(c) = CHANGESET.captures(line) {
-                changesets.push(Changeset::start(&at, number, line, &c, logical_path.clone(), changesets.len())?);
+                changesets.push(Changeset::start(
+                    &at,
+                    number,
+                    line,
+                    &c,
+                    logical_path.clone(),
+                    changesets.len(),
+                )?);
                 continue;
             }
             if ALT_CHANGESET_ONE.is_match(line) || ALT_CHANGESET_BARE.is_match(line) {
@@ -230,7 +246,13 @@ impl Changelog {
                 return Err(at.bad(c.line, format!("changeset {}:{} is declared twice (first at line {first}); Liquibase refuses duplicate changesets", c.author, c.id)));
             }
             if c.sql.iter().all(|(_, l)| l.trim().is_empty()) {
-                return Err(at.bad(c.line, format!("changeset {}:{} has no SQL, which Liquibase refuses", c.author, c.id)));
+                return Err(at.bad(
+                    c.line,
+                    format!(
+                        "changeset {}:{} has no SQL, which Liquibase refuses",
+                        c.author, c.id
+                    ),
+                ));
             }
         }
         Ok(Changelog { changesets })
@@ -239,7 +261,13 @@ impl Changelog {
 
 /// `--ignoreLines:start` … `--ignoreLines:end`, or `--ignoreLines:<count>`: the index of
 /// the line to read next.
-fn ignore_lines(at: &At, lines: &[Line], mut i: usize, number: usize, how: &str) -> Result<usize, Error> {
+fn ignore_lines(
+    at: &At,
+    lines: &[Line],
+    mut i: usize,
+    number: usize,
+    how: &str,
+) -> Result<usize, Error> {
     if how == "start" {
         while i < lines.len() {
             let (n, l) = lines[i];
@@ -254,9 +282,12 @@ fn ignore_lines(at: &At, lines: &[Line], mut i: usize, number: usize, how: &str)
         }
         return Ok(i);
     }
-    let count: usize = how
-        .parse()
-        .map_err(|_| at.bad(number, format!("unknown ignoreLines syntax `{how}`: write a count, `start` or `end`")))?;
+    let count: usize = how.parse().map_err(|_| {
+        at.bad(
+            number,
+            format!("unknown ignoreLines syntax `{how}`: write a count, `start` or `end`"),
+        )
+    })?;
     Ok((i + count).min(lines.len()))
 }
 
@@ -269,7 +300,10 @@ fn tokens(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     let mut rest = text.trim_start();
     while !rest.is_empty() {
-        let Some((key, after)) = rest.split_once(':').filter(|(k, _)| !k.contains(char::is_whitespace)) else {
+        let Some((key, after)) = rest
+            .split_once(':')
+            .filter(|(k, _)| !k.contains(char::is_whitespace))
+        else {
             let word = rest.split_whitespace().next().unwrap_or(rest);
             return Err(format!("`{word}` is not an attribute (`name:value`)"));
         };
@@ -330,7 +364,14 @@ impl Changeset {
 
     /// A line inside the changeset: its SQL, rollback, comment, or a refused line. Returns
     /// the index of the next line to read (a rollback block reads several).
-    fn line_of(&mut self, at: &At, lines: &[Line], mut i: usize, number: usize, line: &str) -> Result<usize, Error> {
+    fn line_of(
+        &mut self,
+        at: &At,
+        lines: &[Line],
+        mut i: usize,
+        number: usize,
+        line: &str,
+    ) -> Result<usize, Error> {
         if COMMENT.is_match(line) || VALID_CHECKSUM.is_match(line) {
             return Ok(i);
         }
@@ -360,13 +401,19 @@ impl Changeset {
                 }
                 self.rollback.push((n, l.to_string()));
             }
-            return Err(at.bad(number, "the `/* liquibase rollback` block has no closing `*/`"));
+            return Err(at.bad(
+                number,
+                "the `/* liquibase rollback` block has no closing `*/`",
+            ));
         }
         if PRECONDITIONS.is_match(line) || PRECONDITION.is_match(line) {
             return Err(at.refused(number, line, "cutover does not evaluate Liquibase preconditions: check the condition in a `[[checks]]` entry or in the SQL itself"));
         }
         if ALT_PRECONDITIONS.is_match(line) || ALT_PRECONDITION.is_match(line) {
-            return Err(at.malformed(number, "--precondition-sql-check expectedResult:<value> <sql>"));
+            return Err(at.malformed(
+                number,
+                "--precondition-sql-check expectedResult:<value> <sql>",
+            ));
         }
         self.sql.push((number, line.to_string()));
         Ok(i)
@@ -407,7 +454,13 @@ impl Changeset {
                 }
             };
             if !fits {
-                found.ignore(&entry.path, format!("changeset {key} is for dbms {}", a.dbms.as_deref().unwrap_or_default()));
+                found.ignore(
+                    &entry.path,
+                    format!(
+                        "changeset {key} is for dbms {}",
+                        a.dbms.as_deref().unwrap_or_default()
+                    ),
+                );
                 return Ok(None);
             }
         }
@@ -415,7 +468,13 @@ impl Changeset {
             .map_err(|e| at.bad(self.line, format!("context: {e}")))?;
         let no_transaction = !a.run_in_transaction;
         let up_sql = padded(&self.sql, self.line);
-        let mut up = Script::new(&entry.path, up_sql, self.line, no_transaction, Layout::Liquibase)?;
+        let mut up = Script::new(
+            &entry.path,
+            up_sql,
+            self.line,
+            no_transaction,
+            Layout::Liquibase,
+        )?;
         up.splitting = ScriptSplitting::Liquibase(Splitting {
             split: a.split.unwrap_or(true),
             strip_comments: a.strip_comments.unwrap_or(true),
@@ -442,20 +501,42 @@ impl Changeset {
         Ok(Some(m))
     }
 
-    fn rollback_script(&self, at: &At, entry: &Entry, no_transaction: bool) -> Result<Option<Script>, Error> {
+    fn rollback_script(
+        &self,
+        at: &At,
+        entry: &Entry,
+        no_transaction: bool,
+    ) -> Result<Option<Script>, Error> {
         let Some(&(first, _)) = self.rollback.first() else {
             return Ok(None);
         };
-        let joined: String = self.rollback.iter().map(|(_, l)| l.as_str()).collect::<Vec<_>>().join("\n");
+        let joined: String = self
+            .rollback
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         let lower = joined.trim().to_lowercase();
         if lower.starts_with("not required") || lower.starts_with("empty") {
-            return Ok(Some(Script::new(&entry.path, String::new(), first - 1, no_transaction, Layout::Liquibase)?));
+            return Ok(Some(Script::new(
+                &entry.path,
+                String::new(),
+                first - 1,
+                no_transaction,
+                Layout::Liquibase,
+            )?));
         }
         if lower.contains("changesetid") {
             return Err(at.refused(first, &self.rollback[0].1, "cutover does not yet roll back by another changeset's SQL: copy its SQL into this changeset's `--rollback`"));
         }
         let sql = padded(&self.rollback, first - 1);
-        let mut down = Script::new(&entry.path, sql, first - 1, no_transaction, Layout::Liquibase)?;
+        let mut down = Script::new(
+            &entry.path,
+            sql,
+            first - 1,
+            no_transaction,
+            Layout::Liquibase,
+        )?;
         down.splitting = ScriptSplitting::Liquibase(Splitting {
             split: self.attributes.rollback_split.unwrap_or(true),
             strip_comments: false,
@@ -494,7 +575,10 @@ impl Attributes {
             let flag = || match value.to_ascii_lowercase().as_str() {
                 "true" => Ok(true),
                 "false" => Ok(false),
-                _ => Err(at.bad(line, format!("`{key}:{value}`: the value must be true or false"))),
+                _ => Err(at.bad(
+                    line,
+                    format!("`{key}:{value}`: the value must be true or false"),
+                )),
             };
             let refuse = |hint: &str| Err(at.refused(line, &format!("{key}:{value}"), hint));
             match key.to_ascii_lowercase().as_str() {
@@ -515,19 +599,28 @@ impl Attributes {
                 "rollbackenddelimiter" => a.rollback_end_delimiter = Some(value),
                 "ignore" => a.ignore = flag()?,
                 "runalways" if flag()? => {
-                    return refuse("cutover runs a changeset again only when it changes (`runOnChange:true`); for a script that runs on every deploy, use a seed");
+                    return refuse(
+                        "cutover runs a changeset again only when it changes (`runOnChange:true`); for a script that runs on every deploy, use a seed",
+                    );
                 }
                 "runalways" => {}
                 "failonerror" if !flag()? => {
-                    return refuse("cutover stops at the first error and does not record a failed changeset as run: remove it and make the SQL succeed");
+                    return refuse(
+                        "cutover stops at the first error and does not record a failed changeset as run: remove it and make the SQL succeed",
+                    );
                 }
                 "failonerror" => {}
                 "runwith" if value.eq_ignore_ascii_case("jdbc") => {}
                 "runwith" | "runwithspoolfile" => {
-                    return refuse("cutover sends SQL itself and does not run psql, sqlplus or sqlcmd: remove it, or keep running this changeset with Liquibase");
+                    return refuse(
+                        "cutover sends SQL itself and does not run psql, sqlplus or sqlcmd: remove it, or keep running this changeset with Liquibase",
+                    );
                 }
                 _ => {
-                    return Err(at.bad(line, format!("`{key}` is not a changeset attribute of Liquibase formatted SQL")));
+                    return Err(at.bad(
+                        line,
+                        format!("`{key}` is not a changeset attribute of Liquibase formatted SQL"),
+                    ));
                 }
             }
         }

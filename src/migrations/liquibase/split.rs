@@ -61,7 +61,8 @@ pub fn statements(sql: &str, how: &Splitting) -> Result<Vec<Statement>, SplitErr
             .iter()
             .find(|p| !p.text.trim().is_empty())
             .map(|p| p.text.as_ref());
-        let next_is = |words: &[&str]| next.is_some_and(|n| words.iter().any(|w| n.eq_ignore_ascii_case(w)));
+        let next_is =
+            |words: &[&str]| next.is_some_and(|n| words.iter().any(|w| n.eq_ignore_ascii_case(w)));
         let transaction = ["transaction", "trans", "tran"];
         if piece.text.eq_ignore_ascii_case("BEGIN")
             && !next_is(&transaction)
@@ -79,7 +80,8 @@ pub fn statements(sql: &str, how: &Splitting) -> Result<Vec<Statement>, SplitErr
             after_delimiter = true;
         } else {
             let blank = piece.text.trim().is_empty();
-            if (!after_delimiter || !blank) && (!current.is_empty() || !blank) {
+            // Whitespace right after a delimiter, or before a statement starts, is dropped.
+            if !blank || (!after_delimiter && !current.is_empty()) {
                 start.get_or_insert(piece.at);
                 current.push_str(&piece.text);
             }
@@ -124,7 +126,9 @@ impl Delimiter {
                 let re = Regex::new(&format!("(?is)^[\\s\\n\\r]*(?:{})$", d.to_lowercase()))
                     .map_err(|e| SplitError {
                         line: 1,
-                        message: format!("endDelimiter `{d}` is not a valid regular expression: {e}"),
+                        message: format!(
+                            "endDelimiter `{d}` is not a valid regular expression: {e}"
+                        ),
                     })?;
                 Delimiter::Pattern(d.to_string(), re)
             }
@@ -137,8 +141,10 @@ impl Delimiter {
             Delimiter::Default => {
                 piece == ";" || ((piece.eq_ignore_ascii_case("go") || piece == "/") && line_start)
             }
-            Delimiter::Char(d) => (d != "/" || previous.is_some_and(|p| p.ends_with('\n')))
-                && piece.eq_ignore_ascii_case(d),
+            Delimiter::Char(d) => {
+                (d != "/" || previous.is_some_and(|p| p.ends_with('\n')))
+                    && piece.eq_ignore_ascii_case(d)
+            }
             Delimiter::Pattern(d, re) => {
                 piece.eq_ignore_ascii_case(d)
                     || re.is_match(&format!("{}{piece}", previous.unwrap_or("null")).to_lowercase())
@@ -167,7 +173,8 @@ fn merge<'a>(tokens: Vec<Token<'a>>, delimiter: Option<&str>) -> Vec<Piece<'a>> 
             }
             continue;
         }
-        let joined: String = pending.iter().map(|p| p.text.as_ref()).collect::<String>() + &piece.text;
+        let joined: String =
+            pending.iter().map(|p| p.text.as_ref()).collect::<String>() + &piece.text;
         if joined == d {
             let at = pending[0].at;
             pending.clear();
@@ -209,7 +216,9 @@ fn tokens(sql: &str) -> Result<Vec<Token<'_>>, SplitError> {
             (rest[2..].find("*/").expect("checked") + 4, Kind::Comment)
         } else if c == '\'' || c == '"' {
             (quoted(sql, i, c)?, Kind::Other)
-        } else if c == '`' || (c == '[' && rest[1..].starts_with(|n: char| n != ']' && !n.is_ascii_digit())) {
+        } else if c == '`'
+            || (c == '[' && rest[1..].starts_with(|n: char| n != ']' && !n.is_ascii_digit()))
+        {
             let close = if c == '`' { '`' } else { ']' };
             match rest[1..].find([close, '\n', '\r']) {
                 Some(n) if rest[1 + n..].starts_with(close) && n > 0 => (n + 2, Kind::Word),
@@ -218,7 +227,11 @@ fn tokens(sql: &str) -> Result<Vec<Token<'_>>, SplitError> {
         } else if is_letter(c) {
             (word(rest), Kind::Word)
         } else if c.is_ascii_digit() {
-            (rest.find(|d: char| !(d.is_ascii_digit() || d == '.')).unwrap_or(rest.len()), Kind::Word)
+            (
+                rest.find(|d: char| !(d.is_ascii_digit() || d == '.'))
+                    .unwrap_or(rest.len()),
+                Kind::Word,
+            )
         } else {
             (c.len_utf8(), Kind::Other)
         };
@@ -329,7 +342,10 @@ mod tests {
         let body = "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END;\nCALL p();";
         assert_eq!(
             sqls(body, &default()),
-            ["CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END", "CALL p()"]
+            [
+                "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END",
+                "CALL p()"
+            ]
         );
         assert_eq!(
             sqls("BEGIN TRANSACTION; select 1; COMMIT;", &default()),
@@ -337,7 +353,11 @@ mod tests {
         );
         // Liquibase knows no dollar quotes: a PL/pgSQL body splits after its END;.
         assert_eq!(
-            sqls("CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql;", &default()).len(),
+            sqls(
+                "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql;",
+                &default()
+            )
+            .len(),
             2
         );
     }
@@ -358,19 +378,28 @@ mod tests {
             ..default()
         };
         assert_eq!(
-            sqls("insert into a values (1);\n/\ninsert into a values (4 / 2);\n/\n", &slash),
+            sqls(
+                "insert into a values (1);\n/\ninsert into a values (4 / 2);\n/\n",
+                &slash
+            ),
             ["insert into a values (1);", "insert into a values (4 / 2);"]
         );
         let double = Splitting {
             end_delimiter: Some("//".into()),
             ..default()
         };
-        assert_eq!(sqls("select 1; select 2//select 3", &double), ["select 1; select 2", "select 3"]);
+        assert_eq!(
+            sqls("select 1; select 2//select 3", &double),
+            ["select 1; select 2", "select 3"]
+        );
         let newline_go = Splitting {
             end_delimiter: Some("\\nGO".into()),
             ..default()
         };
-        assert_eq!(sqls("select 1;\nGO\nselect 2;\ngo", &newline_go), ["select 1;", "select 2;"]);
+        assert_eq!(
+            sqls("select 1;\nGO\nselect 2;\ngo", &newline_go),
+            ["select 1;", "select 2;"]
+        );
     }
 
     #[test]

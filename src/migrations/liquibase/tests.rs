@@ -56,12 +56,18 @@ fn changesets_are_migrations_with_file_id_and_author() {
     assert_eq!(stmts.len(), 1);
     assert_eq!(stmts[0].line + m[0].up.line_offset, 4);
     let down = m[0].down.as_ref().unwrap();
-    assert_eq!(down.statements(Dialect::Postgres).unwrap()[0].sql, "drop table test1");
+    assert_eq!(
+        down.statements(Dialect::Postgres).unwrap()[0].sql,
+        "drop table test1"
+    );
     assert_eq!(m[0].kind, Kind::Versioned);
     assert!(m[0].envs.is_none());
 
     assert_eq!(m[1].kind, Kind::RunOnChange);
-    assert!(m[1].up.directives.no_transaction, "a cutover directive at the top of the body");
+    assert!(
+        m[1].up.directives.no_transaction,
+        "a cutover directive at the top of the body"
+    );
     let envs = m[1].envs.as_ref().unwrap();
     assert_eq!(envs.context.as_deref(), Some("dev, test"));
     assert_eq!(envs.labels, Some(vec!["v1".to_string()]));
@@ -74,7 +80,13 @@ fn changesets_are_migrations_with_file_id_and_author() {
         .into_iter()
         .map(|s| s.sql)
         .collect();
-    assert_eq!(rollback, ["delete from test1 where id = 1", "delete from test1 where id = 2"]);
+    assert_eq!(
+        rollback,
+        [
+            "delete from test1 where id = 1",
+            "delete from test1 where id = 2"
+        ]
+    );
     let lines: Vec<usize> = m[1]
         .down
         .as_ref()
@@ -91,7 +103,11 @@ fn changesets_are_migrations_with_file_id_and_author() {
     let up = m[2].up.statements(Dialect::Postgres).unwrap();
     assert_eq!(up.len(), 1);
     assert_eq!(up[0].sql, "create view v as select id from test1;");
-    assert_eq!(m[2].down.as_ref().unwrap().sql, "", "not required: a no-op rollback");
+    assert_eq!(
+        m[2].down.as_ref().unwrap().sql,
+        "",
+        "not required: a no-op rollback"
+    );
 }
 
 #[test]
@@ -112,7 +128,10 @@ fn the_checksum_ignores_whitespace_and_the_rollback() {
     let a = read(CHANGELOG, Dialect::Sqlite).unwrap();
     let spaced = CHANGELOG
         .replace("    id int primary key,", "  id   int  primary key,")
-        .replace("--rollback drop table test1;", "--rollback drop table test1 cascade;");
+        .replace(
+            "--rollback drop table test1;",
+            "--rollback drop table test1 cascade;",
+        );
     let b = read(&spaced, Dialect::Sqlite).unwrap();
     assert_eq!(a.migrations[0].checksum, b.migrations[0].checksum);
     let edited = CHANGELOG.replace("name varchar(255)", "name varchar(100)");
@@ -136,14 +155,21 @@ fn dbms_filters_by_engine() {
     assert_eq!(ids(Dialect::MySql), ["my", "maria", "notlite"]);
     let mut found = read(text, Dialect::MySql).unwrap();
     found.for_server("10.11.6-MariaDB-0+deb12u1");
-    let kept: Vec<String> = found.migrations.iter().map(|m| m.version.to_string()).collect();
+    let kept: Vec<String> = found
+        .migrations
+        .iter()
+        .map(|m| m.version.to_string())
+        .collect();
     assert_eq!(kept, ["maria", "notlite"], "dbms:mysql is not MariaDB");
     let mut found = read(text, Dialect::MySql).unwrap();
     found.for_server("8.0.36");
     assert_eq!(found.migrations.len(), 3);
     let found = read(text, Dialect::Postgres).unwrap();
     assert!(
-        found.ignored.iter().any(|i| i.reason.contains("a:my is for dbms mysql")),
+        found
+            .ignored
+            .iter()
+            .any(|i| i.reason.contains("a:my is for dbms mysql")),
         "{:?}",
         found.ignored
     );
@@ -160,7 +186,13 @@ fn end_delimiter_and_strip_comments() {
         .into_iter()
         .map(|s| s.sql)
         .collect();
-    assert_eq!(sqls, ["insert into t values (1); -- one", "insert into t values (2);"]);
+    assert_eq!(
+        sqls,
+        [
+            "insert into t values (1); -- one",
+            "insert into t values (2);"
+        ]
+    );
 }
 
 #[test]
@@ -189,23 +221,91 @@ fn logical_file_path_replaces_the_file_in_the_id() {
 #[test]
 fn errors_name_the_file_and_line() {
     let cases: &[(&str, usize, &str)] = &[
-        ("--liquibase formatted sql\ncreate table a (id int);\n--changeset a:1\nselect 1;\n", 2, "before the first `--changeset`"),
-        ("--liquibase formatted sql\n--changeset a:1\nselect 1;\n--changeset a:1\nselect 2;\n", 4, "declared twice"),
-        ("--liquibase formatted sql\n--changeset a:1\n\n--changeset a:2\nselect 2;\n", 2, "no SQL"),
-        ("--liquibase formatted sql\n--changeset a:1\n--preconditions onFail:MARK_RAN\nselect 1;\n", 3, "preconditions"),
-        ("--liquibase formatted sql\n--changeset a:1\n--precondition-sql-check expectedResult:0 select 1\nselect 1;\n", 3, "preconditions"),
-        ("--liquibase formatted sql\n--property name:x value:y\n--changeset a:1\nselect 1;\n", 2, "properties"),
-        ("--liquibase formatted sql\n--changeset a:1 runInTransation:false\nselect 1;\n", 2, "runInTransation"),
-        ("--liquibase formatted sql\n--changeset a:1 runOnChange:yes\nselect 1;\n", 2, "true or false"),
-        ("--liquibase formatted sql\n--changeset a:1 runAlways:true\nselect 1;\n", 2, "seed"),
-        ("--liquibase formatted sql\n--changeset a:1 failOnError:false\nselect 1;\n", 2, "first error"),
-        ("--liquibase formatted sql\n--changeset a:1 runWith:psql\nselect 1;\n", 2, "psql"),
-        ("--liquibase formatted sql\n--changeset a:1 dbms:postgres\nselect 1;\n", 2, "`postgres`"),
-        ("--liquibase formatted sql\n--changeset a:1 context:(dev\nselect 1;\n", 2, "cannot parse"),
-        ("--liquibase formatted sql\n--changeset nocolon\nselect 1;\n", 2, "--changeset <author>:<id>"),
-        ("--liquibase formatted sql\n--changeset a:1\nselect '${schema}';\n", 3, "changelog parameters"),
-        ("--liquibase formatted sql\n--changeset a:1\nselect 1;\n/* liquibase rollback\nselect 2;\n", 4, "no closing"),
-        ("--liquibase formatted sql\n--changeset a:1\nselect 1;\n--rollback changesetId:2 changesetAuthor:a\n", 4, "another changeset"),
+        (
+            "--liquibase formatted sql\ncreate table a (id int);\n--changeset a:1\nselect 1;\n",
+            2,
+            "before the first `--changeset`",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1\nselect 1;\n--changeset a:1\nselect 2;\n",
+            4,
+            "declared twice",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1\n\n--changeset a:2\nselect 2;\n",
+            2,
+            "no SQL",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1\n--preconditions onFail:MARK_RAN\nselect 1;\n",
+            3,
+            "preconditions",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1\n--precondition-sql-check expectedResult:0 select 1\nselect 1;\n",
+            3,
+            "preconditions",
+        ),
+        (
+            "--liquibase formatted sql\n--property name:x value:y\n--changeset a:1\nselect 1;\n",
+            2,
+            "properties",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1 runInTransation:false\nselect 1;\n",
+            2,
+            "runInTransation",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1 runOnChange:yes\nselect 1;\n",
+            2,
+            "true or false",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1 runAlways:true\nselect 1;\n",
+            2,
+            "seed",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1 failOnError:false\nselect 1;\n",
+            2,
+            "first error",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1 runWith:psql\nselect 1;\n",
+            2,
+            "psql",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1 dbms:postgres\nselect 1;\n",
+            2,
+            "`postgres`",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1 context:(dev\nselect 1;\n",
+            2,
+            "cannot parse",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset nocolon\nselect 1;\n",
+            2,
+            "--changeset <author>:<id>",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1\nselect '${schema}';\n",
+            3,
+            "changelog parameters",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1\nselect 1;\n/* liquibase rollback\nselect 2;\n",
+            4,
+            "no closing",
+        ),
+        (
+            "--liquibase formatted sql\n--changeset a:1\nselect 1;\n--rollback changesetId:2 changesetAuthor:a\n",
+            4,
+            "another changeset",
+        ),
     ];
     for (text, line, word) in cases {
         let err = read(text, Dialect::Postgres).unwrap_err();
@@ -225,7 +325,13 @@ fn a_plain_sql_file_beside_changelogs_is_refused() {
     write(tmp.path(), "003.sql", "\n");
     let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
     assert!(
-        matches!(err, Error::UnexpectedFile { layout: Layout::Liquibase, .. }),
+        matches!(
+            err,
+            Error::UnexpectedFile {
+                layout: Layout::Liquibase,
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("002.sql"), "{err}");
@@ -234,8 +340,16 @@ fn a_plain_sql_file_beside_changelogs_is_refused() {
 #[test]
 fn files_are_read_in_name_order() {
     let tmp = tempfile::tempdir().unwrap();
-    write(tmp.path(), "b.sql", "--liquibase formatted sql\n--changeset a:1\nselect 2;\n");
-    write(tmp.path(), "a.sql", "--liquibase formatted sql\n--changeset a:1\nselect 1;\n");
+    write(
+        tmp.path(),
+        "b.sql",
+        "--liquibase formatted sql\n--changeset a:1\nselect 2;\n",
+    );
+    write(
+        tmp.path(),
+        "a.sql",
+        "--liquibase formatted sql\n--changeset a:1\nselect 1;\n",
+    );
     let found = discover(tmp.path(), Dialect::Postgres).unwrap();
     assert_eq!(names(&found), ["a.sql::1::a", "b.sql::1::a"]);
 }
