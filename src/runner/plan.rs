@@ -28,6 +28,7 @@ pub fn migrate<'a>(
         .filter(|e| e.state == State::Pending)
         .filter_map(|e| e.migration.map(|i| &found.migrations[i]))
         .collect();
+    refuse_non_linear(found.layout, entries, &pending)?;
     if let Some(exactly) = &opts.exactly {
         let now: Vec<(String, String)> = pending
             .iter()
@@ -48,6 +49,51 @@ pub fn migrate<'a>(
         .into_iter()
         .map(|m| job(m, Direction::Up, &m.up, None, dialect))
         .collect()
+}
+
+/// Atlas applies a directory linearly (its default `--exec-order linear`) and sqitch deploys
+/// a plan in order: a pending migration that sorts before the newest applied one was added
+/// out of order, and is refused. Other layouts apply it with a warning.
+fn refuse_non_linear(
+    layout: crate::migrations::Layout,
+    entries: &[Entry],
+    pending: &[&Migration],
+) -> Result<(), Error> {
+    use crate::migrations::Layout;
+    let (tool, hint) = match layout {
+        Layout::Atlas => (
+            "Atlas applies a directory in linear order",
+            "give the file a version after the newest applied one (`atlas migrate rebase`), or run it with `atlas migrate apply --exec-order non-linear`",
+        ),
+        Layout::Sqitch => (
+            "sqitch deploys a plan in order",
+            "move the change below the last deployed one in sqitch.plan",
+        ),
+        _ => return Ok(()),
+    };
+    let Some(newest) = entries
+        .iter()
+        .filter(|e| e.row.is_some())
+        .max_by(|a, b| a.version.cmp(&b.version))
+    else {
+        return Ok(());
+    };
+    let early: Vec<&str> = pending
+        .iter()
+        .filter(|m| m.version < newest.version)
+        .map(|m| m.id.as_str())
+        .collect();
+    if early.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        message: format!(
+            "refusing to run: {} sorts before {}, which is already applied, and {tool}",
+            early.join(", "),
+            newest.id
+        ),
+        hint: hint.into(),
+    })
 }
 
 fn ids(list: &[(String, String)]) -> String {

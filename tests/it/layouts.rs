@@ -620,3 +620,71 @@ fn new_refuses_folders_their_tools_maintain() {
         "nothing was written"
     );
 }
+
+/// Atlas applies a directory linearly: a file added before the newest applied one is
+/// refused (Atlas's default `--exec-order linear`) instead of applied out of order.
+#[test]
+fn atlas_refuses_a_file_added_out_of_order() {
+    let db = TestDb::new(Kind::Sqlite);
+    atlas_dir(&db);
+    ok(&db, &["migrate"]);
+    write_files(
+        db.path(),
+        &[
+            (
+                "migrations/20240101500000_hotfix.sql",
+                "ALTER TABLE users ADD email VARCHAR(100);\n",
+            ),
+            (
+                "migrations/atlas.sum",
+                "h1:8QQXOmiWIvTiXKvBLJ3uGiTCE7A7BMWXy5AjiZ4brrY=
+20240101000000_users.sql h1:sYAQIKQyMVMAl5pfej7kxTmx0yyeklqrnIHk9FTOJCw=
+20240101500000_hotfix.sql h1:vwvK1KmN+eW4Cne40VGtyohTNCq220jVvxiG5dQw9S8=
+20240102000000_posts.sql h1:QnPi02133YKTHMTJ9wSp/pABKCLVCU3aP9F/XqiQYog=
+20240103000000_seed.sql h1:6l4olSDYhVtiioo0DwSzK0OWmy1J4oR4Ug4Pnces/hc=
+",
+            ),
+        ],
+    );
+    let out = run(&db, &["migrate"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("20240101500000") && err.contains("20240103000000") && err.contains("linear"),
+        "{err}"
+    );
+    assert!(
+        db.connect().query("SELECT email FROM users").is_err(),
+        "nothing ran"
+    );
+}
+
+/// sqitch deploys a plan in order: a change inserted above the last deployed one is refused,
+/// not deployed out of order.
+#[test]
+fn sqitch_refuses_a_change_inserted_above_deployed_ones() {
+    let db = TestDb::new(Kind::Sqlite);
+    sqitch_files(db.path(), VERIFY_USERS);
+    ok(&db, &["migrate"]);
+    let plan = db.path().join("migrations/sqitch.plan");
+    let text = std::fs::read_to_string(&plan).unwrap().replace(
+        "flips [users]",
+        "likes [users] 2012-07-03T21:00:00Z Marge N. O'Vera <marge@example.com> # Likes.\nflips [users]",
+    );
+    std::fs::write(&plan, text).unwrap();
+    write_files(
+        db.path(),
+        &[(
+            "migrations/deploy/likes.sql",
+            "CREATE TABLE likes (id INT);\n",
+        )],
+    );
+    let out = run(&db, &["migrate"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("likes") && err.contains("sqitch deploys a plan in order"),
+        "{err}"
+    );
+    assert!(!exists(&db, "likes"));
+}
