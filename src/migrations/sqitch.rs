@@ -89,6 +89,20 @@ pub(super) fn read(tree: &Tree, dialect: Dialect, found: &mut Found) -> Result<(
     Ok(())
 }
 
+/// Where the revert script of the change whose deploy script is `deploy` would be.
+pub(super) fn revert_path(deploy: &Path) -> std::path::PathBuf {
+    let parts: Vec<_> = deploy.components().collect();
+    match parts.iter().rposition(|c| c.as_os_str() == "deploy") {
+        Some(i) => parts[..i]
+            .iter()
+            .map(|c| c.as_os_str())
+            .chain(std::iter::once(std::ffi::OsStr::new("revert")))
+            .chain(parts[i + 1..].iter().map(|c| c.as_os_str()))
+            .collect(),
+        None => deploy.to_path_buf(),
+    }
+}
+
 /// Files and folders of the project that are not scripts of planned changes.
 fn ignore_unplanned(tree: &Tree, planned: &std::collections::HashSet<String>, found: &mut Found) {
     for file in &tree.files {
@@ -525,7 +539,11 @@ users [users@v1.0.0-dev1] 2012-07-04T12:00:00Z Marge N. O'Vera <marge@example.co
             "no BEGIN: statement by statement, as sqitch runs it"
         );
         assert!(m[1].down.is_none() && m[1].verify.is_none());
-        assert!(m[1].missing_down().contains("revert"));
+        assert!(
+            m[1].missing_down().ends_with("revert/flips.sql"),
+            "{}",
+            m[1].missing_down()
+        );
         assert!(
             found
                 .ignored
