@@ -130,7 +130,10 @@ impl Migration {
             Layout::Liquibase => format!(
                 "no rollback (`--rollback` lines or a `/* liquibase rollback */` block) in its changeset in {path}"
             ),
-            Layout::Sqitch => format!("no revert script {}", sqitch::revert_path(&self.up.path).display()),
+            Layout::Sqitch => format!(
+                "no revert script {}",
+                sqitch::revert_path(&self.up.path).display()
+            ),
             Layout::Atlas => format!("Atlas directories have no down scripts ({path})"),
             Layout::Prisma | Layout::Diesel => format!("no down.sql beside {path}"),
             Layout::Flyway if self.kind == Kind::Repeatable => {

@@ -199,6 +199,15 @@ impl Changelog {
         while i < lines.len() {
             let (number, line) = lines[i];
             i += 1;
+            // Every pattern starts with `-` or `/*` after blanks: SQL lines skip them all.
+            if !line.trim_start().starts_with(['-', '/']) {
+                match changesets.last_mut() {
+                    Some(current) => current.sql.push((number, line.to_string())),
+                    None if line.trim().is_empty() => {}
+                    None => return Err(before_first(&at, number)),
+                }
+                continue;
+            }
             if PROPERTY.is_match(line) {
                 return Err(at.refused(number, line, "cutover does not substitute Liquibase changelog properties: write the value itself"));
             }
@@ -235,9 +244,7 @@ impl Changelog {
                     return Err(at.bad(number, "a `--comment` line outside a changeset, which Liquibase refuses: move it below a `--changeset` line"));
                 }
                 None if line.trim().is_empty() || line.trim_start().starts_with("--") => {}
-                None => {
-                    return Err(at.bad(number, "SQL before the first `--changeset`, which Liquibase does not run: move it into a changeset, or delete it"));
-                }
+                None => return Err(before_first(&at, number)),
             }
         }
         let mut seen = std::collections::HashMap::new();
@@ -257,6 +264,13 @@ impl Changelog {
         }
         Ok(Changelog { changesets })
     }
+}
+
+fn before_first(at: &At, line: usize) -> Error {
+    at.bad(
+        line,
+        "SQL before the first `--changeset`, which Liquibase does not run: move it into a changeset, or delete it",
+    )
 }
 
 /// `--ignoreLines:start` … `--ignoreLines:end`, or `--ignoreLines:<count>`: the index of
