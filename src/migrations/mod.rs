@@ -63,8 +63,11 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Migration {
     /// The identity stored in the history table's `version` column: the version for most
-    /// layouts (Flyway's with `_` written as `.`), the whole folder name for Prisma and
-    /// Diesel, `<folder>/<file stem>` for version folders.
+    /// layouts (Flyway's with `_` written as `.`, a Laravel timestamp's digits run
+    /// together), the whole folder name for Prisma and Diesel, `<folder>/<file stem>` for
+    /// version folders, the file stem for Flyway repeatables (`R__views`),
+    /// `<file>::<id>::<author>` for a Liquibase changeset, the change name for sqitch
+    /// (`<name>#2` for a rework).
     pub id: String,
     /// The ordering key (number groups of the version).
     pub version: Version,
