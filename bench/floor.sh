@@ -8,6 +8,8 @@
 # Env: N (1000), RUNS (3), CUTOVER (target/release/cutover), WORK (/tmp/cutover-floor),
 # PEERS ("dbmate sqlx": time them too, interleaved; needs ../shared/bench/setup.sh and its
 # generated migrations in $PEER_M, default /tmp/cutover-bench/migrations).
+# ONE_TX=1 also times `cutover deploy` with `transaction = "deploy"` (one transaction for
+# the whole deploy; PostgreSQL and SQLite only), preflight, verify and report included.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 N=${N:-1000} RUNS=${RUNS:-3} WORK=${WORK:-/tmp/cutover-floor}
@@ -57,6 +59,12 @@ for engine in "${engines[@]}"; do
   # Peers (PEERS="dbmate sqlx"), on the shared harness's migrations in their layouts.
   declare -A cmds=([floor]="$floor" [cutover]="$CUTOVER --url $url --migrations $WORK/m migrate -q")
   order=(floor cutover)
+  if [[ ${ONE_TX:-} == 1 && $engine != mariadb ]]; then
+    printf '[environments.bench]\nkind = "dev"\nurl = "%s"\nmigrations = "m"\ntransaction = "deploy"\n' \
+      "$url" >"$WORK/onetx.toml"
+    cmds[deploy-1tx]="$CUTOVER --config $WORK/onetx.toml deploy --env bench -q --report-dir $WORK/reports"
+    order+=(deploy-1tx)
+  fi
   for peer in ${PEERS:-}; do
     case $peer:$engine in
       dbmate:sqlite) u="sqlite:$WORK/floor.db" ;;

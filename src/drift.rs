@@ -7,10 +7,12 @@ use serde::Serialize;
 
 use crate::config::Settings;
 use crate::error::Error;
+use crate::events::Observer;
 use crate::history::State;
 use crate::runner::MigrateOptions;
 use crate::schema::{Change, Schema};
 use crate::scratch::Scratch;
+use crate::session::Session;
 use crate::target::DatabaseUrl;
 
 /// One side of a comparison.
@@ -56,8 +58,7 @@ pub fn inspect(settings: &Settings) -> Result<Schema, Error> {
 
 fn inspect_url(settings: &Settings, url: &DatabaseUrl) -> Result<Schema, Error> {
     let mut engine = crate::connect(settings, url, true)?;
-    engine
-        .introspect()
+    crate::schema::introspect(engine.as_mut())
         .map_err(Error::db(format!("cannot read the schema of {url}")))
 }
 
@@ -65,9 +66,13 @@ fn inspect_url(settings: &Settings, url: &DatabaseUrl) -> Result<Schema, Error> 
 /// database beside the target. `None` applies nothing: a target with no history has had no
 /// migration, and its drift is everything in it, not the absence of every table the
 /// migrations make.
-pub fn migrations_schema(settings: &Settings, upto: Option<&str>) -> Result<Schema, Error> {
-    // No observer reaches here yet: a sweep of stale scratches happens, unannounced.
-    let scratch = Scratch::create(&settings.url, &mut ())?;
+pub fn migrations_schema(
+    settings: &Settings,
+    upto: Option<&str>,
+    observer: &mut dyn Observer,
+) -> Result<Schema, Error> {
+    // Making a scratch sweeps stale ones, and says so through the observer.
+    let scratch = Scratch::create(&settings.url, observer)?;
     let mut scratch_settings = settings.clone();
     scratch_settings.url = scratch.url().clone();
     if let Some(v) = upto {
@@ -92,30 +97,35 @@ fn scratch_failure(e: Error, settings: &Settings) -> Error {
     ))
 }
 
-/// The newest migration the target's history records as applied, in file order; `None`
+/// The newest migration the session's history records as applied, in file order; `None`
 /// when it records none (no history at all, or every migration rolled back).
-pub fn applied_upto(settings: &Settings) -> Result<Option<String>, Error> {
-    let mut quiet = ();
-    let status = crate::Session::open(settings, crate::Access::Read, &mut quiet)?.status()?;
-    Ok(status
-        .migrations
+pub fn applied_upto(session: &Session) -> Option<String> {
+    session
+        .entries()
         .iter()
-        .filter(|m| matches!(m.state, State::Applied | State::Changed) && m.file.is_some())
-        .map(|m| m.version.clone())
-        .next_back())
+        .filter(|e| matches!(e.state, State::Applied | State::Changed) && e.migration.is_some())
+        .map(|e| e.id.clone())
+        .next_back()
 }
 
-/// Compare two sides.
-pub fn diff(settings: &Settings, from: &Side, to: &Side) -> Result<DiffReport, Error> {
-    let uses_migrations = matches!(from, Side::Migrations) || matches!(to, Side::Migrations);
-    let upto = if uses_migrations {
-        applied_upto(settings)?
-    } else {
-        None
-    };
-    let read = |side: &Side| -> Result<(String, Schema), Error> {
+/// `cutover diff`: compare two sides, in a read-only session on the target.
+pub fn diff(
+    settings: &Settings,
+    from: &Side,
+    to: &Side,
+    observer: &mut dyn Observer,
+) -> Result<DiffReport, Error> {
+    let mut session = Session::open_for_checks(settings, observer)?;
+    let upto = applied_upto(&session);
+    let mut read = |side: &Side| -> Result<(String, Schema), Error> {
         Ok(match side {
-            Side::Target => (settings.url.to_string(), inspect(settings)?),
+            Side::Target => (
+                settings.url.to_string(),
+                crate::schema::introspect(session.engine()).map_err(Error::db(format!(
+                    "cannot read the schema of {}",
+                    settings.url
+                )))?,
+            ),
             Side::Url(url) => (url.to_string(), inspect_url(settings, url)?),
             Side::Migrations => {
                 let label = match &upto {
@@ -124,7 +134,8 @@ pub fn diff(settings: &Settings, from: &Side, to: &Side) -> Result<DiffReport, E
                         "migrations (none applied: the target's history records none)".to_string()
                     }
                 };
-                (label, migrations_schema(settings, upto.as_deref())?)
+                let schema = migrations_schema(settings, upto.as_deref(), session.observer())?;
+                (label, schema)
             }
         })
     };

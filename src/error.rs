@@ -150,6 +150,13 @@ pub struct MigrationFailure {
 
 impl MigrationFailure {
     fn hint(&self) -> String {
+        if self.recorded && self.kept == 0 {
+            return format!(
+                "the failed statement left a change behind (see above); repair it by hand, then \
+                 record the outcome with `cutover resolve --rolled-back {id}`",
+                id = self.id
+            );
+        }
         if self.recorded {
             let back = match self.direction {
                 Direction::Up => "--rolled-back",

@@ -53,13 +53,13 @@ pub enum Event {
     /// One check ran (preflight, verify, smoke, a watch round, maintenance proof).
     Check {
         phase: Phase,
-        result: crate::validate::CheckResult,
+        result: crate::verdict::CheckResult,
     },
     /// One round of the watch window: every check's value.
     WatchRound {
         round: u32,
         failed_in_a_row: u32,
-        results: Vec<crate::validate::CheckResult>,
+        results: Vec<crate::verdict::CheckResult>,
     },
     /// Something the operator should know that does not stop the run.
     Warning(String),

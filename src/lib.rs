@@ -14,6 +14,7 @@ pub mod checks;
 pub mod config;
 pub mod deploy;
 pub mod drift;
+pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod events;
@@ -30,7 +31,9 @@ pub mod session;
 pub mod sql;
 pub mod tables;
 pub mod target;
+pub mod units;
 pub mod validate;
+pub mod verdict;
 
 pub use config::Settings;
 pub use error::Error;

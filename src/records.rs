@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{DbError, Engine, Param};
+use crate::sql::Dialect;
 use crate::tables::RUNS_TABLE;
 
 /// What a governed run does.
@@ -21,6 +22,20 @@ pub enum RunKind {
     Resolve,
     Baseline,
     Restore,
+}
+
+impl RunKind {
+    /// For people, as stored: `deploy`, `rollback`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Deploy => "deploy",
+            RunKind::Seed => "seed",
+            RunKind::Rollback => "rollback",
+            RunKind::Resolve => "resolve",
+            RunKind::Baseline => "baseline",
+            RunKind::Restore => "restore",
+        }
+    }
 }
 
 /// How a run ended (or that it has not).
@@ -197,15 +212,34 @@ fn key<T: Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Whether the table exists.
-pub fn exists(e: &mut dyn Engine) -> bool {
-    e.query(&format!("SELECT 1 FROM {RUNS_TABLE} WHERE 1 = 0"))
-        .is_ok()
+/// Whether the table (or anything of that name) exists, asked of the catalog: one that is
+/// there but cannot be read is an error for the caller, never "no runs".
+pub fn exists(e: &mut dyn Engine) -> Result<bool, DbError> {
+    let sql = match e.dialect() {
+        Dialect::Sqlite => {
+            format!("SELECT count(*) FROM sqlite_master WHERE name = '{RUNS_TABLE}'")
+        }
+        Dialect::Postgres => {
+            format!(
+                "SELECT count(*) FROM (SELECT to_regclass('{RUNS_TABLE}') AS t) r WHERE t IS NOT NULL"
+            )
+        }
+        Dialect::MySql => format!(
+            "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{RUNS_TABLE}'"
+        ),
+    };
+    let rows = e.query(&sql)?;
+    let n = rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(0);
+    Ok(n > 0)
 }
 
 /// Every run recorded in the target, newest first. No table: no runs.
 pub fn list(e: &mut dyn Engine) -> Result<Vec<RunRow>, DbError> {
-    if !exists(e) {
+    if !exists(e)? {
         return Ok(Vec::new());
     }
     if e.query(&format!("SELECT {COLUMNS} FROM {RUNS_TABLE} WHERE 1 = 0"))

@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::events::{Event, Observer};
 use crate::interrupt;
 use crate::sql::Dialect;
-use crate::target::{DatabaseUrl, EngineKind};
+use crate::target::DatabaseUrl;
 
 /// The prefix of every scratch database's (and SQLite scratch folder's) name.
 pub const PREFIX: &str = "cutover_scratch_";
@@ -40,7 +40,7 @@ impl Scratch {
     pub fn create(like: &DatabaseUrl, observer: &mut dyn Observer) -> Result<Scratch, Error> {
         let guard = interrupt::Guard::new();
         let name = format!("{PREFIX}{}_{}", owner(), random());
-        if like.kind() == EngineKind::Sqlite {
+        if crate::driver::of(like.kind()).scratch == crate::driver::ScratchPlace::TempFile {
             let temp = std::env::temp_dir();
             sweep_files(&temp, &[PREFIX], "scratch folder", observer);
             let dir = tempfile::Builder::new()

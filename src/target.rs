@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// The database engines cutover drives. This is the one enum that names them; the only
-/// `match` on it that chooses code is `engine::connect`.
+/// `match` on it is `driver::of`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
@@ -19,20 +19,12 @@ pub enum EngineKind {
 impl EngineKind {
     /// The SQL dialect scripts for this engine are read in.
     pub fn dialect(self) -> crate::sql::Dialect {
-        use crate::sql::Dialect;
-        match self {
-            EngineKind::Sqlite => Dialect::Sqlite,
-            EngineKind::Postgres => Dialect::Postgres,
-            EngineKind::MySql => Dialect::MySql,
-        }
+        crate::driver::of(self).dialect
     }
 
+    /// The engine's name in manifests, reports and `--json`.
     pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Sqlite => "sqlite",
-            EngineKind::Postgres => "postgres",
-            EngineKind::MySql => "mysql",
-        }
+        crate::driver::of(self).name
     }
 }
 
@@ -292,6 +284,13 @@ fn redact_unparsed(raw: &str) -> String {
         }
     };
     redact_query(masked)
+}
+
+/// Serialised as it is displayed: the password hidden (reports, `config check`).
+impl serde::Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,12 @@
 //! `interrupt::Guard`: SIGINT/SIGTERM stop it cleanly.
 
 pub mod manifest;
-mod mysql;
-mod native;
-mod postgres;
+pub(crate) mod mysql;
+pub(crate) mod native;
+pub(crate) mod postgres;
 mod prune;
 mod restore;
-mod sqlite;
+pub(crate) mod sqlite;
 pub mod stream;
 mod tools;
 mod verify;
@@ -31,6 +31,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 pub use crate::config::VerifyLevel;
+pub use crate::units::human;
 pub use manifest::{Listing, Manifest, Unreadable, Verification};
 use native::Facts;
 
@@ -67,9 +68,7 @@ pub(crate) fn connect(settings: &Settings) -> Result<Box<dyn Engine>, Error> {
 
 /// Read the fingerprint, the newest migration and the row count of every table.
 pub(crate) fn facts(e: &mut dyn Engine) -> Result<Facts, Error> {
-    let schema = e
-        .introspect()
-        .map_err(Error::db("cannot read the schema"))?;
+    let schema = crate::schema::introspect(e).map_err(Error::db("cannot read the schema"))?;
     let migration = newest_applied(e)?;
     let d = e.dialect();
     let mut tables = BTreeMap::new();
@@ -129,21 +128,6 @@ pub(crate) fn check_space(dir: &Path, database_bytes: u64) -> Result<(), Error> 
         });
     }
     Ok(())
-}
-
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 fn make_dir(dir: &Path) -> Result<(), Error> {
@@ -269,7 +253,10 @@ fn create_with(
     manifest::write(&path, &manifest)?;
     let level = opts.verify.unwrap_or(settings.backup.verify);
     let written = format!("{} was written but not verified", path.display());
-    interrupt::explain(verify(settings, &path, level, observer), &written)?;
+    interrupt::explain(
+        verify::verify_with(Some(engine), settings, &path, level, observer),
+        &written,
+    )?;
     let manifest = manifest::read(&path)?;
     Ok(Created {
         file: path,
@@ -397,11 +384,5 @@ mod tests {
         );
         assert!(hint.contains("--dir"), "{hint}");
         check_space(dir.path(), 1024).unwrap();
-    }
-
-    #[test]
-    fn sizes_for_people() {
-        assert_eq!(human(512), "512 B");
-        assert_eq!(human(3 * 1024 * 1024 / 2), "1.5 MiB");
     }
 }

@@ -14,7 +14,7 @@ use super::stream::{Digested, Source};
 use crate::config::BackupPolicy;
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::target::{DatabaseUrl, EngineKind};
+use crate::target::DatabaseUrl;
 
 /// What is read inside the dump's snapshot: schema fingerprint, newest migration, rows.
 #[derive(Debug, Clone, Default)]
@@ -73,15 +73,9 @@ pub trait Native {
     ) -> Result<(), Error>;
 }
 
-/// The driver for `url`'s engine. With `engine::connect`, the one place that picks code
-/// by engine kind.
+/// The dump/restore driver for `url`'s engine (from the `driver` table).
 pub fn for_url(url: &DatabaseUrl, policy: &BackupPolicy) -> Box<dyn Native> {
-    let tools = policy.tools.clone();
-    match url.kind() {
-        EngineKind::Postgres => Box::new(super::postgres::Postgres::new(tools)),
-        EngineKind::MySql => Box::new(super::mysql::MySql::new(tools)),
-        EngineKind::Sqlite => Box::new(super::sqlite::Sqlite),
-    }
+    (crate::driver::of(url.kind()).native)(policy.tools.clone())
 }
 
 /// A load that read other bytes than were checked, as an error; `outcome` says what became

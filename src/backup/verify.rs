@@ -39,6 +39,18 @@ pub fn verify(
     level: VerifyLevel,
     observer: &mut dyn Observer,
 ) -> Result<Verification, Error> {
+    verify_with(None, settings, file, level, observer)
+}
+
+/// `verify`, on a connection to the target the caller already holds (a backup made in a
+/// session verifies without opening another).
+pub(super) fn verify_with(
+    target: Option<&mut dyn crate::engine::Engine>,
+    settings: &Settings,
+    file: &Path,
+    level: VerifyLevel,
+    observer: &mut dyn Observer,
+) -> Result<Verification, Error> {
     let _guard = interrupt::Guard::new();
     let started = Instant::now();
     let m = manifest::read(file)?;
@@ -51,7 +63,7 @@ pub fn verify(
         return record(file, m, level, true, details, started);
     }
     let found = interrupt::explain(
-        restore_into_scratch(settings, source, &m, observer),
+        restore_into_scratch(target, settings, source, &m, observer),
         "the restore check did not finish; its scratch database was dropped",
     )?;
     let differences = compare(&m, &found);
@@ -108,6 +120,7 @@ pub(super) fn open_checked(file: &Path, m: &Manifest) -> Result<(Source, Vec<Str
 }
 
 fn restore_into_scratch(
+    target: Option<&mut dyn crate::engine::Engine>,
     settings: &Settings,
     source: Source,
     m: &Manifest,
@@ -115,17 +128,18 @@ fn restore_into_scratch(
 ) -> Result<Facts, Error> {
     same_engine(settings, m)?;
     let scratch = Scratch::create(&settings.url, observer)?;
-    let mut target = connect(settings)?;
+    let mut own;
+    let target = match target {
+        Some(t) => t,
+        None => {
+            own = connect(settings)?;
+            own.as_mut()
+        }
+    };
     let mut native = native::for_url(&settings.url, &settings.backup);
     let loaded = {
         let mut progress = transfer(observer, "restore check");
-        native.restore(
-            target.as_mut(),
-            source,
-            scratch.url(),
-            Into::Scratch,
-            &mut progress,
-        )
+        native.restore(target, source, scratch.url(), Into::Scratch, &mut progress)
     };
     observer.event(&Event::TransferDone);
     loaded?;

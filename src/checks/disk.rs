@@ -1,7 +1,7 @@
 //! Disk checks: free space where a path lives.
 
 use super::Seen;
-use crate::backup::human;
+use crate::units::human;
 
 pub(super) fn run(path: &str, min_free: u64) -> Seen {
     match rustix::fs::statvfs(path) {

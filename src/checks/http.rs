@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{Seen, deadline};
 use crate::config::{HttpProbe, NoData};
-use crate::validate::{Evidence, Status};
+use crate::verdict::{Evidence, Status};
 
 fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()

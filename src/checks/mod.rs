@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Check, Probe};
 use crate::engine::Engine;
-use crate::redact::Secrets;
-use crate::validate::{CheckResult, Evidence, Status};
+use crate::verdict::{CheckResult, Evidence, Status};
 
 /// What one attempt saw.
 pub(crate) struct Seen {
@@ -112,7 +111,7 @@ pub fn run(mut engine: Option<&mut dyn Engine>, c: &Check, prefix: &str) -> Chec
         ),
         Status::Pass | Status::Warn => format!("{}: {}", c.name, seen.found),
     };
-    let secrets = secrets(&c.probe);
+    let secrets = c.probe.secrets();
     let mut result = CheckResult::new(
         format!("{prefix}.{}", slug(&c.name)),
         c.category,
@@ -126,16 +125,6 @@ pub fn run(mut engine: Option<&mut dyn Engine>, c: &Check, prefix: &str) -> Chec
     }
     result.duration_ms = start.elapsed().as_millis() as u64;
     result
-}
-
-/// The secret values a check was configured with (see `redact`).
-/// The secrets a check was configured with.
-pub fn secrets(p: &Probe) -> Secrets {
-    match p {
-        Probe::Http(h) => Secrets::new().url(&h.url).headers(&h.headers),
-        Probe::Prometheus { url, .. } | Probe::Redis { url } => Secrets::new().url(url),
-        Probe::Sql { .. } | Probe::Tcp { .. } | Probe::Disk { .. } => Secrets::new(),
-    }
 }
 
 fn once(engine: Option<&mut dyn Engine>, c: &Check) -> Seen {
@@ -189,7 +178,7 @@ fn expectation(p: &Probe) -> String {
         },
         Probe::Redis { .. } => "PONG".into(),
         Probe::Tcp { .. } => "a connection".into(),
-        Probe::Disk { min_free, .. } => format!("{} free", crate::backup::human(*min_free)),
+        Probe::Disk { min_free, .. } => format!("{} free", crate::units::human(*min_free)),
     }
 }
 

@@ -3,7 +3,7 @@
 use super::Seen;
 use crate::config::Expected;
 use crate::engine::Engine;
-use crate::validate::{Evidence, SAMPLE_ROWS};
+use crate::verdict::{Evidence, SAMPLE_ROWS};
 
 pub(super) fn run(e: &mut dyn Engine, sql: &str, expect: &Expected) -> Seen {
     let mut evidence = Evidence {

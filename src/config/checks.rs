@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 use crate::schema::Rule;
-use crate::validate::Level;
+use crate::verdict::Level;
 
 /// `[expect]`: the schema and data a target must have.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]

@@ -89,6 +89,17 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The secrets this action was configured with (URL passwords and keys, headers).
+    pub fn secrets(&self) -> crate::redact::Secrets {
+        use crate::redact::Secrets;
+        match self {
+            Action::Http { url, headers, .. } => Secrets::new().url(url).headers(headers),
+            Action::Command { .. } | Action::File { .. } | Action::Sql { .. } => Secrets::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimedAction {
     pub action: Action,
@@ -105,7 +116,7 @@ fn shown_webhook<S: serde::Serializer>(w: &Option<String>, s: S) -> Result<S::Ok
     w.as_deref().map(redact::webhook).serialize(s)
 }
 
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format!("{}s", d.as_secs_f64()))
 }
 

@@ -19,6 +19,7 @@ use select::{Scope, Selected};
 
 mod checks;
 mod deploy;
+mod fleet;
 mod interpolate;
 mod policy;
 mod probe;
@@ -30,6 +31,7 @@ pub use deploy::{
 };
 
 pub use interpolate::interpolate;
+pub use fleet::{Canary, FleetPolicy, Gate, OnCancel, Size, Source};
 pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, NoData, Probe};
 
 pub use policy::{BackupPolicy, BackupSection, Kind, VerifyLevel};
@@ -132,6 +134,8 @@ pub struct Environment {
     pub watch: Option<deploy::WatchSpec>,
     #[serde(default)]
     pub notify: Vec<deploy::NotifySpec>,
+    /// Many targets instead of one `url`: see `config::fleet`.
+    pub fleet: Option<fleet::FleetSpec>,
 }
 
 /// `init_sql = "…"` or `init_sql = ["…", "…"]`.
@@ -188,9 +192,15 @@ pub struct Settings {
     pub verify: Vec<Check>,
     pub smoke: Vec<Check>,
     pub deploy: DeployPolicy,
+    /// The environment is a fleet: `url` is then a placeholder, and each target's settings
+    /// come from `fleet::targets` (see `crate::fleet`).
+    pub fleet: Option<FleetPolicy>,
 }
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The `url` of a fleet environment's settings, which stand for every target and none.
+pub const FLEET_PLACEHOLDER: &str = "sqlite::memory:";
 
 impl Settings {
     /// Every secret this environment is configured with: the URLs and headers of its
@@ -206,7 +216,7 @@ impl Settings {
             .chain(self.deploy.watch.iter().flat_map(|w| &w.checks))
             .chain(self.deploy.maintenance.iter().flat_map(|m| &m.expect));
         for c in checks {
-            all = all.with(crate::checks::secrets(&c.probe));
+            all = all.with(c.probe.secrets());
         }
         let actions = self
             .deploy
@@ -215,7 +225,7 @@ impl Settings {
             .flat_map(|m| [&m.on, &m.off])
             .chain(self.deploy.hooks.iter().map(|h| &h.action));
         for a in actions {
-            all = all.with(crate::deploy::actions::secrets(&a.action));
+            all = all.with(a.action.secrets());
         }
         for n in &self.deploy.notify {
             if let Some(w) = &n.webhook {
@@ -234,9 +244,17 @@ impl Settings {
     /// Resolve flags, the configuration file and the environment.
     pub fn resolve(o: Overrides) -> Result<Settings, crate::Error> {
         let sel = Selected::new(&o, Scope::All)?;
+        let fleet = sel
+            .env
+            .fleet
+            .as_ref()
+            .map(|f| fleet::resolve(f, &sel.base, &|key| sel.setting(key)))
+            .transpose()?;
         let url_text = match (&o.url, &sel.env.url, &o.database_url_env) {
             (Some(u), _, _) => u.clone(),
             (None, Some(u), _) => u.clone(),
+            // A fleet's targets each get their own settings; this one stands for none.
+            (None, None, _) if fleet.is_some() => FLEET_PLACEHOLDER.to_string(),
             (None, None, Some(u)) if o.env.is_none() => u.clone(),
             _ => return Err(ConfigError::Missing(no_url_message(&sel.env_name)).into()),
         };
@@ -279,6 +297,7 @@ impl Settings {
         let smoke = sel.list("smoke", &sel.env.smoke)?;
         let deploy = sel.deploy(kind)?;
         Ok(Settings {
+            fleet,
             deploy,
             kind,
             backup,
@@ -324,6 +343,7 @@ impl Settings {
             "verify": self.verify,
             "smoke": self.smoke,
             "deploy": self.deploy,
+            "fleet": self.fleet,
         })
     }
 

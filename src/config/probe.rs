@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::ConfigError;
 use super::checks::{Expected, expected};
 use crate::redact;
-use crate::validate::Category;
+use crate::verdict::Category;
 
 /// A check as written.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -427,6 +427,18 @@ fn default_name(p: &Probe) -> String {
         Probe::Tcp { address } => format!("tcp {address}"),
         Probe::Prometheus { query, .. } => format!("prometheus {query}"),
         Probe::Disk { path, .. } => format!("disk {path}"),
+    }
+}
+
+impl Probe {
+    /// The secrets this check was configured with (URL passwords and keys, headers).
+    pub fn secrets(&self) -> crate::redact::Secrets {
+        use crate::redact::Secrets;
+        match self {
+            Probe::Http(h) => Secrets::new().url(&h.url).headers(&h.headers),
+            Probe::Prometheus { url, .. } | Probe::Redis { url } => Secrets::new().url(url),
+            Probe::Sql { .. } | Probe::Tcp { .. } | Probe::Disk { .. } => Secrets::new(),
+        }
     }
 }
 

@@ -22,19 +22,10 @@ use crate::redact::{self, Secrets};
 /// Run an action. `on` says which way a file action goes: create (maintenance on) or
 /// remove (off). Returns what happened, or why it failed, with its secrets masked.
 pub fn run(a: &TimedAction, on: bool, engine: Option<&mut dyn Engine>) -> Result<String, String> {
-    let secrets = secrets(&a.action);
+    let secrets = a.action.secrets();
     perform(a, on, engine)
         .map(|done| secrets.scrub(&done))
         .map_err(|why| secrets.scrub(&why))
-}
-
-/// The secret values an action was configured with.
-/// The secrets an action was configured with.
-pub fn secrets(a: &Action) -> Secrets {
-    match a {
-        Action::Http { url, headers, .. } => Secrets::new().url(url).headers(headers),
-        Action::Command { .. } | Action::File { .. } | Action::Sql { .. } => Secrets::new(),
-    }
 }
 
 fn perform(a: &TimedAction, on: bool, engine: Option<&mut dyn Engine>) -> Result<String, String> {

@@ -15,6 +15,7 @@ mod journal;
 mod notify;
 mod phases;
 pub mod plan;
+mod preflight;
 pub mod report;
 pub mod runs;
 mod seed;

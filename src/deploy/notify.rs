@@ -4,7 +4,7 @@
 
 use super::{NotifyOn, Outcome, Run, actions};
 use crate::events::Event;
-use crate::validate::Status;
+use crate::verdict::Status;
 
 impl Run<'_, '_> {
     pub(super) fn notify(&mut self, on: NotifyOn) {

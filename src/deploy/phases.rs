@@ -1,4 +1,4 @@
-//! The phases a deploy runs, from the preflight to the watch window: each does its step on
+//! The phases a deploy runs after the preflight, to the watch window: each does its step on
 //! the run's session and returns what it did (or why it failed); `mod.rs` orders them,
 //! undoes and records.
 
@@ -10,10 +10,9 @@ use super::{ApprovalRequest, Approver, Run, Work, actions, seed};
 use crate::config::{TransactionScope, When};
 use crate::error::Error;
 use crate::events::Event;
-use crate::history::State;
 use crate::phase::Phase;
 use crate::runner::MigrateOptions;
-use crate::validate::{CheckResult, Level, Status};
+use crate::verdict::{CheckResult, Level, Status};
 
 impl Run<'_, '_> {
     /// Whether there is a database to back up (a SQLite file may not exist yet).
@@ -27,181 +26,6 @@ impl Run<'_, '_> {
         }
     }
 
-    pub(super) fn preflight(&mut self) -> Result<Done, Failed> {
-        let mut detail = Vec::new();
-        let kind = self.settings().url.kind().name();
-        let version = self
-            .session
-            .engine()
-            .server_version()
-            .map_err(|e| Failed::new(format!("cannot read the server version: {e}")))?;
-        detail.push(format!("connected: {kind} {version}"));
-        if self.session.is_locked() {
-            detail.push("holding the run lock until this run ends".into());
-            self.finish_unfinished(&mut detail)?;
-        }
-        if !matches!(self.work, Work::Restore { .. }) {
-            self.session.refuse_unfinished_restore()?;
-        }
-        match self.work.clone() {
-            Work::Deploy => self.preflight_deploy(&mut detail)?,
-            Work::Seed => self.preflight_seed(&mut detail)?,
-            other => self.preflight_work(&other, &mut detail)?,
-        }
-        if self.target_exists() {
-            let schema = self
-                .session
-                .engine()
-                .introspect()
-                .map_err(|e| Failed::new(format!("cannot read the schema: {e}")))?;
-            self.report.fingerprint_before = Some(schema.fingerprint());
-            self.before = Some(schema);
-        } else {
-            self.before = Some(crate::schema::Schema::default());
-        }
-        self.room_for_backup(&mut detail)?;
-        if let Some(max) = self.settings().backup.max_age {
-            detail.push(self.newest_backup_within(max)?);
-        }
-        let preflight = self.settings().preflight.clone();
-        let checks = crate::checks::run_all(Some(self.session.engine()), &preflight, "preflight");
-        self.record_checks(Phase::Preflight, checks, &mut detail)?;
-        Ok(Done::Ran(detail))
-    }
-
-    /// The history is clean, what is pending, and whether the plan still holds.
-    fn preflight_deploy(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
-        self.refuse_unclean_history()?;
-        self.read_seeds(detail)?;
-        let planned = self.session.plan_migrate(&MigrateOptions {
-            to: self.opts.to.clone(),
-            dry_run: true,
-            exactly: None,
-        })?;
-        self.report.pending = planned.scripts.iter().map(|s| s.id.clone()).collect();
-        if self.opts.dry_run {
-            self.report.planned = Some(planned.clone());
-        }
-        detail.push(match (self.report.pending.len(), &self.opts.to) {
-            (0, _) => "nothing pending: the database is up to date".to_string(),
-            (n, Some(to)) => format!("{n} pending up to {to}: {}", self.report.pending.join(", ")),
-            (n, None) => format!("{n} pending: {}", self.report.pending.join(", ")),
-        });
-        if self.settings().deploy.transaction == TransactionScope::Deploy {
-            self.refuse_one_transaction(&planned)?;
-            detail.push("the whole deploy runs in one transaction".into());
-        }
-        if let Some(approved) = &self.opts.plan {
-            let now = super::plan::make(&mut self.session, self.opts.to.clone())?;
-            let stale = super::plan::stale(approved, &now);
-            if !stale.is_empty() {
-                return Err(Failed::new(format!(
-                    "the plan is stale, refusing: {}",
-                    stale.join("; ")
-                )));
-            }
-            detail.push(format!(
-                "the plan of {} matches the target and the files",
-                approved.created_at
-            ));
-        }
-        Ok(())
-    }
-
-    /// Read and split the seeds now: a broken one stops the run before any change.
-    fn read_seeds(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
-        if let Some(dir) = self.settings().deploy.seeds.clone() {
-            self.seeds = seed::read(&dir, self.session.dialect())?;
-            detail.push(format!("{} seed(s) in {}", self.seeds.len(), dir.display()));
-        }
-        Ok(())
-    }
-
-    fn preflight_seed(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
-        self.refuse_unclean_history()?;
-        match &self.settings().deploy.seeds {
-            Some(_) => self.read_seeds(detail)?,
-            None => {
-                return Err(Failed::from(Error::Usage(format!(
-                    "{} has no `seeds` folder to run",
-                    self.settings()
-                        .env
-                        .as_deref()
-                        .map_or("this environment".into(), |e| format!("environment {e}"))
-                ))));
-            }
-        }
-        Ok(())
-    }
-
-    fn refuse_unclean_history(&mut self) -> Result<(), Failed> {
-        let bad: Vec<String> = self
-            .session
-            .entries()
-            .iter()
-            .filter(|e| matches!(e.state, State::Failed | State::Changed | State::Missing))
-            .map(|e| format!("{} {} is {}", e.id, e.name, e.state.as_str()))
-            .collect();
-        if bad.is_empty() {
-            return Ok(());
-        }
-        Err(Failed::new(format!(
-            "the history is not clean: {}",
-            bad.join("; ")
-        )))
-    }
-
-    /// One transaction for the whole deploy needs transactional DDL and no migration that
-    /// must run outside a transaction.
-    fn refuse_one_transaction(
-        &mut self,
-        planned: &crate::runner::MigrateReport,
-    ) -> Result<(), Failed> {
-        let engine = self.settings().url.kind();
-        if !self.session.engine().capabilities().transactional_ddl {
-            return Err(Failed::from(Error::Refused {
-                message: format!(
-                    "transaction = \"deploy\" is refused on {}: its DDL commits implicitly, so one transaction cannot hold a deploy",
-                    engine.name()
-                ),
-                hint: "remove `transaction = \"deploy\"` from this environment".into(),
-            }));
-        }
-        let outside: Vec<String> = planned
-            .scripts
-            .iter()
-            .filter(|s| s.no_transaction)
-            .map(|s| format!("{} ({})", s.id, s.file))
-            .collect();
-        if !outside.is_empty() {
-            return Err(Failed::from(Error::Refused {
-                message: format!(
-                    "transaction = \"deploy\" is refused: these migrations must run outside a transaction: {}",
-                    outside.join(", ")
-                ),
-                hint: "deploy them on their own first (`cutover deploy --to VERSION`), or use one transaction per migration".into(),
-            }));
-        }
-        Ok(())
-    }
-
-    /// Room for the backup the policy will take.
-    fn room_for_backup(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
-        if !self.backs_up() || !self.target_exists() {
-            return Ok(());
-        }
-        let size = self.session.engine().database_size().unwrap_or(0);
-        let dir = self.settings().backup.dir.clone();
-        let probe = dir
-            .ancestors()
-            .find(|d| d.exists())
-            .unwrap_or(Path::new("."));
-        crate::backup::check_space(probe, size)?;
-        detail.push(format!("room for the backup in {}", dir.display()));
-        Ok(())
-    }
-
-    /// Whether the backup phase will take a backup.
     pub(super) fn backs_up(&self) -> bool {
         if self.opts.skip_backup || self.no_safety_backup() {
             return false;
@@ -249,39 +73,6 @@ impl Run<'_, '_> {
     }
 
     /// The newest verified backup of this database and environment is younger than `max`.
-    fn newest_backup_within(&self, max: Duration) -> Result<String, Failed> {
-        let env = self.settings().env.clone();
-        let engine = self.settings().url.kind().name();
-        let newest = crate::backup::list(&self.settings().backup.dir)?
-            .into_iter()
-            .find(|(_, m)| m.environment == env && m.engine == engine && m.verified().is_some());
-        let Some((file, m)) = newest else {
-            return Err(Failed::new(format!(
-                "the policy requires a verified backup younger than {}s and {} holds none",
-                max.as_secs(),
-                self.settings().backup.dir.display()
-            )));
-        };
-        let at: jiff::Timestamp = m
-            .created_at
-            .parse()
-            .map_err(|_| Failed::new(format!("{}: bad created_at", file.display())))?;
-        let age = jiff::Timestamp::now().duration_since(at).unsigned_abs();
-        if age > max {
-            return Err(Failed::new(format!(
-                "the newest verified backup, {}, is {}s old; the policy allows {}s",
-                file.display(),
-                age.as_secs(),
-                max.as_secs()
-            )));
-        }
-        Ok(format!(
-            "newest verified backup {} is {}s old",
-            file.display(),
-            age.as_secs()
-        ))
-    }
-
     pub(super) fn approval(&mut self, approve: Approver) -> Result<Done, Failed> {
         let always = matches!(self.work, Work::Restore { .. });
         if !self.settings().deploy.approval && !always {
@@ -346,7 +137,17 @@ impl Run<'_, '_> {
                 self.report.pending.len(),
                 list(&self.report.pending)
             ),
-            Work::Resolve(r) => format!("correct the history: {r:?}"),
+            Work::Resolve(r) => match r {
+                crate::runner::Resolve::Applied(v) => {
+                    format!("record {v} as applied (finished by hand)")
+                }
+                crate::runner::Resolve::RolledBack(v) => {
+                    format!("forget {v} (undone by hand)")
+                }
+                crate::runner::Resolve::AcceptChecksum(v) => {
+                    format!("accept the edited checksum of {v}")
+                }
+            },
             Work::Baseline(_) => format!(
                 "mark {} migration(s) applied without running them: {}",
                 self.report.pending.len(),
@@ -369,7 +170,7 @@ impl Run<'_, '_> {
         }
         let started = jiff::Timestamp::now();
         let opts = crate::backup::CreateOptions {
-            reason: format!("pre-{:?} {}", self.work.kind(), self.report.run_id).to_lowercase(),
+            reason: format!("pre-{} {}", self.work.kind().as_str(), self.report.run_id),
             ..Default::default()
         };
         let created = crate::backup::create_in(&mut self.session, &opts)?;
@@ -448,7 +249,11 @@ impl Run<'_, '_> {
             .cloned()
             .collect();
         if hooks.is_empty() {
-            return Ok(Done::skipped(format!("no {when:?} hooks")));
+            let name = serde_json::to_value(when)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            return Ok(Done::skipped(format!("no {name} hooks")));
         }
         let mut detail = Vec::new();
         for h in &hooks {
@@ -482,7 +287,11 @@ impl Run<'_, '_> {
             self.open_transaction = true;
             self.session.set_outer_transaction(true);
         }
+        // What the server says while the migrations run goes to the journal (and, with
+        // -v, to the terminal).
+        self.session.engine().collect_notices(true);
         let result = self.session.migrate(&opts);
+        self.session.engine().collect_notices(false);
         match result {
             Ok(r) => {
                 self.report.applied = r.scripts.iter().map(|s| s.id.clone()).collect();
@@ -547,11 +356,15 @@ impl Run<'_, '_> {
                     done.skipped.len()
                 )))
             }
-            Err(e) => {
-                // Seeds before the failing one were committed.
-                self.seeded = true;
-                self.changed = true;
-                Err(Failed::from(e))
+            Err(failed) => {
+                // Seeds before the failing one were committed (and, where DDL commits
+                // implicitly, part of the failing one); a seed that failed alone in its
+                // own transaction left nothing to undo.
+                if failed.kept {
+                    self.seeded = true;
+                    self.changed = true;
+                }
+                Err(Failed::from(failed.error))
             }
         }
     }
@@ -635,8 +448,8 @@ impl Run<'_, '_> {
             self.sleep(w.interval.min(left));
         }
         Ok(Done::ran(format!(
-            "{rounds} round(s) over {}s, no breach",
-            w.duration.as_secs()
+            "{rounds} round(s) over {:.1}s, no breach",
+            w.duration.as_secs_f64()
         )))
     }
 
@@ -662,4 +475,22 @@ fn max_locks_hint(e: Error) -> Error {
         };
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::DbError;
+
+    #[test]
+    fn running_out_of_locks_names_the_setting() {
+        let e = Error::Database {
+            context: "migration 7 failed".into(),
+            source: DbError::new("ERROR: out of shared memory (SQLSTATE 53200)"),
+        };
+        let said = max_locks_hint(e).to_string();
+        assert!(said.contains("max_locks_per_transaction"), "{said}");
+        let other = Error::Usage("no migration".into());
+        assert_eq!(max_locks_hint(other).to_string(), "no migration");
+    }
 }

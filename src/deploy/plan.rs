@@ -62,10 +62,8 @@ pub fn make(session: &mut Session, to: Option<String>) -> Result<Plan, Error> {
                 .unwrap_or_default(),
         })
         .collect();
-    let schema = session
-        .engine()
-        .introspect()
-        .map_err(Error::db("cannot read the schema"))?;
+    let schema =
+        crate::schema::introspect(session.engine()).map_err(Error::db("cannot read the schema"))?;
     let mut hash = Sha256::new();
     hash.update(schema.fingerprint().as_bytes());
     for e in session.entries() {
@@ -127,7 +125,13 @@ pub fn stale(approved: &Plan, now: &Plan) -> Vec<String> {
         let show = |p: &Plan| {
             p.migrations
                 .iter()
-                .map(|m| format!("{} ({})", m.id, &m.checksum[..m.checksum.len().min(12)]))
+                .map(|m| {
+                    format!(
+                        "{} ({})",
+                        m.id,
+                        m.checksum.chars().take(12).collect::<String>()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };

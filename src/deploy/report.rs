@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::Settings;
 use crate::phase::{Phase, PhaseRecord, PhaseStatus};
 use crate::records::{Outcome, RunKind};
-use crate::validate::CheckResult;
+use crate::verdict::CheckResult;
 
 /// What a governed run did.
 #[derive(Debug, Clone, Serialize)]

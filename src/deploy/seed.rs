@@ -70,6 +70,22 @@ pub fn read(dir: &Path, dialect: Dialect) -> Result<Vec<SeedFile>, Error> {
         .collect()
 }
 
+/// A seed run that stopped, and whether it left anything behind: seeds that ran before the
+/// failing one were committed, and on an engine whose DDL commits implicitly the failing
+/// seed may have kept its statements before the one that failed. When nothing was kept
+/// there is nothing to undo.
+#[derive(Debug)]
+pub struct SeedFailed {
+    pub error: Error,
+    pub kept: bool,
+}
+
+impl From<Error> for SeedFailed {
+    fn from(error: Error) -> Self {
+        SeedFailed { error, kept: false }
+    }
+}
+
 /// Run the seeds that belong to `env` and changed since they last ran, each in its own
 /// transaction, or all inside the caller's (`in_transaction`).
 pub fn run(
@@ -77,7 +93,7 @@ pub fn run(
     seeds: &[SeedFile],
     env: Option<&str>,
     in_transaction: bool,
-) -> Result<Seeded, Error> {
+) -> Result<Seeded, SeedFailed> {
     e.execute(&format!(
         "CREATE TABLE IF NOT EXISTS {SEEDS_TABLE} (name VARCHAR(255) NOT NULL PRIMARY KEY, \
          checksum VARCHAR(64) NOT NULL, applied_at VARCHAR(40) NOT NULL)"
@@ -111,41 +127,63 @@ pub fn run(
             done.unchanged.push(name);
             continue;
         }
+        let kept = !done.ran.is_empty();
         if !in_transaction {
-            e.begin()
-                .map_err(Error::db("cannot start the seed's transaction"))?;
+            e.begin().map_err(|err| SeedFailed {
+                error: Error::db("cannot start the seed's transaction")(err),
+                kept,
+            })?;
         }
         let result = apply(e, &seed.path, &name, &seed.checksum, &seed.statements);
         match result {
             Ok(()) if in_transaction => done.ran.push(name),
             Ok(()) => {
-                e.commit().map_err(Error::db("cannot commit the seed"))?;
+                e.commit().map_err(|err| SeedFailed {
+                    error: Error::db("cannot commit the seed")(err),
+                    kept,
+                })?;
                 done.ran.push(name);
             }
-            Err(err) => {
+            Err((at, error)) => {
                 if !in_transaction {
                     let _ = e.rollback();
                 }
-                return Err(err);
+                let partial = at > 0
+                    && !e.capabilities().transactional_ddl
+                    && seed
+                        .statements
+                        .iter()
+                        .take(at + 1)
+                        .any(|st| e.commits_implicitly(&st.sql));
+                return Err(SeedFailed {
+                    error,
+                    kept: kept || partial,
+                });
             }
         }
     }
     Ok(done)
 }
 
-/// One seed's statements, then its checksum in the seeds table.
+/// One seed's statements, then its checksum in the seeds table. A failure says at which
+/// statement (the number of statements: at the record).
 fn apply(
     e: &mut dyn Engine,
     path: &Path,
     name: &str,
     sum: &str,
     statements: &[crate::sql::Statement],
-) -> Result<(), Error> {
-    for st in statements {
-        e.execute(&st.sql).map_err(|err| Error::Seed {
-            file: path.to_path_buf(),
-            line: st.line,
-            message: err.message,
+) -> Result<(), (usize, Error)> {
+    for (i, st) in statements.iter().enumerate() {
+        e.execute(&st.sql).map_err(|err| {
+            (
+                i,
+                Error::Seed {
+                    file: path.to_path_buf(),
+                    line: st.line,
+                    message: err.message,
+                },
+            )
         })?;
     }
     e.execute_bound(
@@ -163,5 +201,5 @@ fn apply(
         )
     })
     .map(|_| ())
-    .map_err(Error::db("cannot record the seed"))
+    .map_err(|err| (statements.len(), Error::db("cannot record the seed")(err)))
 }

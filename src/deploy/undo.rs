@@ -61,6 +61,7 @@ pub enum How {
 /// What the undo did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Undone {
+    #[serde(flatten)]
     pub how: How,
     /// The schema's fingerprint after the undo (equal to the pre-deploy one).
     pub fingerprint: String,
@@ -270,9 +271,7 @@ fn restore(
 
 /// The schema is back to its pre-run fingerprint; the fingerprint now.
 fn prove(session: &mut Session, plan: &UndoPlan) -> Result<String, Error> {
-    let now = session
-        .engine()
-        .introspect()
+    let now = crate::schema::introspect(session.engine())
         .map_err(Error::db("cannot read the schema after the undo"))?;
     let fingerprint = now.fingerprint();
     let differs = match (&plan.before, &plan.fingerprint_before) {
@@ -318,6 +317,7 @@ impl Run<'_, '_> {
             // The application must not write while its database is being put back.
             let _ = self.phase(Phase::MaintenanceOn, |r| r.maintenance(true));
         }
+        self.hooks_before_undo();
         let result = self.phase(Phase::Rollback, Run::undo_changes);
         self.report.outcome = match result {
             Ok(()) => Outcome::RolledBack,
@@ -348,6 +348,16 @@ impl Run<'_, '_> {
         ));
         self.report.undo = Some(undone);
         Ok(Done::Ran(detail))
+    }
+
+    /// The before-rollback hooks, as `rollback --run` runs them. Their failure is recorded
+    /// and does not stop the undo: a half-done deploy is worse than a hook that failed.
+    /// (A one-transaction deploy's ROLLBACK does not run them: nobody saw its changes, and
+    /// an SQL hook could not run in its aborted transaction.)
+    fn hooks_before_undo(&mut self) {
+        let _ = self.phase(Phase::HooksBeforeRollback, |r| {
+            r.hooks(crate::config::When::BeforeRollback)
+        });
     }
 
     /// The deploy's single transaction failed: a plain ROLLBACK puts everything back.

@@ -39,9 +39,9 @@ impl Run<'_, '_> {
                 self.report.pending = row.migrations.clone();
                 self.report.undoes = Some(row.id.clone());
                 detail.push(format!(
-                    "run {} ({:?}, {}) applied {}",
+                    "run {} ({}, {}) applied {}",
                     row.id,
-                    row.kind,
+                    row.kind.as_str(),
                     row.started_at,
                     row.migrations.join(", ")
                 ));
@@ -100,9 +100,9 @@ impl Run<'_, '_> {
         if row.outcome != Outcome::Success || row.kind != RunKind::Deploy {
             return Err(Failed::from(Error::Refused {
                 message: format!(
-                    "run {} is a {:?} that ended `{}`: only a successful deploy is undone later",
+                    "run {} is a {} that ended `{}`: only a successful deploy is undone later",
                     row.id,
-                    row.kind,
+                    row.kind.as_str(),
                     row.outcome.as_str()
                 ),
                 hint: "`cutover runs show ID` says what happened to it".into(),
@@ -132,7 +132,10 @@ impl Run<'_, '_> {
     pub(super) fn rollback_work(&mut self) -> Result<Done, Failed> {
         match self.work.clone() {
             Work::Rollback(opts) => {
+                // The server's notices go to the journal, as a deploy's do.
+                self.session.engine().collect_notices(true);
                 let result = self.session.rollback(&opts);
+                self.session.engine().collect_notices(false);
                 match result {
                     Ok(r) => {
                         self.report.applied = r.scripts.iter().map(|s| s.id.clone()).collect();
@@ -242,8 +245,10 @@ impl Run<'_, '_> {
         for mut row in runs {
             let at = row.phase.clone().unwrap_or_else(|| "its start".into());
             let mut line = format!(
-                "run {} ({:?} by {}) was interrupted at {at}",
-                row.id, row.kind, row.applied_by
+                "run {} ({} by {}) was interrupted at {at}",
+                row.id,
+                row.kind.as_str(),
+                row.applied_by
             );
             if row.maintenance_on {
                 if self.settings().deploy.maintenance.is_some() {

@@ -5,24 +5,19 @@
 //! private single-threaded tokio runtime; a migration run is one sequential conversation
 //! with one connection, and a synchronous core keeps the runner, locks and progress simple.
 //!
-//! ## Adding an engine
-//! 1. Add a variant to `target::EngineKind` and its URL schemes in `DatabaseUrl::parse`.
-//! 2. Write `engine/<name>.rs` with a `connect(url, &ConnectOptions) -> Result<Box<dyn Engine>, DbError>`
-//!    and an `impl Engine` (history table DDL, advisory lock, statement execution).
-//! 3. Add its arm to `connect` below, and a dump/restore driver to `backup::native::for_url`:
-//!    the only two `match`es on the engine kind.
-//! 4. Run the engine-parametrised tests in `tests/` against it.
+//! What differs by engine beyond the trait (dialect, capabilities, introspection, dumps,
+//! scratch databases) is declared in the `driver` table, which is also where an engine is
+//! added (see `driver.rs`).
 
-mod mysql;
+pub(crate) mod mysql;
 mod notices;
-mod postgres;
+pub(crate) mod postgres;
 mod rows;
-mod sqlite;
+pub(crate) mod sqlite;
 
 use std::time::Duration;
 
 use crate::history::HistoryRow;
-use crate::schema::Schema;
 use crate::sql::Dialect;
 use crate::target::{DatabaseUrl, EngineKind};
 
@@ -175,11 +170,18 @@ pub struct LockHolder(pub String);
 
 /// One database connection and everything cutover does with it.
 pub trait Engine {
+    /// Which engine this is; everything that differs by engine is in its `driver` row.
+    fn kind(&self) -> EngineKind;
+
     /// The SQL dialect scripts for this engine are read in.
-    fn dialect(&self) -> Dialect;
+    fn dialect(&self) -> Dialect {
+        crate::driver::of(self.kind()).dialect
+    }
 
     /// What this engine can and cannot do.
-    fn capabilities(&self) -> Capabilities;
+    fn capabilities(&self) -> Capabilities {
+        crate::driver::of(self.kind()).capabilities
+    }
 
     /// The server's version string (`15.20`, `10.11.19-MariaDB`, `3.46.0`).
     fn server_version(&mut self) -> Result<String, DbError>;
@@ -229,6 +231,12 @@ pub trait Engine {
         Ok(())
     }
 
+    /// Called once `init_sql` has run: an engine reads what the session's settings decide
+    /// (PostgreSQL: the current schema, which holds the history and names the run lock).
+    fn settle(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
     /// Create the database if it exists only in name so far (a SQLite file opened with
     /// `ConnectOptions::defer_create`); a no-op elsewhere.
     fn materialize(&mut self) -> Result<(), DbError> {
@@ -268,13 +276,10 @@ pub trait Engine {
     /// Delete the row for `version`; returns whether one existed.
     fn delete_history(&mut self, version: &str) -> Result<bool, DbError>;
 
-    /// Read the live schema from the catalog (a fixed number of queries).
-    fn introspect(&mut self) -> Result<Schema, DbError>;
-
     /// The session setting that bounds every statement's run time, where the engine has
     /// one (PostgreSQL `statement_timeout`, MariaDB `max_statement_time`).
-    fn statement_timeout_sql(&self, _limit: Duration) -> Option<String> {
-        None
+    fn statement_timeout_sql(&self, limit: Duration) -> Option<String> {
+        (crate::driver::of(self.kind()).statement_timeout)(limit)
     }
 
     /// A restore that started and did not finish (`file`, when, by whom), for engines whose
@@ -304,18 +309,15 @@ pub trait Engine {
     }
 }
 
-/// Open a connection to `url`. The only place that chooses code by engine kind.
+/// Open a connection to `url` (by its engine's `driver` row) and run `init_sql` on it.
 pub fn connect(url: &DatabaseUrl, opts: &ConnectOptions) -> Result<Box<dyn Engine>, DbError> {
-    let mut engine = match url.kind() {
-        EngineKind::Sqlite => sqlite::connect(url, opts)?,
-        EngineKind::Postgres => postgres::connect(url, opts)?,
-        EngineKind::MySql => mysql::connect(url, opts)?,
-    };
+    let mut engine = (crate::driver::of(url.kind()).connect)(url, opts)?;
     for sql in &opts.init_sql {
         engine
             .execute(sql)
             .map_err(|e| DbError::new(format!("init_sql `{sql}` failed: {}", e.message)))?;
     }
+    engine.settle()?;
     Ok(engine)
 }
 

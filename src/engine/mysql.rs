@@ -14,14 +14,12 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
-use super::{
-    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, RowCount, Security, TableSize,
-};
+use super::{ConnectOptions, DbError, Engine, LockHolder, Param, RowCount, Security, TableSize};
 use crate::history::HistoryRow;
-use crate::sql::Dialect;
-use crate::target::DatabaseUrl;
 
-pub(super) fn connect(
+use crate::target::{DatabaseUrl, EngineKind};
+
+pub(crate) fn connect(
     url: &DatabaseUrl,
     _opts: &ConnectOptions,
 ) -> Result<Box<dyn Engine>, DbError> {
@@ -184,15 +182,8 @@ const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS cutover_migrations (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
 impl Engine for MySql {
-    fn dialect(&self) -> Dialect {
-        Dialect::MySql
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            transactional_ddl: false,
-            lock_kind: "GET_LOCK",
-        }
+    fn kind(&self) -> EngineKind {
+        EngineKind::MySql
     }
 
     /// Only plain data statements are known to stay inside a transaction; anything else
@@ -421,14 +412,6 @@ impl Engine for MySql {
             .map_err(my_err)
     }
 
-    fn statement_timeout_sql(&self, limit: std::time::Duration) -> Option<String> {
-        // MariaDB's name (seconds); MySQL's max_execution_time bounds SELECTs only.
-        Some(format!(
-            "SET SESSION max_statement_time = {}",
-            limit.as_secs_f64()
-        ))
-    }
-
     fn database_size(&mut self) -> Result<u64, DbError> {
         let rows = self.query(
             "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
@@ -504,11 +487,6 @@ impl Engine for MySql {
                 bytes: r[2].as_deref().and_then(|v| v.parse().ok()),
             })
             .collect())
-    }
-
-    fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
-        let mariadb = self.server_version()?.contains("MariaDB");
-        crate::schema::mysql::introspect(self, mariadb)
     }
 }
 

@@ -9,20 +9,17 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError, PgErrorPos
 use sqlx::{AssertSqlSafe, Connection, Row};
 use tokio::runtime::Runtime;
 
-use super::{
-    Capabilities, ConnectOptions, DbError, Engine, LockHolder, Param, RowCount, Security, TableSize,
-};
+use super::{ConnectOptions, DbError, Engine, LockHolder, Param, RowCount, Security, TableSize};
 use crate::history::HistoryRow;
-use crate::sql::Dialect;
-use crate::target::DatabaseUrl;
+
+use crate::target::{DatabaseUrl, EngineKind};
 
 /// The advisory lock key: "cutover" in ASCII, split so both 32-bit halves stay positive
 /// (`pg_locks` shows them as `classid` and `objid`).
 const LOCK_HIGH: i64 = 0x2c75_7430;
 const LOCK_LOW: i64 = 0x7665_7200;
-const LOCK_KEY: i64 = (LOCK_HIGH << 32) | LOCK_LOW;
 
-pub(super) fn connect(
+pub(crate) fn connect(
     url: &DatabaseUrl,
     opts: &ConnectOptions,
 ) -> Result<Box<dyn Engine>, DbError> {
@@ -30,20 +27,30 @@ pub(super) fn connect(
         .map_err(|e| DbError::new(url.scrub(&e.to_string())))?
         .application_name(&opts.label);
     let rt = super::runtime()?;
-    let mut conn = rt
+    let conn = rt
         .block_on(PgConnection::connect_with(&options))
         .map_err(|e| connect_err(url, e))?;
-    let schema: String = rt
-        .block_on(sqlx::query_scalar("SELECT current_schema()").fetch_one(&mut conn))
-        .map_err(pg_err)?;
-    let table = format!("{}.cutover_migrations", quote_ident(&schema));
     Ok(Box::new(Postgres {
         rt,
         conn,
-        table,
+        table: "cutover_migrations".into(),
+        lock: (LOCK_HIGH, LOCK_LOW),
         pending_reset: None,
         notices: false,
     }))
+}
+
+/// The run lock's key in a schema: the historical key in `public`, so that every cutover
+/// excludes every other there; a key of its own in any other schema, so that tenants kept
+/// in one database each (a fleet's schema per tenant) are locked one by one.
+fn lock_for(schema: &str) -> (i64, i64) {
+    if schema == "public" {
+        return (LOCK_HIGH, LOCK_LOW);
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(schema.as_bytes());
+    let low = i64::from(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) & 0x7fff_ffff);
+    (LOCK_HIGH, low)
 }
 
 fn connect_err(url: &DatabaseUrl, e: sqlx::Error) -> DbError {
@@ -77,6 +84,8 @@ struct Postgres {
     /// The history table, qualified with the schema current at connect time, so that a
     /// migration changing `search_path` cannot make cutover lose its history.
     table: String,
+    /// The run lock's two halves (`pg_locks` shows them as `classid` and `objid`).
+    lock: (i64, i64),
     /// A `RESET ALL` and the baseline, sent with the next statement (one round trip less
     /// per migration: it rides along with the migration's `BEGIN`).
     pending_reset: Option<String>,
@@ -109,6 +118,10 @@ fn pg_err(e: sqlx::Error) -> DbError {
 }
 
 impl Postgres {
+    fn lock_key(&self) -> i64 {
+        (self.lock.0 << 32) | self.lock.1
+    }
+
     fn run(&mut self, sql: &str) -> Result<(), DbError> {
         self.flush_reset()?;
         self.rt
@@ -132,15 +145,20 @@ impl Postgres {
 }
 
 impl Engine for Postgres {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
+    fn kind(&self) -> EngineKind {
+        EngineKind::Postgres
     }
 
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            transactional_ddl: true,
-            lock_kind: "advisory lock",
-        }
+    /// The schema current once `init_sql` ran (a tenant's `search_path`) holds the history
+    /// and names the run lock.
+    fn settle(&mut self) -> Result<(), DbError> {
+        let schema: String = self
+            .rt
+            .block_on(sqlx::query_scalar("SELECT current_schema()").fetch_one(&mut self.conn))
+            .map_err(pg_err)?;
+        self.table = format!("{}.cutover_migrations", quote_ident(&schema));
+        self.lock = lock_for(&schema);
+        Ok(())
     }
 
     fn server_version(&mut self) -> Result<String, DbError> {
@@ -235,7 +253,7 @@ impl Engine for Postgres {
         self.rt
             .block_on(
                 sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-                    .bind(LOCK_KEY)
+                    .bind(self.lock_key())
                     .fetch_one(&mut self.conn),
             )
             .map_err(pg_err)
@@ -258,8 +276,8 @@ impl Engine for Postgres {
                        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                      LIMIT 1",
                 )
-                .bind(LOCK_HIGH)
-                .bind(LOCK_LOW)
+                .bind(self.lock.0)
+                .bind(self.lock.1)
                 .fetch_optional(&mut self.conn),
             )
             .map_err(pg_err)?;
@@ -282,7 +300,7 @@ impl Engine for Postgres {
         self.rt
             .block_on(
                 sqlx::query("SELECT pg_advisory_unlock($1)")
-                    .bind(LOCK_KEY)
+                    .bind(self.lock_key())
                     .execute(&mut self.conn),
             )
             .map(|_| ())
@@ -394,10 +412,6 @@ impl Engine for Postgres {
         self.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     }
 
-    fn statement_timeout_sql(&self, limit: std::time::Duration) -> Option<String> {
-        Some(format!("SET statement_timeout = {}", limit.as_millis()))
-    }
-
     fn database_size(&mut self) -> Result<u64, DbError> {
         let rows = self.query("SELECT pg_database_size(current_database())")?;
         Ok(super::first_number(&rows))
@@ -442,10 +456,6 @@ impl Engine for Postgres {
                 bytes: r[2].as_deref().and_then(|v| v.parse().ok()),
             })
             .collect())
-    }
-
-    fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
-        crate::schema::postgres::introspect(self)
     }
 }
 

@@ -12,14 +12,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    Capabilities, ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder, Param, RowCount,
-    Security, TableSize,
+    ConnectOptions, DbError, Engine, HISTORY_TABLE, LockHolder, Param, RowCount, Security,
+    TableSize,
 };
 use crate::history::{Direction, HistoryRow, RowStatus};
-use crate::sql::Dialect;
-use crate::target::DatabaseUrl;
 
-pub(super) fn connect(
+use crate::target::{DatabaseUrl, EngineKind};
+
+pub(crate) fn connect(
     url: &DatabaseUrl,
     opts: &ConnectOptions,
 ) -> Result<Box<dyn Engine>, DbError> {
@@ -195,15 +195,8 @@ const CREATE_HISTORY: &str = "CREATE TABLE IF NOT EXISTS cutover_migrations (
 )";
 
 impl Engine for Sqlite {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            transactional_ddl: true,
-            lock_kind: "lock file",
-        }
+    fn kind(&self) -> EngineKind {
+        EngineKind::Sqlite
     }
 
     fn server_version(&mut self) -> Result<String, DbError> {
@@ -447,7 +440,10 @@ impl Engine for Sqlite {
         )?;
         let mut sizes = Vec::new();
         for t in tables.into_iter().filter_map(|r| r[0].clone()) {
-            let sql = format!("SELECT count(*) FROM {}", Dialect::Sqlite.quote(&t));
+            let sql = format!(
+                "SELECT count(*) FROM {}",
+                crate::sql::Dialect::Sqlite.quote(&t)
+            );
             let rows = self.query(&sql)?;
             let n = rows
                 .first()
@@ -467,9 +463,5 @@ impl Engine for Sqlite {
         });
         sizes.truncate(limit);
         Ok(sizes)
-    }
-
-    fn introspect(&mut self) -> Result<crate::schema::Schema, DbError> {
-        crate::schema::sqlite::introspect(self)
     }
 }

@@ -14,12 +14,7 @@ use crate::history::{Direction, HistoryRow, RowStatus};
 use crate::migrations::{Migration, Script};
 use crate::sql::Statement;
 
-/// Who is running, stamped on every history row.
-#[derive(Debug, Clone)]
-pub struct RunContext {
-    pub run_id: String,
-    pub applied_by: String,
-}
+pub use crate::session::RunContext;
 
 /// One script of a plan, split and ready.
 pub struct Job<'a> {

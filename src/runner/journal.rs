@@ -70,8 +70,25 @@ pub(super) fn run(
         }
         match segment {
             Segment::Alone(i) => {
-                if let Err(e) = engine.execute(&job.statements[i].sql) {
-                    return Err(record_failure(engine, job, row, i, i, e));
+                let sql = &job.statements[i].sql;
+                let watched = super::invalid::builds_index_concurrently(sql)
+                    .then(|| engine.invalid_indexes().unwrap_or_default());
+                if let Err(mut e) = engine.execute(sql) {
+                    let Some(before) = watched else {
+                        return Err(record_failure(engine, job, row, i, i, e));
+                    };
+                    let leftovers = super::invalid::clear(engine, &before);
+                    super::invalid::explain(&mut e, &leftovers);
+                    // An index that stays behind is something this migration kept.
+                    let kept_something = !leftovers.left.is_empty();
+                    return Err(record_failure_keeping(
+                        engine,
+                        job,
+                        row,
+                        (i, i),
+                        e,
+                        kept_something,
+                    ));
                 }
             }
             Segment::Together(range) => {
@@ -150,12 +167,26 @@ fn finish(
 fn record_failure(
     engine: &mut dyn Engine,
     job: &Job,
-    mut row: HistoryRow,
+    row: HistoryRow,
     failed: usize,
     kept: usize,
     err: DbError,
 ) -> Box<MigrationFailure> {
+    record_failure_keeping(engine, job, row, (failed, kept), err, false)
+}
+
+/// `record_failure`, where `left_something` says the failure itself left a change behind
+/// (so the history keeps a failed row even when no statement completed).
+fn record_failure_keeping(
+    engine: &mut dyn Engine,
+    job: &Job,
+    mut row: HistoryRow,
+    (failed, kept): (usize, usize),
+    err: DbError,
+    left_something: bool,
+) -> Box<MigrationFailure> {
     let restored = kept == 0
+        && !left_something
         && match job.direction {
             Direction::Up => engine.delete_history(&job.migration.id).map(|_| ()),
             Direction::Down => match &job.previous {
@@ -169,16 +200,20 @@ fn record_failure(
         row.failed_statement = Some(kept as i64 + 1);
         row.failed_line = Some(job.file_line(kept, (failed == kept).then_some(&err)) as i64);
         let verify = job.verify.is_some() && failed >= job.verify_at;
-        let message = if verify {
+        let what = if verify {
             format!("the verify script failed: {}", err.message)
         } else {
             err.message.clone()
         };
-        row.error = Some(if failed == kept {
-            message
+        let mut message = if failed == kept {
+            what
         } else {
-            format!("statement {} failed: {message}", failed + 1)
-        });
+            format!("statement {} failed: {what}", failed + 1)
+        };
+        if let Some(detail) = err.detail.as_ref().filter(|_| left_something) {
+            message = format!("{message}\n{detail}");
+        }
+        row.error = Some(message);
         let _ = engine.upsert_history(&row);
     }
     job.failure(failed, err, kept, !restored)

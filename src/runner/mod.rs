@@ -8,8 +8,8 @@
 //! SQLite file) until the plan has been made and found sound.
 
 mod execute;
+mod invalid;
 mod journal;
-pub(crate) mod lock;
 mod plan;
 mod report;
 
@@ -114,8 +114,7 @@ impl Session<'_> {
         let entries = self.entries().to_vec();
         warn_out_of_order(self, &entries, &jobs);
         let report = self.run_jobs(Direction::Up, &jobs);
-        self.refresh()?;
-        report
+        self.refreshed(report)
     }
 
     /// Run down scripts, newest first.
@@ -155,8 +154,7 @@ impl Session<'_> {
             }
         }
         let report = self.run_jobs(Direction::Down, &jobs);
-        self.refresh()?;
-        report
+        self.refreshed(report)
     }
 
     /// Correct the history by hand. `dry_run` says what would change.
@@ -221,9 +219,33 @@ impl Session<'_> {
         Ok(ids)
     }
 
+    /// Re-read the history after running scripts; a script's failure says more than a
+    /// failure to re-read after it.
+    fn refreshed(&mut self, report: Result<MigrateReport, Error>) -> Result<MigrateReport, Error> {
+        let refreshed = self.refresh();
+        let report = report?;
+        refreshed.map(|()| report)
+    }
+
     /// Run the planned scripts in order; stop at the first failure, or before the next
-    /// script when a signal asked the command to stop.
+    /// script when a signal asked the command to stop. Each script starts from the
+    /// session's baseline settings, and so does whatever runs after the last one (seeds,
+    /// checks, cutover's own records, an undo): a script's `SET search_path` or
+    /// `SET statement_timeout` ends with it.
     fn run_jobs(&mut self, direction: Direction, jobs: &[Job]) -> Result<MigrateReport, Error> {
+        let result = self.run_each(direction, jobs);
+        if jobs.is_empty() {
+            return result;
+        }
+        let reset = self.reset();
+        match result {
+            // The script's failure says more than a reset's after it.
+            Err(e) => Err(e),
+            Ok(done) => reset.map(|()| done),
+        }
+    }
+
+    fn run_each(&mut self, direction: Direction, jobs: &[Job]) -> Result<MigrateReport, Error> {
         self.event(Event::Planned { total: jobs.len() });
         let mut done = report::planned(self.context(), direction, &[], false);
         let mut prepared = false;

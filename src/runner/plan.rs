@@ -98,7 +98,7 @@ fn refuse_non_linear(
 
 fn ids(list: &[(String, String)]) -> String {
     list.iter()
-        .map(|(id, sum)| format!("{id} ({})", &sum[..sum.len().min(12)]))
+        .map(|(id, sum)| format!("{id} ({})", sum.chars().take(12).collect::<String>()))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -23,13 +23,13 @@ use sha2::{Digest, Sha256};
 
 pub use diff::{Change, ChangeKind, diff};
 
+/// Read the live schema of `e`'s database from its catalog, the engine's way.
+pub fn introspect(e: &mut dyn crate::engine::Engine) -> Result<Schema, crate::engine::DbError> {
+    (crate::driver::of(e.kind()).introspect)(e)
+}
+
 /// Tables cutover itself keeps in a target; never part of the application's schema.
-pub const OWN_TABLES: &[&str] = &[
-    crate::engine::HISTORY_TABLE,
-    "cutover_runs",
-    "cutover_seeds",
-    crate::engine::RESTORE_MARKER,
-];
+pub const OWN_TABLES: &[&str] = &crate::tables::ALL;
 
 /// A database's schema.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -355,7 +355,7 @@ mod tests {
         let s = Schema {
             tables: vec![
                 table("b", &[]),
-                table(crate::engine::HISTORY_TABLE, &[]),
+                table(crate::tables::HISTORY_TABLE, &[]),
                 table("a", &[]),
             ],
             ..Schema::default()

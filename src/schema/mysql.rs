@@ -57,6 +57,12 @@ WHERE cc.CONSTRAINT_SCHEMA = DATABASE()";
 const VIEWS: &str = "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS
 WHERE TABLE_SCHEMA = DATABASE()";
 
+/// The driver table's entry: MariaDB and MySQL differ in what their catalogs say.
+pub(crate) fn introspect_server(e: &mut dyn Engine) -> Result<Schema, DbError> {
+    let mariadb = e.server_version()?.contains("MariaDB");
+    introspect(e, mariadb)
+}
+
 pub(crate) fn introspect(e: &mut dyn Engine, mariadb: bool) -> Result<Schema, DbError> {
     let database = e
         .query("SELECT DATABASE()")?

@@ -29,36 +29,7 @@ use crate::history::State;
 use crate::schema::Schema;
 use crate::session::Session;
 
-/// How many offending rows a check shows as evidence.
-pub(crate) const SAMPLE_ROWS: usize = 5;
-
-impl CheckResult {
-    pub(crate) fn new(
-        id: impl Into<String>,
-        category: Category,
-        status: Status,
-        message: impl Into<String>,
-    ) -> CheckResult {
-        CheckResult {
-            id: id.into(),
-            category,
-            status,
-            message: message.into(),
-            evidence: None,
-            duration_ms: 0,
-        }
-    }
-
-    pub(crate) fn with_evidence(mut self, evidence: Evidence) -> CheckResult {
-        self.evidence = Some(evidence);
-        self
-    }
-
-    pub(crate) fn since(mut self, start: Instant) -> CheckResult {
-        self.duration_ms = start.elapsed().as_millis() as u64;
-        self
-    }
-}
+pub(crate) use crate::verdict::SAMPLE_ROWS;
 
 impl ValidationReport {
     /// Whether `validate` should exit non-zero: a failure, or a warning when warnings fail.
@@ -115,14 +86,13 @@ pub fn validate_in(session: &mut Session, level: Level) -> Result<ValidationRepo
         let settings = session.settings().clone();
         let t = Instant::now();
         let engine = session.engine();
-        let schema = engine
-            .introspect()
-            .map_err(Error::db("cannot read the schema"))?;
+        let schema =
+            crate::schema::introspect(engine).map_err(Error::db("cannot read the schema"))?;
         checks.push(introspected(&schema).since(t));
         fingerprint = Some(schema.fingerprint());
         checks.extend(standard(&settings, engine, &schema));
         if level >= Level::Comprehensive {
-            checks.extend(readiness::drift(&settings, &schema));
+            checks.extend(readiness::drift(session, &schema));
             checks.extend(readiness::performance(session.engine(), &schema));
         }
     }

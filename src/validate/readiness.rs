@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use super::expect::supporting_index;
 use super::{Category, CheckResult, Evidence, Status};
-use crate::config::Settings;
 use crate::engine::{Engine, RowCount};
 use crate::schema::{OWN_TABLES, Schema};
 
@@ -71,10 +70,11 @@ pub(super) fn security(e: &mut dyn Engine) -> Vec<CheckResult> {
 }
 
 /// The live schema against the migrations applied to a scratch database.
-pub(super) fn drift(settings: &Settings, live: &Schema) -> Vec<CheckResult> {
+pub(super) fn drift(session: &mut crate::session::Session, live: &Schema) -> Vec<CheckResult> {
     let t = Instant::now();
-    let upto = crate::drift::applied_upto(settings);
-    let expected = upto.and_then(|v| crate::drift::migrations_schema(settings, v.as_deref()));
+    let settings = session.settings().clone();
+    let upto = crate::drift::applied_upto(session);
+    let expected = crate::drift::migrations_schema(&settings, upto.as_deref(), session.observer());
     let result = match expected {
         Err(e) => CheckResult::new(
             "schema.drift",

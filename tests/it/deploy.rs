@@ -13,14 +13,14 @@ type Shared<T> = Arc<Mutex<T>>;
 
 /// The application: `/maintenance/on|off` switch a flag, `/health` answers 503 while it
 /// is on, `/api/courses` lists courses, `/broken` always 500, `/hook` takes webhooks.
-struct App {
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-    hooks: Arc<Mutex<Vec<Value>>>,
-    maintenance: Arc<Mutex<bool>>,
+pub(crate) struct App {
+    pub(crate) base: String,
+    pub(crate) log: Arc<Mutex<Vec<String>>>,
+    pub(crate) hooks: Arc<Mutex<Vec<Value>>>,
+    pub(crate) maintenance: Arc<Mutex<bool>>,
 }
 
-fn start_app() -> App {
+pub(crate) fn start_app() -> App {
     let server = tiny_http::Server::http("127.0.0.1:0").expect("bind a local port");
     let base = format!("http://{}", server.server_addr().to_ip().unwrap());
     let log: Shared<Vec<String>> = Arc::default();
@@ -78,7 +78,7 @@ fn start_app() -> App {
 }
 
 impl App {
-    fn events(&self) -> Vec<String> {
+    pub(crate) fn events(&self) -> Vec<String> {
         self.hooks
             .lock()
             .unwrap()
@@ -86,7 +86,7 @@ impl App {
             .map(|h| h["event"].as_str().unwrap_or("?").to_string())
             .collect()
     }
-    fn log(&self) -> Vec<String> {
+    pub(crate) fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 }

@@ -53,7 +53,7 @@ impl Cycle<'_> {
             .take_while(|id| Some(id.as_str()) != self.stop_before)
             .collect();
         let mut probe = db.connect();
-        let mut read = || -> Schema { probe.introspect().expect("introspect") };
+        let mut read = || -> Schema { schema::introspect(probe.as_mut()).expect("introspect") };
 
         // Up, one at a time: ups[i] is the schema after ids[i - 1] (ups[0]: empty).
         let mut quiet = ();

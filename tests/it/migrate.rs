@@ -559,3 +559,49 @@ fn mysql_handoff_row_is_taken_back_when_nothing_ran() {
     db.cutover().args(["migrate"]).assert().success();
     assert_eq!(db.history().len(), 2);
 }
+
+/// Issue 9, defect 3: a failed `CREATE UNIQUE INDEX CONCURRENTLY` leaves an INVALID index.
+/// cutover says so, drops it, and the next run (after the data is fixed) succeeds instead of
+/// failing with "relation already exists".
+#[test]
+fn postgres_failed_concurrent_index_is_cleaned_up() {
+    let db = TestDb::new(Kind::Postgres);
+    write_files(
+        db.path(),
+        &[
+            (
+                "migrations/1_t.up.sql",
+                "CREATE TABLE t (a INT);\nINSERT INTO t VALUES (1), (1);\n",
+            ),
+            (
+                "migrations/2_ux.up.sql",
+                "-- cutover:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY ux ON t (a);\n",
+            ),
+        ],
+    );
+    let out = db.cutover().arg("migrate").output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("left the INVALID index public.ux; cutover dropped it"),
+        "{err}"
+    );
+    assert!(err.contains("nothing of this migration was kept"), "{err}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_index WHERE NOT indisvalid"),
+        0,
+        "no invalid index is left"
+    );
+    db.connect()
+        .execute("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t)")
+        .unwrap();
+    let out = db.cutover().arg("migrate").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        db.history(),
+        [
+            ("1".to_string(), "applied".to_string()),
+            ("2".to_string(), "applied".to_string())
+        ]
+    );
+}

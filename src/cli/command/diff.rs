@@ -14,7 +14,9 @@ pub fn run(settings: &Settings, from: &str, to: &str, out: &mut Renderer) -> Res
             out.add_secret_source(u.clone());
         }
     }
-    let report = cutover::drift::diff(settings, &from, &to)?;
+    let mut observer = out.observer();
+    let report = cutover::drift::diff(settings, &from, &to, &mut observer)?;
+    drop(observer);
     out.diff(&report);
     Ok(if report.changes.is_empty() {
         Exit::Ok

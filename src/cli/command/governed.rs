@@ -49,8 +49,20 @@ pub fn baseline(
     governed(settings, Work::Baseline(version.to_string()), flags, out)
 }
 
+/// A seed script that failed is exit 4, as a failed migration script is (the report says
+/// whether anything had to be undone); an undo that failed too stays exit 12.
 pub fn seed(settings: &Settings, flags: &RunArgs, out: &mut Renderer) -> Result<Exit, Error> {
-    governed(settings, Work::Seed, flags, out)
+    use cutover::deploy::{Phase, PhaseStatus};
+    let report = run(settings, Work::Seed, &run_options(flags), out)?;
+    let seed_failed = report
+        .phases
+        .iter()
+        .any(|p| p.name == Phase::Seed && p.status == PhaseStatus::Failed);
+    Ok(match exit_of(&report) {
+        Exit::RollbackFailed => Exit::RollbackFailed,
+        _ if seed_failed => Exit::MigrationFailed,
+        other => other,
+    })
 }
 
 /// Run `work` under the policy and render its report. A deploy-like outcome maps to the

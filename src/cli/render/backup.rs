@@ -80,7 +80,7 @@ impl Renderer {
                 Some(v) => format!(
                     "{GREEN}{} {}{GREEN:#}",
                     v.level.as_str(),
-                    &v.at[..v.at.len().min(19)]
+                    super::clip(&v.at, 19)
                 ),
                 None if !m.verifications.is_empty() => format!("{RED}FAILED{RED:#}"),
                 None => format!("{YELLOW}no{YELLOW:#}"),
@@ -93,7 +93,7 @@ impl Renderer {
                 m.database,
                 m.migration.as_deref().unwrap_or("-"),
                 human(m.size),
-                &m.created_at[..m.created_at.len().min(19)],
+                super::clip(&m.created_at, 19),
             );
         }
         for u in &listing.unreadable {

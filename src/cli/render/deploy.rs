@@ -100,7 +100,7 @@ impl Renderer {
                 "  {} {}  {DIM}{}{DIM:#}",
                 m.id,
                 m.name,
-                &m.checksum[..m.checksum.len().min(16)]
+                super::clip(&m.checksum, 16)
             );
         }
         println!(
@@ -120,10 +120,7 @@ impl Renderer {
             println!("no run has been recorded in this database");
         }
         for r in rows {
-            let outcome = match r.outcome {
-                Outcome::RolledBack => "rolled back",
-                other => other.as_str(),
-            };
+            let outcome = outcome_name(r);
             let by = match (&r.undone_by, &r.undoes) {
                 (Some(by), _) => format!("  undone by {by}"),
                 (None, Some(of)) => format!("  undoes {of}"),
@@ -132,7 +129,7 @@ impl Renderer {
             println!(
                 "{}  {:<20}  {:<8}  {:<10}  {:<24}  {:>7} ms  {} migration(s){by}  {DIM}{}{DIM:#}",
                 r.id,
-                &r.started_at[..r.started_at.len().min(19)],
+                super::clip(&r.started_at, 19),
                 kind_name(r.kind),
                 r.environment,
                 outcome,
@@ -151,7 +148,7 @@ impl Renderer {
             "run {} ({}): {} ({} ms) in {} by {}",
             r.id,
             kind_name(r.kind),
-            r.outcome.as_str(),
+            outcome_name(r),
             r.duration_ms,
             r.environment,
             r.applied_by
@@ -234,6 +231,15 @@ pub fn status_mark(s: Status) -> String {
         Status::Pass => format!("{GREEN}✓{GREEN:#}"),
         Status::Warn => format!("{YELLOW}!{YELLOW:#}"),
         Status::Fail => format!("{RED}✗{RED:#}"),
+    }
+}
+
+/// How a recorded run ended, for people. A deploy undone later by `rollback --run` did not
+/// fail: it is "rolled back", and the row says by which run.
+fn outcome_name(r: &RunRow) -> &'static str {
+    match r.outcome {
+        Outcome::RolledBack if r.undone_by.is_some() => "rolled back",
+        other => other.as_str(),
     }
 }
 

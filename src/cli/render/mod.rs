@@ -492,6 +492,12 @@ impl Drop for Progress {
     }
 }
 
+/// The first `n` characters of `s` (times and checksums from files and rows that may have
+/// been edited by hand: a byte slice could cut a character in two and panic).
+pub(crate) fn clip(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
 fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }

@@ -11,6 +11,8 @@
 //! A session opened to change a target that does not exist yet (a SQLite file) does not
 //! create it until the first write, so bad input and dry runs leave nothing behind.
 
+mod lock;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -21,7 +23,6 @@ use crate::error::Error;
 use crate::events::{Event, Observer};
 use crate::history::{self, Entry};
 use crate::migrations::Discovered;
-use crate::runner::RunContext;
 
 /// What a command will do to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,13 @@ pub enum Access {
     Read,
     /// Change it: the run lock is taken at open and held until the session ends.
     Change,
+}
+
+/// Who is running, stamped on every history row and record.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub run_id: String,
+    pub applied_by: String,
 }
 
 /// Whether a command needs the migrations folder.
@@ -141,9 +149,7 @@ impl<'o> Session<'o> {
         if access == Access::Change {
             // A signal stops the command after the step under way (never half-way through
             // a migration); the session checks the flag between steps.
-            for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                let _ = signal_hook::flag::register(signal, stop.clone());
-            }
+            watch_signals();
         }
         let mut session = Session {
             baseline: settings.init_sql.clone(),
@@ -219,9 +225,10 @@ impl<'o> Session<'o> {
         (self.engine.as_mut(), &mut *self.observer, &self.found)
     }
 
-    /// Whether SIGINT or SIGTERM asked the command to stop after the step under way.
+    /// Whether SIGINT or SIGTERM (or `request_stop`) asked the command to stop after the
+    /// step under way.
     pub fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        self.stop.load(Ordering::Relaxed) || signalled()
     }
 
     /// Ask the command to stop after the step under way (as a signal would).
@@ -261,10 +268,10 @@ impl<'o> Session<'o> {
                 ""
             };
             self.observer.event(&Event::Warning(format!(
-                "run {} ({:?}, started {} by {}) was interrupted at {}{maintenance}; `cutover deploy` \
+                "run {} ({}, started {} by {}) was interrupted at {}{maintenance}; `cutover deploy` \
                  in its environment finishes it",
                 r.id,
-                r.kind,
+                r.kind.as_str(),
                 r.started_at,
                 r.applied_by,
                 r.phase.as_deref().unwrap_or("its start")
@@ -341,7 +348,7 @@ impl<'o> Session<'o> {
     }
 
     fn lock(&mut self) -> Result<(), Error> {
-        crate::runner::lock::acquire(
+        lock::acquire(
             self.engine.as_mut(),
             self.settings.lock_timeout,
             &mut *self.observer,
@@ -349,6 +356,24 @@ impl<'o> Session<'o> {
         self.locked = true;
         Ok(())
     }
+}
+
+/// Set by SIGINT or SIGTERM, for every session of the process.
+static SIGNALLED: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// Register the handlers once per process (sessions come and go; handlers would pile up).
+fn watch_signals() {
+    SIGNALLED.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            let _ = signal_hook::flag::register(signal, flag.clone());
+        }
+        flag
+    });
+}
+
+fn signalled() -> bool {
+    SIGNALLED.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
 impl Drop for Session<'_> {

@@ -1,0 +1,112 @@
+//! The driver table: for each engine, how to connect, its SQL dialect, what it can do
+//! (transactional DDL, how its run lock is taken, how a statement's run time is bounded),
+//! how its schema is read, how it is dumped and restored, and where its scratch databases
+//! live. `of` is the only `match` on the engine kind in cutover; everything else asks the
+//! table.
+//!
+//! ## Adding an engine
+//! 1. Add a variant to `target::EngineKind` and its URL schemes in `DatabaseUrl::parse`.
+//! 2. Write `engine/<name>.rs` (`connect` and an `impl Engine`), `schema/<name>.rs`
+//!    (introspection) and `backup/<name>.rs` (a `Native` dump/restore driver).
+//! 3. Add its row below and its arm to `of`.
+//! 4. Run the engine-parametrised tests in `tests/it` against it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::backup::native::Native;
+use crate::engine::{Capabilities, ConnectOptions, DbError, Engine};
+use crate::schema::Schema;
+use crate::sql::Dialect;
+use crate::target::{DatabaseUrl, EngineKind};
+
+/// Where an engine's scratch databases (diffs, restore checks) are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScratchPlace {
+    /// A temporary file.
+    TempFile,
+    /// A database created and dropped on the target's server.
+    Server,
+}
+
+/// Opens a connection.
+pub type Connect = fn(&DatabaseUrl, &ConnectOptions) -> Result<Box<dyn Engine>, DbError>;
+
+/// One engine's row.
+pub struct Driver {
+    pub kind: EngineKind,
+    /// As it appears in manifests, reports and `--json` (`postgres`).
+    pub name: &'static str,
+    pub dialect: Dialect,
+    pub capabilities: Capabilities,
+    pub connect: Connect,
+    /// Read the live schema from the catalog (a fixed number of queries).
+    pub introspect: fn(&mut dyn Engine) -> Result<Schema, DbError>,
+    /// The dump/restore driver, with the folder its tools are looked for in first.
+    pub native: fn(Option<PathBuf>) -> Box<dyn Native>,
+    /// The session setting that bounds every statement's run time, where there is one.
+    pub statement_timeout: fn(Duration) -> Option<String>,
+    pub scratch: ScratchPlace,
+}
+
+/// The row for `kind`.
+pub fn of(kind: EngineKind) -> &'static Driver {
+    match kind {
+        EngineKind::Sqlite => &SQLITE,
+        EngineKind::Postgres => &POSTGRES,
+        EngineKind::MySql => &MYSQL,
+    }
+}
+
+static SQLITE: Driver = Driver {
+    kind: EngineKind::Sqlite,
+    name: "sqlite",
+    dialect: Dialect::Sqlite,
+    capabilities: Capabilities {
+        transactional_ddl: true,
+        lock_kind: "lock file",
+    },
+    connect: crate::engine::sqlite::connect,
+    introspect: crate::schema::sqlite::introspect,
+    native: |_| Box::new(crate::backup::sqlite::Sqlite),
+    // SQLite has no per-statement limit a session can set.
+    statement_timeout: |_| None,
+    scratch: ScratchPlace::TempFile,
+};
+
+static POSTGRES: Driver = Driver {
+    kind: EngineKind::Postgres,
+    name: "postgres",
+    dialect: Dialect::Postgres,
+    capabilities: Capabilities {
+        transactional_ddl: true,
+        lock_kind: "advisory lock",
+    },
+    connect: crate::engine::postgres::connect,
+    introspect: crate::schema::postgres::introspect,
+    native: |tools| Box::new(crate::backup::postgres::Postgres::new(tools)),
+    statement_timeout: |limit| Some(format!("SET statement_timeout = {}", limit.as_millis())),
+    scratch: ScratchPlace::Server,
+};
+
+static MYSQL: Driver = Driver {
+    kind: EngineKind::MySql,
+    name: "mysql",
+    dialect: Dialect::MySql,
+    capabilities: Capabilities {
+        // DDL commits implicitly: a migration is journaled statement by statement.
+        transactional_ddl: false,
+        lock_kind: "GET_LOCK",
+    },
+    connect: crate::engine::mysql::connect,
+    introspect: crate::schema::mysql::introspect_server,
+    native: |tools| Box::new(crate::backup::mysql::MySql::new(tools)),
+    // MariaDB's name (seconds); MySQL's max_execution_time bounds SELECTs only.
+    statement_timeout: |limit| {
+        Some(format!(
+            "SET SESSION max_statement_time = {}",
+            limit.as_secs_f64()
+        ))
+    },
+    scratch: ScratchPlace::Server,
+};
