@@ -140,6 +140,14 @@ pub fn reconcile(migrations: &[Migration], rows: &[HistoryRow], env: Option<&str
             let row = by_id.remove(m.id.as_str());
             let state = match row {
                 Some(r) if r.status == RowStatus::Failed => State::Failed,
+                // A repeatable (Flyway `R__`, Liquibase `runOnChange`) runs again.
+                Some(r) if r.checksum != m.checksum && m.kind.reruns_on_change() => {
+                    if runs_in(m, env) {
+                        State::Pending
+                    } else {
+                        State::Skipped
+                    }
+                }
                 Some(r) if r.checksum != m.checksum => State::Changed,
                 Some(_) => State::Applied,
                 None if !runs_in(m, env) => State::Skipped,
@@ -176,10 +184,8 @@ pub fn reconcile(migrations: &[Migration], rows: &[HistoryRow], env: Option<&str
     entries
 }
 
-/// Whether a migration's `-- cutover:env` list admits the environment.
+/// Whether a migration runs in the environment (`-- cutover:env`, Liquibase contexts and
+/// labels).
 pub fn runs_in(m: &Migration, env: Option<&str>) -> bool {
-    match &m.up.directives.envs {
-        None => true,
-        Some(list) => env.is_some_and(|e| list.iter().any(|x| x == e)),
-    }
+    m.runs_in(env)
 }

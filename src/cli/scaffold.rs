@@ -86,6 +86,20 @@ pub fn new(dir: &Path, name: &str, with_down: bool) -> Result<Vec<String>, Error
                 dir.display()
             )));
         }
+        Layout::Liquibase | Layout::Sqitch | Layout::Atlas => {
+            let how = match found.layout {
+                Layout::Liquibase => {
+                    "add a `--changeset` to a changelog, or a new formatted SQL file"
+                }
+                Layout::Sqitch => "use `sqitch add`, which also writes the plan",
+                _ => "use `atlas migrate new`, which also updates atlas.sum",
+            };
+            return Err(Error::Usage(format!(
+                "{} is a {} folder: {how}",
+                dir.display(),
+                found.layout
+            )));
+        }
         _ => {
             files.push((dir.join(format!("{version}_{slug}.up.sql")), up_text));
             if with_down {

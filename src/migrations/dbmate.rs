@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::directives::forbid;
 use super::flat::{Named, pair, unexpected};
-use super::tree::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
+use super::tree::{Entry, Found, Texts, Tree, numbered, sql_only};
 use super::{Error, Layout, Migration, Script, Version};
 
 const EXPECTED: &str =
@@ -46,12 +46,9 @@ pub(super) fn read(tree: &Tree, texts: &mut Texts, found: &mut Found) -> Result<
 }
 
 fn file_name(entry: &Entry) -> Option<Named<'_>> {
-    let (version, name) = split_version(entry.name.strip_suffix(".sql")?)?;
-    if !is_digits(version) {
-        return None;
-    }
+    let (version, name) = numbered(entry.name.strip_suffix(".sql")?)?;
     Some(Named {
-        version: Version::parse(version)?,
+        version: Version::parse(&version)?,
         name: name.to_string(),
         up: true,
         entry,

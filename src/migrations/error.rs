@@ -144,13 +144,29 @@ pub enum Error {
     )]
     NotAFile { path: PathBuf, kind: &'static str },
 
-    /// A dbmate or goose file whose sections are malformed.
+    /// A migration folder whose integrity file (Atlas's `atlas.sum`) does not match it.
+    #[error("{}: {reason}", at(path, *line))]
+    Integrity {
+        path: PathBuf,
+        line: Option<usize>,
+        reason: String,
+    },
+
+    /// A file whose sections or structure are malformed (dbmate, goose, Liquibase, sqitch).
     #[error("{}:{line}: {reason}", path.display())]
     BadSections {
         path: PathBuf,
         line: usize,
         reason: String,
     },
+}
+
+/// `path` or `path:line`, for messages.
+fn at(path: &std::path::Path, line: Option<usize>) -> String {
+    match line {
+        Some(line) => format!("{}:{line}", path.display()),
+        None => path.display().to_string(),
+    }
 }
 
 impl Error {

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::tree::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
-use super::{Error, Layout, Migration, Script, Version};
+use super::tree::{Entry, Found, Texts, Tree, is_digits, numbered, sql_only};
+use super::{Error, Kind, Layout, Migration, Script, Version};
 
 const NATIVE_EXPECTED: &str = "<version>_<name>.up.sql, <version>_<name>.down.sql or <version>_<name>.sql, where <version> is digits";
-const FLYWAY_EXPECTED: &str = "V<version>__<description>.sql or U<version>__<description>.sql (two underscores; <version> is digits separated by `.` or `_`)";
+const FLYWAY_EXPECTED: &str = "V<version>__<description>.sql, U<version>__<description>.sql or R__<description>.sql (two underscores; <version> is digits separated by `.` or `_`)";
 
 /// Whether a `.sql` file name looks meant for Flyway (`V1__…`, `U1__…`, `R__…`, or a
 /// misspelling such as `V1_x.sql`), which no other layout's name starts like.
@@ -147,9 +147,9 @@ fn native_name(entry: &Entry) -> Option<Named<'_>> {
         (_, Some(stem)) => (stem, false),
         _ => (stem, true),
     };
-    let (version, name) = split_version(stem).filter(|(v, _)| is_digits(v))?;
+    let (version, name) = numbered(stem)?;
     Some(Named {
-        version: Version::parse(version)?,
+        version: Version::parse(&version)?,
         name: name.to_string(),
         up,
         entry,
@@ -157,20 +157,24 @@ fn native_name(entry: &Entry) -> Option<Named<'_>> {
     })
 }
 
-/// Flyway: `V<version>__<description>.sql` with optional `U<version>__<description>.sql`.
-///
-/// Repeatable migrations (`R__*.sql`) are an error rather than ignored: Flyway re-runs
-/// them whenever they change, and they usually hold the views and functions the schema
-/// depends on, so skipping them would deploy a schema Flyway would not have produced.
+/// Flyway: `V<version>__<description>.sql` with optional `U<version>__<description>.sql`,
+/// and repeatable `R__<description>.sql` scripts, which run after every versioned migration
+/// (in the order of their descriptions, as Flyway orders them) and again whenever their
+/// checksum changes.
 pub(super) fn read_flyway(tree: &Tree, found: &mut Found) -> Result<(), Error> {
     let mut files = Vec::new();
+    let mut repeatables: Vec<(String, &Entry)> = Vec::new();
     for entry in sql_only(&tree.files, found) {
-        if entry.name.starts_with("R__") {
-            return Err(Error::Unsupported {
-                path: entry.path.clone(),
-                what: "Flyway repeatable migrations (R__*.sql)",
-                hint: "turn it into a cutover seed (seeds re-run when their checksum changes), or into a versioned V<version>__<description>.sql migration",
-            });
+        if let Some(description) = repeatable_name(entry) {
+            if let Some((_, first)) = repeatables.iter().find(|(d, _)| *d == description) {
+                return Err(Error::DuplicateVersion {
+                    version: format!("R__ (description \"{description}\")"),
+                    direction: "repeatable",
+                    paths: vec![first.path.clone(), entry.path.clone()],
+                });
+            }
+            repeatables.push((description, entry));
+            continue;
         }
         files.push(
             flyway_name(entry)
@@ -182,7 +186,27 @@ pub(super) fn read_flyway(tree: &Tree, found: &mut Found) -> Result<(), Error> {
             .migrations
             .push(pair.into_migration(Layout::Flyway, &mut super::read_text)?);
     }
+    for (description, entry) in repeatables {
+        let up = Script::read(&entry.path, false, Layout::Flyway)?;
+        let stem = entry.name.strip_suffix(".sql").expect("a .sql file");
+        let name = stem.trim_start_matches("R__").to_string();
+        let mut m = Migration::new(
+            stem.to_string(),
+            Version::repeatable(description),
+            name,
+            up,
+            None,
+        );
+        m.kind = Kind::Repeatable;
+        found.migrations.push(m);
+    }
     Ok(())
+}
+
+/// `R__<description>.sql` -> the description as Flyway reads it (`_` is a space).
+fn repeatable_name(entry: &Entry) -> Option<String> {
+    let description = entry.name.strip_prefix("R__")?.strip_suffix(".sql")?;
+    (!description.is_empty()).then(|| description.replace('_', " "))
 }
 
 fn flyway_name(entry: &Entry) -> Option<Named<'_>> {
@@ -387,16 +411,24 @@ mod tests {
     }
 
     #[test]
-    fn flyway_repeatable_is_an_unsupported_error() {
+    fn flyway_repeatables_come_after_the_versioned_ones() {
         let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "V1__init.sql", "");
+        write(tmp.path(), "V1__init.sql", "CREATE TABLE t (id int);");
         write(tmp.path(), "R__views.sql", "CREATE VIEW v AS SELECT 1;");
+        write(tmp.path(), "R__a_functions.sql", "SELECT 2;");
+        write(tmp.path(), "V2__more.sql", "");
+        let found = discover(tmp.path(), Dialect::Postgres).unwrap();
+        assert_eq!(names(&found), ["1", "2", "R__a_functions", "R__views"]);
+        let r = &found.migrations[3];
+        assert_eq!(r.kind, crate::migrations::Kind::Repeatable);
+        assert_eq!(r.name, "views");
+        assert!(r.down.is_none() && r.missing_down().contains("repeatable"));
+        write(tmp.path(), "R__a functions.sql", "");
         let err = discover(tmp.path(), Dialect::Postgres).unwrap_err();
-        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
         let msg = err.to_string();
         assert!(
-            msg.contains("R__views.sql") && msg.contains("seed"),
-            "{msg}"
+            msg.contains("R__a_functions.sql") && msg.contains("R__a functions.sql"),
+            "same description twice: {msg}"
         );
     }
 

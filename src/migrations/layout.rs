@@ -1,10 +1,11 @@
 //! Layouts: recognising which tool's naming scheme a migrations directory follows and
 //! dispatching to the reader for it.
 //!
-//! The directory is listed once (`tree`). Folder layouts (Diesel, Prisma, memos-style
-//! version folders) are recognised by what their sub-folders hold; flat layouts by their
-//! file names (Flyway, ory/popx) or, failing that, by content (dbmate's markers, goose's
-//! annotations).
+//! The directory is listed once (`tree`). A sqitch project is recognised by its
+//! `sqitch.plan`, an Atlas directory by its `atlas.sum`; folder layouts (Diesel, Prisma,
+//! memos-style version folders) by what their sub-folders hold; flat layouts by their file
+//! names (Flyway, ory/popx) or, failing that, by content (dbmate's markers, goose's
+//! annotations, Liquibase's `--liquibase formatted sql` first line).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::str::FromStr;
 use crate::sql::Dialect;
 
 use super::tree::{Entry, Found, Texts, Tree};
-use super::{Error, Migration, dbmate, flat, folders, goose, popx};
+use super::{Error, Migration, atlas, dbmate, flat, folders, goose, liquibase, popx, sqitch};
 
 /// The naming scheme of a migrations directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -39,11 +40,18 @@ pub enum Layout {
     Popx,
     /// usememos/memos: folders `<x.y>/<NN>__<name>.sql`.
     VersionFolders,
+    /// Liquibase formatted SQL changelogs: `--changeset author:id` sections in `.sql` files
+    /// that start with `--liquibase formatted sql`.
+    Liquibase,
+    /// sqitch: `sqitch.plan` and `deploy/`, `revert/`, `verify/` scripts.
+    Sqitch,
+    /// Atlas: `<version>_<name>.sql` in lexical order, checked against `atlas.sum`.
+    Atlas,
 }
 
 impl Layout {
     /// Every layout, in the order of the enum.
-    pub const ALL: [Layout; 9] = [
+    pub const ALL: [Layout; 12] = [
         Layout::Native,
         Layout::SqlxSimple,
         Layout::Dbmate,
@@ -53,6 +61,9 @@ impl Layout {
         Layout::Prisma,
         Layout::Popx,
         Layout::VersionFolders,
+        Layout::Liquibase,
+        Layout::Sqitch,
+        Layout::Atlas,
     ];
 
     /// The name used in messages and `--json` output (`native`, `sqlx-simple`, …).
@@ -67,14 +78,22 @@ impl Layout {
             Layout::Prisma => "prisma",
             Layout::Popx => "popx",
             Layout::VersionFolders => "version-folders",
+            Layout::Liquibase => "liquibase",
+            Layout::Sqitch => "sqitch",
+            Layout::Atlas => "atlas",
         }
     }
 
-    /// Whether migrations live in sub-folders rather than in files at the top level.
+    /// Whether migrations live in sub-folders rather than in files at the top level (the
+    /// readers of sqitch and Atlas report the folders they do not read themselves).
     pub fn uses_folders(&self) -> bool {
         matches!(
             self,
-            Layout::Diesel | Layout::Prisma | Layout::VersionFolders
+            Layout::Diesel
+                | Layout::Prisma
+                | Layout::VersionFolders
+                | Layout::Sqitch
+                | Layout::Atlas
         )
     }
 }
@@ -111,6 +130,35 @@ pub struct Discovered {
 }
 
 impl Discovered {
+    /// Keeps the Liquibase changesets whose `dbms` admits the server, once it is known:
+    /// MariaDB and MySQL share a dialect, and Liquibase tells them apart (`dbms:mysql` does
+    /// not run on MariaDB). `server_version` is the server's version string.
+    pub fn for_server(&mut self, server_version: &str) {
+        let short = if server_version.contains("MariaDB") {
+            "mariadb"
+        } else {
+            "mysql"
+        };
+        let (keep, drop): (Vec<Migration>, Vec<Migration>) = std::mem::take(&mut self.migrations)
+            .into_iter()
+            .partition(|m| m.dbms.as_ref().is_none_or(|d| d.admits(short)));
+        for m in drop {
+            self.ignored.push(Ignored {
+                path: m.up.path.clone(),
+                reason: format!("changeset {} is not for {short}", m.id),
+            });
+        }
+        self.migrations = keep;
+        for m in &mut self.migrations {
+            m.dbms = None;
+        }
+    }
+
+    /// Whether [`Discovered::for_server`] has something to decide.
+    pub fn needs_server(&self) -> bool {
+        self.migrations.iter().any(|m| m.dbms.is_some())
+    }
+
     /// Read the down scripts, which [`discover_only`] only lists (a rollback needs them).
     pub fn read_downs(&mut self) -> Result<(), Error> {
         for m in &mut self.migrations {
@@ -173,6 +221,9 @@ pub fn discover_only(
         Layout::Popx => popx::read(&tree, dialect, &mut found)?,
         Layout::Diesel | Layout::Prisma => folders::read_single(&tree, layout, &mut found)?,
         Layout::VersionFolders => folders::read_versioned(&tree, &mut found)?,
+        Layout::Liquibase => liquibase::read(&tree, &mut texts, dialect, &mut found)?,
+        Layout::Sqitch => sqitch::read(&tree, dialect, &mut found)?,
+        Layout::Atlas => atlas::read(&tree, &mut found)?,
     }
     found
         .migrations
@@ -193,6 +244,13 @@ pub fn detect(dir: &Path) -> Result<Layout, Error> {
 
 impl Tree {
     fn detect(&self, texts: &mut Texts) -> Result<Layout, Error> {
+        let has_file = |name: &str| self.files.iter().any(|f| f.name == name);
+        if has_file(sqitch::PLAN) {
+            return Ok(Layout::Sqitch);
+        }
+        if has_file(atlas::SUM) {
+            return Ok(Layout::Atlas);
+        }
         if let Some(layout) = self.folder_layout()? {
             return Ok(layout);
         }
@@ -217,47 +275,51 @@ impl Tree {
         })
     }
 
-    /// dbmate or goose, whose files are plain `<version>_<name>.sql` told apart by their
-    /// markers (`.up.sql`/`.down.sql` files never need opening to tell), or a goose Go
-    /// migration beside them; an error if both tools' files are there.
+    /// dbmate, goose or Liquibase, whose files are told apart by their content
+    /// (`.up.sql`/`.down.sql` files never need opening to tell), or a goose Go migration;
+    /// an error if two tools' files are there.
     fn sections_layout(
         &self,
         files: &[&Entry],
         texts: &mut Texts,
     ) -> Result<Option<Layout>, Error> {
-        let mut dbmate_file = None;
-        let mut goose_file = self.files.iter().find(|f| goose::is_go_migration(&f.name));
+        let mut firsts: Vec<(Layout, &Entry)> = Vec::new();
         for file in files.iter().filter(|f| !flat::is_reversible(&f.name)) {
-            // A file with both tools' markers counts for the first one in it; its reader
-            // then refuses the other one with its line.
-            let first = texts.get(&file.path)?.lines().find_map(|line| {
-                if dbmate::is_marker(line) {
-                    Some(Layout::Dbmate)
-                } else {
-                    goose::is_up(line).then_some(Layout::Goose)
-                }
-            });
-            match first {
-                Some(Layout::Dbmate) => {
-                    dbmate_file.get_or_insert(*file);
-                }
-                Some(_) => {
-                    goose_file.get_or_insert(*file);
-                }
-                None => {}
+            let text = texts.get(&file.path)?;
+            // A file with several tools' markers counts for the first one in it; its
+            // reader then refuses the others with their lines.
+            let layout = if liquibase::is_changelog(text) {
+                Some(Layout::Liquibase)
+            } else {
+                text.lines().find_map(|line| {
+                    if dbmate::is_marker(line) {
+                        Some(Layout::Dbmate)
+                    } else {
+                        goose::is_up(line).then_some(Layout::Goose)
+                    }
+                })
+            };
+            if let Some(layout) = layout
+                && !firsts.iter().any(|(l, _)| *l == layout)
+            {
+                firsts.push((layout, file));
             }
         }
-        match (dbmate_file, goose_file) {
-            (Some(first), Some(second)) => Err(Error::MixedLayouts {
+        if let Some(go) = self.files.iter().find(|f| goose::is_go_migration(&f.name))
+            && !firsts.iter().any(|(l, _)| *l == Layout::Goose)
+        {
+            firsts.push((Layout::Goose, go));
+        }
+        match firsts.as_slice() {
+            [] => Ok(None),
+            [(layout, _)] => Ok(Some(*layout)),
+            [(first_layout, first), (second_layout, second), ..] => Err(Error::MixedLayouts {
                 dir: self.dir.clone(),
-                first_layout: Layout::Dbmate,
+                first_layout: *first_layout,
                 first: first.path.clone(),
-                second_layout: Layout::Goose,
+                second_layout: *second_layout,
                 second: second.path.clone(),
             }),
-            (Some(_), None) => Ok(Some(Layout::Dbmate)),
-            (None, Some(_)) => Ok(Some(Layout::Goose)),
-            (None, None) => Ok(None),
         }
     }
 
@@ -299,7 +361,7 @@ mod tests {
         }
         assert_eq!(format!("layout: {}", Layout::Diesel), "layout: diesel");
         assert!(
-            "liquibase"
+            "liquibase-xml"
                 .parse::<Layout>()
                 .unwrap_err()
                 .contains("version-folders")

@@ -3,10 +3,13 @@
 //! the file-name rules of layouts that select files per dialect (ory/popx).
 //!
 //! Entry point: [`discover`]. `layout` detects the layout and dispatches to one reader per
-//! family: `flat` (native, sqlx, Flyway), `dbmate`, `goose`, `popx`, `folders` (Diesel,
-//! Prisma, memos version folders). `markers` holds the table of other tools' in-file
-//! markers, which every reader checks every line against.
+//! family: `flat` (native, sqlx, Flyway with its repeatables), `dbmate`, `goose`, `popx`,
+//! `folders` (Diesel, Prisma, memos version folders), `liquibase` (formatted SQL
+//! changelogs), `sqitch` (a plan and its deploy/revert/verify scripts) and `atlas` (a
+//! directory checked against its `atlas.sum`). `markers` holds the table of other tools'
+//! in-file markers, which every reader checks every line against.
 
+mod atlas;
 mod dbmate;
 mod directives;
 mod error;
@@ -14,14 +17,17 @@ mod flat;
 mod folders;
 mod goose;
 mod layout;
+mod liquibase;
 mod markers;
 mod popx;
+mod sqitch;
 mod tree;
 mod version;
 
 pub use directives::Directives;
 pub use error::Error;
 pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
+pub use liquibase::EnvFilter;
 pub use markers::{KNOWN_MARKERS, KnownMarker, Support, find as find_marker};
 pub use version::Version;
 
@@ -32,12 +38,36 @@ use sha2::{Digest, Sha256};
 
 use crate::sql::{Dialect, SplitError, Statement};
 
+/// How often a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Once; an edit after it ran is reported as `changed`.
+    Versioned,
+    /// In its place in the order, and again whenever its checksum changes (Liquibase
+    /// `runOnChange:true`).
+    RunOnChange,
+    /// After every versioned migration, and again whenever its checksum changes; never
+    /// rolled back (Flyway `R__` scripts).
+    Repeatable,
+}
+
+impl Kind {
+    /// Whether a changed checksum means "run it again" rather than "edited after it ran".
+    pub fn reruns_on_change(self) -> bool {
+        self != Kind::Versioned
+    }
+}
+
 /// One migration: an up script, an optional down script, and how it is identified.
 #[derive(Debug, Clone)]
 pub struct Migration {
     /// The identity stored in the history table's `version` column: the version for most
-    /// layouts (Flyway's with `_` written as `.`), the whole folder name for Prisma and
-    /// Diesel, `<folder>/<file stem>` for version folders.
+    /// layouts (Flyway's with `_` written as `.`, a Laravel timestamp's digits run
+    /// together), the whole folder name for Prisma and Diesel, `<folder>/<file stem>` for
+    /// version folders, the file stem for Flyway repeatables (`R__views`),
+    /// `<file>::<id>::<author>` for a Liquibase changeset, the change name for sqitch
+    /// (`<name>#2` for a rework).
     pub id: String,
     /// The ordering key (number groups of the version).
     pub version: Version,
@@ -49,6 +79,15 @@ pub struct Migration {
     pub down: Option<Script>,
     /// Hex SHA-256 of the up script with CRLF normalised to LF.
     pub checksum: String,
+    pub kind: Kind,
+    /// A script run right after the up script, in its transaction where the engine allows;
+    /// an error from it fails the migration (sqitch `verify/`).
+    pub verify: Option<Script>,
+    /// The environments it runs in, beyond `-- cutover:env` (Liquibase `context`/`labels`).
+    pub envs: Option<EnvFilter>,
+    /// Liquibase `dbms` that only the server can decide (MariaDB or MySQL behind one
+    /// dialect): `Discovered::for_server` keeps or drops the migration.
+    pub(crate) dbms: Option<liquibase::Dbms>,
 }
 
 impl Migration {
@@ -66,6 +105,56 @@ impl Migration {
             name,
             up,
             down,
+            kind: Kind::Versioned,
+            verify: None,
+            envs: None,
+            dbms: None,
+        }
+    }
+
+    /// Whether it runs in environment `env` (`None`: none selected): its `-- cutover:env`
+    /// directive and its Liquibase contexts and labels must all admit it.
+    pub fn runs_in(&self, env: Option<&str>) -> bool {
+        let directive = match &self.up.directives.envs {
+            None => true,
+            Some(list) => env.is_some_and(|e| list.iter().any(|x| x == e)),
+        };
+        directive && self.envs.as_ref().is_none_or(|f| f.admits(env))
+    }
+
+    /// Why it cannot be rolled back when it has no down script, in its layout's words: a
+    /// file beside it, a section of its own file, a rollback of its changeset, a revert
+    /// script.
+    pub fn missing_down(&self) -> String {
+        let path = self.up.path.display();
+        match self.up.layout {
+            Layout::Dbmate => format!("no down section (`-- migrate:down`) in {path}"),
+            Layout::Goose => format!("no down section (`-- +goose Down`) in {path}"),
+            Layout::Liquibase => format!(
+                "no rollback (`--rollback` lines or a `/* liquibase rollback */` block) in its changeset in {path}"
+            ),
+            Layout::Sqitch => format!(
+                "no revert script {}",
+                sqitch::revert_path(&self.up.path).display()
+            ),
+            Layout::Atlas => format!("Atlas directories have no down scripts ({path})"),
+            Layout::Prisma | Layout::Diesel => format!("no down.sql beside {path}"),
+            Layout::Flyway if self.kind == Kind::Repeatable => {
+                format!("{path} is a Flyway repeatable migration, which has no undo")
+            }
+            Layout::Flyway => format!("no undo script (U<version>__…) beside {path}"),
+            _ => format!("no down script beside {path}"),
+        }
+    }
+
+    /// What its down script is called in messages: a section of a single-file layout, or
+    /// a script.
+    pub fn down_noun(&self) -> &'static str {
+        match self.up.layout {
+            Layout::Dbmate | Layout::Goose => "down section",
+            Layout::Liquibase => "rollback",
+            Layout::Sqitch => "revert script",
+            _ => "down script",
         }
     }
 }
@@ -89,9 +178,25 @@ pub struct Script {
     /// The layout of the folder the script was read from: it decides which markers the
     /// text may carry and how it splits into statements (goose statement blocks).
     pub(crate) layout: Layout,
-    /// goose: whether `${VAR}` substitution is on where the script starts (an
-    /// `ENVSUB ON` above its section).
-    pub(crate) envsub: bool,
+    /// How its text becomes statements.
+    pub(crate) splitting: Splitting,
+}
+
+/// How a script's text becomes the statements sent to the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Splitting {
+    /// As the engine's own client splits it.
+    Client,
+    /// goose: statement blocks are one statement each; `envsub` says whether `${VAR}`
+    /// substitution is on where the script starts (an `ENVSUB ON` above its section).
+    Goose { envsub: bool },
+    /// Liquibase formatted SQL: its own splitter, or none (`splitStatements:false`).
+    Liquibase(liquibase::Splitting),
+    /// sqitch: as the client splits, without the script's own outer `BEGIN` … `COMMIT`
+    /// (cutover's transaction takes its place).
+    Sqitch,
+    /// Atlas `-- atlas:delimiter`: statements end at this delimiter.
+    Delimiter(String),
 }
 
 impl Script {
@@ -114,7 +219,7 @@ impl Script {
             directives,
             loaded: true,
             layout,
-            envsub: false,
+            splitting: Splitting::Client,
         })
     }
 
@@ -131,7 +236,7 @@ impl Script {
             },
             loaded: false,
             layout,
-            envsub: false,
+            splitting: Splitting::Client,
         }
     }
 
@@ -150,12 +255,16 @@ impl Script {
 
     /// The statements of this script as its tool sends them, in order, each with its line
     /// in `sql` (add `line_offset` for the line in the file): split as the engine's client
-    /// splits, except goose statement blocks, which are one statement each, and goose
-    /// `${VAR}` substitution. An error names the line in `sql`.
+    /// splits, except goose statement blocks (one statement each) and `${VAR}`
+    /// substitution, Liquibase's own splitting, sqitch's outer transaction, and Atlas's
+    /// delimiter. An error names the line in `sql`.
     pub fn statements(&self, dialect: Dialect) -> Result<Vec<Statement>, SplitError> {
-        match self.layout {
-            Layout::Goose => goose::statements(&self.sql, self.envsub, dialect),
-            _ => crate::sql::split(&self.sql, dialect),
+        match &self.splitting {
+            Splitting::Client => crate::sql::split(&self.sql, dialect),
+            Splitting::Goose { envsub } => goose::statements(&self.sql, *envsub, dialect),
+            Splitting::Liquibase(how) => liquibase::statements(&self.sql, how),
+            Splitting::Sqitch => sqitch::statements(&self.sql, dialect),
+            Splitting::Delimiter(d) => crate::sql::split_with_delimiter(&self.sql, dialect, d),
         }
     }
 }

@@ -222,6 +222,29 @@ pub(super) fn split_version(stem: &str) -> Option<(&str, &str)> {
         .filter(|(version, name)| !version.is_empty() && !name.is_empty())
 }
 
+/// `<version>_<name>` where the version is digits, or a Laravel-style timestamp
+/// `YYYY_MM_DD_HHMMSS_<name>`, whose four groups make one version (`2025_10_01_060100` is
+/// `20251001060100`, as Laravel orders its files, not version `2025`).
+pub(super) fn numbered(stem: &str) -> Option<(String, &str)> {
+    if let Some((version, name)) = laravel(stem) {
+        return Some((version, name));
+    }
+    let (version, name) = split_version(stem)?;
+    is_digits(version).then(|| (version.to_string(), name))
+}
+
+/// A Laravel timestamp prefix: groups of 4, 2, 2 and 6 digits, each followed by `_`.
+fn laravel(stem: &str) -> Option<(String, &str)> {
+    let mut version = String::with_capacity(14);
+    let mut rest = stem;
+    for width in [4, 2, 2, 6] {
+        let group = rest.get(..width).filter(|g| is_digits(g))?;
+        rest = rest[width..].strip_prefix('_')?;
+        version.push_str(group);
+    }
+    (!rest.is_empty()).then_some((version, rest))
+}
+
 /// Non-empty and ASCII digits only.
 pub(super) fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
@@ -240,4 +263,32 @@ pub(super) fn sql_only<'a>(files: &'a [Entry], found: &mut Found) -> Vec<&'a Ent
         }
     }
     sql
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn laravel_timestamps_are_one_version() {
+        assert_eq!(
+            numbered("2025_10_01_060100_create_users"),
+            Some(("20251001060100".to_string(), "create_users"))
+        );
+        assert_eq!(
+            numbered("20251001060100_create_users"),
+            Some(("20251001060100".to_string(), "create_users"))
+        );
+        // Not the Laravel shape: the first group is the version, as before.
+        assert_eq!(numbered("2025_10_x"), Some(("2025".to_string(), "10_x")));
+        assert_eq!(
+            numbered("2025_10_01_0601_x"),
+            Some(("2025".to_string(), "10_01_0601_x"))
+        );
+        assert_eq!(
+            numbered("2025_10_01_060100_"),
+            Some(("2025".to_string(), "10_01_060100_"))
+        );
+        assert_eq!(numbered("v1_x"), None);
+    }
 }

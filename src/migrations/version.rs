@@ -4,6 +4,11 @@
 //! `1.2`, `2019-02-26-002946`, `0.19/00`). Comparing the digit groups numerically, one group
 //! after the other, orders all of them the way their tools do: `2 < 10`, `0.2 < 0.10`, and
 //! Diesel's dated versions sort as dates whatever their separators or `-0000` suffix.
+//!
+//! Layouts whose order is not in their names (a Liquibase changelog's order of changesets,
+//! a sqitch plan, Atlas's lexical file order) give each migration an *ordinal* version: its
+//! position, shown as its name. Flyway's repeatable `R__` migrations come after every
+//! versioned one, in the order of their descriptions.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -19,6 +24,18 @@ pub struct Version {
     raw: String,
     /// Digit groups without leading zeros (`"007"` -> `"7"`, `"000"` -> `""`).
     groups: Vec<String>,
+    rank: Rank,
+}
+
+/// Which kind of version: compared first, so that repeatables follow everything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Rank {
+    /// Digits in the name.
+    Numbered,
+    /// A position in a plan or changelog, shown as a name.
+    Ordinal,
+    /// Flyway `R__`: no version, after all the others, ordered by description.
+    Repeatable,
 }
 
 impl Version {
@@ -39,7 +56,32 @@ impl Version {
         Some(Version {
             raw: raw.to_string(),
             groups,
+            rank: Rank::Numbered,
         })
+    }
+
+    /// The version of a migration whose place is `position` (compared number by number)
+    /// and whose name is `raw`: a changeset in a Liquibase changelog, a change in a sqitch
+    /// plan, an Atlas file in lexical order.
+    pub fn ordinal(raw: impl Into<String>, position: &[usize]) -> Version {
+        Version {
+            raw: raw.into(),
+            groups: position
+                .iter()
+                .map(|n| n.to_string().trim_start_matches('0').to_string())
+                .collect(),
+            rank: Rank::Ordinal,
+        }
+    }
+
+    /// A Flyway repeatable migration's place: after every versioned migration, ordered by
+    /// its description (as Flyway orders them).
+    pub fn repeatable(description: impl Into<String>) -> Version {
+        Version {
+            raw: description.into(),
+            groups: Vec::new(),
+            rank: Rank::Repeatable,
+        }
     }
 
     /// The original text.
@@ -49,8 +91,10 @@ impl Version {
 
     /// Whether two versions name the same number (`1` and `01`, `1.2` and `1_2`), which
     /// tools that parse versions as numbers cannot tell apart.
+    /// Ordinal and repeatable versions are never the same number as anything: a number a
+    /// user types is not a position in a plan.
     pub fn same_number(&self, other: &Version) -> bool {
-        self.groups == other.groups
+        self.rank == Rank::Numbered && other.rank == Rank::Numbered && self.groups == other.groups
     }
 
     /// A key equal for versions that are [`Version::same_number`].
@@ -71,7 +115,9 @@ impl Version {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.cmp_groups(other)
+        self.rank
+            .cmp(&other.rank)
+            .then_with(|| self.cmp_groups(other))
             .then_with(|| self.raw.cmp(&other.raw))
     }
 }
@@ -168,6 +214,20 @@ mod tests {
         assert!(Version::parse("").is_none());
         assert!(Version::parse("abc").is_none());
         assert!(Version::parse("1 2").is_none());
+    }
+
+    #[test]
+    fn ordinals_follow_positions_and_repeatables_come_last() {
+        let a = Version::ordinal("zeta", &[0, 2]);
+        let b = Version::ordinal("alpha", &[0, 10]);
+        let c = Version::ordinal("beta", &[1, 0]);
+        assert!(a < b && b < c, "positions, not names, order ordinals");
+        assert_eq!(b.to_string(), "alpha");
+        let r1 = Version::repeatable("a view");
+        let r2 = Version::repeatable("b view");
+        assert!(v("99999999999999") < r1 && r1 < r2);
+        assert!(!Version::ordinal("3", &[3]).same_number(&v("3")));
+        assert!(!r1.same_number(&Version::repeatable("a view")));
     }
 
     #[test]

@@ -21,16 +21,36 @@ pub struct Job<'a> {
     pub migration: &'a Migration,
     pub direction: Direction,
     pub script: &'a Script,
+    /// The script's statements, then its verify script's (sqitch), which run in the same
+    /// transaction where the engine allows and fail the migration when they raise.
     pub statements: Vec<Statement>,
+    /// The verify script, whose statements start at `verify_at`.
+    pub verify: Option<&'a Script>,
+    pub verify_at: usize,
     /// The history row before this job (a rollback puts it back when nothing ran).
     pub previous: Option<HistoryRow>,
 }
 
 impl Job<'_> {
+    /// The script statement `index` comes from: the up (or down) script, or the verify
+    /// script after it.
+    pub(super) fn source(&self, index: usize) -> &Script {
+        match self.verify {
+            Some(verify) if index >= self.verify_at => verify,
+            _ => self.script,
+        }
+    }
+
+    /// The file statement `index` comes from.
+    pub(super) fn file_of(&self, index: usize) -> &Path {
+        &self.source(index).path
+    }
+
     pub(super) fn file_line(&self, index: usize, err: Option<&DbError>) -> usize {
+        let offset = self.source(index).line_offset;
         // A script without statements (comments only) fails, if at all, at its first line.
         let Some(stmt) = self.statements.get(index).or(self.statements.last()) else {
-            return 1 + self.script.line_offset;
+            return 1 + offset;
         };
         let within = err
             .and_then(|e| e.position)
@@ -42,7 +62,7 @@ impl Job<'_> {
                     .count()
             })
             .unwrap_or(0);
-        stmt.line + within + self.script.line_offset
+        stmt.line + within + offset
     }
 
     pub(super) fn row(
@@ -64,15 +84,21 @@ impl Job<'_> {
     pub(super) fn failure(
         &self,
         index: usize,
-        source: DbError,
+        mut source: DbError,
         kept: usize,
         recorded: bool,
     ) -> Box<MigrationFailure> {
+        let bookkeeping = source
+            .message
+            .starts_with("writing the history table failed");
+        if self.verify.is_some() && index >= self.verify_at && !bookkeeping {
+            source.message = format!("the verify script failed: {}", source.message);
+        }
         Box::new(MigrationFailure {
             id: self.migration.id.clone(),
             name: self.migration.name.clone(),
             direction: self.direction,
-            file: self.script.path.clone(),
+            file: self.file_of(index).to_path_buf(),
             line: self.file_line(index, Some(&source)),
             statement: index + 1,
             statements: self.statements.len(),

@@ -133,7 +133,7 @@ pub(super) fn run(
 /// The row that says `job` stopped before its first statement completed.
 fn intent(job: &Job, ctx: &RunContext) -> HistoryRow {
     let mut row = job.row(ctx, RowStatus::Failed, Duration::ZERO);
-    row.failed_file = Some(display(&job.script.path));
+    row.failed_file = Some(display(job.file_of(0)));
     row.error = Some("interrupted: the run stopped before this statement completed".into());
     row.failed_statement = Some(1);
     row.failed_line = job
@@ -145,6 +145,7 @@ fn intent(job: &Job, ctx: &RunContext) -> HistoryRow {
 
 /// Make `row` say the script stopped at statement `index`.
 fn point_at(row: &mut HistoryRow, job: &Job, index: usize, start: Instant) {
+    row.failed_file = Some(display(job.file_of(index)));
     row.failed_statement = Some(index as i64 + 1);
     row.failed_line = Some(job.file_line(index, None) as i64);
     row.duration_ms = start.elapsed().as_millis() as i64;
@@ -211,12 +212,19 @@ fn record_failure(
         }
         .is_ok();
     if !restored {
+        row.failed_file = Some(display(job.file_of(kept)));
         row.failed_statement = Some(kept as i64 + 1);
         row.failed_line = Some(job.file_line(kept, (failed == kept).then_some(&err)) as i64);
-        let mut error = if failed == kept {
-            err.message.clone()
+        let verify = job.verify.is_some() && failed >= job.verify_at;
+        let what = if verify {
+            format!("the verify script failed: {}", err.message)
         } else {
-            format!("statement {} failed: {}", failed + 1, err.message)
+            err.message.clone()
+        };
+        let mut error = if failed == kept {
+            what
+        } else {
+            format!("statement {} failed: {what}", failed + 1)
         };
         if let (Kept::Left, Some(detail)) = (how, &err.detail) {
             error = format!("{error}\n{detail}");

@@ -137,7 +137,8 @@ impl Session<'_> {
             if job.statements.is_empty() && !is_empty_script(&job.migration.up.sql, self.dialect())
             {
                 self.event(Event::Warning(format!(
-                    "the down script of {} is empty: rolling it back changes nothing in the database",
+                    "the {} of {} is empty: rolling it back changes nothing in the database",
+                    job.migration.down_noun(),
                     job.migration.id
                 )));
             }
@@ -146,8 +147,9 @@ impl Session<'_> {
                 .any(|e| e.id == job.migration.id && e.state == State::Changed)
             {
                 self.event(Event::Warning(format!(
-                    "{} was edited after it was applied; rolling back with the current down script",
-                    job.migration.id
+                    "{} was edited after it was applied; rolling back with the current {}",
+                    job.migration.id,
+                    job.migration.down_noun()
                 )));
             }
         }
@@ -317,7 +319,11 @@ fn warn_out_of_order(session: &mut Session, entries: &[Entry], jobs: &[Job]) {
         .map(|e| &e.version)
         .max();
     for job in jobs {
-        if newest.is_some_and(|n| job.migration.version < *n) {
+        // A repeatable that runs again because it changed is not out of order.
+        let rerun = entries
+            .iter()
+            .any(|e| e.id == job.migration.id && e.row.is_some());
+        if !rerun && newest.is_some_and(|n| job.migration.version < *n) {
             session.event(Event::Warning(format!(
                 "{} is older than migrations already applied; applying it out of order",
                 job.migration.id

@@ -28,6 +28,7 @@ pub fn migrate<'a>(
         .filter(|e| e.state == State::Pending)
         .filter_map(|e| e.migration.map(|i| &found.migrations[i]))
         .collect();
+    refuse_non_linear(found.layout, entries, &pending)?;
     if let Some(exactly) = &opts.exactly {
         let now: Vec<(String, String)> = pending
             .iter()
@@ -48,6 +49,51 @@ pub fn migrate<'a>(
         .into_iter()
         .map(|m| job(m, Direction::Up, &m.up, None, dialect))
         .collect()
+}
+
+/// Atlas applies a directory linearly (its default `--exec-order linear`) and sqitch deploys
+/// a plan in order: a pending migration that sorts before the newest applied one was added
+/// out of order, and is refused. Other layouts apply it with a warning.
+fn refuse_non_linear(
+    layout: crate::migrations::Layout,
+    entries: &[Entry],
+    pending: &[&Migration],
+) -> Result<(), Error> {
+    use crate::migrations::Layout;
+    let (tool, hint) = match layout {
+        Layout::Atlas => (
+            "Atlas applies a directory in linear order",
+            "give the file a version after the newest applied one (`atlas migrate rebase`), or run it with `atlas migrate apply --exec-order non-linear`",
+        ),
+        Layout::Sqitch => (
+            "sqitch deploys a plan in order",
+            "move the change below the last deployed one in sqitch.plan",
+        ),
+        _ => return Ok(()),
+    };
+    let Some(newest) = entries
+        .iter()
+        .filter(|e| e.row.is_some())
+        .max_by(|a, b| a.version.cmp(&b.version))
+    else {
+        return Ok(());
+    };
+    let early: Vec<&str> = pending
+        .iter()
+        .filter(|m| m.version < newest.version)
+        .map(|m| m.id.as_str())
+        .collect();
+    if early.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Refused {
+        message: format!(
+            "refusing to run: {} sorts before {}, which is already applied, and {tool}",
+            early.join(", "),
+            newest.id
+        ),
+        hint: hint.into(),
+    })
 }
 
 fn ids(list: &[(String, String)]) -> String {
@@ -76,7 +122,15 @@ pub fn rollback<'a>(
     if let Some(e) = entries.iter().find(|e| e.state == State::Failed) {
         return Err(failed_refusal(e));
     }
-    let mut applied: Vec<&Entry> = entries.iter().filter(|e| e.row.is_some()).collect();
+    // Flyway's repeatables have no undo: a rollback passes over them, as Flyway's does.
+    let repeatable = |e: &&Entry| {
+        e.migration
+            .is_some_and(|i| found.migrations[i].kind == crate::migrations::Kind::Repeatable)
+    };
+    let mut applied: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.row.is_some() && !repeatable(e))
+        .collect();
     applied.reverse();
     let chosen: Vec<&Entry> = match (&opts.to, opts.steps) {
         (Some(_), Some(_)) => {
@@ -98,12 +152,9 @@ pub fn rollback<'a>(
         .iter()
         .filter_map(|e| match e.migration.map(|i| &found.migrations[i]) {
             None => Some(format!("{} ({}): its file is missing", e.id, e.name)),
-            Some(m) if m.down.is_none() => Some(format!(
-                "{} ({}): no down script beside {}",
-                e.id,
-                e.name,
-                m.up.path.display()
-            )),
+            Some(m) if m.down.is_none() => {
+                Some(format!("{} ({}): {}", e.id, e.name, m.missing_down()))
+            }
             Some(_) => None,
         })
         .collect();
@@ -115,7 +166,7 @@ pub fn rollback<'a>(
                 chosen.len(),
                 no_down.join("\n  ")
             ),
-            hint: "write the missing down scripts, or roll back fewer steps (--steps / --to); nothing was run".into(),
+            hint: "write the missing down scripts or sections, or roll back fewer steps (--steps / --to); nothing was run".into(),
         });
     }
     chosen
@@ -298,16 +349,27 @@ fn job<'a>(
     previous: Option<HistoryRow>,
     dialect: Dialect,
 ) -> Result<Job<'a>, Error> {
-    let statements = script.statements(dialect).map_err(|e| Error::Split {
-        path: script.path.clone(),
-        line: e.line + script.line_offset,
-        message: e.message,
-    })?;
+    let split = |script: &Script| {
+        script.statements(dialect).map_err(|e| Error::Split {
+            path: script.path.clone(),
+            line: e.line + script.line_offset,
+            message: e.message,
+        })
+    };
+    let mut statements = split(script)?;
+    let verify_at = statements.len();
+    // A verify script (sqitch) runs right after the up script, in its transaction.
+    let verify = m.verify.as_ref().filter(|_| direction == Direction::Up);
+    if let Some(v) = verify {
+        statements.extend(split(v)?);
+    }
     Ok(Job {
         migration: m,
         direction,
         script,
         statements,
+        verify,
+        verify_at,
         previous,
     })
 }

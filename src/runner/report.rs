@@ -129,8 +129,9 @@ pub(super) fn script(job: &Job, duration: Option<Duration>, with_sql: bool) -> S
         sql: if with_sql {
             job.statements
                 .iter()
-                .map(|s| PlannedStatement {
-                    line: s.line + job.script.line_offset,
+                .enumerate()
+                .map(|(i, s)| PlannedStatement {
+                    line: job.file_line(i, None),
                     sql: s.sql.clone(),
                 })
                 .collect()

@@ -136,7 +136,15 @@ impl<'o> Session<'o> {
             run_id,
             applied_by: crate::applied_by(),
         };
-        let engine = connect_url(settings, &settings.url, access, &ctx)?;
+        let mut engine = connect_url(settings, &settings.url, access, &ctx)?;
+        let mut found = found;
+        if found.needs_server() {
+            // Liquibase `dbms` tells MariaDB from MySQL, which only the server can say.
+            let version = engine
+                .server_version()
+                .map_err(Error::db("cannot read the server version"))?;
+            found.for_server(&version);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         if access == Access::Change {
             // A signal stops the command after the step under way (never half-way through

@@ -17,7 +17,7 @@ mod lexer;
 pub mod outline;
 mod split;
 
-pub use split::{SplitError, split};
+pub use split::{SplitError, split, split_with_delimiter};
 
 /// The SQL dialect a script is read in. Chosen by the target engine, never guessed from text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -39,6 +39,22 @@ pub fn split(script: &str, dialect: Dialect) -> Result<Vec<Statement>, SplitErro
     Ok(splitter.out)
 }
 
+/// Like [`split`], with statements ending at `delimiter` from the start, as if a MySQL
+/// `DELIMITER` command stood above the script (Atlas's `-- atlas:delimiter`).
+pub fn split_with_delimiter<'a>(
+    script: &'a str,
+    dialect: Dialect,
+    delimiter: &'a str,
+) -> Result<Vec<Statement>, SplitError> {
+    let mut splitter = Splitter::new(script, dialect);
+    splitter.delimiter = delimiter;
+    while splitter.pos < splitter.bytes.len() {
+        splitter.step()?;
+    }
+    splitter.finish(script.len());
+    Ok(splitter.out)
+}
+
 /// A keyword whose effect depends on the token after it.
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
 enum Pending {
@@ -487,6 +503,19 @@ mod tests {
     fn mariadb_begin_not_atomic() {
         let script = "BEGIN NOT ATOMIC\n  DECLARE x INT;\n  SET x = 1;\nEND;\nSELECT 1;";
         assert_eq!(lines(script, MySql), [1, 5]);
+    }
+
+    #[test]
+    fn a_delimiter_given_from_the_start() {
+        let got = split_with_delimiter(
+            "-- atlas:delimiter \\n\\n\nCREATE TABLE a (x int);\n\nCREATE TABLE b (y int)\n",
+            Postgres,
+            "\n\n",
+        )
+        .unwrap();
+        let sqls: Vec<&str> = got.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(sqls, ["CREATE TABLE a (x int);", "CREATE TABLE b (y int)"]);
+        assert_eq!(got[1].line, 4);
     }
 
     #[test]

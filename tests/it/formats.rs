@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use cutover::migrations::{KNOWN_MARKERS, Support};
+use cutover::migrations::{KNOWN_MARKERS, Layout, Support};
 
 use crate::common::*;
 
@@ -372,25 +372,38 @@ fn only_regular_files_are_read() {
 /// Every row of the table of foreign markers, through the binary: a marker cutover does not
 /// implement is refused with the file, the line and the tool, and nothing runs; a marker of
 /// a layout cutover reads is refused in a file of another layout; a statement separator or
-/// lint hint is read as a comment and the file runs.
+/// lint hint is read as a comment and the file runs. Rows that only their own layout's
+/// files give a meaning to (a Liquibase `--rollback`, a Flyway placeholder) are tried in a
+/// file of that layout, where the layout's own lines are accepted and the others refused.
 #[test]
 fn every_foreign_marker_row() {
     for row in KNOWN_MARKERS {
         let db = TestDb::new(Kind::Sqlite);
-        let (file, line) = match row.support {
-            Support::NoTransaction => continue, // on PostgreSQL, below
-            Support::Layout(_) => ("migrations/1_a.up.sql", 2),
-            _ if row.tool == "Flyway" => ("migrations/V1__a.sql", 2),
-            _ => ("migrations/1_a.sql", 2),
-        };
-        let text = format!(
+        let plain = format!(
             "CREATE TABLE before_marker (id INT);\n{}\nCREATE TABLE after_marker (id INT);\n",
             row.example
         );
+        let (file, text, line) = match (row.support, row.scope) {
+            (Support::NoTransaction, _) => continue, // on PostgreSQL, below
+            (_, Some(Layout::Flyway)) => ("migrations/V1__a.sql", plain, 2),
+            (_, Some(Layout::Liquibase)) => (
+                "migrations/001.sql",
+                format!("--liquibase formatted sql\n--changeset a:1\n{plain}"),
+                4,
+            ),
+            (_, Some(other)) => panic!("{}: no test file for rows scoped to {other}", row.marker),
+            (Support::Layout(_), None) => ("migrations/1_a.up.sql", plain, 2),
+            _ => ("migrations/1_a.sql", plain, 2),
+        };
         write_files(db.path(), &[(file, &text)]);
         let out = run(&db, &["migrate"]);
         let err = stderr(&out);
+        let name = Path::new(file).file_name().unwrap().to_str().unwrap();
         match row.support {
+            Support::Layout(layout) if row.scope == Some(layout) => {
+                assert!(out.status.success(), "{}: {err}", row.marker);
+                assert!(db.has_table("before_marker") && db.has_table("after_marker"));
+            }
             Support::Comment => {
                 assert!(out.status.success(), "{}: {err}", row.marker);
                 assert!(db.has_table("before_marker") && db.has_table("after_marker"));
@@ -398,7 +411,7 @@ fn every_foreign_marker_row() {
             Support::Layout(layout) => {
                 assert_eq!(out.status.code(), Some(2), "{}: {err}", row.marker);
                 assert!(
-                    err.contains(&format!("1_a.up.sql:{line}"))
+                    err.contains(&format!("{name}:{line}"))
                         && err.contains(row.tool)
                         && err.contains(layout.name())
                         && err.contains("native"),
@@ -412,7 +425,6 @@ fn every_foreign_marker_row() {
                 );
             }
             Support::Refused(_) => {
-                let name = Path::new(file).file_name().unwrap().to_str().unwrap();
                 assert_eq!(out.status.code(), Some(2), "{}: {err}", row.marker);
                 assert!(
                     err.contains(&format!("{name}:{line}: `"))

@@ -17,6 +17,7 @@ mod discover_corpora;
 mod fingerprint_corpora;
 mod formats;
 mod kills;
+mod layouts;
 mod lint;
 mod lint_corpora;
 mod messages;

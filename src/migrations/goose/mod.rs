@@ -18,8 +18,8 @@ use std::path::Path;
 
 use super::directives::forbid;
 use super::flat::{Named, pair, unexpected};
-use super::tree::{Entry, Found, Texts, Tree, is_digits, split_version, sql_only};
-use super::{Error, Layout, Migration, Script, Version};
+use super::tree::{Entry, Found, Texts, Tree, is_digits, numbered, split_version, sql_only};
+use super::{Error, Layout, Migration, Script, Splitting, Version};
 
 use annotation::Annotation;
 pub(super) use annotation::{is_annotation, is_up};
@@ -66,12 +66,9 @@ pub(super) fn read(tree: &Tree, texts: &mut Texts, found: &mut Found) -> Result<
 }
 
 fn file_name(entry: &Entry) -> Option<Named<'_>> {
-    let (version, name) = split_version(entry.name.strip_suffix(".sql")?)?;
-    if !is_digits(version) {
-        return None;
-    }
+    let (version, name) = numbered(entry.name.strip_suffix(".sql")?)?;
     Some(Named {
-        version: Version::parse(version)?,
+        version: Version::parse(&version)?,
         name: name.to_string(),
         up: true,
         entry,
@@ -94,7 +91,7 @@ fn migration(path: &Path, version: Version, name: String, text: &str) -> Result<
             sections.no_transaction,
             Layout::Goose,
         )?;
-        script.envsub = s.envsub;
+        script.splitting = Splitting::Goose { envsub: s.envsub };
         Ok::<_, Error>(script)
     };
     let up = section(&sections.up, up_end)?;

@@ -91,8 +91,14 @@ fn envsub_state_carries_into_each_section() {
         "-- +goose ENVSUB ON\n-- +goose Up\nSELECT 1;\n-- +goose ENVSUB OFF\n-- +goose Down\nSELECT 2;\n",
     )
     .unwrap();
-    assert!(m.up.envsub);
-    assert!(!m.down.unwrap().envsub);
+    assert_eq!(
+        m.up.splitting,
+        crate::migrations::Splitting::Goose { envsub: true }
+    );
+    assert_eq!(
+        m.down.unwrap().splitting,
+        crate::migrations::Splitting::Goose { envsub: false }
+    );
 }
 
 #[test]
