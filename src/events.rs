@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::phase::{Phase, PhaseStatus};
+use crate::phase::{Phase, PhaseStatus, TargetStatus};
 
 /// Something that happened during a run.
 #[derive(Debug, Clone, Serialize)]
@@ -60,6 +60,33 @@ pub enum Event {
         round: u32,
         failed_in_a_row: u32,
         results: Vec<crate::verdict::CheckResult>,
+    },
+    /// A fleet run starts (or is resumed): its id, to resume it by.
+    FleetStarted {
+        id: String,
+        targets: usize,
+        waves: usize,
+    },
+    /// A fleet's wave starts.
+    FleetWave {
+        index: usize,
+        name: String,
+        targets: usize,
+    },
+    /// A fleet's target started (`status` Running) or ended.
+    FleetTarget {
+        name: String,
+        wave: usize,
+        status: TargetStatus,
+        reason: Option<String>,
+        #[serde(serialize_with = "millis")]
+        duration: Duration,
+    },
+    /// The gate after a fleet's wave was decided.
+    FleetGate {
+        wave: usize,
+        passed: bool,
+        detail: Vec<String>,
     },
     /// Something the operator should know that does not stop the run.
     Warning(String),

@@ -18,6 +18,7 @@ pub mod driver;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod history;
 pub mod interrupt;
 pub mod lint;

@@ -2,7 +2,7 @@
 //! reports, the journal, events and `cutover_runs` use, as typed values instead of strings.
 //! A leaf module, so that `events` and `deploy` can both use it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One step of a governed run, in the order a deploy runs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -102,6 +102,47 @@ impl PhaseStatus {
             PhaseStatus::Ok => "ok",
             PhaseStatus::Skipped => "skipped",
             PhaseStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Where a target stands in a fleet run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetStatus {
+    Pending,
+    /// A worker holds it (until its lease runs out).
+    Running,
+    /// Deployed (or nothing to do).
+    Done,
+    /// Its deploy failed (and was undone by its own policy, or not: see the outcome).
+    Failed,
+    /// Deployed, then rolled back with its cancelled wave.
+    RolledBack,
+    /// Not started: the fleet stopped first.
+    Skipped,
+}
+
+impl TargetStatus {
+    pub fn key(self) -> &'static str {
+        match self {
+            TargetStatus::Pending => "pending",
+            TargetStatus::Running => "running",
+            TargetStatus::Done => "done",
+            TargetStatus::Failed => "failed",
+            TargetStatus::RolledBack => "rolled_back",
+            TargetStatus::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> TargetStatus {
+        match s {
+            "running" => TargetStatus::Running,
+            "done" => TargetStatus::Done,
+            "failed" => TargetStatus::Failed,
+            "rolled_back" => TargetStatus::RolledBack,
+            "skipped" => TargetStatus::Skipped,
+            _ => TargetStatus::Pending,
         }
     }
 }

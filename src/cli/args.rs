@@ -228,6 +228,9 @@ cutover --env prod deploy --plan release-42.plan.json --yes"
     /// Past deploys recorded in the target (cutover_runs), and one run's phases
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Fleets of targets: where each one stands
+    #[command(subcommand)]
+    Fleet(FleetCommand),
     /// Check cutover.toml and print an environment's effective settings and policy
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -311,6 +314,15 @@ pub enum RunsCommand {
         /// The run id (or its beginning)
         id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Each target's newest migration, pending count and drift; exit 1 when the fleet is mixed
+    #[command(
+        after_help = "Examples:\n  cutover --env tenants fleet status\n  cutover --env tenants fleet status --json"
+    )]
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -447,6 +459,28 @@ pub struct DeployArgs {
     /// Stop after this migration (ship an expand step before its contract step)
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
+    /// Fleets: pick up this fleet run where it stopped (its id was printed when it started)
+    #[arg(long, value_name = "FLEET_RUN")]
+    pub resume: Option<String>,
+    /// Fleets, with --resume: deploy the targets that failed again
+    #[arg(long, requires = "resume")]
+    pub retry_failed: bool,
+    /// Fleets: join the run in the fleet's coordination database (or start one)
+    #[arg(long)]
+    pub worker: bool,
+    /// Fleets: only shard I of N of the targets (a fixed share, e.g. 2/4)
+    #[arg(long, value_name = "I/N", value_parser = shard)]
+    pub shard: Option<(u32, u32)>,
+}
+
+fn shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{s}` is not a shard like 2/4 (I of N, 1 <= I <= N)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 #[derive(Debug, Args)]

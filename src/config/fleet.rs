@@ -90,6 +90,8 @@ pub struct FleetSpec {
     /// `keep` (default) or `rollback`: what happens to a cancelled wave's finished targets.
     pub on_cancel: Option<OnCancel>,
     pub coordination_url: Option<String>,
+    /// How long a worker's claim on a target lasts without a heartbeat (default 30s).
+    pub lease: Option<String>,
 }
 
 /// Where the targets come from, read.
@@ -165,6 +167,8 @@ pub struct FleetPolicy {
     pub gate: Option<Gate>,
     pub on_cancel: OnCancel,
     pub coordination_url: Option<DatabaseUrl>,
+    #[serde(serialize_with = "super::deploy::secs")]
+    pub lease: Duration,
 }
 
 /// Read the fleet section; `at(key)` names a setting of the environment for errors.
@@ -287,6 +291,8 @@ pub fn resolve(
             .as_deref()
             .map(|u| url("coordination_url", u))
             .transpose()?,
+        lease: parse_duration(spec.lease.as_deref().unwrap_or("30s"))
+            .map_err(|m| bad("lease", m))?,
     })
 }
 

@@ -252,7 +252,9 @@ impl Settings {
             .fleet
             .as_ref()
             .map(|f| fleet::resolve(f, &sel.base, &|key| sel.setting(key)))
-            .transpose()?;
+            .transpose()?
+            // An explicit URL picks one target out of the fleet.
+            .filter(|_| o.url.is_none() && sel.env.url.is_none());
         let url_text = match (&o.url, &sel.env.url, &o.database_url_env) {
             (Some(u), _, _) => u.clone(),
             (None, Some(u), _) => u.clone(),
@@ -423,8 +425,9 @@ fn no_url_message(env: &Option<String>) -> String {
     }
 }
 
-/// A relative SQLite path in the configuration file is relative to that file.
-fn relative_sqlite(url: DatabaseUrl, base: &Path) -> Result<DatabaseUrl, crate::target::UrlError> {
+/// A relative SQLite path in the configuration file (or a fleet's targets file) is relative
+/// to that file.
+pub fn relative_sqlite(url: DatabaseUrl, base: &Path) -> Result<DatabaseUrl, crate::target::UrlError> {
     let Some(path) = url.sqlite_path().filter(|_| !base.as_os_str().is_empty()) else {
         return Ok(url);
     };

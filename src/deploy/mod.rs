@@ -11,7 +11,7 @@
 //! kept in `cutover_runs` as it goes, so a killed run is found and finished by the next.
 
 pub mod actions;
-mod journal;
+pub(crate) mod journal;
 mod notify;
 mod phases;
 pub mod plan;

@@ -12,6 +12,14 @@ use crate::cli::args::DeployArgs;
 use crate::cli::render::Renderer;
 
 pub fn deploy(settings: &Settings, a: &DeployArgs, out: &mut Renderer) -> Result<Exit, Error> {
+    if settings.fleet.is_some() {
+        return super::fleet::deploy(settings, a, out);
+    }
+    if a.resume.is_some() || a.worker || a.shard.is_some() {
+        return Err(Error::Usage(
+            "--resume, --worker and --shard are for fleets; this environment has one target".into(),
+        ));
+    }
     let mut opts = governed::run_options(&a.flags);
     opts.plan = a
         .plan

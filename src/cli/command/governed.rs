@@ -116,7 +116,7 @@ pub fn exit_of(report: &RunReport) -> Exit {
 }
 
 /// Ask on the terminal for the name the request shows; `None` when there is no terminal.
-fn approve(r: &ApprovalRequest) -> Option<bool> {
+pub fn approve(r: &ApprovalRequest) -> Option<bool> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return None;
     }

@@ -5,6 +5,7 @@ mod backup;
 mod config;
 mod deploy;
 mod diff;
+mod fleet;
 mod governed;
 mod lint;
 mod migrate;
@@ -38,7 +39,7 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         }
         Command::Backup(cmd) => backup::run(cmd, o, out),
         Command::Lint(a) => lint::run(a, &cli.global, o, out),
-        Command::Config(_) => config::check(&settings(o, out)?, out),
+        Command::Config(_) => config::check(&fleet_or_target(o, out)?, out),
         Command::Status { check } => status::run(&settings(o, out)?, *check, out),
         Command::Migrate { to, dry_run } => migrate::run(&settings(o, out)?, to, *dry_run, out),
         Command::Rollback(a) => governed::rollback(&settings(o, out)?, a, out),
@@ -54,14 +55,29 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
             report,
             fail_on,
         } => validate::run(&settings(o, out)?, *level, report, *fail_on, out),
-        Command::Deploy(a) => deploy::deploy(&settings(o, out)?, a, out),
+        Command::Deploy(a) => deploy::deploy(&fleet_or_target(o, out)?, a, out),
+        Command::Fleet(cmd) => fleet::run(&fleet_or_target(o, out)?, cmd, out),
         Command::Plan { out: file, to } => deploy::plan(&settings(o, out)?, file, to, out),
         Command::Runs(cmd) => runs::run(&settings(o, out)?, cmd, out),
     }
 }
 
-/// Resolve the settings, and hide the target's password in everything printed from now on.
+/// Resolve the settings of one target, and hide its password in everything printed from
+/// now on. A fleet environment names many targets: this command works on one.
 fn settings(o: cutover::config::Overrides, out: &mut Renderer) -> Result<Settings, Error> {
+    let settings = fleet_or_target(o, out)?;
+    if settings.fleet.is_some() {
+        return Err(Error::Usage(format!(
+            "environment {} is a fleet of targets: `cutover deploy` and `cutover fleet status` \
+             work on all of them; for one target, pass --url",
+            settings.env.as_deref().unwrap_or("")
+        )));
+    }
+    Ok(settings)
+}
+
+/// Resolve the settings of a target or a fleet.
+fn fleet_or_target(o: cutover::config::Overrides, out: &mut Renderer) -> Result<Settings, Error> {
     let settings = Settings::resolve(o)?;
     out.add_secret_source(settings.url.clone());
     Ok(settings)

@@ -19,6 +19,7 @@ use super::args::Global;
 
 mod backup;
 mod deploy;
+mod fleet;
 mod lint;
 mod schema;
 mod validate;
@@ -471,6 +472,38 @@ impl Observer for Progress {
                 failed_in_a_row,
                 results,
             } => self.line(deploy::watch_line(*round, *failed_in_a_row, results)),
+            Event::FleetStarted { id, targets, waves } => self.line(format!(
+                "fleet run {BOLD}{id}{BOLD:#}: {targets} target(s) in {waves} wave(s) (resume with --resume {id})"
+            )),
+            Event::FleetWave {
+                name, targets, ..
+            } => self.line(format!("{BOLD}{name}{BOLD:#}: {targets} target(s)")),
+            Event::FleetTarget {
+                name,
+                status,
+                reason,
+                duration,
+                ..
+            } => {
+                use cutover::fleet::Status;
+                let line = match status {
+                    Status::Running => return,
+                    Status::Done => format!("  {GREEN}✓{GREEN:#} {name} ({} ms)", duration.as_millis()),
+                    Status::RolledBack => format!("  {YELLOW}↺{YELLOW:#} {name}: rolled back"),
+                    _ => format!(
+                        "  {RED}✗{RED:#} {name}: {}",
+                        reason.as_deref().unwrap_or("failed")
+                    ),
+                };
+                self.line(line)
+            }
+            Event::FleetGate { wave, passed, detail } => {
+                let (style, word) = if *passed { (GREEN, "passed") } else { (RED, "failed") };
+                self.line(format!(
+                    "  gate after wave {wave} {style}{word}{style:#}: {}",
+                    detail.join("; ")
+                ))
+            }
             Event::Notice { id, text } if self.verbose > 0 => {
                 self.line(format!("    {DIM}{id}: {text}{DIM:#}"))
             }
