@@ -476,7 +476,10 @@ pub struct DeployArgs {
 fn shard(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("`{s}` is not a shard like 2/4 (I of N, 1 <= I <= N)");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
     if i == 0 || n == 0 || i > n {
         return Err(bad());
     }

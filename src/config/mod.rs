@@ -427,7 +427,10 @@ fn no_url_message(env: &Option<String>) -> String {
 
 /// A relative SQLite path in the configuration file (or a fleet's targets file) is relative
 /// to that file.
-pub fn relative_sqlite(url: DatabaseUrl, base: &Path) -> Result<DatabaseUrl, crate::target::UrlError> {
+pub fn relative_sqlite(
+    url: DatabaseUrl,
+    base: &Path,
+) -> Result<DatabaseUrl, crate::target::UrlError> {
     let Some(path) = url.sqlite_path().filter(|_| !base.as_os_str().is_empty()) else {
         return Ok(url);
     };

@@ -57,7 +57,9 @@ fn ask(settings: &Settings, wave: usize, approve: Approver, detail: &mut Vec<Str
             false
         }
         None => {
-            detail.push("the gate needs a person's approval and there is no terminal: pass --yes".into());
+            detail.push(
+                "the gate needs a person's approval and there is no terminal: pass --yes".into(),
+            );
             false
         }
     }

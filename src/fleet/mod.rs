@@ -105,7 +105,15 @@ pub fn deploy(
         worker,
         observer,
     };
-    fleet.notify(NotifyOn::Start, &format!("started over {} target(s) in {} wave(s)", targets.len(), waves.len()), &[]);
+    fleet.notify(
+        NotifyOn::Start,
+        &format!(
+            "started over {} target(s) in {} wave(s)",
+            targets.len(),
+            waves.len()
+        ),
+        &[],
+    );
     for wave in &waves {
         let state = store.state()?;
         if state.stopped.is_some() {
@@ -122,7 +130,11 @@ pub fn deploy(
         if let Some(reason) = state.stopped.clone() {
             fleet.cancel_wave(store.as_mut(), wave.index)?;
             let failed = failures_of(&state, Some(wave.index));
-            fleet.notify(NotifyOn::Failure, &format!("stopped in {}: {reason}", wave.name), &failed);
+            fleet.notify(
+                NotifyOn::Failure,
+                &format!("stopped in {}: {reason}", wave.name),
+                &failed,
+            );
             break;
         }
         let failed = failures_of(&state, Some(wave.index));
@@ -131,14 +143,26 @@ pub fn deploy(
             let decision = fleet.gate(store.as_mut(), wave.index, approve)?;
             if !decision.passed {
                 store.stop(&format!("the gate after {} did not pass", wave.name))?;
-                fleet.notify(NotifyOn::Failure, &format!("stopped at the gate after {}", wave.name), &failed);
+                fleet.notify(
+                    NotifyOn::Failure,
+                    &format!("stopped at the gate after {}", wave.name),
+                    &failed,
+                );
                 break;
             }
         }
         fleet.notify(NotifyOn::Success, &format!("{} done", wave.name), &failed);
     }
     let state = store.state()?;
-    let report = FleetReport::new(&state, &waves, &targets, &policy, started_at, clock.elapsed(), &dir);
+    let report = FleetReport::new(
+        &state,
+        &waves,
+        &targets,
+        &policy,
+        started_at,
+        clock.elapsed(),
+        &dir,
+    );
     let end = if report.succeeded() {
         NotifyOn::Success
     } else {
@@ -146,7 +170,9 @@ pub fn deploy(
     };
     let failed = failures_of(&state, None);
     fleet.notify(end, &format!("ended: {}", report.outcome.as_str()), &failed);
-    report.write_files(&dir, settings, &mut |w| fleet.observer.event(&Event::Warning(w)));
+    report.write_files(&dir, settings, &mut |w| {
+        fleet.observer.event(&Event::Warning(w))
+    });
     Ok(report)
 }
 
@@ -207,6 +233,9 @@ fn open_store(
                 fresh.id = id;
             }
             let mut s = CoordStore::join(engine, &fresh)?;
+            if opts.resume.is_some() && !opts.worker {
+                s.resume()?;
+            }
             if opts.retry_failed {
                 s.retry_failed()?;
             }
@@ -318,7 +347,8 @@ impl Fleet<'_, '_> {
                             return;
                         };
                         let mut opts = run.clone();
-                        opts.report_dir = Some(opts.report_dir.unwrap_or_default().join(&target.name));
+                        opts.report_dir =
+                            Some(opts.report_dir.unwrap_or_default().join(&target.name));
                         let start = Instant::now();
                         let result = crate::deploy::run(
                             &settings,
@@ -408,14 +438,24 @@ impl Fleet<'_, '_> {
     }
 
     /// A target's deploy ended: its state in the store, an event.
-    fn record(&mut self, store: &mut dyn Store, wave: usize, f: Finished) -> Result<TargetState, Error> {
+    fn record(
+        &mut self,
+        store: &mut dyn Store,
+        wave: usize,
+        f: Finished,
+    ) -> Result<TargetState, Error> {
         let (status, outcome, run_id, reason) = match &f.result {
             Ok(r) => {
                 let status = match r.outcome {
                     Outcome::Success | Outcome::NothingToDo | Outcome::DryRun => Status::Done,
                     _ => Status::Failed,
                 };
-                (status, Some(r.outcome), Some(r.run_id.clone()), r.reason.clone())
+                (
+                    status,
+                    Some(r.outcome),
+                    Some(r.run_id.clone()),
+                    r.reason.clone(),
+                )
             }
             Err(e) => (Status::Failed, None, None, Some(e.to_string())),
         };
@@ -445,10 +485,17 @@ impl Fleet<'_, '_> {
     fn wait_for_wave(&mut self, store: &mut dyn Store, wave: usize) -> Result<(), Error> {
         loop {
             let state = store.state()?;
-            let open = state.targets.iter().any(|t| {
-                t.wave == wave && matches!(t.status, Status::Running | Status::Pending)
-            });
-            if !open || (state.stopped.is_some() && !state.targets.iter().any(|t| t.wave == wave && t.status == Status::Running)) {
+            let open = state
+                .targets
+                .iter()
+                .any(|t| t.wave == wave && matches!(t.status, Status::Running | Status::Pending));
+            if !open
+                || (state.stopped.is_some()
+                    && !state
+                        .targets
+                        .iter()
+                        .any(|t| t.wave == wave && t.status == Status::Running))
+            {
                 return Ok(());
             }
             // A pending target here was freed by a lapsed lease: take it.
@@ -520,12 +567,24 @@ impl Fleet<'_, '_> {
     }
 
     /// The gate after `wave`, decided once: by this worker, or waited for.
-    fn gate(&mut self, store: &mut dyn Store, wave: usize, approve: Approver) -> Result<GateDecision, Error> {
+    fn gate(
+        &mut self,
+        store: &mut dyn Store,
+        wave: usize,
+        approve: Approver,
+    ) -> Result<GateDecision, Error> {
         loop {
             match store.gate(wave, &self.worker)? {
                 Gate::Decided(d) => return Ok(d),
                 Gate::Yours => {
-                    let d = gate::decide(self.settings, self.policy, wave, self.opts.run.yes, &self.worker, approve);
+                    let d = gate::decide(
+                        self.settings,
+                        self.policy,
+                        wave,
+                        self.opts.run.yes,
+                        &self.worker,
+                        approve,
+                    );
                     store.decide(&d)?;
                     self.observer.event(&Event::FleetGate {
                         wave,
@@ -557,9 +616,16 @@ impl Fleet<'_, '_> {
             "environment": env,
             "failed": failed.iter().map(|(n, r)| serde_json::json!({"target": n, "reason": self.settings.scrub(r)})).collect::<Vec<_>>(),
         });
-        for n in self.settings.deploy.notify.iter().filter(|n| n.on.contains(&on)) {
+        for n in self
+            .settings
+            .deploy
+            .notify
+            .iter()
+            .filter(|n| n.on.contains(&on))
+        {
             for problem in crate::deploy::actions::notify(n, &payload) {
-                self.observer.event(&Event::Warning(format!("notify: {problem}")));
+                self.observer
+                    .event(&Event::Warning(format!("notify: {problem}")));
             }
         }
     }

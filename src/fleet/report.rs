@@ -147,16 +147,27 @@ impl FleetReport {
 
     /// `report.json`, `report.md` and `report.html` in `dir`; a file that cannot be
     /// written is a warning.
-    pub(super) fn write_files(&self, dir: &Path, settings: &Settings, warn: &mut dyn FnMut(String)) {
+    pub(super) fn write_files(
+        &self,
+        dir: &Path,
+        settings: &Settings,
+        warn: &mut dyn FnMut(String),
+    ) {
         let files = [
-            ("report.json", serde_json::to_string_pretty(self).unwrap_or_default()),
+            (
+                "report.json",
+                serde_json::to_string_pretty(self).unwrap_or_default(),
+            ),
             ("report.md", markdown(self)),
             ("report.html", page(self)),
         ];
         for (name, text) in files {
             let path = dir.join(name);
             if let Err(e) = std::fs::write(&path, settings.scrub(&text)) {
-                warn(format!("the fleet report {} cannot be written: {e}", path.display()));
+                warn(format!(
+                    "the fleet report {} cannot be written: {e}",
+                    path.display()
+                ));
             }
         }
     }

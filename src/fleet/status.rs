@@ -182,9 +182,18 @@ mod tests {
 
     #[test]
     fn the_odd_one_out_at_a_version_drifted() {
-        let mut all = vec![t("a", "2", "x"), t("b", "2", "x"), t("c", "2", "y"), t("d", "1", "z")];
+        let mut all = vec![
+            t("a", "2", "x"),
+            t("b", "2", "x"),
+            t("c", "2", "y"),
+            t("d", "1", "z"),
+        ];
         mark_drift(&mut all);
-        let drifted: Vec<&str> = all.iter().filter(|t| t.drift).map(|t| t.name.as_str()).collect();
+        let drifted: Vec<&str> = all
+            .iter()
+            .filter(|t| t.drift)
+            .map(|t| t.name.as_str())
+            .collect();
         assert_eq!(drifted, ["c"]);
     }
 }

@@ -66,7 +66,12 @@ pub trait Store {
     /// The whole state as it is now.
     fn state(&mut self) -> Result<FleetState, Error>;
     /// Claim a pending target of `wave` (or one whose lease ran out) for `worker`.
-    fn claim(&mut self, wave: usize, worker: &str, lease: Duration) -> Result<Option<String>, Error>;
+    fn claim(
+        &mut self,
+        wave: usize,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<String>, Error>;
     /// Renew `worker`'s leases.
     fn heartbeat(&mut self, worker: &str, lease: Duration) -> Result<(), Error>;
     /// Record how a target ended.
@@ -79,6 +84,8 @@ pub trait Store {
     fn stop(&mut self, reason: &str) -> Result<(), Error>;
     /// Put failed targets back to pending (`--retry-failed`).
     fn retry_failed(&mut self) -> Result<(), Error>;
+    /// Resume a stopped run: its skipped targets are pending again, the stop lifted.
+    fn resume(&mut self) -> Result<(), Error>;
 }
 
 /// What a caller finds at a gate.
@@ -118,10 +125,14 @@ impl FileStore {
             source,
         })?;
         let mut state: FleetState = serde_json::from_str(&text).map_err(|e| {
-            Error::Usage(format!("{} is not a fleet run's state: {e}", path.display()))
+            Error::Usage(format!(
+                "{} is not a fleet run's state: {e}",
+                path.display()
+            ))
         })?;
         for t in &mut state.targets {
-            if t.status == Status::Running {
+            // A dead process's targets, and those the stop skipped, are to deploy again.
+            if matches!(t.status, Status::Running | Status::Skipped) {
                 t.status = Status::Pending;
                 t.worker = None;
             }
@@ -194,6 +205,11 @@ impl Store for FileStore {
         self.save()
     }
 
+    fn resume(&mut self) -> Result<(), Error> {
+        self.state.stopped = None;
+        self.save()
+    }
+
     fn retry_failed(&mut self) -> Result<(), Error> {
         for t in &mut self.state.targets {
             if t.status == Status::Failed {
@@ -231,7 +247,9 @@ pub fn latest_open_run(
             environment.replace('\'', "''")
         ))
         .ok()?;
-    rows.into_iter().next().and_then(|r| r.into_iter().next().flatten())
+    rows.into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next().flatten())
 }
 
 impl CoordStore {
@@ -363,7 +381,12 @@ impl Store for CoordStore {
         })
     }
 
-    fn claim(&mut self, wave: usize, worker: &str, lease: Duration) -> Result<Option<String>, Error> {
+    fn claim(
+        &mut self,
+        wave: usize,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<String>, Error> {
         // One statement: the row is locked, skipped by other workers, and taken. A
         // running target whose lease ran out is free again: its worker is gone, and the
         // target's own run lock and history decide what its next deploy does.
@@ -383,7 +406,10 @@ impl Store for CoordStore {
                 id = self.id.replace('\'', "''"),
             ))
             .map_err(Self::db("cannot claim a target"))?;
-        Ok(rows.into_iter().next().and_then(|r| r.into_iter().next().flatten()))
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next().flatten()))
     }
 
     fn heartbeat(&mut self, worker: &str, lease: Duration) -> Result<(), Error> {
@@ -475,6 +501,25 @@ impl Store for CoordStore {
             )
             .map(|_| ())
             .map_err(Self::db("cannot stop the run"))
+    }
+
+    fn resume(&mut self) -> Result<(), Error> {
+        self.engine
+            .execute_bound(
+                &format!(
+                    "UPDATE {TARGETS} SET status = 'pending' WHERE fleet_id = ? AND status = 'skipped'"
+                ),
+                &[Param::text(&self.id)],
+            )
+            .map(|_| ())
+            .map_err(Self::db("cannot resume the targets"))?;
+        self.engine
+            .execute_bound(
+                &format!("UPDATE {RUNS} SET stopped = NULL WHERE id = ?"),
+                &[Param::text(&self.id)],
+            )
+            .map(|_| ())
+            .map_err(Self::db("cannot resume the run"))
     }
 
     fn retry_failed(&mut self) -> Result<(), Error> {

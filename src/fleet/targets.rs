@@ -108,9 +108,8 @@ fn from_file(path: &PathBuf) -> Result<Vec<Target>, Error> {
                 )));
             }
         };
-        let url = DatabaseUrl::parse(url).map_err(|e| {
-            Error::Usage(format!("{}:{}: {e}", path.display(), i + 1))
-        })?;
+        let url = DatabaseUrl::parse(url)
+            .map_err(|e| Error::Usage(format!("{}:{}: {e}", path.display(), i + 1)))?;
         out.push(target(name, url, &base)?);
     }
     Ok(out)
@@ -120,9 +119,9 @@ fn from_file(path: &PathBuf) -> Result<Vec<Target>, Error> {
 /// optionally a name.
 fn from_query(settings: &Settings, url: &DatabaseUrl, sql: &str) -> Result<Vec<Target>, Error> {
     let mut catalog = crate::connect(settings, url, true)?;
-    let rows = catalog
-        .query(sql)
-        .map_err(Error::db(format!("the fleet's targets_query on {url} failed")))?;
+    let rows = catalog.query(sql).map_err(Error::db(format!(
+        "the fleet's targets_query on {url} failed"
+    )))?;
     let mut out = Vec::new();
     for row in rows {
         let Some(first) = row.first().cloned().flatten() else {
@@ -150,7 +149,9 @@ fn schemas(
         (Some(list), _) => list.to_vec(),
         (None, Some(sql)) => crate::connect(settings, url, true)?
             .query(sql)
-            .map_err(Error::db(format!("the fleet's schemas query on {url} failed")))?
+            .map_err(Error::db(format!(
+                "the fleet's schemas query on {url} failed"
+            )))?
             .into_iter()
             .filter_map(|r| r.into_iter().next().flatten())
             .collect(),
@@ -173,8 +174,10 @@ pub fn settings_for(fleet: &Settings, t: &Target) -> Settings {
     s.url = t.url.clone();
     s.fleet = None;
     if let Some(schema) = &t.schema {
-        s.init_sql
-            .push(format!("SET search_path TO \"{}\"", schema.replace('"', "\"\"")));
+        s.init_sql.push(format!(
+            "SET search_path TO \"{}\"",
+            schema.replace('"', "\"\"")
+        ));
     }
     s.backup.dir = s.backup.dir.join(&t.name);
     s.deploy.notify.clear();

@@ -25,21 +25,22 @@ pub fn plan(targets: &[Target], policy: &FleetPolicy) -> Result<Vec<Wave>, Error
     let mut taken = vec![false; total];
     let mut waves = Vec::new();
     if let Some(canary) = &policy.canary {
-        let chosen: Vec<usize> = match canary {
-            Canary::Count(n) => (0..(*n).min(total)).collect(),
-            Canary::Names(names) => {
-                let mut out = Vec::new();
-                for name in names {
-                    let i = targets.iter().position(|t| &t.name == name).ok_or_else(|| {
+        let chosen: Vec<usize> =
+            match canary {
+                Canary::Count(n) => (0..(*n).min(total)).collect(),
+                Canary::Names(names) => {
+                    let mut out = Vec::new();
+                    for name in names {
+                        let i = targets.iter().position(|t| &t.name == name).ok_or_else(|| {
                         Error::Usage(format!(
                             "the fleet's canary names {name}, which is not one of its targets"
                         ))
                     })?;
-                    out.push(i);
+                        out.push(i);
+                    }
+                    out
                 }
-                out
-            }
-        };
+            };
         for &i in &chosen {
             taken[i] = true;
         }
@@ -113,7 +114,11 @@ mod tests {
             &targets,
             &policy(
                 Some(Canary::Count(1)),
-                vec![Size::Percent(10.0), Size::Percent(50.0), Size::Percent(100.0)],
+                vec![
+                    Size::Percent(10.0),
+                    Size::Percent(50.0),
+                    Size::Percent(100.0),
+                ],
             ),
         )
         .unwrap();
@@ -130,7 +135,10 @@ mod tests {
         let targets = fleet(5);
         let waves = plan(
             &targets,
-            &policy(Some(Canary::Names(vec!["t03".into()])), vec![Size::Percent(100.0)]),
+            &policy(
+                Some(Canary::Names(vec!["t03".into()])),
+                vec![Size::Percent(100.0)],
+            ),
         )
         .unwrap();
         assert_eq!(waves[0].targets, [3]);

@@ -21,14 +21,14 @@ fn chromium() -> PathBuf {
 }
 
 /// An RGB screenshot of `html`, `width` × `height`.
-struct Shot {
+pub(crate) struct Shot {
     width: usize,
     height: usize,
     rgb: Vec<u8>,
 }
 
 impl Shot {
-    fn of(html: &Path, dir: &Path) -> Shot {
+    pub(crate) fn of(html: &Path, dir: &Path) -> Shot {
         let png = dir.join("shot.png");
         let profile = tempfile::tempdir().unwrap();
         let out = Command::new(chromium())
@@ -72,7 +72,7 @@ impl Shot {
     }
 
     /// How many pixels have exactly this colour.
-    fn count(&self, hex: &str) -> usize {
+    pub(crate) fn count(&self, hex: &str) -> usize {
         let c = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
         let want = [(c >> 16) as u8, (c >> 8) as u8, c as u8];
         self.rgb.chunks(3).filter(|p| *p == want).count()

@@ -15,6 +15,7 @@ mod corpora;
 mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
+mod fleet;
 mod formats;
 mod kills;
 mod layouts;

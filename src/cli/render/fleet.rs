@@ -33,7 +33,11 @@ impl Renderer {
         if let Some(s) = &r.stopped {
             eprintln!("{RED}stopped{RED:#}: {}", self.scrub(s));
         }
-        for t in r.targets.iter().filter(|t| t.state.status == Status::Failed) {
+        for t in r
+            .targets
+            .iter()
+            .filter(|t| t.state.status == Status::Failed)
+        {
             eprintln!(
                 "{RED}failed{RED:#} {}: {}",
                 t.state.name,
