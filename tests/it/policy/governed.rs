@@ -165,6 +165,31 @@ fn seed_obeys_the_policy(kind: Kind) {
     );
 }
 
+/// `rollback = "restore"` on a deploy that took no backup (`--skip-backup`, allowed by the
+/// policy): `rollback --run` is a clear refusal naming the missing backup (it once panicked on
+/// `expect("checked above")`), and nothing is changed or recorded as an undo.
+fn restore_policy_without_a_backup_is_refused(kind: Kind) {
+    let p = Project::new(
+        kind,
+        "rollback = \"restore\"\nrollback_after_traffic = \"restore\"\nallow_skip_backup = true",
+    );
+    p.ok(&["migrate", "--to", "0001"]);
+    p.ok(&["deploy", "--yes", "--skip-backup"]);
+    let deploy = p.runs()[0]["id"].as_str().unwrap().to_string();
+    let before = p.state();
+    let out = p.run(&["rollback", "--run", &deploy, "--yes"]);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert_ne!(out.status.code(), Some(101), "a panic: {err}");
+    assert!(err.contains("no pre-deploy backup"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(p.state(), before, "a refused undo changed the target");
+    assert!(p.has_note() && p.db.has_table("extra"));
+    let runs = p.runs();
+    let deployed = runs.iter().find(|r| r["id"] == deploy.as_str()).unwrap();
+    assert_eq!(deployed["outcome"], "success", "{runs:#?}");
+}
+
 per_engine!(
     rollback_to_and_steps,
     rollback_run_marks_the_deploy,
@@ -173,6 +198,7 @@ per_engine!(
     baseline_obeys_the_policy,
     restore_obeys_the_policy,
     seed_obeys_the_policy,
+    restore_policy_without_a_backup_is_refused,
 );
 
 /// `cutover --env prod ARGS` on a terminal (`script` gives it one), typing `answer` when
