@@ -7,14 +7,17 @@
 # the dbmate loop. The fleet deploy does more per target than dbmate does (the run lock held
 # throughout, validation after migrating, a cutover_runs row, a journal and reports).
 # Env: SQLITE_N (1000), SERVER_N (200), CUTOVER (target/release/cutover), WORK
-# (/tmp/cutover-fleet-bench), DBMATE (dbmate on PATH). Needs ../shared/bench/setup.sh
-# (dbmate, the bench user on MariaDB) and a release build.
+# (/tmp/cutover-fleet-bench), DBMATE (see below). Needs ../shared/bench/setup.sh
+# (dbmate, the bench user on MariaDB) and a release build. DBMATE defaults to the native
+# binary npm installs, not the node wrapper.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 SQLITE_N=${SQLITE_N:-1000} SERVER_N=${SERVER_N:-200}
 CUTOVER=${CUTOVER:-$here/../target/release/cutover}
 WORK=${WORK:-/tmp/cutover-fleet-bench}
-DBMATE=${DBMATE:-$(command -v dbmate || echo /usr/lib/node_modules/dbmate/node_modules/@dbmate/linux-x64/bin/dbmate)}
+# dbmate's own Go binary, not npm's node wrapper on PATH (whose start-up would be timed too).
+native_dbmate=/usr/lib/node_modules/dbmate/node_modules/@dbmate/linux-x64/bin/dbmate
+DBMATE=${DBMATE:-$([[ -x $native_dbmate ]] && echo "$native_dbmate" || command -v dbmate)}
 engines=("$@"); [[ ${#engines[@]} -gt 0 ]] || engines=(sqlite pg mariadb)
 export PGSSLMODE=disable
 rm -rf "$WORK" && mkdir -p "$WORK/m" "$WORK/dbmate"
