@@ -47,6 +47,9 @@ pub struct Driver {
     /// The session setting that bounds every statement's run time, where there is one.
     pub statement_timeout: fn(Duration) -> Option<String>,
     pub scratch: ScratchPlace,
+    /// The schema sqitch keeps its registry in, when that is inside the target database
+    /// (PostgreSQL); elsewhere the registry is another database or file.
+    pub sqitch_registry: Option<&'static str>,
 }
 
 /// The row for `kind`.
@@ -72,6 +75,8 @@ static SQLITE: Driver = Driver {
     // SQLite has no per-statement limit a session can set.
     statement_timeout: |_| None,
     scratch: ScratchPlace::TempFile,
+    // sqitch keeps it in a file of its own beside the database.
+    sqitch_registry: None,
 };
 
 static POSTGRES: Driver = Driver {
@@ -87,6 +92,7 @@ static POSTGRES: Driver = Driver {
     native: |tools| Box::new(crate::backup::postgres::Postgres::new(tools)),
     statement_timeout: |limit| Some(format!("SET statement_timeout = {}", limit.as_millis())),
     scratch: ScratchPlace::Server,
+    sqitch_registry: Some("sqitch"),
 };
 
 static MYSQL: Driver = Driver {
@@ -109,4 +115,6 @@ static MYSQL: Driver = Driver {
         ))
     },
     scratch: ScratchPlace::Server,
+    // A database of its own, which may serve several targets.
+    sqitch_registry: None,
 };
