@@ -2,11 +2,11 @@
 //! by a rollback. Same table name as golang-migrate's, without its `dirty` column: that
 //! column is how the two are told apart.
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::Migration;
 
 use super::golang_migrate::TABLE;
-use super::tool::{Tool, cell, entry, has_columns, migration_number, number_key};
+use super::tool::{Target, Tool, cell, entry, has_columns, migration_number, number_key};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Dbmate;
@@ -16,16 +16,18 @@ impl Tool for Dbmate {
         "dbmate"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
-        has_columns(engine, TABLE, "version") && !has_columns(engine, TABLE, "dirty")
+    fn detect(&self, t: &mut Target<'_>) -> bool {
+        has_columns(t.engine, TABLE, "version") && !has_columns(t.engine, TABLE, "dirty")
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows = engine.query("SELECT version FROM schema_migrations ORDER BY version")?;
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t
+            .engine
+            .query("SELECT version FROM schema_migrations ORDER BY version")?;
         let entries = rows
             .iter()
             .filter_map(|r| cell(r, 0))

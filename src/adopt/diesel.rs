@@ -2,10 +2,10 @@
 //! folder, deleted again by a revert. Diesel's version is the folder name before its
 //! first `_`, with the dashes taken out (`2024-01-05-090000_create_users` → `20240105090000`).
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Tool, cell, entry, has_columns};
+use super::tool::{Target, Tool, cell, entry, has_columns};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Diesel;
@@ -17,16 +17,17 @@ impl Tool for Diesel {
         "diesel"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
-        has_columns(engine, TABLE, "version, run_on")
+    fn detect(&self, t: &mut Target<'_>) -> bool {
+        has_columns(t.engine, TABLE, "version, run_on")
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows = engine
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t
+            .engine
             .query("SELECT version, run_on FROM __diesel_schema_migrations ORDER BY version")?;
         let entries = rows
             .iter()

@@ -5,11 +5,11 @@
 //! says Flyway created schemas. Repeatable scripts have no version and are keyed by their
 //! script name; each run adds a row, and the newest decides.
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::{Kind, Migration, Version};
 
 use super::tool::{
-    Tool, cell, entry, has_columns, last_per_key, migration_number, number_key, truthy,
+    Target, Tool, cell, entry, has_columns, last_per_key, migration_number, number_key, truthy,
 };
 use super::{ForeignEntry, ForeignHistory, ForeignStatus};
 
@@ -22,20 +22,20 @@ impl Tool for Flyway {
         "flyway"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
+    fn detect(&self, t: &mut Target<'_>) -> bool {
         has_columns(
-            engine,
+            t.engine,
             TABLE,
             "installed_rank, version, type, script, success",
         )
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows = engine.query(
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t.engine.query(
             "SELECT version, description, type, script, success, installed_on \
              FROM flyway_schema_history ORDER BY installed_rank",
         )?;

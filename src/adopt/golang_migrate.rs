@@ -2,10 +2,10 @@
 //! Everything at or below it has been applied; `dirty` means the current version's up
 //! script failed part-way (golang-migrate refuses to go on until `migrate force`).
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::{Migration, Version};
 
-use super::tool::{Tool, cell, entry, has_columns, migration_number, number_key, truthy};
+use super::tool::{Target, Tool, cell, entry, has_columns, migration_number, number_key, truthy};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct GolangMigrate;
@@ -17,16 +17,18 @@ impl Tool for GolangMigrate {
         "golang-migrate"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
-        has_columns(engine, TABLE, "version, dirty")
+    fn detect(&self, t: &mut Target<'_>) -> bool {
+        has_columns(t.engine, TABLE, "version, dirty")
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows = engine.query("SELECT version, dirty FROM schema_migrations")?;
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t
+            .engine
+            .query("SELECT version, dirty FROM schema_migrations")?;
         let Some(r) = rows.first() else {
             return Ok(ForeignHistory::default());
         };

@@ -3,11 +3,11 @@
 //! on the way down; newer ones delete the row). Version 0 is the row goose writes when it
 //! creates the table.
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::Migration;
 
 use super::tool::{
-    Tool, cell, entry, has_columns, last_per_key, migration_number, number_key, truthy,
+    Target, Tool, cell, entry, has_columns, last_per_key, migration_number, number_key, truthy,
 };
 use super::{ForeignHistory, ForeignStatus};
 
@@ -20,16 +20,17 @@ impl Tool for Goose {
         "goose"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
-        has_columns(engine, TABLE, "version_id, is_applied")
+    fn detect(&self, t: &mut Target<'_>) -> bool {
+        has_columns(t.engine, TABLE, "version_id, is_applied")
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows = engine
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t
+            .engine
             .query("SELECT version_id, is_applied, tstamp FROM goose_db_version ORDER BY id")?;
         let entries = rows
             .iter()

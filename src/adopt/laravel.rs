@@ -2,10 +2,10 @@
 //! file name without its extension (`2014_10_12_000000_create_users_table`); a rollback
 //! deletes the rows of its batch.
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Tool, cell, entry, has_columns};
+use super::tool::{Target, Tool, cell, entry, has_columns};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Laravel;
@@ -17,17 +17,18 @@ impl Tool for Laravel {
         "laravel"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
-        has_columns(engine, TABLE, "id, migration, batch")
+    fn detect(&self, t: &mut Target<'_>) -> bool {
+        has_columns(t.engine, TABLE, "id, migration, batch")
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows =
-            engine.query("SELECT migration, batch FROM migrations ORDER BY batch, migration")?;
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t
+            .engine
+            .query("SELECT migration, batch FROM migrations ORDER BY batch, migration")?;
         let entries = rows
             .iter()
             .filter_map(|r| cell(r, 0))

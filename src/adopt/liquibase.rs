@@ -4,10 +4,10 @@
 //! will not run it again; `FAILED` is a changeset that failed. Liquibase creates the table
 //! unquoted, so PostgreSQL folds its name to lower case and the same query finds it.
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Tool, cell, entry, has_columns, last_per_key};
+use super::tool::{Target, Tool, cell, entry, has_columns, last_per_key};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Liquibase;
@@ -19,20 +19,20 @@ impl Tool for Liquibase {
         "liquibase"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
+    fn detect(&self, t: &mut Target<'_>) -> bool {
         has_columns(
-            engine,
+            t.engine,
             TABLE,
             "ID, AUTHOR, FILENAME, EXECTYPE, ORDEREXECUTED",
         )
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows = engine.query(
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t.engine.query(
             "SELECT ID, AUTHOR, FILENAME, EXECTYPE, DATEEXECUTED \
              FROM DATABASECHANGELOG ORDER BY ORDEREXECUTED",
         )?;

@@ -28,11 +28,10 @@ pub use mapping::{Action, Adoption, Mapped};
 
 use serde::Serialize;
 
-use crate::engine::Engine;
 use crate::error::Error;
 use crate::migrations::Version;
 use crate::session::Session;
-use tool::{TOOLS, Tool};
+use tool::{TOOLS, Target, Tool};
 
 /// What another tool's history says of one migration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -110,32 +109,36 @@ pub fn tool_names() -> Vec<&'static str> {
 }
 
 /// The tools whose history table is in the target.
-fn detect(engine: &mut dyn Engine) -> Vec<&'static dyn Tool> {
-    TOOLS.iter().copied().filter(|t| t.detect(engine)).collect()
+fn detect(t: &mut Target<'_>) -> Vec<&'static dyn Tool> {
+    TOOLS
+        .iter()
+        .copied()
+        .filter(|tool| tool.detect(t))
+        .collect()
 }
 
 /// The tool to adopt from: the one named, or the only one found.
-fn choose(engine: &mut dyn Engine, from: Option<&str>) -> Result<&'static dyn Tool, Error> {
+fn choose(t: &mut Target<'_>, from: Option<&str>) -> Result<&'static dyn Tool, Error> {
     if let Some(name) = from {
         let tool = TOOLS
             .iter()
             .copied()
-            .find(|t| t.name() == name)
+            .find(|tool| tool.name() == name)
             .ok_or_else(|| {
                 Error::Usage(format!(
                     "--from {name}: unknown tool; known: {}",
                     tool_names().join(", ")
                 ))
             })?;
-        if !tool.detect(engine) {
+        if !tool.detect(t) {
             return Err(Error::Usage(format!(
                 "--from {name}: the target has no {} table with {name}'s columns",
-                tool.table(engine)
+                tool.table(t)
             )));
         }
         return Ok(tool);
     }
-    match detect(engine).as_slice() {
+    match detect(t).as_slice() {
         [one] => Ok(*one),
         [] => Err(Error::Usage(format!(
             "no other tool's history table in the target (looked for {})",
@@ -157,10 +160,15 @@ impl Session<'_> {
     /// them. Refuses (and changes nothing) while entries are undecided.
     pub fn adopt(&mut self, opts: &AdoptOptions, dry_run: bool) -> Result<Adoption, Error> {
         self.refresh()?;
-        let tool = choose(self.engine(), opts.from.as_deref())?;
-        let table = tool.table(self.engine());
+        let folder = self.settings().migrations.clone();
+        let mut target = Target {
+            engine: self.engine(),
+            folder: &folder,
+        };
+        let tool = choose(&mut target, opts.from.as_deref())?;
+        let table = tool.table(&target);
         let history = tool
-            .read(self.engine())
+            .read(&mut target)
             .map_err(Error::db(format!("cannot read {table}")))?;
         let adoption = mapping::map(
             tool,
@@ -204,9 +212,14 @@ impl Session<'_> {
         if self.in_outer_transaction() || self.entries().iter().any(|e| e.row.is_some()) {
             return Ok(());
         }
-        for tool in detect(self.engine()) {
-            let table = tool.table(self.engine());
-            let read = tool.read(self.engine());
+        let folder = self.settings().migrations.clone();
+        let mut target = Target {
+            engine: self.engine(),
+            folder: &folder,
+        };
+        for tool in detect(&mut target) {
+            let table = tool.table(&target);
+            let read = tool.read(&mut target);
             if read.as_ref().is_ok_and(ForeignHistory::is_empty) {
                 continue;
             }

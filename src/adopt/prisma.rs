@@ -4,10 +4,10 @@
 //! marked rolled back. A folder attempted again after a rollback has a newer row: the
 //! newest decides, as `prisma migrate status` reads it.
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Tool, cell, entry, has_columns, last_per_key};
+use super::tool::{Target, Tool, cell, entry, has_columns, last_per_key};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Prisma;
@@ -19,20 +19,20 @@ impl Tool for Prisma {
         "prisma"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
+    fn detect(&self, t: &mut Target<'_>) -> bool {
         has_columns(
-            engine,
+            t.engine,
             TABLE,
             "migration_name, finished_at, rolled_back_at, applied_steps_count",
         )
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows = engine.query(
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t.engine.query(
             "SELECT migration_name, finished_at, rolled_back_at, logs, started_at \
              FROM _prisma_migrations ORDER BY started_at, migration_name",
         )?;

@@ -4,23 +4,72 @@
 //! order, and so does this reader, by deploy order. A change whose last event is `fail`
 //! (sqitch reverted it) or `revert` and that is not deployed now is listed as such.
 //!
-//! Where the registry lives depends on the engine (the `driver` table says): a schema in
-//! the target database on PostgreSQL; another database (MariaDB) or file (SQLite) that
-//! may serve several targets elsewhere, which cutover does not read.
+//! Where the registry lives depends on the engine (the `driver` table says): a schema of
+//! the target database on PostgreSQL, a database beside it on MariaDB (read only when the
+//! migrations folder is the sqitch project, since other targets' registries sit there too),
+//! a file of its own on SQLite (not read). Its name is `registry` in `sqitch.conf`'s
+//! `[engine "pg"]` (or `"mysql"`) section, `sqitch` by default; when the folder holds the
+//! plan, only its `%project` is read.
 
 use std::collections::HashMap;
+use std::path::Path;
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Tool, cell, entry, has_columns};
+use super::tool::{Target, Tool, cell, entry, has_columns};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Sqitch;
 
-/// The registry's schema, where the engine keeps it in the target database.
-fn registry(engine: &dyn Engine) -> Option<&'static str> {
-    crate::driver::of(engine.kind()).sqitch_registry
+/// This target's registry: its schema or database, and the project to read.
+struct Registry {
+    name: String,
+    /// `AND r.project = '…'`, or nothing.
+    project: String,
+}
+
+fn registry(t: &Target<'_>) -> Option<Registry> {
+    let place = crate::driver::of(t.engine.kind()).sqitch.as_ref()?;
+    let project = plan_project(t.folder);
+    if place.beside_target && project.is_none() {
+        return None;
+    }
+    let name = conf_registry(t.folder, place.engine).unwrap_or_else(|| "sqitch".into());
+    // Spliced into SQL: a name sqitch.conf could make anything else of is not read.
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let project = project
+        .map(|p| format!(" AND r.project = '{}'", p.replace('\'', "''")))
+        .unwrap_or_default();
+    Some(Registry { name, project })
+}
+
+/// The plan's `%project`, when the folder is a sqitch project.
+fn plan_project(folder: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(folder.join("sqitch.plan")).ok()?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("%project="))
+        .map(|p| p.trim().to_string())
+}
+
+/// `registry = …` in `[engine "<engine>"]` of `sqitch.conf` (git-config syntax).
+fn conf_registry(folder: &Path, engine: &str) -> Option<String> {
+    let text = std::fs::read_to_string(folder.join("sqitch.conf")).ok()?;
+    let wanted = format!("engine \"{engine}\"");
+    let mut section = String::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = header.split_whitespace().collect::<Vec<_>>().join(" ");
+        } else if section == wanted
+            && let Some((key, value)) = line.split_once('=')
+            && key.trim() == "registry"
+        {
+            return Some(value.trim().trim_matches('"').to_string());
+        }
+    }
+    None
 }
 
 impl Tool for Sqitch {
@@ -28,24 +77,28 @@ impl Tool for Sqitch {
         "sqitch"
     }
 
-    fn table(&self, engine: &dyn Engine) -> String {
-        format!("{}.changes", registry(engine).unwrap_or("sqitch"))
+    fn table(&self, t: &Target<'_>) -> String {
+        let name = registry(t).map_or_else(|| "sqitch".into(), |r| r.name);
+        format!("{name}.changes")
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
-        registry(engine).is_some_and(|r| {
+    fn detect(&self, t: &mut Target<'_>) -> bool {
+        registry(t).is_some_and(|r| {
             has_columns(
-                engine,
-                &format!("{r}.changes"),
-                "change_id, change, project",
+                t.engine,
+                &format!("{}.changes r", r.name),
+                "r.change_id, r.change, r.project",
             )
         })
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let r = registry(engine).unwrap_or("sqitch");
-        let deployed = engine.query(&format!(
-            "SELECT change, change_id, committed_at FROM {r}.changes ORDER BY committed_at, change_id"
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let Some(Registry { name: r, project }) = registry(t) else {
+            return Ok(ForeignHistory::default());
+        };
+        let deployed = t.engine.query(&format!(
+            "SELECT r.change, r.change_id, r.committed_at FROM {r}.changes r WHERE 1 = 1{project} \
+             ORDER BY r.committed_at, r.change_id"
         ))?;
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut entries = Vec::new();
@@ -61,8 +114,9 @@ impl Tool for Sqitch {
                 cell(row, 2),
             ));
         }
-        let events = engine.query(&format!(
-            "SELECT event, change, committed_at FROM {r}.events ORDER BY committed_at"
+        let events = t.engine.query(&format!(
+            "SELECT r.event, r.change, r.committed_at FROM {r}.events r WHERE 1 = 1{project} \
+             ORDER BY r.committed_at"
         ))?;
         let mut last: Vec<(String, String, Option<String>)> = Vec::new();
         for row in &events {

@@ -2,10 +2,10 @@
 //! that failed part-way (sqlx calls the database dirty and refuses to go on). Reverting a
 //! reversible migration deletes its row.
 
-use crate::engine::{DbError, Engine};
+use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Tool, cell, entry, has_columns, migration_number, number_key, truthy};
+use super::tool::{Target, Tool, cell, entry, has_columns, migration_number, number_key, truthy};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Sqlx;
@@ -17,16 +17,16 @@ impl Tool for Sqlx {
         "sqlx"
     }
 
-    fn table(&self, _: &dyn Engine) -> String {
+    fn table(&self, _: &Target<'_>) -> String {
         TABLE.into()
     }
 
-    fn detect(&self, engine: &mut dyn Engine) -> bool {
-        has_columns(engine, TABLE, "version, description, success, checksum")
+    fn detect(&self, t: &mut Target<'_>) -> bool {
+        has_columns(t.engine, TABLE, "version, description, success, checksum")
     }
 
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError> {
-        let rows = engine.query(
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
+        let rows = t.engine.query(
             "SELECT version, description, success, installed_on FROM _sqlx_migrations ORDER BY version",
         )?;
         let entries = rows

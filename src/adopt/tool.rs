@@ -2,21 +2,30 @@
 //! order they are tried, and what they share: probing for a table without creating
 //! anything, and reading booleans and versions as each engine renders them.
 
+use std::path::Path;
+
 use crate::engine::{DbError, Engine};
 use crate::migrations::{Migration, Version};
 
 use super::{ForeignHistory, ForeignStatus};
+
+/// What a tool's reader looks at: the target, and the migrations folder (sqitch's
+/// `sqitch.conf` and plan say where its registry is and which project is this one).
+pub(crate) struct Target<'a> {
+    pub engine: &'a mut dyn Engine,
+    pub folder: &'a Path,
+}
 
 /// Another migration tool, as far as its history table goes.
 pub(crate) trait Tool: Sync {
     /// Its name, as `--from` takes it and messages show it (`prisma`).
     fn name(&self) -> &'static str;
     /// Its history table, as messages show it.
-    fn table(&self, engine: &dyn Engine) -> String;
+    fn table(&self, t: &Target<'_>) -> String;
     /// Whether its table, with its columns, is in the target.
-    fn detect(&self, engine: &mut dyn Engine) -> bool;
+    fn detect(&self, t: &mut Target<'_>) -> bool;
     /// Every entry of its history, oldest first.
-    fn read(&self, engine: &mut dyn Engine) -> Result<ForeignHistory, DbError>;
+    fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError>;
     /// The key its history would hold for this migration file, if it can name it.
     fn key_of(&self, m: &Migration) -> Option<String>;
 }

@@ -147,7 +147,7 @@ cutover --env prod baseline --version 20241031_baseline_schema_only --yes"
     #[command(
         after_help = "Reads the history table of Prisma (_prisma_migrations), Flyway (flyway_schema_history), \
 golang-migrate or dbmate (schema_migrations), sqlx (_sqlx_migrations), goose (goose_db_version), Diesel \
-(__diesel_schema_migrations), Liquibase (DATABASECHANGELOG), sqitch (its registry schema, PostgreSQL) or \
+(__diesel_schema_migrations), Liquibase (DATABASECHANGELOG), sqitch (its registry, PostgreSQL and MariaDB) or \
 Laravel (migrations), matches each entry to a migration file and records it in cutover_migrations as \
 applied. Nothing is run and the other tool's table is left as it is.\n\n\
 Entries adoption cannot decide alone stop it with a list, until you say how to treat them: failed or \

@@ -717,42 +717,186 @@ const SQITCH_REGISTRY: &[&str] = &[
 )",
 ];
 
-/// One deployed change as sqitch records it: its `changes` row and its `deploy` event.
-fn sqitch_deployed(change: &str, id: &str, minute: u32) -> Vec<String> {
-    let at = format!("'2024-01-01 10:{minute:02}:00+00'");
-    vec![
+/// sqitch's registry on MariaDB: `mysql.sql` with `:prefix:` set to the registry database,
+/// run under the `ansi` sql_mode it sets (its `"change"` columns), COMMENTs and all.
+fn sqitch_registry_mysql(reg: &str) -> Vec<String> {
+    let table = |name: &str, body: &str, comment: &str| {
         format!(
-            "INSERT INTO sqitch.changes (change_id, script_hash, change, project, note, committed_at, committer_name, \
-             committer_email, planned_at, planner_name, planner_email) VALUES ('{id}', '{id}h', '{change}', 'flipr', '', \
-             {at}, 'Marge', 'marge@example.com', '2012-07-03 20:53:06+00', 'Marge', 'marge@example.com')"
+            "CREATE TABLE {reg}.{name} (\n{body}\n) ENGINE  InnoDB,\n  CHARACTER SET 'utf8',\n  COMMENT '{comment}'"
+        )
+    };
+    let check = "SET @dummy := checkit(
+            (NEW.type = 'require'  AND NEW.dependency_id IS NOT NULL)
+         OR (NEW.type = 'conflict' AND NEW.dependency_id IS NULL),
+        'Type must be \"require\" with dependency_id set or \"conflict\" with dependency_id not set'
+    );";
+    vec![
+        format!("CREATE DATABASE {reg}"),
+        "SET SESSION sql_mode = ansi".into(),
+        table(
+            "releases",
+            "    version         FLOAT(4, 1)   PRIMARY KEY COMMENT 'Version of the Sqitch registry.',
+    installed_at    DATETIME(6)   NOT NULL COMMENT 'Date the registry release was installed.',
+    installer_name  VARCHAR(255)  NOT NULL COMMENT 'Name of the user who installed the registry release.',
+    installer_email VARCHAR(255)  NOT NULL COMMENT 'Email address of the user who installed the registry release.'",
+            "Sqitch registry releases.",
+        ),
+        table(
+            "projects",
+            "    project         VARCHAR(255) PRIMARY KEY COMMENT 'Unique Name of a project.',
+    uri             VARCHAR(255) NULL UNIQUE COMMENT 'Optional project URI',
+    created_at      DATETIME(6)  NOT NULL COMMENT 'Date the project was added to the database.',
+    creator_name    VARCHAR(255) NOT NULL COMMENT 'Name of the user who added the project.',
+    creator_email   VARCHAR(255) NOT NULL COMMENT 'Email address of the user who added the project.'",
+            "Sqitch projects deployed to this database.",
+        ),
+        table(
+            "changes",
+            &format!("    change_id       VARCHAR(40)  PRIMARY KEY COMMENT 'Change primary key.',
+    script_hash     VARCHAR(40)      NULL COMMENT 'Deploy script SHA-1 hash.',
+    \"change\"        VARCHAR(255) NOT NULL COMMENT 'Name of a deployed change.',
+    project         VARCHAR(255) NOT NULL COMMENT 'Name of the Sqitch project to which the change belongs.'
+                    REFERENCES {reg}.projects(project) ON UPDATE CASCADE,
+    note            TEXT         NOT NULL COMMENT 'Description of the change.',
+    committed_at    DATETIME(6)  NOT NULL COMMENT 'Date the change was deployed.',
+    committer_name  VARCHAR(255) NOT NULL COMMENT 'Name of the user who deployed the change.',
+    committer_email VARCHAR(255) NOT NULL COMMENT 'Email address of the user who deployed the change.',
+    planned_at      DATETIME(6)  NOT NULL COMMENT 'Date the change was added to the plan.',
+    planner_name    VARCHAR(255) NOT NULL COMMENT 'Name of the user who planed the change.',
+    planner_email   VARCHAR(255) NOT NULL COMMENT 'Email address of the user who planned the change.',
+    UNIQUE(project, script_hash)"),
+            "Tracks the changes currently deployed to the database.",
+        ),
+        table(
+            "tags",
+            &format!("    tag_id          VARCHAR(40)  PRIMARY KEY COMMENT 'Tag primary key.',
+    tag             VARCHAR(255) NOT NULL COMMENT 'Project-unique tag name.',
+    project         VARCHAR(255) NOT NULL COMMENT 'Name of the Sqitch project to which the tag belongs.'
+                    REFERENCES {reg}.projects(project) ON UPDATE CASCADE,
+    change_id       VARCHAR(40)  NOT NULL COMMENT 'ID of last change deployed before the tag was applied.'
+                    REFERENCES {reg}.changes(change_id) ON UPDATE CASCADE,
+    note            VARCHAR(255) NOT NULL COMMENT 'Description of the tag.',
+    committed_at    DATETIME(6)  NOT NULL COMMENT 'Date the tag was applied to the database.',
+    committer_name  VARCHAR(255) NOT NULL COMMENT 'Name of the user who applied the tag.',
+    committer_email VARCHAR(255) NOT NULL COMMENT 'Email address of the user who applied the tag.',
+    planned_at      DATETIME(6)  NOT NULL COMMENT 'Date the tag was added to the plan.',
+    planner_name    VARCHAR(255) NOT NULL COMMENT 'Name of the user who planed the tag.',
+    planner_email   VARCHAR(255) NOT NULL COMMENT 'Email address of the user who planned the tag.',
+    UNIQUE(project, tag)"),
+            "Tracks the tags currently applied to the database.",
+        ),
+        table(
+            "dependencies",
+            &format!("    change_id       VARCHAR(40)  NOT NULL COMMENT 'ID of the depending change.'
+                    REFERENCES {reg}.changes(change_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    type            VARCHAR(8)   NOT NULL COMMENT 'Type of dependency.',
+    dependency      VARCHAR(255) NOT NULL COMMENT 'Dependency name.',
+    dependency_id   VARCHAR(40)      NULL COMMENT 'Change ID the dependency resolves to.'
+                    REFERENCES {reg}.changes(change_id) ON UPDATE CASCADE,
+    PRIMARY KEY (change_id, dependency)"),
+            "Tracks the currently satisfied dependencies.",
+        ),
+        table(
+            "events",
+            &format!("    event           ENUM ('deploy', 'fail', 'merge', 'revert') NOT NULL COMMENT 'Type of event.',
+    change_id       VARCHAR(40)  NOT NULL COMMENT 'Change ID.',
+    \"change\"        VARCHAR(255) NOT NULL COMMENT 'Change name.',
+    project         VARCHAR(255) NOT NULL COMMENT 'Name of the Sqitch project to which the change belongs.'
+                    REFERENCES {reg}.projects(project) ON UPDATE CASCADE,
+    note            TEXT         NOT NULL COMMENT 'Description of the change.',
+    requires        TEXT         NOT NULL COMMENT 'List of the names of required changes.',
+    conflicts       TEXT         NOT NULL COMMENT 'List of the names of conflicting changes.',
+    tags            TEXT         NOT NULL COMMENT 'List of tags associated with the change.',
+    committed_at    DATETIME(6)  NOT NULL COMMENT 'Date the event was committed.',
+    committer_name  VARCHAR(255) NOT NULL COMMENT 'Name of the user who committed the event.',
+    committer_email VARCHAR(255) NOT NULL COMMENT 'Email address of the user who committed the event.',
+    planned_at      DATETIME(6)  NOT NULL COMMENT 'Date the event was added to the plan.',
+    planner_name    VARCHAR(255) NOT NULL COMMENT 'Name of the user who planed the change.',
+    planner_email   VARCHAR(255) NOT NULL COMMENT 'Email address of the user who plan planned the change.',
+    PRIMARY KEY (change_id, committed_at)"),
+            "Contains full history of all deployment events.",
         ),
         format!(
-            "INSERT INTO sqitch.events (event, change_id, change, project, committed_at, committer_name, committer_email, \
-             planned_at, planner_name, planner_email) VALUES ('deploy', '{id}', '{change}', 'flipr', {at}, 'Marge', \
-             'marge@example.com', '2012-07-03 20:53:06+00', 'Marge', 'marge@example.com')"
+            "CREATE FUNCTION {reg}.checkit(doit INTEGER, message VARCHAR(256)) RETURNS INTEGER DETERMINISTIC
+BEGIN
+    IF doit IS NULL OR doit = 0 THEN
+        SIGNAL SQLSTATE 'ERR0R' SET MESSAGE_TEXT = message;
+    END IF;
+    RETURN doit;
+END"
+        ),
+        format!(
+            "CREATE TRIGGER {reg}.ck_insert_dependency BEFORE INSERT ON {reg}.dependencies\nFOR EACH ROW BEGIN\n    {check}\nEND"
+        ),
+        format!(
+            "CREATE TRIGGER {reg}.ck_update_dependency BEFORE UPDATE ON {reg}.dependencies\nFOR EACH ROW BEGIN\n    {check}\nEND"
         ),
     ]
 }
 
-/// sqitch on PostgreSQL, with a reworked change: the registry's second `users` is
-/// cutover's `users#2`; only `notes` is left to run.
-#[test]
-fn sqitch_registry_postgres() {
-    let db = TestDb::new(Kind::Postgres);
+/// One deployed change as sqitch records it: its `changes` row and its `deploy` event.
+fn sqitch_deployed(reg: &str, project: &str, change: &str, id: &str, minute: u32) -> Vec<String> {
+    let at = format!("'2024-01-01 10:{minute:02}:00'");
+    let planned = "'2012-07-03 20:53:06'";
+    let who = "'Marge', 'marge@example.com'";
+    vec![
+        format!(
+            "INSERT INTO {reg}.changes (change_id, script_hash, {q}, project, note, committed_at, committer_name, \
+             committer_email, planned_at, planner_name, planner_email) VALUES ('{id}', '{id}h', '{change}', '{project}', '', \
+             {at}, {who}, {planned}, {who})",
+            q = "\"change\""
+        ),
+        format!(
+            "INSERT INTO {reg}.events (event, change_id, {q}, project, note, requires, conflicts, tags, committed_at, \
+             committer_name, committer_email, planned_at, planner_name, planner_email) VALUES ('deploy', '{id}', \
+             '{change}', '{project}', '', {empty}, {empty}, {empty}, {at}, {who}, {planned}, {who})",
+            q = "\"change\"",
+            empty = if reg == "sqitch" { "'{}'" } else { "''" },
+        ),
+    ]
+}
+
+/// Drops the registry database a MariaDB test made beside its own.
+struct DropDatabase<'a>(&'a TestDb, String);
+
+impl Drop for DropDatabase<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .connect()
+            .execute(&format!("DROP DATABASE IF EXISTS {}", self.1));
+    }
+}
+
+/// sqitch with a reworked change: the registry's second `users` is cutover's `users#2`;
+/// another project's change in the same registry is not this one's; only `notes` is left
+/// to run. PostgreSQL keeps the registry in the `sqitch` schema of the target; MariaDB in a
+/// database beside it, named by `sqitch.conf`.
+fn sqitch_registry(kind: Kind) {
+    let db = TestDb::new(kind);
+    let (reg, engine) = match kind {
+        Kind::Postgres => ("sqitch".to_string(), "pg"),
+        _ => (format!("{}_sqitch", db.name), "mysql"),
+    };
+    let _cleanup = (kind == Kind::MySql).then(|| DropDatabase(&db, reg.clone()));
     let plan = "%syntax-version=1.0.0\n%project=flipr\n\n\
 users 2012-07-03T20:53:06Z Marge N. O'Vera <marge@example.com> # users\n\
 flips [users] 2012-07-03T21:18:31Z Marge N. O'Vera <marge@example.com> # flips\n\
 @v1 2012-07-03T21:43:11Z Marge N. O'Vera <marge@example.com> # tag\n\n\
 users [users@v1] 2012-07-04T12:00:00Z Marge N. O'Vera <marge@example.com> # twitter\n\
 notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
+    let conf = match kind {
+        Kind::Postgres => "[core]\n\tengine = pg\n".to_string(),
+        _ => format!("[core]\n\tengine = {engine}\n[engine \"{engine}\"]\n\tregistry = {reg}\n"),
+    };
     write_files(
         db.path(),
         &[
             ("migrations/sqitch.plan", plan),
-            ("migrations/sqitch.conf", "[core]\n\tengine = pg\n"),
+            ("migrations/sqitch.conf", &conf),
             (
                 "migrations/deploy/users@v1.sql",
-                "BEGIN;\nCREATE TABLE users (nickname TEXT PRIMARY KEY);\nCOMMIT;\n",
+                "BEGIN;\nCREATE TABLE users (nickname VARCHAR(50) PRIMARY KEY);\nCOMMIT;\n",
             ),
             ("migrations/revert/users@v1.sql", "DROP TABLE users;\n"),
             (
@@ -762,7 +906,7 @@ notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
             ("migrations/revert/flips.sql", "DROP TABLE flips;\n"),
             (
                 "migrations/deploy/users.sql",
-                "ALTER TABLE users ADD twitter TEXT;\n",
+                "ALTER TABLE users ADD twitter VARCHAR(50);\n",
             ),
             (
                 "migrations/revert/users.sql",
@@ -775,22 +919,27 @@ notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
             ("migrations/revert/notes.sql", "DROP TABLE notes;\n"),
         ],
     );
-    exec(&db, &s(SQITCH_REGISTRY));
-    let mut rows = s(&[
-        "INSERT INTO sqitch.releases (version, installer_name, installer_email) VALUES (1.1, 'Marge', 'marge@example.com')",
-        "INSERT INTO sqitch.projects (project, uri, creator_name, creator_email) VALUES ('flipr', NULL, 'Marge', 'marge@example.com')",
-    ]);
-    rows.extend(sqitch_deployed("users", "a1", 1));
-    rows.extend(sqitch_deployed("flips", "b2", 2));
-    rows.extend(sqitch_deployed("users", "c3", 3));
-    exec(&db, &rows);
-    exec(
-        &db,
-        &s(&[
-            "CREATE TABLE users (nickname TEXT PRIMARY KEY, twitter TEXT)",
-            "CREATE TABLE flips (id INT PRIMARY KEY)",
-        ]),
-    );
+    let mut sql = match kind {
+        Kind::Postgres => s(SQITCH_REGISTRY),
+        _ => sqitch_registry_mysql(&reg),
+    };
+    for (project, uri) in [("flipr", "NULL"), ("other", "'https://example.com/other'")] {
+        sql.push(format!(
+            "INSERT INTO {reg}.projects (project, uri, created_at, creator_name, creator_email) \
+             VALUES ('{project}', {uri}, '2024-01-01 09:00:00', 'Marge', 'marge@example.com')"
+        ));
+    }
+    sql.push(format!(
+        "INSERT INTO {reg}.releases (version, installed_at, installer_name, installer_email) \
+         VALUES (1.1, '2024-01-01 09:00:00', 'Marge', 'marge@example.com')"
+    ));
+    sql.extend(sqitch_deployed(&reg, "flipr", "users", "a1", 1));
+    sql.extend(sqitch_deployed(&reg, "flipr", "flips", "b2", 2));
+    sql.extend(sqitch_deployed(&reg, "flipr", "users", "c3", 3));
+    sql.extend(sqitch_deployed(&reg, "other", "notes", "d4", 4));
+    sql.push("CREATE TABLE users (nickname VARCHAR(50) PRIMARY KEY, twitter VARCHAR(50))".into());
+    sql.push("CREATE TABLE flips (id INT PRIMARY KEY)".into());
+    exec(&db, &sql);
     let refused = run(&db, &["migrate"]);
     assert_eq!(refused.status.code(), Some(13), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("sqitch"));
@@ -805,6 +954,16 @@ notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
         ]
     );
     assert_eq!(migrated(&ok(&db, &["--json", "migrate"])), ["notes"]);
+}
+
+#[test]
+fn sqitch_registry_postgres() {
+    sqitch_registry(Kind::Postgres)
+}
+
+#[test]
+fn sqitch_registry_mariadb() {
+    sqitch_registry(Kind::MySql)
 }
 
 /// golang-migrate's `dirty` flag: version 2 failed part-way. Adoption stops and says so,
