@@ -36,7 +36,7 @@ impl Tool for Flyway {
 
     fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
         let rows = t.engine.query(
-            "SELECT version, description, type, script, success, installed_on \
+            "SELECT version, description, type, script, success, installed_on, checksum \
              FROM flyway_schema_history ORDER BY installed_rank",
         )?;
         let mut entries: Vec<ForeignEntry> = Vec::new();
@@ -64,7 +64,9 @@ impl Tool for Flyway {
                 _ if truthy(cell(r, 4)) => ForeignStatus::Applied,
                 _ => ForeignStatus::Failed(format!("{script} failed (success = false)")),
             };
-            entries.push(entry(key, shown, status, cell(r, 5)));
+            let mut e = entry(key, shown, status, cell(r, 5));
+            e.checksum = cell(r, 6).map(str::to_string);
+            entries.push(e);
         }
         Ok(ForeignHistory {
             entries: last_per_key(entries),
@@ -81,10 +83,46 @@ impl Tool for Flyway {
             migration_number(m)
         }
     }
+
+    fn same_script(&self, recorded: &str, m: &Migration) -> Option<bool> {
+        let recorded: i64 = recorded.trim().parse().ok()?;
+        Some(recorded == i64::from(flyway_checksum(&m.up.sql)))
+    }
+}
+
+/// Flyway's checksum of a script: CRC32 over its lines without their line breaks (and
+/// without a byte order mark), as a signed 32-bit number.
+fn flyway_checksum(sql: &str) -> i32 {
+    let mut crc = crc32fast::Hasher::new();
+    for line in sql.trim_start_matches('\u{feff}').lines() {
+        crc.update(line.as_bytes());
+    }
+    crc.finalize() as i32
 }
 
 /// `R__views.sql` → `R__views`; a path keeps its file name only.
 fn stem(script: &str) -> String {
     let name = script.rsplit(['/', '\\']).next().unwrap_or(script);
     name.strip_suffix(".sql").unwrap_or(name).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    /// `python3 -c "import zlib; print(zlib.crc32(b'CREATE TABLE adopt_c (id INT PRIMARY KEY);'))"`
+    /// is 3045333671, which Flyway stores as the signed -1249633625; line breaks, CRLF
+    /// and a byte order mark do not count.
+    #[test]
+    fn checksums_as_flyway_computes_them() {
+        let want = -1_249_633_625;
+        let sql = "CREATE TABLE adopt_c (id INT PRIMARY KEY);";
+        assert_eq!(super::flyway_checksum(&format!("{sql}\n")), want);
+        assert_eq!(
+            super::flyway_checksum("\u{feff}CREATE TABLE adopt_c\r\n(id INT PRIMARY KEY);"),
+            super::flyway_checksum("CREATE TABLE adopt_c(id INT PRIMARY KEY);")
+        );
+        assert_ne!(
+            super::flyway_checksum("CREATE TABLE adopt_b (id INT PRIMARY KEY);"),
+            want
+        );
+    }
 }

@@ -38,6 +38,8 @@ pub struct Mapped {
     pub at: Option<String>,
     /// cutover's id of the matching file, if there is one.
     pub migration: Option<String>,
+    /// The file differs from the script the tool ran, by the checksum it recorded.
+    pub edited: bool,
     pub action: Action,
 }
 
@@ -89,7 +91,20 @@ pub(super) fn map(
         if let Some(i) = file {
             covered[i] = true;
         }
-        let action = decide(e, file, opts, &mut out.problems);
+        let edited = match (file, &e.checksum) {
+            (Some(i), Some(sum)) => tool.same_script(sum, &found.migrations[i]) == Some(false),
+            _ => false,
+        };
+        let mut action = decide(e, file, opts, &mut out.problems);
+        if edited && action == Action::Record && !opts.accept_edited {
+            out.problems.push(format!(
+                "{}: the file differs from the script {} ran (by the checksum it recorded); \
+                 --accept-edited records it as it is now",
+                e.shown,
+                tool.name()
+            ));
+            action = Action::Stop;
+        }
         let action = match (action, file) {
             (Action::Record, Some(i)) if !pending(i) => Action::AlreadyRecorded,
             (a, _) => a,
@@ -102,6 +117,7 @@ pub(super) fn map(
             status: e.status.clone(),
             at: e.at.clone(),
             migration: file.map(|i| found.migrations[i].id.clone()),
+            edited,
             action,
         });
     }
@@ -145,6 +161,7 @@ fn implied(
             status: ForeignStatus::Applied,
             at: None,
             migration: Some(m.id.clone()),
+            edited: false,
             action,
         });
     }

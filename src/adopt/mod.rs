@@ -64,6 +64,9 @@ pub(crate) struct ForeignEntry {
     pub status: ForeignStatus,
     /// When, as the tool recorded it.
     pub at: Option<String>,
+    /// The checksum the tool recorded of the script it ran, where `Tool::same_script`
+    /// can check a file against it.
+    pub checksum: Option<String>,
 }
 
 /// Another tool's history, read.
@@ -101,6 +104,9 @@ pub struct AdoptOptions {
     pub rolled_back: Option<Treat>,
     /// Entries with no migration file are left out (`--ignore-missing`).
     pub ignore_missing: bool,
+    /// Files that differ from what the tool ran are recorded as applied anyway, as they
+    /// are now (`--accept-edited`).
+    pub accept_edited: bool,
 }
 
 /// The names `--from` accepts.
@@ -191,7 +197,7 @@ impl Session<'_> {
                     adoption.problems.join("\n  ")
                 ),
                 hint: "say how to treat them: --failed applied|pending, --rolled-back \
-                       pending|applied, --ignore-missing (`cutover adopt --help`)"
+                       pending|applied, --ignore-missing, --accept-edited (`cutover adopt --help`)"
                     .into(),
             });
         }

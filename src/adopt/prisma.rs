@@ -7,7 +7,9 @@
 use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Target, Tool, cell, entry, has_columns, last_per_key};
+use sha2::{Digest, Sha256};
+
+use super::tool::{Target, Tool, cell, entry, has_columns, hex, last_per_key};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Prisma;
@@ -33,7 +35,7 @@ impl Tool for Prisma {
 
     fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
         let rows = t.engine.query(
-            "SELECT migration_name, finished_at, rolled_back_at, logs, started_at \
+            "SELECT migration_name, finished_at, rolled_back_at, logs, started_at, checksum \
              FROM _prisma_migrations ORDER BY started_at, migration_name",
         )?;
         let entries = rows
@@ -51,7 +53,9 @@ impl Tool for Prisma {
                             .unwrap_or_default()
                     )),
                 };
-                entry(name.clone(), name, status, cell(r, 1))
+                let mut e = entry(name.clone(), name, status, cell(r, 1));
+                e.checksum = cell(r, 5).map(str::to_string);
+                e
             })
             .collect();
         Ok(ForeignHistory {
@@ -63,5 +67,12 @@ impl Tool for Prisma {
     /// Prisma records the migration's folder name, which is cutover's id for the layout.
     fn key_of(&self, m: &Migration) -> Option<String> {
         Some(m.id.clone())
+    }
+
+    /// Prisma records the SHA-256 of `migration.sql` and accepts the file with its line
+    /// endings as written or as LF (cutover's own checksum).
+    fn same_script(&self, recorded: &str, m: &Migration) -> Option<bool> {
+        let raw = hex(&Sha256::digest(m.up.sql.as_bytes()));
+        Some(recorded.eq_ignore_ascii_case(&raw) || recorded.eq_ignore_ascii_case(&m.checksum))
     }
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Target, Tool, cell, entry, has_columns};
+use super::tool::{Target, Tool, cell, entry, has_columns, hex};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Sqitch;
@@ -97,7 +97,7 @@ impl Tool for Sqitch {
             return Ok(ForeignHistory::default());
         };
         let deployed = t.engine.query(&format!(
-            "SELECT r.change, r.change_id, r.committed_at FROM {r}.changes r WHERE 1 = 1{project} \
+            "SELECT r.change, r.change_id, r.committed_at, r.script_hash FROM {r}.changes r WHERE 1 = 1{project} \
              ORDER BY r.committed_at, r.change_id"
         ))?;
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -107,12 +107,9 @@ impl Tool for Sqitch {
             let n = seen.entry(name.clone()).or_default();
             *n += 1;
             let key = if *n == 1 { name } else { format!("{name}#{n}") };
-            entries.push(entry(
-                key.clone(),
-                key,
-                ForeignStatus::Applied,
-                cell(row, 2),
-            ));
+            let mut e = entry(key.clone(), key, ForeignStatus::Applied, cell(row, 2));
+            e.checksum = cell(row, 3).map(str::to_string);
+            entries.push(e);
         }
         let events = t.engine.query(&format!(
             "SELECT r.event, r.change, r.committed_at FROM {r}.events r WHERE 1 = 1{project} \
@@ -144,5 +141,11 @@ impl Tool for Sqitch {
 
     fn key_of(&self, m: &Migration) -> Option<String> {
         Some(m.id.clone())
+    }
+
+    /// sqitch records the SHA-1 of the deploy script's bytes (`script_hash`).
+    fn same_script(&self, recorded: &str, m: &Migration) -> Option<bool> {
+        use sha1::{Digest, Sha1};
+        Some(recorded.eq_ignore_ascii_case(&hex(&Sha1::digest(m.up.sql.as_bytes()))))
     }
 }

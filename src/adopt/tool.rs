@@ -28,6 +28,11 @@ pub(crate) trait Tool: Sync {
     fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError>;
     /// The key its history would hold for this migration file, if it can name it.
     fn key_of(&self, m: &Migration) -> Option<String>;
+    /// Whether the file is the script the tool ran, by the checksum it recorded; `None`
+    /// where the tool records none that cutover can compute.
+    fn same_script(&self, _recorded: &str, _m: &Migration) -> Option<bool> {
+        None
+    }
 }
 
 /// Every tool, in the order they are tried: golang-migrate before dbmate, whose table has
@@ -90,7 +95,13 @@ pub(crate) fn entry(
         shown: shown.into(),
         status,
         at: at.map(str::to_string),
+        checksum: None,
     }
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Keep the last entry per key (later rows of the same migration supersede earlier ones),

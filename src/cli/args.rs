@@ -151,7 +151,8 @@ golang-migrate or dbmate (schema_migrations), sqlx (_sqlx_migrations), goose (go
 Laravel (migrations), matches each entry to a migration file and records it in cutover_migrations as \
 applied. Nothing is run and the other tool's table is left as it is.\n\n\
 Entries adoption cannot decide alone stop it with a list, until you say how to treat them: failed or \
-dirty ones (--failed), rolled-back ones (--rolled-back), ones with no migration file (--ignore-missing).\n\n\
+dirty ones (--failed), rolled-back ones (--rolled-back), ones with no migration file (--ignore-missing), \
+files that differ from what the tool ran, by the checksum it recorded (Prisma, Flyway, sqitch; --accept-edited).\n\n\
 Examples:\n  cutover adopt --dry-run                      # the mapping, entry by entry\n  \
 cutover --json adopt --dry-run\n  cutover --env prod adopt --from flyway --yes\n  \
 cutover adopt --failed pending --ignore-missing\n\n\
@@ -462,6 +463,9 @@ pub struct AdoptArgs {
     /// Leave out entries that no migration file matches
     #[arg(long)]
     pub ignore_missing: bool,
+    /// Record files that differ from what the tool ran (by its checksum) as they are now
+    #[arg(long)]
+    pub accept_edited: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -111,6 +111,16 @@ fn up_down(t: &str) -> (String, String) {
     (format!("{};\n", create(t)), format!("DROP TABLE {t};\n"))
 }
 
+/// The SHA-256 Prisma records of `migration.sql` creating `table`
+/// (`printf 'CREATE TABLE adopt_a (id INT PRIMARY KEY);\n' | sha256sum`).
+fn prisma_sum(table: &str) -> &'static str {
+    match table {
+        "adopt_a" => "337aa912013e112eead19d6af859b9e12452ad5a882355f7e5585b8f923a1173",
+        "adopt_b" => "f809fc606872f11949e50b1b2aa9d6f1070afb4206dd2f4170c7e432ed9fb697",
+        _ => "f86e57c59d6d2a6485f36b82c176c9974d69f32e5a96c90103bcfd5275664170",
+    }
+}
+
 /// Prisma: the table from prisma-engines' `create_migrations_table` of each flavour.
 fn prisma(kind: Kind) -> Case {
     let ddl = match kind {
@@ -151,11 +161,11 @@ fn prisma(kind: Kind) -> Case {
 )"
         }
     };
-    let row = |id: &str, name: &str| {
+    let row = |id: &str, name: &str, table: &str| {
         format!(
             "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) \
              VALUES ('{id}', '{}', CURRENT_TIMESTAMP, '{name}', NULL, NULL, CURRENT_TIMESTAMP, 1)",
-            "0".repeat(64)
+            prisma_sum(table)
         )
     };
     let names = ["20240101000000_a", "20240102000000_b", "20240103000000_c"];
@@ -168,8 +178,8 @@ fn prisma(kind: Kind) -> Case {
         ),
         ddl: vec![ddl.to_string()],
         rows: vec![
-            row("6f1c1c9e-0000-4000-8000-000000000001", names[0]),
-            row("6f1c1c9e-0000-4000-8000-000000000002", names[1]),
+            row("6f1c1c9e-0000-4000-8000-000000000001", names[0], "adopt_a"),
+            row("6f1c1c9e-0000-4000-8000-000000000002", names[1], "adopt_b"),
         ],
         ids: ["20240101000000_a", "20240102000000_b", "20240103000000_c"],
     }
@@ -226,10 +236,12 @@ fn flyway(kind: Kind) -> Case {
             "CREATE INDEX \"main\".\"flyway_schema_history_s_idx\" ON \"flyway_schema_history\" (\"success\")",
         ]),
     };
-    let row = |rank: u32, v: &str, script: &str| {
+    // Flyway's CRC32 of each script's lines:
+    // `python3 -c "import zlib; print(zlib.crc32(b'CREATE TABLE adopt_a (id INT PRIMARY KEY);'))"`.
+    let row = |rank: u32, v: &str, script: &str, crc: i64| {
         format!(
             "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) \
-             VALUES ({rank}, '{v}', 'create', 'SQL', '{script}', -1381436186, 'app', 12, TRUE)"
+             VALUES ({rank}, '{v}', 'create', 'SQL', '{script}', {crc}, 'app', 12, TRUE)"
         )
     };
     Case {
@@ -240,7 +252,10 @@ fn flyway(kind: Kind) -> Case {
             |t| format!("{};\n", create(t)),
         ),
         ddl,
-        rows: vec![row(1, "1", "V1__create.sql"), row(2, "2", "V2__create.sql")],
+        rows: vec![
+            row(1, "1", "V1__create.sql", 1_477_626_190),
+            row(2, "2", "V2__create.sql", 788_000_883),
+        ],
         ids: ["1", "2", "3"],
     }
 }
@@ -835,14 +850,20 @@ END"
 }
 
 /// One deployed change as sqitch records it: its `changes` row and its `deploy` event.
-fn sqitch_deployed(reg: &str, project: &str, change: &str, id: &str, minute: u32) -> Vec<String> {
+/// `hash` is the SHA-1 of its deploy script (`sha1sum deploy/users@v1.sql`).
+fn sqitch_deployed(
+    reg: &str,
+    project: &str,
+    (change, id, hash): (&str, &str, &str),
+    minute: u32,
+) -> Vec<String> {
     let at = format!("'2024-01-01 10:{minute:02}:00'");
     let planned = "'2012-07-03 20:53:06'";
     let who = "'Marge', 'marge@example.com'";
     vec![
         format!(
             "INSERT INTO {reg}.changes (change_id, script_hash, {q}, project, note, committed_at, committer_name, \
-             committer_email, planned_at, planner_name, planner_email) VALUES ('{id}', '{id}h', '{change}', '{project}', '', \
+             committer_email, planned_at, planner_name, planner_email) VALUES ('{id}', '{hash}', '{change}', '{project}', '', \
              {at}, {who}, {planned}, {who})",
             q = "\"change\""
         ),
@@ -933,10 +954,13 @@ notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
         "INSERT INTO {reg}.releases (version, installed_at, installer_name, installer_email) \
          VALUES (1.1, '2024-01-01 09:00:00', 'Marge', 'marge@example.com')"
     ));
-    sql.extend(sqitch_deployed(&reg, "flipr", "users", "a1", 1));
-    sql.extend(sqitch_deployed(&reg, "flipr", "flips", "b2", 2));
-    sql.extend(sqitch_deployed(&reg, "flipr", "users", "c3", 3));
-    sql.extend(sqitch_deployed(&reg, "other", "notes", "d4", 4));
+    let users = ("users", "a1", "3e5eb2a8244ba5dbbd599d9ae5c81f36e2fbb899");
+    let flips = ("flips", "b2", "ffc6d4e70a5de2309f97c7efe542e8c2655ab805");
+    let twitter = ("users", "c3", "30ac3eb725ba7ff5dd53101709704620bc1f4857");
+    sql.extend(sqitch_deployed(&reg, "flipr", users, 1));
+    sql.extend(sqitch_deployed(&reg, "flipr", flips, 2));
+    sql.extend(sqitch_deployed(&reg, "flipr", twitter, 3));
+    sql.extend(sqitch_deployed(&reg, "other", ("notes", "d4", "d4"), 4));
     sql.push("CREATE TABLE users (nickname VARCHAR(50) PRIMARY KEY, twitter VARCHAR(50))".into());
     sql.push("CREATE TABLE flips (id INT PRIMARY KEY)".into());
     exec(&db, &sql);
@@ -1005,16 +1029,16 @@ fn golang_migrate_dirty_stops_until_told() {
 fn prisma_failed_and_rolled_back() {
     let db = TestDb::new(Kind::MySql);
     let mut case = prisma(Kind::MySql);
-    let zeros = "0".repeat(64);
+    let (b, c) = (prisma_sum("adopt_b"), prisma_sum("adopt_c"));
     case.rows = vec![
         case.rows[0].clone(),
         format!(
             "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, started_at, applied_steps_count) \
-             VALUES ('b', '{zeros}', NULL, '20240102000000_b', 'Database error code: 1050', CURRENT_TIMESTAMP(3), 0)"
+             VALUES ('b', '{b}', NULL, '20240102000000_b', 'Database error code: 1050', CURRENT_TIMESTAMP(3), 0)"
         ),
         format!(
             "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, rolled_back_at, started_at, applied_steps_count) \
-             VALUES ('c', '{zeros}', NULL, '20240103000000_c', CURRENT_TIMESTAMP(3), CURRENT_TIMESTAMP(3), 0)"
+             VALUES ('c', '{c}', NULL, '20240103000000_c', CURRENT_TIMESTAMP(3), CURRENT_TIMESTAMP(3), 0)"
         ),
     ];
     setup(&db, &case);
@@ -1118,7 +1142,7 @@ fn flyway_baseline_and_failure() {
         "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) \
          VALUES (1, '1', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', NULL, 'app', 0, TRUE)",
         "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) \
-         VALUES (2, '2', 'create', 'SQL', 'V2__create.sql', 1, 'app', 3, TRUE)",
+         VALUES (2, '2', 'create', 'SQL', 'V2__create.sql', 788000883, 'app', 3, TRUE)",
         "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) \
          VALUES (3, '3', 'create', 'SQL', 'V3__create.sql', 1, 'app', 3, FALSE)",
     ]);
@@ -1178,5 +1202,44 @@ fn which_tool_and_deploy_refused() {
         stderr(&out).contains("no other tool's history"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// A file edited after the tool ran it (Prisma's SHA-256 of `migration.sql` differs) stops
+/// adoption, named; `--accept-edited` records it as it is now.
+#[test]
+fn prisma_edited_file() {
+    let db = TestDb::new(Kind::Sqlite);
+    let case = prisma(Kind::Sqlite);
+    setup(&db, &case);
+    std::fs::write(
+        db.path().join("migrations/20240102000000_b/migration.sql"),
+        "CREATE TABLE adopt_b (id INT PRIMARY KEY, note TEXT);\n",
+    )
+    .unwrap();
+    let out = run(&db, &["adopt", "--yes"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("20240102000000_b: the file differs") && err.contains("--accept-edited"),
+        "{err}"
+    );
+    assert!(!db.has_table("cutover_migrations"));
+    let dry = last_json(&ok(
+        &db,
+        &["--json", "adopt", "--accept-edited", "--dry-run"],
+    ));
+    assert_eq!(
+        dry["report"]["adoption"]["entries"][1]["edited"], true,
+        "{dry}"
+    );
+    assert_eq!(
+        dry["report"]["adoption"]["entries"][0]["edited"], false,
+        "{dry}"
+    );
+    ok(&db, &["adopt", "--accept-edited", "--yes"]);
+    assert_eq!(
+        migrated(&ok(&db, &["--json", "migrate"])),
+        ["20240103000000_c"]
     );
 }

@@ -22,6 +22,7 @@ pub fn run(settings: &Settings, a: &AdoptArgs, out: &mut Renderer) -> Result<Exi
         failed: treat(a.failed),
         rolled_back: treat(a.rolled_back),
         ignore_missing: a.ignore_missing,
+        accept_edited: a.accept_edited,
     };
     super::governed::governed(settings, Work::Adopt(opts), &a.run, out)
 }
