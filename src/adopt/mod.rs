@@ -84,6 +84,15 @@ impl ForeignHistory {
     }
 }
 
+/// Another tool's history found in a target with no cutover history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Foreign {
+    pub tool: String,
+    pub table: String,
+    /// How many entries it holds (golang-migrate's one row stands for every version up to it).
+    pub entries: usize,
+}
+
 /// How to treat entries adoption cannot decide alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Treat {
@@ -209,14 +218,13 @@ impl Session<'_> {
         Ok(adoption)
     }
 
-    /// Refuse to run migrations on a target whose migrations another tool has run and
-    /// cutover has no history of: they would fail on objects that exist (or worse, run
-    /// twice). Reads nothing more once cutover has a history row.
-    pub(crate) fn refuse_foreign(&mut self) -> Result<(), Error> {
-        // Inside a deploy's one transaction the preflight has already looked, before the
-        // transaction opened: a probe for a missing table would abort PostgreSQL's.
+    /// Another tool's history in a target cutover has no history of: its migrations
+    /// have run already. Reads nothing once cutover has a history row, nor inside a deploy's
+    /// one transaction (the preflight looked before it opened; a probe for a missing table
+    /// would abort PostgreSQL's).
+    pub fn foreign_history(&mut self) -> Option<Foreign> {
         if self.in_outer_transaction() || self.entries().iter().any(|e| e.row.is_some()) {
-            return Ok(());
+            return None;
         }
         let folder = self.settings().migrations.clone();
         let mut target = Target {
@@ -229,13 +237,26 @@ impl Session<'_> {
             if read.as_ref().is_ok_and(ForeignHistory::is_empty) {
                 continue;
             }
-            let n = read.map_or(0, |h| h.entries.len());
-            return Err(Error::Adoptable {
+            return Some(Foreign {
                 tool: tool.name().to_string(),
                 table,
-                entries: n,
+                entries: read.map_or(0, |h| h.entries.len()),
             });
         }
-        Ok(())
+        None
+    }
+
+    /// Refuse to run migrations on a target whose migrations another tool has run and
+    /// cutover has no history of: they would fail on objects that exist (or worse, run
+    /// twice).
+    pub(crate) fn refuse_foreign(&mut self) -> Result<(), Error> {
+        match self.foreign_history() {
+            None => Ok(()),
+            Some(f) => Err(Error::Adoptable {
+                tool: f.tool,
+                table: f.table,
+                entries: f.entries,
+            }),
+        }
     }
 }

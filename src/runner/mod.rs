@@ -88,11 +88,9 @@ impl Session<'_> {
             .engine()
             .server_version()
             .map_err(Error::db("cannot read the server version"))?;
-        Ok(report::status(
-            self.migrations(),
-            self.entries(),
-            server_version,
-        ))
+        let mut report = report::status(self.migrations(), self.entries(), server_version);
+        report.foreign = self.foreign_history();
+        Ok(report)
     }
 
     /// The migrations `migrate` would apply, split and checked; changes nothing.

@@ -49,11 +49,14 @@ fn exec(db: &TestDb, sql: &[String]) {
     }
 }
 
+fn status_json(db: &TestDb) -> serde_json::Value {
+    let out = ok(db, &["--json", "status"]);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `status --json` as (id, state).
 fn states(db: &TestDb) -> Vec<(String, String)> {
-    let out = ok(db, &["--json", "status"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v["migrations"]
+    status_json(db)["migrations"]
         .as_array()
         .unwrap()
         .iter()
@@ -562,6 +565,13 @@ fn adopt_story(db: &TestDb, case: &Case) {
         !db.has_table("cutover_migrations"),
         "a refused migrate created the history"
     );
+    // `status` says whose history is there and what to do.
+    let v = status_json(db);
+    assert_eq!(v["foreign"]["tool"], case.tool, "{v}");
+    let table = v["foreign"]["table"].as_str().unwrap_or_default();
+    assert!(table.eq_ignore_ascii_case(case.table), "{v}");
+    let human = stdout(&ok(db, &["status"]));
+    assert!(human.contains("cutover adopt --dry-run"), "{human}");
 
     // A dry run: the mapping, and nothing changed.
     let dry = last_json(&ok(db, &["--json", "adopt", "--dry-run"]));
@@ -603,6 +613,7 @@ fn adopt_story(db: &TestDb, case: &Case) {
         db.count(&format!("SELECT count(*) FROM {}", case.table)),
         rows_before
     );
+    assert!(status_json(db).get("foreign").is_none());
 
     // Adopting again has nothing to do; migrate runs only the rest.
     ok(db, &["adopt", "--yes"]);
