@@ -270,7 +270,7 @@ fn golang_migrate_table(kind: Kind) -> Vec<String> {
             "CREATE TABLE IF NOT EXISTS \"public\".\"schema_migrations\" (version bigint not null primary key, dirty boolean not null)",
         ]),
         Kind::MySql => s(&[
-            "CREATE TABLE IF NOT EXISTS `schema_migrations` (version bigint not null primary key, dirty boolean not null)",
+            "CREATE TABLE `schema_migrations` (version bigint not null primary key, dirty boolean not null)",
         ]),
         Kind::Sqlite => s(&[
             "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool)",
@@ -305,7 +305,7 @@ fn golang_migrate(kind: Kind) -> Case {
 fn dbmate(kind: Kind) -> Case {
     let ddl = match kind {
         Kind::Postgres => {
-            "create table if not exists \"public\".schema_migrations (version varchar(128) primary key)"
+            "create table if not exists \"public\".\"schema_migrations\" (version varchar(128) primary key)"
         }
         Kind::MySql => {
             "create table if not exists `schema_migrations` (version varchar(128) primary key)"
