@@ -73,3 +73,24 @@ fn key(file: &str, id: &str, author: &str) -> String {
     let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
     format!("{name}::{id}::{author}")
 }
+
+#[cfg(test)]
+mod tests {
+    /// Liquibase's `FILENAME` is the path it was given; cutover's id names the file in the
+    /// folder: both come down to the file name.
+    #[test]
+    fn keys_by_file_name_id_and_author() {
+        assert_eq!(
+            super::key("db/changelog/changes.sql", "1", "alice"),
+            "changes.sql::1::alice"
+        );
+        assert_eq!(
+            super::key("classpath:db\\changes.sql", "1", "alice"),
+            super::key("changes.sql", "1", "alice")
+        );
+        assert_ne!(
+            super::key("changes.sql", "1", "bob"),
+            super::key("changes.sql", "1", "alice")
+        );
+    }
+}

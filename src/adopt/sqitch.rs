@@ -149,3 +149,36 @@ impl Tool for Sqitch {
         Some(recorded.eq_ignore_ascii_case(&hex(&Sha1::digest(m.up.sql.as_bytes()))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_name_from_the_engine_section() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("sqitch.conf"),
+            "[core]\n\tengine = mysql\n[engine \"pg\"]\n\tregistry = pg_reg\n[engine  \"mysql\"]\n\tregistry = \"flipr_sqitch\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            conf_registry(dir.path(), "mysql").as_deref(),
+            Some("flipr_sqitch")
+        );
+        assert_eq!(conf_registry(dir.path(), "pg").as_deref(), Some("pg_reg"));
+        assert_eq!(conf_registry(dir.path(), "sqlite"), None);
+    }
+
+    #[test]
+    fn project_from_the_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(plan_project(dir.path()), None);
+        std::fs::write(
+            dir.path().join("sqitch.plan"),
+            "%syntax-version=1.0.0\n%project=flipr\n\nusers 2012-07-03T20:53:06Z M <m@x> # u\n",
+        )
+        .unwrap();
+        assert_eq!(plan_project(dir.path()).as_deref(), Some("flipr"));
+    }
+}
