@@ -1254,3 +1254,89 @@ fn prisma_edited_file() {
         ["20240103000000_c"]
     );
 }
+
+/// A real history taken over: all but its last five migrations applied (by cutover, whose
+/// history is then dropped, leaving the database as the tool would have), the tool's table
+/// written as the tool writes it for them, then adopted: every one recorded, the last five
+/// run by `migrate`. `row` writes the tool's row for a migration folder.
+fn real_history(
+    kind: Kind,
+    corpus: &str,
+    table: Vec<String>,
+    row: impl Fn(&std::path::Path, &str) -> String,
+) {
+    let db = TestDb::new(kind);
+    let dir = corpora().join(corpus);
+    let folder = dir.to_str().unwrap();
+    let run_in = |args: &[&str]| {
+        let mut all = vec!["--migrations", folder];
+        all.extend_from_slice(args);
+        ok(&db, &all)
+    };
+    let status = |out: std::process::Output| -> Vec<(String, String)> {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["version"].as_str().unwrap().to_string(),
+                    m["state"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let ids: Vec<String> = status(run_in(&["--json", "status"]))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let n = ids.len() - 5;
+    run_in(&["migrate", "--to", &ids[n - 1]]);
+    let mut sql = s(&["DROP TABLE cutover_migrations"]);
+    sql.extend(table);
+    sql.extend(ids[..n].iter().map(|id| row(&dir, id)));
+    exec(&db, &sql);
+    let refused = db
+        .cutover()
+        .args(["--migrations", folder, "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(13), "{}", stderr(&refused));
+    run_in(&["adopt", "--yes"]);
+    let states = status(run_in(&["--json", "status"]));
+    let applied = states.iter().filter(|(_, s)| s == "applied").count();
+    assert_eq!(applied, n, "{states:?}");
+    assert_eq!(migrated(&run_in(&["--json", "migrate"])), ids[n..]);
+}
+
+/// documenso: 163 Prisma migrations on PostgreSQL, each row with the SHA-256 Prisma
+/// records of its `migration.sql`.
+#[test]
+fn prisma_documenso() {
+    use sha2::Digest;
+    let table = prisma(Kind::Postgres).ddl;
+    real_history(Kind::Postgres, "postgres/documenso", table, |dir, id| {
+        let bytes = std::fs::read(dir.join(id).join("migration.sql")).unwrap();
+        let sum: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) \
+             VALUES ('{}', '{sum}', now(), '{id}', NULL, NULL, now(), 1)",
+            uuid::Uuid::new_v4()
+        )
+    });
+}
+
+/// vaultwarden: 56 Diesel migrations on SQLite, whose folder names change format over the
+/// years (Diesel records each as the digits before the first `_`).
+#[test]
+fn diesel_vaultwarden() {
+    let table = diesel(Kind::Sqlite).ddl;
+    real_history(Kind::Sqlite, "sqlite/vaultwarden", table, |_, id| {
+        let version = id.split('_').next().unwrap().replace('-', "");
+        format!("INSERT INTO __diesel_schema_migrations (version) VALUES ('{version}')")
+    });
+}
