@@ -47,6 +47,18 @@ pub struct Driver {
     /// The session setting that bounds every statement's run time, where there is one.
     pub statement_timeout: fn(Duration) -> Option<String>,
     pub scratch: ScratchPlace,
+    /// Where sqitch keeps its registry, when a connection to the target can read it.
+    pub sqitch: Option<SqitchRegistry>,
+}
+
+/// sqitch's registry as seen from a connection to the target: `<registry>.changes`.
+pub struct SqitchRegistry {
+    /// The engine's name in `sqitch.conf` (`[engine "pg"]`), whose `registry` names it.
+    pub engine: &'static str,
+    /// The registry is a database of the server that other targets' registries sit
+    /// beside (MariaDB), rather than a schema of the target itself (PostgreSQL): it is read
+    /// only for the sqitch project in the migrations folder.
+    pub beside_target: bool,
 }
 
 /// The row for `kind`.
@@ -72,6 +84,8 @@ static SQLITE: Driver = Driver {
     // SQLite has no per-statement limit a session can set.
     statement_timeout: |_| None,
     scratch: ScratchPlace::TempFile,
+    // sqitch keeps it in a file of its own beside the database.
+    sqitch: None,
 };
 
 static POSTGRES: Driver = Driver {
@@ -87,6 +101,10 @@ static POSTGRES: Driver = Driver {
     native: |tools| Box::new(crate::backup::postgres::Postgres::new(tools)),
     statement_timeout: |limit| Some(format!("SET statement_timeout = {}", limit.as_millis())),
     scratch: ScratchPlace::Server,
+    sqitch: Some(SqitchRegistry {
+        engine: "pg",
+        beside_target: false,
+    }),
 };
 
 static MYSQL: Driver = Driver {
@@ -109,4 +127,8 @@ static MYSQL: Driver = Driver {
         ))
     },
     scratch: ScratchPlace::Server,
+    sqitch: Some(SqitchRegistry {
+        engine: "mysql",
+        beside_target: true,
+    }),
 };

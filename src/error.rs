@@ -44,6 +44,15 @@ pub enum Error {
     #[error("{message}")]
     Refused { message: String, hint: String },
 
+    /// Another tool's history is in the target and cutover has none: its migrations have
+    /// run already, and `cutover adopt` takes that history over.
+    #[error("the target's migrations were run by {tool}: {table} holds {entries} entr{} and cutover has no history here, so running them again would fail on what they created", if *entries == 1 { "y" } else { "ies" })]
+    Adoptable {
+        tool: String,
+        table: String,
+        entries: usize,
+    },
+
     /// Another run held the lock for longer than the lock timeout.
     #[error("gave up waiting for the {lock_kind} after {}s: held by {}", waited.as_secs(), holder.as_deref().unwrap_or("another session (its details are not visible)"))]
     LockTimeout {
@@ -112,6 +121,10 @@ impl Error {
         match self {
             Error::Refused { hint, .. } | Error::Prerequisite { hint, .. } => Some(hint.clone()),
             Error::MigrationFailed(f) => Some(f.hint()),
+            Error::Adoptable { tool, .. } => Some(format!(
+                "`cutover adopt --dry-run` shows how {tool}'s entries map to the migration files; \
+                 `cutover adopt` records them as applied without running them"
+            )),
             Error::LockTimeout { .. } => Some(
                 "wait for the other run to finish, or raise --lock-timeout; if its process is gone, \
                  the lock is released when its connection closes"

@@ -9,6 +9,7 @@
 //! and renders.
 //! See ARCHITECTURE.md for the module map.
 
+pub mod adopt;
 pub mod backup;
 pub mod checks;
 pub mod config;

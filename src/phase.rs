@@ -44,6 +44,9 @@ pub enum Phase {
     Resolve,
     #[serde(rename = "baseline")]
     Baseline,
+    /// Another tool's history recorded as cutover's.
+    #[serde(rename = "adopt")]
+    Adopt,
     #[serde(rename = "restore")]
     Restore,
     #[serde(rename = "notify")]
@@ -74,6 +77,7 @@ impl Phase {
             Phase::HooksAfterRollback => "hooks after rollback",
             Phase::Resolve => "resolve",
             Phase::Baseline => "baseline",
+            Phase::Adopt => "adopt",
             Phase::Restore => "restore",
             Phase::Notify => "notify",
             Phase::Record => "record",

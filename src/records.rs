@@ -21,6 +21,7 @@ pub enum RunKind {
     Rollback,
     Resolve,
     Baseline,
+    Adopt,
     Restore,
 }
 
@@ -33,6 +34,7 @@ impl RunKind {
             RunKind::Rollback => "rollback",
             RunKind::Resolve => "resolve",
             RunKind::Baseline => "baseline",
+            RunKind::Adopt => "adopt",
             RunKind::Restore => "restore",
         }
     }

@@ -35,6 +35,8 @@ Exit codes:
      anything: a failed check, hook or maintenance switch; a deploy or seed not approved
   11 deploy failed and was rolled back (the schema is proved back to its pre-deploy state)
   12 deploy failed and the rollback did not restore the pre-deploy schema
+  13 another tool's history (Prisma, Flyway, golang-migrate, …) is in the target and cutover has
+     none: `migrate` and `deploy` refuse; `cutover adopt` takes that history over
   130 interrupted by SIGINT/SIGTERM between two migrations (the one under way finished)";
 
 #[derive(Debug, Parser)]
@@ -141,6 +143,23 @@ cutover --env prod baseline --version 20241031_baseline_schema_only --yes"
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Take over another tool's history: record what it applied as applied, running nothing
+    #[command(
+        after_help = "Reads the history table of Prisma (_prisma_migrations), Flyway (flyway_schema_history), \
+golang-migrate or dbmate (schema_migrations), sqlx (_sqlx_migrations), goose (goose_db_version), Diesel \
+(__diesel_schema_migrations), Liquibase (DATABASECHANGELOG), sqitch (its registry, PostgreSQL and MariaDB) or \
+Laravel (migrations), matches each entry to a migration file and records it in cutover_migrations as \
+applied. Nothing is run and the other tool's table is left as it is.\n\n\
+Entries adoption cannot decide alone stop it with a list, until you say how to treat them: failed or \
+dirty ones (--failed), rolled-back ones (--rolled-back), ones with no migration file (--ignore-missing), \
+files that differ from what the tool ran, by the checksum it recorded (Prisma, Flyway, sqitch; --accept-edited).\n\n\
+Examples:\n  cutover adopt --dry-run                      # the mapping, entry by entry\n  \
+cutover --json adopt --dry-run\n  cutover --env prod adopt --from flyway --yes\n  \
+cutover adopt --failed pending --ignore-missing\n\n\
+Exit codes: 0 adopted (or nothing to adopt); 2 no such table, or more than one and no --from; 5 undecided \
+entries (the list says which)."
+    )]
+    Adopt(AdoptArgs),
     /// Run the environment's seeds alone, as a deploy with no migrations would
     #[command(
         after_help = "Examples:\n  cutover seed --env dev\n  cutover seed --env staging --dry-run"
@@ -429,7 +448,36 @@ impl From<FailOnArg> for cutover::config::FailOn {
     }
 }
 
-/// What every governed run (deploy, rollback, seed, resolve, baseline, restore) accepts.
+/// `cutover adopt`: how to treat what it cannot decide alone.
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// The tool whose history to take over, when the target holds more than one
+    #[arg(long, value_name = "TOOL", value_parser = clap::builder::PossibleValuesParser::new(cutover::adopt::tool_names()))]
+    pub from: Option<String>,
+    /// Failed or dirty entries: record them as applied (finished by hand) or leave them pending
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub failed: Option<TreatArg>,
+    /// Rolled-back entries: leave them pending, or record them as applied
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub rolled_back: Option<TreatArg>,
+    /// Leave out entries that no migration file matches
+    #[arg(long)]
+    pub ignore_missing: bool,
+    /// Record files that differ from what the tool ran (by its checksum) as they are now
+    #[arg(long)]
+    pub accept_edited: bool,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How `adopt` treats entries it cannot decide alone.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TreatArg {
+    Applied,
+    Pending,
+}
+
+/// What every governed run (deploy, rollback, seed, resolve, baseline, adopt, restore) accepts.
 #[derive(Debug, Args, Clone, Default)]
 pub struct RunArgs {
     /// Say what would change; change nothing, notify nobody

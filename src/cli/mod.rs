@@ -34,6 +34,7 @@ pub(crate) enum Exit {
     DeployFailed = 10,
     RolledBack = 11,
     RollbackFailed = 12,
+    Adoptable = 13,
     Interrupted = 130,
 }
 
@@ -59,6 +60,7 @@ fn exit_for(e: &Error) -> Exit {
         Error::Connect { .. } | Error::Database { .. } => Exit::Database,
         Error::MigrationFailed(_) | Error::Seed { .. } => Exit::MigrationFailed,
         Error::Refused { .. } => Exit::Refused,
+        Error::Adoptable { .. } => Exit::Adoptable,
         Error::LockTimeout { .. } => Exit::LockTimeout,
         Error::Prerequisite { .. } => Exit::Prerequisite,
         Error::Backup(_) => Exit::BackupFailed,

@@ -57,6 +57,8 @@ pub enum Work {
     UndoRun(String),
     Resolve(Resolve),
     Baseline(String),
+    /// Take over another tool's history (`cutover adopt`).
+    Adopt(crate::adopt::AdoptOptions),
     /// Replace the target with a backup.
     Restore {
         file: PathBuf,
@@ -72,6 +74,7 @@ impl Work {
             Work::Rollback(_) | Work::UndoRun(_) => RunKind::Rollback,
             Work::Resolve(_) => RunKind::Resolve,
             Work::Baseline(_) => RunKind::Baseline,
+            Work::Adopt(_) => RunKind::Adopt,
             Work::Restore { .. } => RunKind::Restore,
         }
     }
@@ -111,6 +114,7 @@ impl Work {
             ],
             Work::Resolve(_) => &[Backup, Resolve],
             Work::Baseline(_) => &[Backup, Baseline],
+            Work::Adopt(_) => &[Backup, Adopt],
             Work::Restore { .. } => &[Backup, MaintenanceOn, Restore, MaintenanceOff],
         }
     }
@@ -239,7 +243,11 @@ pub fn run(
     report.write_files(&dir, settings, &mut report_warnings(observer));
     match error {
         // Bad input is bad input whatever the work: exit 2, not "the deploy failed".
-        Some(e) if is_bad_input(&e) || !matches!(report.kind, RunKind::Deploy | RunKind::Seed) => {
+        Some(e)
+            if is_bad_input(&e)
+                || matches!(e, Error::Adoptable { .. })
+                || !matches!(report.kind, RunKind::Deploy | RunKind::Seed) =>
+        {
             Err(e)
         }
         _ => Ok(report),
@@ -405,7 +413,7 @@ impl<'s, 'o> Run<'s, 'o> {
         let none = self.report.pending.is_empty();
         match self.work {
             Work::Deploy => none && self.resumed.is_none(),
-            Work::Rollback(_) | Work::Baseline(_) => none,
+            Work::Rollback(_) | Work::Baseline(_) | Work::Adopt(_) => none,
             _ => false,
         }
     }
@@ -429,6 +437,7 @@ impl<'s, 'o> Run<'s, 'o> {
             Phase::HooksAfterRollback => self.hooks(When::AfterRollback),
             Phase::Resolve => self.resolve_work(),
             Phase::Baseline => self.baseline_work(),
+            Phase::Adopt => self.adopt_work(),
             Phase::Restore => self.restore_work(),
             Phase::HooksAfterDeploy => self.hooks(When::AfterDeploy),
             Phase::Preflight | Phase::Approval | Phase::Notify | Phase::Record => {

@@ -153,6 +153,11 @@ impl Run<'_, '_> {
                 self.report.pending.len(),
                 list(&self.report.pending)
             ),
+            Work::Adopt(_) => format!(
+                "record {} migration(s) another tool applied, without running them: {}",
+                self.report.pending.len(),
+                list(&self.report.pending)
+            ),
             Work::Restore { file, .. } => {
                 format!("replace everything in the database with {}", file.display())
             }

@@ -41,6 +41,9 @@ pub struct RunReport {
     pub undo: Option<super::Undone>,
     /// The run a `rollback --run` undid.
     pub undoes: Option<String>,
+    /// `cutover adopt`: the other tool's entries and what became of each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<crate::adopt::Adoption>,
     /// A dry run's plan: each script with its statements and lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planned: Option<crate::runner::MigrateReport>,
@@ -75,6 +78,7 @@ impl RunReport {
             undo: None,
             undoes: None,
             planned: None,
+            adoption: None,
             warnings: Vec::new(),
         }
     }
@@ -129,6 +133,7 @@ fn title(r: &RunReport) -> &'static str {
         RunKind::Rollback => "Rollback",
         RunKind::Resolve => "Resolve",
         RunKind::Baseline => "Baseline",
+        RunKind::Adopt => "Adopt",
         RunKind::Restore => "Restore",
     }
 }

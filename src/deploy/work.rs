@@ -63,6 +63,12 @@ impl Run<'_, '_> {
                     self.report.pending.join(", ")
                 ));
             }
+            Work::Adopt(opts) => {
+                let adoption = self.session.adopt(opts, true)?;
+                self.report.pending = adoption.recorded.clone();
+                detail.extend(mapping_lines(&adoption));
+                self.report.adoption = Some(adoption);
+            }
             Work::Restore { file, .. } => {
                 // Opened and hashed once: the restore loads this very descriptor.
                 let checked = crate::backup::check_restorable(self.settings(), file)?;
@@ -220,6 +226,23 @@ impl Run<'_, '_> {
         )))
     }
 
+    pub(super) fn adopt_work(&mut self) -> Result<Done, Failed> {
+        let Work::Adopt(opts) = self.work.clone() else {
+            return Ok(Done::skipped("not an adoption"));
+        };
+        let adoption = self.session.adopt(&opts, false)?;
+        self.changed = !adoption.recorded.is_empty();
+        self.report.applied = adoption.recorded.clone();
+        let line = format!(
+            "recorded as applied without running, from {} ({}): {}",
+            adoption.tool,
+            adoption.table,
+            adoption.recorded.join(", ")
+        );
+        self.report.adoption = Some(adoption);
+        Ok(Done::ran(line))
+    }
+
     pub(super) fn restore_work(&mut self) -> Result<Done, Failed> {
         let Some(checked) = self.checked.take() else {
             return Ok(Done::skipped("not a restore"));
@@ -339,4 +362,32 @@ impl Run<'_, '_> {
         };
         records::put(self.session.engine(), &row)
     }
+}
+
+/// The mapping for people: one line per entry of the other tool's history.
+fn mapping_lines(a: &crate::adopt::Adoption) -> Vec<String> {
+    use crate::adopt::Action;
+    let mut lines = vec![format!(
+        "{} entr{} in {} ({}):",
+        a.entries.len(),
+        if a.entries.len() == 1 { "y" } else { "ies" },
+        a.table,
+        a.tool
+    )];
+    for m in &a.entries {
+        let action = match m.action {
+            Action::Record => "record as applied",
+            Action::AlreadyRecorded => "already in cutover's history",
+            Action::LeavePending => "leave pending",
+            Action::Ignore => "left out (no file)",
+            Action::Stop => "undecided",
+        };
+        lines.push(format!(
+            "  {} [{}] → {}: {action}",
+            m.entry,
+            m.status.as_str(),
+            m.migration.as_deref().unwrap_or("no file")
+        ));
+    }
+    lines
 }

@@ -88,15 +88,14 @@ impl Session<'_> {
             .engine()
             .server_version()
             .map_err(Error::db("cannot read the server version"))?;
-        Ok(report::status(
-            self.migrations(),
-            self.entries(),
-            server_version,
-        ))
+        let mut report = report::status(self.migrations(), self.entries(), server_version);
+        report.foreign = self.foreign_history();
+        Ok(report)
     }
 
     /// The migrations `migrate` would apply, split and checked; changes nothing.
     pub fn plan_migrate(&mut self, opts: &MigrateOptions) -> Result<MigrateReport, Error> {
+        self.refuse_foreign()?;
         let jobs = plan::migrate(self.migrations(), self.entries(), opts, self.dialect())?;
         Ok(report::planned(self.context(), Direction::Up, &jobs, true))
     }
@@ -107,6 +106,7 @@ impl Session<'_> {
             return self.plan_migrate(opts);
         }
         self.refresh()?;
+        self.refuse_foreign()?;
         // Planned against a copy: the jobs borrow the migrations while the session runs.
         let found = self.migrations().clone();
         let jobs = plan::migrate(&found, self.entries(), opts, self.dialect())?;
@@ -206,17 +206,23 @@ impl Session<'_> {
         if dry_run {
             return Ok(ids);
         }
+        self.mark_applied(&chosen, "baseline: marked applied without running")?;
+        Ok(ids)
+    }
+
+    /// Record the migrations at `chosen` (indexes into the discovered migrations) as
+    /// applied without running them, each row carrying `note` (baseline, adopt).
+    pub(crate) fn mark_applied(&mut self, chosen: &[usize], note: &str) -> Result<(), Error> {
         self.prepare_write()?;
-        for i in chosen {
+        for &i in chosen {
             let m = &self.migrations().migrations[i];
             let mut row = execute::applied_row(&m.id, &m.name, &m.checksum, self.context());
-            row.error = Some("baseline: marked applied without running".into());
+            row.error = Some(note.to_string());
             self.engine()
                 .upsert_history(&row)
                 .map_err(Error::db("cannot write the history table"))?;
         }
-        self.refresh()?;
-        Ok(ids)
+        self.refresh()
     }
 
     /// Re-read the history after running scripts; a script's failure says more than a

@@ -14,6 +14,9 @@ pub struct StatusReport {
     pub layout: String,
     pub server_version: String,
     pub migrations: Vec<StatusEntry>,
+    /// Another tool's history, when cutover has none here (`cutover adopt` takes it over).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub foreign: Option<crate::adopt::Foreign>,
 }
 
 impl StatusReport {
@@ -73,6 +76,7 @@ pub(super) fn status(
         layout: found.layout.to_string(),
         server_version,
         migrations,
+        foreign: None,
     }
 }
 

@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod adopt;
 mod app;
 mod backup;
 mod backup_folder;

@@ -1,6 +1,7 @@
 //! One module per command: each turns its arguments into the library's options, calls the
 //! library, and renders what comes back.
 
+mod adopt;
 mod backup;
 mod config;
 mod deploy;
@@ -47,6 +48,7 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         Command::Baseline { version, run } => {
             governed::baseline(&settings(o, out)?, version, run, out)
         }
+        Command::Adopt(a) => adopt::run(&settings(o, out)?, a, out),
         Command::Seed(run) => governed::seed(&settings(o, out)?, run, out),
         Command::Schema => schema::run(&settings(o, out)?, out),
         Command::Diff { from, to } => diff::run(&settings(o, out)?, from, to, out),

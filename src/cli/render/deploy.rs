@@ -25,6 +25,9 @@ impl Renderer {
             _ => YELLOW,
         };
         let what = kind_name(r.kind);
+        if let (Outcome::DryRun, Some(a)) = (r.outcome, &r.adoption) {
+            self.adoption(a);
+        }
         if let (Outcome::DryRun, Some(planned)) = (r.outcome, &r.planned) {
             self.migrate(planned);
         } else if r.outcome == Outcome::NothingToDo && r.kind == RunKind::Rollback {
@@ -33,7 +36,7 @@ impl Renderer {
             let verb = match r.kind {
                 RunKind::Deploy => "apply",
                 RunKind::Rollback => "roll back",
-                RunKind::Baseline => "mark applied",
+                RunKind::Baseline | RunKind::Adopt => "mark applied",
                 _ => "change",
             };
             println!(
@@ -47,7 +50,11 @@ impl Renderer {
             p.status == PhaseStatus::Ok
                 && matches!(
                     p.name,
-                    Phase::Restore | Phase::Resolve | Phase::Baseline | Phase::Rollback
+                    Phase::Restore
+                        | Phase::Resolve
+                        | Phase::Baseline
+                        | Phase::Adopt
+                        | Phase::Rollback
                 )
         });
         for line in work.map(|p| p.detail.as_slice()).unwrap_or_default() {
@@ -86,6 +93,7 @@ fn kind_name(k: RunKind) -> &'static str {
         RunKind::Rollback => "rollback",
         RunKind::Resolve => "resolve",
         RunKind::Baseline => "baseline",
+        RunKind::Adopt => "adopt",
         RunKind::Restore => "restore",
     }
 }
@@ -258,4 +266,28 @@ pub fn watch_line(round: u32, failed_in_a_row: u32, results: &[CheckResult]) -> 
         "  {DIM}watch round {round}{DIM:#}{trend}: {}",
         checks.join("; ")
     )
+}
+
+impl Renderer {
+    /// `adopt --dry-run`: each entry of the other tool's history, its file and what
+    /// adoption does with it.
+    fn adoption(&self, a: &cutover::adopt::Adoption) {
+        use cutover::adopt::Action;
+        println!("{} ({}): {} entries", a.table, a.tool, a.entries.len());
+        for m in &a.entries {
+            let (style, action) = match m.action {
+                Action::Record => (GREEN, "record as applied"),
+                Action::AlreadyRecorded => (DIM, "already recorded"),
+                Action::LeavePending => (YELLOW, "leave pending"),
+                Action::Ignore => (YELLOW, "left out (no file)"),
+                Action::Stop => (RED, "undecided"),
+            };
+            println!(
+                "  {}  {DIM}{}{DIM:#} → {}  {style}{action}{style:#}",
+                self.scrub(&m.entry),
+                m.status.as_str(),
+                m.migration.as_deref().unwrap_or("no file")
+            );
+        }
+    }
 }

@@ -208,6 +208,17 @@ impl Renderer {
             counts.join(", ")
         };
         let _ = writeln!(out, "\n{summary}");
+        if let Some(f) = &r.foreign {
+            let _ = writeln!(
+                out,
+                "{YELLOW}{}'s history is in {} ({} entr{}) and cutover has none here: `migrate` refuses; \
+                 `cutover adopt --dry-run` shows how it maps to these files{YELLOW:#}",
+                f.tool,
+                f.table,
+                f.entries,
+                if f.entries == 1 { "y" } else { "ies" }
+            );
+        }
         print!("{out}");
     }
 
