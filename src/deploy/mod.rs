@@ -483,7 +483,11 @@ impl<'s, 'o> Run<'s, 'o> {
             duration_ms: t.elapsed().as_millis() as u64,
             detail,
         });
-        self.progress();
+        // A skipped phase changed nothing the row holds; the next phase's start writes it.
+        // (On SQLite every write is a durable commit, the bulk of a small deploy's time.)
+        if status != PhaseStatus::Skipped {
+            self.progress();
+        }
         result.map(|_| ())
     }
 
