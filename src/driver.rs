@@ -7,7 +7,8 @@
 //! ## Adding an engine
 //! 1. Add a variant to `target::EngineKind` and its URL schemes in `DatabaseUrl::parse`.
 //! 2. Write `engine/<name>.rs` (`connect` and an `impl Engine`), `schema/<name>.rs`
-//!    (introspection) and `backup/<name>.rs` (a `Native` dump/restore driver).
+//!    (introspection), `backup/<name>.rs` (a `Native` dump/restore driver) and
+//!    `squash/<name>.rs` (the schema dump a squash writes a baseline from).
 //! 3. Add its row below and its arm to `of`.
 //! 4. Run the engine-parametrised tests in `tests/it` against it.
 
@@ -47,6 +48,11 @@ pub struct Driver {
     /// The session setting that bounds every statement's run time, where there is one.
     pub statement_timeout: fn(Duration) -> Option<String>,
     pub scratch: ScratchPlace,
+    /// The database an administrative connection opens, to create a missing one
+    /// (`create_database = true`); `None` where databases are files.
+    pub admin_database: Option<&'static str>,
+    /// The schema dump a squash turns into a baseline, and the facts its proof compares.
+    pub squash: &'static dyn crate::squash::SchemaDump,
 }
 
 /// The row for `kind`.
@@ -72,6 +78,8 @@ static SQLITE: Driver = Driver {
     // SQLite has no per-statement limit a session can set.
     statement_timeout: |_| None,
     scratch: ScratchPlace::TempFile,
+    admin_database: None,
+    squash: &crate::squash::sqlite::SqliteDump,
 };
 
 static POSTGRES: Driver = Driver {
@@ -87,6 +95,8 @@ static POSTGRES: Driver = Driver {
     native: |tools| Box::new(crate::backup::postgres::Postgres::new(tools)),
     statement_timeout: |limit| Some(format!("SET statement_timeout = {}", limit.as_millis())),
     scratch: ScratchPlace::Server,
+    admin_database: Some("postgres"),
+    squash: &crate::squash::postgres::PostgresDump,
 };
 
 static MYSQL: Driver = Driver {
@@ -109,4 +119,6 @@ static MYSQL: Driver = Driver {
         ))
     },
     scratch: ScratchPlace::Server,
+    admin_database: Some(""),
+    squash: &crate::squash::mysql::MySqlDump,
 };

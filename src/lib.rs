@@ -31,6 +31,7 @@ pub mod schema;
 pub mod scratch;
 pub mod session;
 pub mod sql;
+pub mod squash;
 pub mod tables;
 pub mod target;
 pub mod units;

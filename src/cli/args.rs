@@ -164,6 +164,29 @@ Exit code 1 when the sides differ."
         #[arg(long, default_value = "target", value_name = "SIDE")]
         to: String,
     },
+    /// Replace the migrations up to VERSION with one baseline, proved equal in scratch databases
+    #[command(
+        after_help = "Applies the migrations up to VERSION to a scratch database on the target's server (the \
+target itself is never touched), dumps its schema with the engine's own tool (pg_dump, mariadb-dump, \
+sqlite_schema), applies that baseline to a second scratch database and compares the two: schema, grants, \
+routines, triggers, sequences and the --with-data rows. Only when they are equal are the squashed files \
+moved to cutover-squashed/ and the baseline written in the last one's place. A database that applied all \
+of them treats the baseline as applied; a fresh one runs only the baseline; one stopped part-way is refused.\n\n\
+Examples:\n  cutover squash --through 20240105090600\n  \
+cutover --env dev squash --through 0042 --with-data roles,settings --dry-run\n\n\
+Exit code 1 when the baseline does not reproduce the schema (the differences are listed, nothing changes)."
+    )]
+    Squash {
+        /// The last migration the baseline replaces (an id or a version)
+        #[arg(long, value_name = "VERSION")]
+        through: String,
+        /// Tables whose rows the baseline carries (rows earlier migrations seeded), comma-separated
+        #[arg(long, value_name = "TABLE,...", value_delimiter = ',')]
+        with_data: Vec<String>,
+        /// Prove it, change no file
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check the target: connectivity, migrations, [expect], integrity, [[checks]], security, drift
     #[command(
         after_help = "Levels: basic (connectivity, migration state), standard (+ [expect], orphaned rows \

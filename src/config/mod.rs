@@ -99,6 +99,8 @@ pub struct Environment {
     /// folder that holds several databases' histories side by side).
     #[serde(default)]
     pub include: Vec<String>,
+    /// Create the database `url` names when it does not exist (a test database).
+    pub create_database: Option<bool>,
     /// Where backups go, how they are verified, how long they are kept.
     #[serde(default)]
     pub backup: BackupSection,
@@ -184,6 +186,8 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// Only migrations whose file or folder name matches one of these are read.
     pub include: Vec<glob::Pattern>,
+    /// A command that changes the target creates its database when it is missing.
+    pub create_database: bool,
     /// What `validate` expects of the schema and data.
     pub expect: Expect,
     /// `validate`'s custom checks.
@@ -324,6 +328,7 @@ impl Settings {
             validate: sel.file.validate.clone(),
             config_path: sel.config_path,
             include,
+            create_database: sel.env.create_database.unwrap_or(false),
         })
     }
 
@@ -340,6 +345,7 @@ impl Settings {
             "init_sql": self.init_sql.iter().map(|s| self.url.scrub(s)).collect::<Vec<_>>(),
             "lock_timeout": format!("{}s", self.lock_timeout.as_secs_f64()),
             "include": self.include.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>(),
+            "create_database": self.create_database,
             "backup": self.backup,
             "validate": self.validate,
             "expect": self.expect,

@@ -30,6 +30,7 @@ mod safety;
 mod scratch;
 mod secrets;
 mod split_corpora;
+mod squash;
 mod tls;
 mod undo;
 mod validate;

@@ -12,6 +12,7 @@ mod migrate;
 mod runs;
 mod scaffold;
 mod schema;
+mod squash;
 mod status;
 mod validate;
 
@@ -50,6 +51,11 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         Command::Seed(run) => governed::seed(&settings(o, out)?, run, out),
         Command::Schema => schema::run(&settings(o, out)?, out),
         Command::Diff { from, to } => diff::run(&settings(o, out)?, from, to, out),
+        Command::Squash {
+            through,
+            with_data,
+            dry_run,
+        } => squash::run(&settings(o, out)?, through, with_data, *dry_run, out),
         Command::Validate {
             level,
             report,

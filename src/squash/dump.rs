@@ -1,0 +1,97 @@
+//! What a squash asks of an engine: the schema its own tool writes (`pg_dump`,
+//! `mariadb-dump`, SQLite's `sqlite_schema`), cleaned into a script any later migration can
+//! follow; the rows of the tables the operator names; and the facts the schema model does
+//! not hold (grants, routines, triggers, where sequences stand) that the proof compares.
+//! One implementation per engine, in this folder, wired through the driver table.
+
+use std::path::Path;
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::schema::Name;
+use crate::sql::{Dialect, Statement};
+use crate::target::DatabaseUrl;
+
+/// One engine's dump for a squash.
+pub trait SchemaDump: Sync {
+    /// The baseline script: the schema of `url` (which `engine` is connected to), the rows
+    /// of `with_data`, and sequences set where they stand.
+    fn baseline(
+        &self,
+        engine: &mut dyn Engine,
+        url: &DatabaseUrl,
+        with_data: &[Name],
+        tools: Option<&Path>,
+    ) -> Result<String, Error>;
+
+    /// Facts outside the schema model that a baseline must reproduce, one line each.
+    fn facts(&self, engine: &mut dyn Engine) -> Result<Vec<String>, Error>;
+
+    /// A query returning one text per row of `table` (all `columns`), for comparing rows.
+    fn rows_sql(&self, table: &Name, columns: &[String]) -> String;
+}
+
+/// The statements of `script` that `keep` accepts (given their text), written back as a
+/// script the engine's splitter reads the same way: a statement holding the delimiter
+/// (a trigger or routine body on MariaDB) gets a `DELIMITER` block of its own.
+pub(crate) fn rewrite(
+    script: &str,
+    dialect: Dialect,
+    keep: impl Fn(&str) -> Option<String>,
+) -> Result<String, Error> {
+    let statements: Vec<Statement> = crate::sql::split(script, dialect)
+        .map_err(|e| Error::Usage(format!("cannot split the schema dump: {e}")))?;
+    let mut out = String::new();
+    for s in statements {
+        let Some(sql) = keep(s.sql.trim()) else {
+            continue;
+        };
+        if dialect == Dialect::MySql && sql.contains(';') {
+            out.push_str(&format!("DELIMITER ;;\n{sql};;\nDELIMITER ;\n\n"));
+        } else {
+            out.push_str(&format!("{sql};\n\n"));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a statement starts with `word` (case-insensitive), after MySQL's `/*!NNNNN`.
+pub(crate) fn starts_with(sql: &str, word: &str) -> bool {
+    let s = sql.trim_start();
+    let s = s
+        .strip_prefix("/*!")
+        .map(|rest| {
+            rest.trim_start_matches(|c: char| c.is_ascii_digit())
+                .trim_start()
+        })
+        .unwrap_or(s);
+    s.len() >= word.len() && s[..word.len()].eq_ignore_ascii_case(word)
+}
+
+/// The rows of `query` (one text column) on `engine`, for facts.
+pub(crate) fn lines(engine: &mut dyn Engine, query: &str) -> Result<Vec<String>, Error> {
+    Ok(engine
+        .query(query)
+        .map_err(Error::db("cannot read the schema's facts"))?
+        .into_iter()
+        .map(|r| r.into_iter().next().flatten().unwrap_or_default())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_bodies_get_a_delimiter_of_their_own() {
+        let script = "DELIMITER ;;\nCREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; END;;\nDELIMITER ;\n/*!40101 SET NAMES utf8 */;\nCREATE TABLE a (x int);\n";
+        let out = rewrite(script, Dialect::MySql, |s| {
+            (!starts_with(s, "SET")).then(|| s.to_string())
+        })
+        .unwrap();
+        assert!(!out.contains("SET NAMES"), "{out}");
+        let again = crate::sql::split(&out, Dialect::MySql).unwrap();
+        assert_eq!(again.len(), 2, "{out}");
+        assert!(again[0].sql.ends_with("END"), "{out}");
+    }
+}
