@@ -119,6 +119,7 @@ static MYSQL: Driver = Driver {
         ))
     },
     scratch: ScratchPlace::Server,
-    admin_database: Some(""),
+    // Every user may open information_schema.
+    admin_database: Some("information_schema"),
     squash: &crate::squash::mysql::MySqlDump,
 };

@@ -12,6 +12,7 @@ mod browser;
 mod checks;
 mod cli;
 mod corpora;
+mod create_database;
 mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
