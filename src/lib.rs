@@ -26,6 +26,7 @@ pub mod migrations;
 pub mod phase;
 pub mod records;
 pub mod redact;
+pub mod rehearse;
 pub mod runner;
 pub mod schema;
 pub mod scratch;

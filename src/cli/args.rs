@@ -187,6 +187,26 @@ Exit code 1 when the baseline does not reproduce the schema (the differences are
         #[arg(long)]
         dry_run: bool,
     },
+    /// Try the pending migrations on a scratch copy of the environment: timed, verified, rolled back, applied again
+    #[command(
+        after_help = "Makes a scratch database on the environment's server (or at [environments.<n>.rehearse] url), \
+copies the environment's schema and history into it (`--copy data`: every row too), applies the pending \
+migrations timing each one, runs the environment's verify checks and [expect], rolls every migration back \
+and proves the schema equals the copy's, then applies them again and proves it equals the first apply. A \
+migration without a down script stops the round trip there. The environment is only read; the scratch \
+database is dropped on every way out.\n\n\
+Examples:\n  cutover rehearse --env prod\n  \
+cutover rehearse --env staging --copy data --report rehearsal.html --report rehearsal.json\n\n\
+Exit code 1 when anything differs, a check fails or a migration fails."
+    )]
+    Rehearse {
+        /// schema (default, or [environments.<n>.rehearse] copy) or data
+        #[arg(long, value_enum, value_name = "WHAT")]
+        copy: Option<CopyArg>,
+        /// Write the report to FILE: .json, .md or .html by extension (repeatable)
+        #[arg(long, value_name = "FILE")]
+        report: Vec<PathBuf>,
+    },
     /// Check the target: connectivity, migrations, [expect], integrity, [[checks]], security, drift
     #[command(
         after_help = "Levels: basic (connectivity, migration state), standard (+ [expect], orphaned rows \
@@ -380,6 +400,22 @@ pub struct LintArgs {
     /// List every rule (id, engine, severity, the safe way) and exit
     #[arg(long)]
     pub rules: bool,
+}
+
+/// What `rehearse` copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CopyArg {
+    Schema,
+    Data,
+}
+
+impl From<CopyArg> for cutover::config::CopyMode {
+    fn from(c: CopyArg) -> Self {
+        match c {
+            CopyArg::Schema => cutover::config::CopyMode::Schema,
+            CopyArg::Data => cutover::config::CopyMode::Data,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -101,6 +101,9 @@ pub struct Environment {
     pub include: Vec<String>,
     /// Create the database `url` names when it does not exist (a test database).
     pub create_database: Option<bool>,
+    /// Where and how `cutover rehearse` copies the environment.
+    #[serde(default)]
+    pub rehearse: RehearseSection,
     /// Where backups go, how they are verified, how long they are kept.
     #[serde(default)]
     pub backup: BackupSection,
@@ -175,6 +178,33 @@ pub struct Overrides {
     pub lock_timeout: Option<Duration>,
 }
 
+/// `[environments.<name>.rehearse]` as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RehearseSection {
+    /// A database on the server the scratch copy is made on (default: the target's).
+    pub url: Option<String>,
+    pub copy: Option<CopyMode>,
+}
+
+/// What a rehearsal copies from the environment into its scratch database.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyMode {
+    /// The schema (and the history), no rows.
+    #[default]
+    Schema,
+    /// The schema and every table's rows.
+    Data,
+}
+
+/// `cutover rehearse`'s settings.
+#[derive(Debug, Clone, Default)]
+pub struct RehearsePolicy {
+    pub url: Option<DatabaseUrl>,
+    pub copy: CopyMode,
+}
+
 /// Everything a command needs to know about where and how to run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -188,6 +218,8 @@ pub struct Settings {
     pub include: Vec<glob::Pattern>,
     /// A command that changes the target creates its database when it is missing.
     pub create_database: bool,
+    /// `cutover rehearse`: the server its scratch copy goes on, and what it copies.
+    pub rehearse: RehearsePolicy,
     /// What `validate` expects of the schema and data.
     pub expect: Expect,
     /// `validate`'s custom checks.
@@ -329,6 +361,16 @@ impl Settings {
             config_path: sel.config_path,
             include,
             create_database: sel.env.create_database.unwrap_or(false),
+            rehearse: RehearsePolicy {
+                url: sel
+                    .env
+                    .rehearse
+                    .url
+                    .as_deref()
+                    .map(DatabaseUrl::parse)
+                    .transpose()?,
+                copy: sel.env.rehearse.copy.unwrap_or_default(),
+            },
         })
     }
 

@@ -27,6 +27,7 @@ mod migrate;
 mod one_transaction;
 mod policy;
 mod readme;
+mod rehearse;
 mod safety;
 mod scratch;
 mod secrets;

@@ -9,6 +9,7 @@ mod fleet;
 mod governed;
 mod lint;
 mod migrate;
+mod rehearse;
 mod runs;
 mod scaffold;
 mod schema;
@@ -51,6 +52,7 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         Command::Seed(run) => governed::seed(&settings(o, out)?, run, out),
         Command::Schema => schema::run(&settings(o, out)?, out),
         Command::Diff { from, to } => diff::run(&settings(o, out)?, from, to, out),
+        Command::Rehearse { copy, report } => rehearse::run(&settings(o, out)?, *copy, report, out),
         Command::Squash {
             through,
             with_data,

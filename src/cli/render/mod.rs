@@ -21,6 +21,7 @@ mod backup;
 mod deploy;
 mod fleet;
 mod lint;
+mod rehearse;
 mod schema;
 mod squash;
 mod validate;
