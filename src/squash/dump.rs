@@ -68,6 +68,33 @@ pub(crate) fn starts_with(sql: &str, word: &str) -> bool {
     s.len() >= word.len() && s[..word.len()].eq_ignore_ascii_case(word)
 }
 
+/// The server's version string, to find a dump tool not older than it.
+pub(crate) fn server_version(engine: &mut dyn Engine) -> Result<String, Error> {
+    engine
+        .server_version()
+        .map_err(Error::db("cannot read the server version"))
+}
+
+/// A query returning each row of `table` as one text: `quote` applied to every column,
+/// joined with `join` (`CONCAT_WS(',', …)` or `||` chains, as the engine writes them).
+pub(crate) fn quoted_rows(
+    dialect: Dialect,
+    table: &Name,
+    columns: &[String],
+    quote: &str,
+    join: impl Fn(Vec<String>) -> String,
+) -> String {
+    let values: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{quote}({})", dialect.quote(c)))
+        .collect();
+    format!(
+        "SELECT {} FROM {}",
+        join(values),
+        dialect.quote(&table.name)
+    )
+}
+
 /// The rows of `query` (one text column) on `engine`, for facts.
 pub(crate) fn lines(engine: &mut dyn Engine, query: &str) -> Result<Vec<String>, Error> {
     Ok(engine

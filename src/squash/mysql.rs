@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::dump::{SchemaDump, lines, rewrite, starts_with};
+use super::dump::{SchemaDump, lines, quoted_rows, rewrite, server_version, starts_with};
 use crate::backup::mysql::{MySql, options_file};
 use crate::backup::tools;
 use crate::engine::Engine;
@@ -28,9 +28,7 @@ impl SchemaDump for MySqlDump {
         with_data: &[Name],
         tools: Option<&Path>,
     ) -> Result<String, Error> {
-        let server = engine
-            .server_version()
-            .map_err(Error::db("cannot read the server version"))?;
+        let server = server_version(engine)?;
         let (tool, _) = MySql::new(tools.map(Path::to_path_buf)).tools(&server)?;
         let db = url
             .database()
@@ -88,15 +86,9 @@ impl SchemaDump for MySqlDump {
     }
 
     fn rows_sql(&self, table: &Name, columns: &[String]) -> String {
-        let cols: Vec<String> = columns
-            .iter()
-            .map(|c| format!("QUOTE({})", Dialect::MySql.quote(c)))
-            .collect();
-        format!(
-            "SELECT CONCAT_WS(',', {}) FROM {}",
-            cols.join(", "),
-            Dialect::MySql.quote(&table.name)
-        )
+        quoted_rows(Dialect::MySql, table, columns, "QUOTE", |v| {
+            format!("CONCAT_WS(',', {})", v.join(", "))
+        })
     }
 }
 

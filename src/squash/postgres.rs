@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::dump::{SchemaDump, lines, rewrite, starts_with};
+use super::dump::{SchemaDump, lines, rewrite, server_version, starts_with};
 use crate::backup::postgres::{Postgres, libpq};
 use crate::backup::tools;
 use crate::engine::Engine;
@@ -29,9 +29,7 @@ impl SchemaDump for PostgresDump {
         with_data: &[Name],
         tools: Option<&Path>,
     ) -> Result<String, Error> {
-        let server = engine
-            .server_version()
-            .map_err(Error::db("cannot read the server version"))?;
+        let server = server_version(engine)?;
         let tool = Postgres::new(tools.map(Path::to_path_buf)).tool("pg_dump", &server)?;
         let dump = |args: &[String]| -> Result<String, Error> {
             let mut cmd = Command::new(&tool.path);

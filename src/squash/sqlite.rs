@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::dump::{SchemaDump, lines};
+use super::dump::{SchemaDump, lines, quoted_rows};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::schema::Name;
@@ -87,15 +87,9 @@ impl SchemaDump for SqliteDump {
     }
 
     fn rows_sql(&self, table: &Name, columns: &[String]) -> String {
-        let values: Vec<String> = columns
-            .iter()
-            .map(|c| format!("quote({})", Dialect::Sqlite.quote(c)))
-            .collect();
-        format!(
-            "SELECT {} FROM {}",
-            values.join(" || ',' || "),
-            Dialect::Sqlite.quote(&table.name)
-        )
+        quoted_rows(Dialect::Sqlite, table, columns, "quote", |v| {
+            v.join(" || ',' || ")
+        })
     }
 }
 

@@ -135,16 +135,31 @@ fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(&ok(out)).unwrap()
 }
 
+/// The ids a `migrate --json` ran.
+fn ran(out: &std::process::Output) -> Vec<String> {
+    json(out)["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `id:name` of every role: the ids show whether the sequence continued past the row
+/// the seed deleted.
 fn roles(db: &TestDb) -> Vec<String> {
-    let mut rows: Vec<String> = db
-        .connect()
-        .query("SELECT name FROM roles ORDER BY id")
+    db.connect()
+        .query("SELECT id, name FROM roles ORDER BY id")
         .unwrap()
         .into_iter()
-        .map(|r| r[0].clone().unwrap_or_default())
-        .collect();
-    rows.dedup();
-    rows
+        .map(|r| {
+            format!(
+                "{}:{}",
+                r[0].clone().unwrap_or_default(),
+                r[1].clone().unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 fn three_cases(kind: Kind) {
@@ -189,34 +204,21 @@ fn three_cases(kind: Kind) {
     assert_eq!(status["squash"]["case"], "complete", "{status}");
     let text = ok(&p.run(&old, &[], &["status"]));
     assert!(text.contains("this database applied all of them"), "{text}");
-    let out = ok(&p.run(&old, &[], &["migrate", "--json"]));
-    let ran: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let ids: Vec<&str> = ran["scripts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["5"]);
+    assert_eq!(ran(&p.run(&old, &[], &["migrate", "--json"])), ["5"]);
 
     // None of them: only the baseline, then 4 and 5.
     let status = json(&p.run(&fresh, &[], &["status", "--json"]));
     assert_eq!(status["squash"]["case"], "fresh", "{status}");
-    let ran: serde_json::Value =
-        serde_json::from_str(&ok(&p.run(&fresh, &[], &["migrate", "--json"]))).unwrap();
-    let ids: Vec<&str> = ran["scripts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["3", "4", "5"]);
+    assert_eq!(
+        ran(&p.run(&fresh, &[], &["migrate", "--json"])),
+        ["3", "4", "5"]
+    );
     assert_eq!(
         roles(&fresh),
         roles(&old),
         "seeded rows, and the sequence continued"
     );
-    assert_eq!(roles(&fresh), ["admin", "staff", "guest"]);
+    assert_eq!(roles(&fresh), ["1:admin", "2:staff", "4:guest"]);
     let diff = p.run(&fresh, &[], &["diff", "--from", &old.url, "--to", "target"]);
     assert!(diff.status.success(), "{}", stdout(&diff));
     let status = json(&p.run(&fresh, &[], &["status", "--json"]));
