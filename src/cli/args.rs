@@ -190,19 +190,24 @@ Exit code 1 when the baseline does not reproduce the schema (the differences are
     /// Try the pending migrations on a scratch copy of the environment: timed, verified, rolled back, applied again
     #[command(
         after_help = "Makes a scratch database on the environment's server (or at [environments.<n>.rehearse] url), \
-copies the environment's schema and history into it (`--copy data`: every row too), applies the pending \
+copies the environment's schema and history into it (`--copy data`: every row too; `--copy sample`: \
+up to --sample-rows rows of each table), applies the pending \
 migrations timing each one, runs the environment's verify checks and [expect], rolls every migration back \
 and proves the schema equals the copy's, then applies them again and proves it equals the first apply. A \
 migration without a down script stops the round trip there. The environment is only read; the scratch \
 database is dropped on every way out.\n\n\
 Examples:\n  cutover rehearse --env prod\n  \
-cutover rehearse --env staging --copy data --report rehearsal.html --report rehearsal.json\n\n\
+cutover rehearse --env staging --copy data --report rehearsal.html --report rehearsal.json\n  \
+cutover rehearse --env prod --copy sample --sample-rows 500\n\n\
 Exit code 1 when anything differs, a check fails or a migration fails."
     )]
     Rehearse {
-        /// schema (default, or [environments.<n>.rehearse] copy) or data
+        /// schema (default, or [environments.<n>.rehearse] copy), data, or sample
         #[arg(long, value_enum, value_name = "WHAT")]
         copy: Option<CopyArg>,
+        /// With --copy sample: rows per table [default: rehearse.sample_rows, or 1000]
+        #[arg(long, value_name = "N")]
+        sample_rows: Option<u64>,
         /// Write the report to FILE: .json, .md or .html by extension (repeatable)
         #[arg(long, value_name = "FILE")]
         report: Vec<PathBuf>,
@@ -407,6 +412,7 @@ pub struct LintArgs {
 pub enum CopyArg {
     Schema,
     Data,
+    Sample,
 }
 
 impl From<CopyArg> for cutover::config::CopyMode {
@@ -414,6 +420,7 @@ impl From<CopyArg> for cutover::config::CopyMode {
         match c {
             CopyArg::Schema => cutover::config::CopyMode::Schema,
             CopyArg::Data => cutover::config::CopyMode::Data,
+            CopyArg::Sample => cutover::config::CopyMode::Sample,
         }
     }
 }

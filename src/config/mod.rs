@@ -185,6 +185,8 @@ pub struct RehearseSection {
     /// A database on the server the scratch copy is made on (default: the target's).
     pub url: Option<String>,
     pub copy: Option<CopyMode>,
+    /// With `copy = "sample"`: rows per table (default 1000).
+    pub sample_rows: Option<u64>,
 }
 
 /// What a rehearsal copies from the environment into its scratch database.
@@ -196,13 +198,20 @@ pub enum CopyMode {
     Schema,
     /// The schema and every table's rows.
     Data,
+    /// The schema and up to `sample_rows` rows of each table (foreign keys not checked
+    /// against them: a sample is not closed under its references).
+    Sample,
 }
+
+/// Rows per table a rehearsal's sample copies unless `sample_rows` says.
+pub const DEFAULT_SAMPLE_ROWS: u64 = 1000;
 
 /// `cutover rehearse`'s settings.
 #[derive(Debug, Clone, Default)]
 pub struct RehearsePolicy {
     pub url: Option<DatabaseUrl>,
     pub copy: CopyMode,
+    pub sample_rows: u64,
 }
 
 /// Everything a command needs to know about where and how to run.
@@ -370,6 +379,7 @@ impl Settings {
                     .map(DatabaseUrl::parse)
                     .transpose()?,
                 copy: sel.env.rehearse.copy.unwrap_or_default(),
+                sample_rows: sel.env.rehearse.sample_rows.unwrap_or(DEFAULT_SAMPLE_ROWS),
             },
         })
     }

@@ -128,12 +128,16 @@ pub fn rehearse(
     let mut session = Session::open(&on, Access::Change, observer)?;
     let copied = introspect(session.engine(), "the copy")?;
     report.copy_fingerprint = copied.fingerprint();
-    compare(
-        &mut report.differences,
-        "the copy against the environment",
-        &target_schema,
-        &copied,
-    );
+    // A sample's foreign keys are not validated (PostgreSQL: `NOT VALID`), so it differs
+    // from the environment there by design; the round trip is compared with the copy.
+    if settings.rehearse.copy != CopyMode::Sample {
+        compare(
+            &mut report.differences,
+            "the copy against the environment",
+            &target_schema,
+            &copied,
+        );
+    }
     run(&mut session, settings, &copied, &mut report)?;
     drop(session);
     drop(scratch);
@@ -241,12 +245,16 @@ fn run(
 }
 
 /// The environment's verify checks and `[expect]` (and the other standard checks but
-/// connectivity), on the scratch copy.
+/// connectivity, and but orphaned rows on a sample), on the scratch copy.
 fn checks(session: &mut Session, settings: &Settings) -> Result<Vec<CheckResult>, Error> {
     let mut out: Vec<CheckResult> = crate::validate::validate_in(session, Level::Standard)?
         .checks
         .into_iter()
         .filter(|c| !c.id.starts_with("connectivity"))
+        // A sample is not closed under its foreign keys: orphans there say nothing.
+        .filter(|c| {
+            settings.rehearse.copy != CopyMode::Sample || !c.id.starts_with("integrity.orphans")
+        })
         .collect();
     out.extend(crate::checks::run_all(
         Some(session.engine()),

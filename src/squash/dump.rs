@@ -29,6 +29,25 @@ pub trait SchemaDump: Sync {
 
     /// A query returning one text per row of `table` (all `columns`), for comparing rows.
     fn rows_sql(&self, table: &Name, columns: &[String]) -> String;
+
+    /// A query returning up to `limit` rows of `table` as SQL value lists (`'a', 1, NULL`)
+    /// of `columns`, for a rehearsal's sample.
+    fn sample_sql(&self, table: &Name, columns: &[String], limit: u64) -> String;
+
+    /// The `INSERT` a sampled value list follows (up to `VALUES`), for `columns`.
+    fn insert_sql(&self, table: &Name, columns: &[String]) -> String;
+
+    /// Statements run on the connection that loads a sample, so rows load without the
+    /// rows they reference (a sample is not closed under its foreign keys).
+    fn relax_foreign_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// For a statement of the schema dump that adds a foreign key checked against existing
+    /// rows: the same statement checking none of them, to run once the sample is in.
+    fn deferred_foreign_key(&self, _sql: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The statements of `script` that `keep` accepts (given their text), written back as a
@@ -92,6 +111,16 @@ pub(crate) fn quoted_rows(
         "SELECT {} FROM {}",
         join(values),
         dialect.quote(&table.name)
+    )
+}
+
+/// `INSERT INTO t (columns) VALUES`, quoted for `dialect`.
+pub(crate) fn insert(dialect: Dialect, table: &Name, columns: &[String]) -> String {
+    let names: Vec<String> = columns.iter().map(|c| dialect.quote(c)).collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES",
+        dialect.quote(&table.name),
+        names.join(", ")
     )
 }
 

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::dump::{SchemaDump, lines, quoted_rows, rewrite, server_version, starts_with};
+use super::dump::{SchemaDump, insert, lines, quoted_rows, rewrite, server_version, starts_with};
 use crate::backup::mysql::{MySql, options_file};
 use crate::backup::tools;
 use crate::engine::Engine;
@@ -89,6 +89,21 @@ impl SchemaDump for MySqlDump {
         quoted_rows(Dialect::MySql, table, columns, "QUOTE", |v| {
             format!("CONCAT_WS(',', {})", v.join(", "))
         })
+    }
+
+    fn sample_sql(&self, table: &Name, columns: &[String], limit: u64) -> String {
+        let rows = quoted_rows(Dialect::MySql, table, columns, "QUOTE", |v| {
+            format!("CONCAT_WS(', ', {})", v.join(", "))
+        });
+        format!("{rows} LIMIT {limit}")
+    }
+
+    fn insert_sql(&self, table: &Name, columns: &[String]) -> String {
+        insert(Dialect::MySql, table, columns)
+    }
+
+    fn relax_foreign_keys(&self) -> &'static [&'static str] {
+        &["SET SESSION foreign_key_checks = 0"]
     }
 }
 

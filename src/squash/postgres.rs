@@ -104,6 +104,33 @@ impl SchemaDump for PostgresDump {
     fn rows_sql(&self, table: &Name, _columns: &[String]) -> String {
         format!("SELECT to_jsonb(t)::text FROM {} t", qualified(table))
     }
+
+    fn sample_sql(&self, table: &Name, columns: &[String], limit: u64) -> String {
+        let values: Vec<String> = columns
+            .iter()
+            .map(|c| format!("quote_nullable({})", Dialect::Postgres.quote(c)))
+            .collect();
+        format!(
+            "SELECT concat_ws(', ', {}) FROM {} LIMIT {limit}",
+            values.join(", "),
+            qualified(table)
+        )
+    }
+
+    fn insert_sql(&self, table: &Name, columns: &[String]) -> String {
+        let names: Vec<String> = columns.iter().map(|c| Dialect::Postgres.quote(c)).collect();
+        // Identity columns keep the sampled values.
+        format!(
+            "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE VALUES",
+            qualified(table),
+            names.join(", ")
+        )
+    }
+
+    fn deferred_foreign_key(&self, sql: &str) -> Option<String> {
+        (starts_with(sql, "ALTER TABLE") && sql.contains(" FOREIGN KEY "))
+            .then(|| format!("{sql} NOT VALID"))
+    }
 }
 
 fn qualified(n: &Name) -> String {

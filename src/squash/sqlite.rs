@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::dump::{SchemaDump, lines, quoted_rows};
+use super::dump::{SchemaDump, insert, lines, quoted_rows};
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::schema::Name;
@@ -90,6 +90,21 @@ impl SchemaDump for SqliteDump {
         quoted_rows(Dialect::Sqlite, table, columns, "quote", |v| {
             v.join(" || ',' || ")
         })
+    }
+
+    fn sample_sql(&self, table: &Name, columns: &[String], limit: u64) -> String {
+        let rows = quoted_rows(Dialect::Sqlite, table, columns, "quote", |v| {
+            v.join(" || ', ' || ")
+        });
+        format!("{rows} LIMIT {limit}")
+    }
+
+    fn insert_sql(&self, table: &Name, columns: &[String]) -> String {
+        insert(Dialect::Sqlite, table, columns)
+    }
+
+    fn relax_foreign_keys(&self) -> &'static [&'static str] {
+        &["PRAGMA foreign_keys = OFF"]
     }
 }
 

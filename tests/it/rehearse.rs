@@ -164,4 +164,43 @@ fn a_leaky_down_script_fails(kind: Kind) {
     );
 }
 
-per_engine!(round_trip, stops_without_down, a_leaky_down_script_fails);
+/// A sample: one row of each table, whatever they reference; the rehearsal passes.
+fn a_sample_of_each_table(kind: Kind) {
+    let db = TestDb::new(kind);
+    project(&db, &[]);
+    let mut e = db.connect();
+    e.execute("INSERT INTO a VALUES (2, 'y')").unwrap();
+    e.execute("INSERT INTO a VALUES (3, 'z')").unwrap();
+    e.execute(
+        "CREATE TABLE kids (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES a (id))",
+    )
+    .unwrap();
+    // The first row of kids references the last row of a: outside a one-row sample of a.
+    e.execute("INSERT INTO kids VALUES (1, 3)").unwrap();
+    e.execute("INSERT INTO kids VALUES (2, 1)").unwrap();
+    drop(e);
+    let (out, r) = rehearse(&db, &["--copy", "sample", "--sample-rows", "1"]);
+    assert!(out.status.success(), "{}\n{r}", stderr(&out));
+    assert_eq!(r["copy"], "sample");
+    assert_eq!(r["reapply_matches_first"], true, "{r}");
+    // The verify check counts the rows of a in the copy: one.
+    let verify = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"].as_str().unwrap().starts_with("verify"))
+        .expect("the verify check ran");
+    assert_eq!(verify["status"], "pass", "{verify}");
+    assert_eq!(
+        db.count("SELECT count(*) FROM a"),
+        3,
+        "the environment is as it was"
+    );
+}
+
+per_engine!(
+    round_trip,
+    stops_without_down,
+    a_leaky_down_script_fails,
+    a_sample_of_each_table
+);

@@ -52,7 +52,11 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         Command::Seed(run) => governed::seed(&settings(o, out)?, run, out),
         Command::Schema => schema::run(&settings(o, out)?, out),
         Command::Diff { from, to } => diff::run(&settings(o, out)?, from, to, out),
-        Command::Rehearse { copy, report } => rehearse::run(&settings(o, out)?, *copy, report, out),
+        Command::Rehearse {
+            copy,
+            sample_rows,
+            report,
+        } => rehearse::run(&settings(o, out)?, *copy, *sample_rows, report, out),
         Command::Squash {
             through,
             with_data,

@@ -13,6 +13,7 @@ use crate::cli::render::{self, Renderer};
 pub fn run(
     settings: &Settings,
     copy: Option<CopyArg>,
+    sample_rows: Option<u64>,
     reports: &[PathBuf],
     out: &mut Renderer,
 ) -> Result<Exit, Error> {
@@ -22,6 +23,9 @@ pub fn run(
     let mut settings = settings.clone();
     if let Some(c) = copy {
         settings.rehearse.copy = c.into();
+    }
+    if let Some(n) = sample_rows {
+        settings.rehearse.sample_rows = n;
     }
     let mut observer = out.observer();
     let report = cutover::rehearse::rehearse(&settings, &mut observer)?;
