@@ -49,6 +49,8 @@ pub struct RehearsalReport {
     pub target: String,
     /// The server the scratch copy was made on, password hidden.
     pub scratch_server: String,
+    /// The scratch copy itself (dropped when the rehearsal ends), password hidden.
+    pub scratch: String,
     pub engine: String,
     pub copy: CopyMode,
     pub started_at: String,
@@ -109,6 +111,7 @@ pub fn rehearse(
         environment: settings.env.clone(),
         target: settings.url.to_string(),
         scratch_server: server.to_string(),
+        scratch: scratch.url().to_string(),
         engine: crate::driver::of(settings.url.kind()).name.to_string(),
         copy: settings.rehearse.copy,
         started_at: started.to_string(),

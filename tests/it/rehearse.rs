@@ -198,7 +198,52 @@ fn a_sample_of_each_table(kind: Kind) {
     );
 }
 
+/// A migration that fails: reported, exit 1, the environment unchanged, and the scratch
+/// copy dropped all the same.
+fn a_failing_migration(kind: Kind) {
+    let db = TestDb::new(kind);
+    project(
+        &db,
+        &[(
+            "migrations/3_note.up.sql",
+            "ALTER TABLE nowhere ADD COLUMN note VARCHAR(20);\n",
+        )],
+    );
+    let (out, r) = rehearse(&db, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}\n{r}", stderr(&out));
+    assert!(
+        r["apply_error"].as_str().unwrap().contains("nowhere"),
+        "{r}"
+    );
+    assert_eq!(db.history().len(), 1, "the environment is as it was");
+    let scratch = r["scratch"].as_str().unwrap();
+    let gone = match kind {
+        Kind::Sqlite => !std::path::Path::new(scratch.trim_start_matches("sqlite://")).exists(),
+        _ => {
+            let name = scratch
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap();
+            assert!(name.starts_with("cutover_scratch_"), "{name}");
+            let sql = match kind {
+                Kind::Postgres => {
+                    format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'")
+                }
+                _ => format!(
+                    "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}'"
+                ),
+            };
+            db.count(&sql) == 0
+        }
+    };
+    assert!(gone, "the scratch copy {scratch} was dropped");
+}
+
 per_engine!(
+    a_failing_migration,
     round_trip,
     stops_without_down,
     a_leaky_down_script_fails,
