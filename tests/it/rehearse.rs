@@ -63,6 +63,14 @@ fn rehearse(db: &TestDb, args: &[&str]) -> (std::process::Output, serde_json::Va
     (out, serde_json::from_str(&text).unwrap())
 }
 
+/// The project with `file` replaced by `sql`, rehearsed: it must fail (exit 1).
+fn failing(db: &TestDb, file: &str, sql: &str) -> (std::process::Output, serde_json::Value) {
+    project(db, &[(file, sql)]);
+    let (out, r) = rehearse(db, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}\n{r}", stderr(&out));
+    (out, r)
+}
+
 fn round_trip(kind: Kind) {
     let (db, server) = (TestDb::new(kind), TestDb::new(kind));
     project_on(&db, &[], &format!("url = \"{}\"\n", server.url));
@@ -142,15 +150,11 @@ fn stops_without_down(kind: Kind) {
 /// A down script that leaves an index behind: the rollback does not come back to the copy.
 fn a_leaky_down_script_fails(kind: Kind) {
     let db = TestDb::new(kind);
-    project(
+    let (out, r) = failing(
         &db,
-        &[(
-            "migrations/2_b.up.sql",
-            "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id));\nCREATE INDEX a_name ON a (name);\n",
-        )],
+        "migrations/2_b.up.sql",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id));\nCREATE INDEX a_name ON a (name);\n",
     );
-    let (out, r) = rehearse(&db, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}\n{r}", stderr(&out));
     assert_eq!(r["rollback_matches_copy"], false, "{r}");
     let diffs = r["differences"].to_string();
     assert!(
@@ -202,15 +206,11 @@ fn a_sample_of_each_table(kind: Kind) {
 /// copy dropped all the same.
 fn a_failing_migration(kind: Kind) {
     let db = TestDb::new(kind);
-    project(
+    let (_, r) = failing(
         &db,
-        &[(
-            "migrations/3_note.up.sql",
-            "ALTER TABLE nowhere ADD COLUMN note VARCHAR(20);\n",
-        )],
+        "migrations/3_note.up.sql",
+        "ALTER TABLE nowhere ADD COLUMN note VARCHAR(20);\n",
     );
-    let (out, r) = rehearse(&db, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}\n{r}", stderr(&out));
     assert!(
         r["apply_error"].as_str().unwrap().contains("nowhere"),
         "{r}"
