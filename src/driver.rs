@@ -7,7 +7,8 @@
 //! ## Adding an engine
 //! 1. Add a variant to `target::EngineKind` and its URL schemes in `DatabaseUrl::parse`.
 //! 2. Write `engine/<name>.rs` (`connect` and an `impl Engine`), `schema/<name>.rs`
-//!    (introspection) and `backup/<name>.rs` (a `Native` dump/restore driver).
+//!    (introspection), `backup/<name>.rs` (a `Native` dump/restore driver) and
+//!    `squash/<name>.rs` (the schema dump a squash writes a baseline from).
 //! 3. Add its row below and its arm to `of`.
 //! 4. Run the engine-parametrised tests in `tests/it` against it.
 
@@ -49,6 +50,11 @@ pub struct Driver {
     pub scratch: ScratchPlace,
     /// Where sqitch keeps its registry, when a connection to the target can read it.
     pub sqitch: Option<SqitchRegistry>,
+    /// The database an administrative connection opens, to create a missing one
+    /// (`create_database = true`); `None` where databases are files.
+    pub admin_database: Option<&'static str>,
+    /// The schema dump a squash turns into a baseline, and the facts its proof compares.
+    pub squash: &'static dyn crate::squash::SchemaDump,
 }
 
 /// sqitch's registry as seen from a connection to the target: `<registry>.changes`.
@@ -86,6 +92,8 @@ static SQLITE: Driver = Driver {
     scratch: ScratchPlace::TempFile,
     // sqitch keeps it in a file of its own beside the database.
     sqitch: None,
+    admin_database: None,
+    squash: &crate::squash::sqlite::SqliteDump,
 };
 
 static POSTGRES: Driver = Driver {
@@ -105,6 +113,8 @@ static POSTGRES: Driver = Driver {
         engine: "pg",
         beside_target: false,
     }),
+    admin_database: Some("postgres"),
+    squash: &crate::squash::postgres::PostgresDump,
 };
 
 static MYSQL: Driver = Driver {
@@ -131,4 +141,7 @@ static MYSQL: Driver = Driver {
         engine: "mysql",
         beside_target: true,
     }),
+    // Every user may open information_schema.
+    admin_database: Some("information_schema"),
+    squash: &crate::squash::mysql::MySqlDump,
 };

@@ -130,6 +130,11 @@ impl Error {
                  the lock is released when its connection closes"
                     .into(),
             ),
+            Error::Connect { source, .. } if source.is_unknown_database() => Some(
+                "the server is up but has no such database: create it, or set `create_database = true` \
+                 in the environment and cutover creates it when a command changes the target"
+                    .into(),
+            ),
             Error::Connect { .. } => Some(
                 "check that the server is running and that the URL, user and password are right".into(),
             ),

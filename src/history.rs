@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::migrations::{Migration, Version};
+use crate::migrations::{Migration, Squash, Version};
 
 /// What a history row says happened to a migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -96,6 +96,11 @@ pub enum State {
     Failed,
     /// Not for this environment (`-- cutover:env`).
     Skipped,
+    /// A history row of a migration that a squash replaced with the baseline.
+    Squashed,
+    /// The baseline of a squash, on a database that stopped part-way through the
+    /// migrations it replaced: neither the baseline nor the rest of them can run.
+    PartlySquashed,
 }
 
 impl State {
@@ -107,12 +112,17 @@ impl State {
             State::Missing => "missing",
             State::Failed => "failed",
             State::Skipped => "skipped",
+            State::Squashed => "squashed",
+            State::PartlySquashed => "partly_squashed",
         }
     }
 
     /// States that `status --check` and `migrate` treat as a problem.
     pub fn is_problem(self) -> bool {
-        matches!(self, State::Changed | State::Missing | State::Failed)
+        matches!(
+            self,
+            State::Changed | State::Missing | State::Failed | State::PartlySquashed
+        )
     }
 }
 
@@ -129,8 +139,19 @@ pub struct Entry {
 }
 
 /// Compare the files with the history rows. The result is ordered by version; rows whose
-/// file is gone are placed by their version too.
-pub fn reconcile(migrations: &[Migration], rows: &[HistoryRow], env: Option<&str>) -> Vec<Entry> {
+/// file is gone are placed by their version too. With a `squash`, the rows of squashed
+/// migrations are `Squashed`, and the baseline is applied when all of them are.
+pub fn reconcile(
+    migrations: &[Migration],
+    rows: &[HistoryRow],
+    env: Option<&str>,
+    squash: Option<&Squash>,
+) -> Vec<Entry> {
+    let squashed = squash.map(|s| squashed_range(s, migrations, rows));
+    let rows: Vec<HistoryRow> = match &squashed {
+        Some(range) => range.rows.clone(),
+        None => rows.to_vec(),
+    };
     let mut by_id: std::collections::HashMap<&str, &HistoryRow> =
         rows.iter().map(|r| (r.version.as_str(), r)).collect();
     let mut entries: Vec<Entry> = migrations
@@ -180,8 +201,80 @@ pub fn reconcile(migrations: &[Migration], rows: &[HistoryRow], env: Option<&str
             row: Some(row.clone()),
         });
     }
+    if let Some(range) = squashed {
+        if range.partly {
+            for e in entries.iter_mut().filter(|e| e.id == range.baseline) {
+                e.state = State::PartlySquashed;
+            }
+        }
+        entries.extend(range.archived);
+    }
     entries.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.id.cmp(&b.id)));
     entries
+}
+
+/// The history seen through a squash: the rows left to reconcile with the files, the
+/// squashed migrations' rows as entries of their own, and whether the database stopped
+/// part-way through the squashed range.
+struct SquashedRange {
+    baseline: String,
+    rows: Vec<HistoryRow>,
+    archived: Vec<Entry>,
+    partly: bool,
+}
+
+fn squashed_range(squash: &Squash, migrations: &[Migration], rows: &[HistoryRow]) -> SquashedRange {
+    let baseline_sum = migrations
+        .iter()
+        .find(|m| m.id == squash.baseline)
+        .map(|m| m.checksum.clone());
+    // The baseline itself ran: its row is the baseline's, not a squashed migration's.
+    let ran_baseline =
+        |r: &HistoryRow| r.version == squash.baseline && Some(&r.checksum) == baseline_sum.as_ref();
+    let (covered, mut kept): (Vec<HistoryRow>, Vec<HistoryRow>) = rows
+        .iter()
+        .cloned()
+        .partition(|r| squash.covers(&r.version) && !ran_baseline(r));
+    let applied = |id: &str| {
+        covered
+            .iter()
+            .any(|r| r.version == id && r.status == RowStatus::Applied)
+    };
+    let all = squash.migrations.iter().all(|m| applied(&m.id));
+    if all && let Some(sum) = &baseline_sum {
+        // Every squashed migration ran: the baseline counts as applied, as of the last.
+        let mut row = covered
+            .iter()
+            .find(|r| r.version == squash.baseline)
+            .cloned()
+            .expect("the baseline's own id is among the applied");
+        row.checksum = sum.clone();
+        kept.push(row);
+    }
+    let archived = covered
+        .iter()
+        .filter(|r| !(all && r.version == squash.baseline))
+        .map(|r| Entry {
+            state: State::Squashed,
+            id: r.version.clone(),
+            name: squash
+                .migrations
+                .iter()
+                .find(|m| m.id == r.version)
+                .map_or_else(|| r.name.clone(), |m| m.name.clone()),
+            version: Version::parse(&r.version)
+                .or_else(|| Version::parse("0"))
+                .expect("0 is a version"),
+            migration: None,
+            row: Some(r.clone()),
+        })
+        .collect();
+    SquashedRange {
+        baseline: squash.baseline.clone(),
+        partly: !all && !covered.is_empty(),
+        rows: kept,
+        archived,
+    }
 }
 
 /// Whether a migration runs in the environment (`-- cutover:env`, Liquibase contexts and

@@ -15,7 +15,7 @@ mod prune;
 mod restore;
 pub(crate) mod sqlite;
 pub mod stream;
-mod tools;
+pub(crate) mod tools;
 mod verify;
 
 pub use prune::{PruneOptions, Pruned, PrunedFile, list, listing, prune};

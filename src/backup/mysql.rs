@@ -37,7 +37,7 @@ impl MySql {
         MySql { dir, dump: None }
     }
 
-    fn tools(&self, server: &str) -> Result<(Tool, Tool), Error> {
+    pub(crate) fn tools(&self, server: &str) -> Result<(Tool, Tool), Error> {
         let mariadb = server.contains("MariaDB");
         let package = if mariadb {
             "mariadb-client"
@@ -62,7 +62,7 @@ impl MySql {
 
 /// An option file holding the connection settings, in memory only (`MemFile`): the
 /// password never reaches a command line or a disk.
-fn options_file(url: &DatabaseUrl) -> Result<MemFile, Error> {
+pub(crate) fn options_file(url: &DatabaseUrl) -> Result<MemFile, Error> {
     let parsed = url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
     let user = percent_encoding::percent_decode_str(parsed.username())
         .decode_utf8_lossy()

@@ -27,7 +27,7 @@ impl Postgres {
         Postgres { dir, dump: None }
     }
 
-    fn tool(&self, name: &str, server: &str) -> Result<Tool, Error> {
+    pub(crate) fn tool(&self, name: &str, server: &str) -> Result<Tool, Error> {
         let major = tools::numbers(server, 1).first().copied().unwrap_or(0);
         let package = format!("{PACKAGE}-{major}");
         let tool = tools::find(&[name], self.dir.as_deref(), &package)?;
@@ -39,7 +39,7 @@ impl Postgres {
 /// The URL as libpq reads it, without the password: the userinfo's and `?password=` both
 /// go in `PGPASSWORD` (the one the connection itself used), never on a command line, which
 /// `ps` shows every local user.
-fn libpq(url: &DatabaseUrl, cmd: &mut Command) -> Result<String, Error> {
+pub(crate) fn libpq(url: &DatabaseUrl, cmd: &mut Command) -> Result<String, Error> {
     let mut parsed =
         url::Url::parse(url.expose()).map_err(|e| Error::Usage(format!("{url}: {e}")))?;
     let _ = parsed.set_password(None);

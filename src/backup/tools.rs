@@ -226,6 +226,22 @@ pub fn finish(mut child: Child, what: &str, url: &DatabaseUrl) -> Result<(), Err
     )))
 }
 
+/// Run a tool to completion and return what it wrote to stdout (a schema dump: text of
+/// modest size); a non-zero exit is an error as in [`finish`].
+pub fn output(cmd: &mut Command, what: &str, url: &DatabaseUrl) -> Result<String, Error> {
+    let mut child = spawn(cmd, false, true)?;
+    let mut text = String::new();
+    // stderr is read after stdout: the tools write little there, well under a pipe's size.
+    if let Some(mut out) = child.stdout.take() {
+        out.read_to_string(&mut text).map_err(|source| Error::Io {
+            path: PathBuf::from(what),
+            source,
+        })?;
+    }
+    finish(child, what, url)?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

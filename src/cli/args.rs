@@ -183,6 +183,54 @@ Exit code 1 when the sides differ."
         #[arg(long, default_value = "target", value_name = "SIDE")]
         to: String,
     },
+    /// Replace the migrations up to VERSION with one baseline, proved equal in scratch databases
+    #[command(
+        after_help = "Applies the migrations up to VERSION to a scratch database on the target's server (the \
+target itself is never touched), dumps its schema with the engine's own tool (pg_dump, mariadb-dump, \
+sqlite_schema), applies that baseline to a second scratch database and compares the two: schema, grants, \
+routines, triggers, sequences and the --with-data rows. Only when they are equal are the squashed files \
+moved to cutover-squashed/ and the baseline written in the last one's place. A database that applied all \
+of them treats the baseline as applied; a fresh one runs only the baseline; one stopped part-way is refused.\n\n\
+Examples:\n  cutover squash --through 20240105090600\n  \
+cutover --env dev squash --through 0042 --with-data roles,settings --dry-run\n\n\
+Exit code 1 when the baseline does not reproduce the schema (the differences are listed, nothing changes)."
+    )]
+    Squash {
+        /// The last migration the baseline replaces (an id or a version)
+        #[arg(long, value_name = "VERSION")]
+        through: String,
+        /// Tables whose rows the baseline carries (rows earlier migrations seeded), comma-separated
+        #[arg(long, value_name = "TABLE,...", value_delimiter = ',')]
+        with_data: Vec<String>,
+        /// Prove it, change no file
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Try the pending migrations on a scratch copy of the environment: timed, verified, rolled back, applied again
+    #[command(
+        after_help = "Makes a scratch database on the environment's server (or at [environments.<n>.rehearse] url), \
+copies the environment's schema and history into it (`--copy data`: every row too; `--copy sample`: \
+up to --sample-rows rows of each table), applies the pending \
+migrations timing each one, runs the environment's verify checks and [expect], rolls every migration back \
+and proves the schema equals the copy's, then applies them again and proves it equals the first apply. A \
+migration without a down script stops the round trip there. The environment is only read; the scratch \
+database is dropped on every way out.\n\n\
+Examples:\n  cutover rehearse --env prod\n  \
+cutover rehearse --env staging --copy data --report rehearsal.html --report rehearsal.json\n  \
+cutover rehearse --env prod --copy sample --sample-rows 500\n\n\
+Exit code 1 when anything differs, a check fails or a migration fails."
+    )]
+    Rehearse {
+        /// schema (default, or [environments.<n>.rehearse] copy), data, or sample
+        #[arg(long, value_enum, value_name = "WHAT")]
+        copy: Option<CopyArg>,
+        /// With --copy sample: rows per table [default: rehearse.sample_rows, or 1000]
+        #[arg(long, value_name = "N")]
+        sample_rows: Option<u64>,
+        /// Write the report to FILE: .json, .md or .html by extension (repeatable)
+        #[arg(long, value_name = "FILE")]
+        report: Vec<PathBuf>,
+    },
     /// Check the target: connectivity, migrations, [expect], integrity, [[checks]], security, drift
     #[command(
         after_help = "Levels: basic (connectivity, migration state), standard (+ [expect], orphaned rows \
@@ -376,6 +424,24 @@ pub struct LintArgs {
     /// List every rule (id, engine, severity, the safe way) and exit
     #[arg(long)]
     pub rules: bool,
+}
+
+/// What `rehearse` copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CopyArg {
+    Schema,
+    Data,
+    Sample,
+}
+
+impl From<CopyArg> for cutover::config::CopyMode {
+    fn from(c: CopyArg) -> Self {
+        match c {
+            CopyArg::Schema => cutover::config::CopyMode::Schema,
+            CopyArg::Data => cutover::config::CopyMode::Data,
+            CopyArg::Sample => cutover::config::CopyMode::Sample,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -99,6 +99,11 @@ pub struct Environment {
     /// folder that holds several databases' histories side by side).
     #[serde(default)]
     pub include: Vec<String>,
+    /// Create the database `url` names when it does not exist (a test database).
+    pub create_database: Option<bool>,
+    /// Where and how `cutover rehearse` copies the environment.
+    #[serde(default)]
+    pub rehearse: RehearseSection,
     /// Where backups go, how they are verified, how long they are kept.
     #[serde(default)]
     pub backup: BackupSection,
@@ -173,6 +178,42 @@ pub struct Overrides {
     pub lock_timeout: Option<Duration>,
 }
 
+/// `[environments.<name>.rehearse]` as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RehearseSection {
+    /// A database on the server the scratch copy is made on (default: the target's).
+    pub url: Option<String>,
+    pub copy: Option<CopyMode>,
+    /// With `copy = "sample"`: rows per table (default 1000).
+    pub sample_rows: Option<u64>,
+}
+
+/// What a rehearsal copies from the environment into its scratch database.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CopyMode {
+    /// The schema (and the history), no rows.
+    #[default]
+    Schema,
+    /// The schema and every table's rows.
+    Data,
+    /// The schema and up to `sample_rows` rows of each table (foreign keys not checked
+    /// against them: a sample is not closed under its references).
+    Sample,
+}
+
+/// Rows per table a rehearsal's sample copies unless `sample_rows` says.
+pub const DEFAULT_SAMPLE_ROWS: u64 = 1000;
+
+/// `cutover rehearse`'s settings.
+#[derive(Debug, Clone, Default)]
+pub struct RehearsePolicy {
+    pub url: Option<DatabaseUrl>,
+    pub copy: CopyMode,
+    pub sample_rows: u64,
+}
+
 /// Everything a command needs to know about where and how to run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -184,6 +225,10 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// Only migrations whose file or folder name matches one of these are read.
     pub include: Vec<glob::Pattern>,
+    /// A command that changes the target creates its database when it is missing.
+    pub create_database: bool,
+    /// `cutover rehearse`: the server its scratch copy goes on, and what it copies.
+    pub rehearse: RehearsePolicy,
     /// What `validate` expects of the schema and data.
     pub expect: Expect,
     /// `validate`'s custom checks.
@@ -324,6 +369,18 @@ impl Settings {
             validate: sel.file.validate.clone(),
             config_path: sel.config_path,
             include,
+            create_database: sel.env.create_database.unwrap_or(false),
+            rehearse: RehearsePolicy {
+                url: sel
+                    .env
+                    .rehearse
+                    .url
+                    .as_deref()
+                    .map(DatabaseUrl::parse)
+                    .transpose()?,
+                copy: sel.env.rehearse.copy.unwrap_or_default(),
+                sample_rows: sel.env.rehearse.sample_rows.unwrap_or(DEFAULT_SAMPLE_ROWS),
+            },
         })
     }
 
@@ -340,6 +397,7 @@ impl Settings {
             "init_sql": self.init_sql.iter().map(|s| self.url.scrub(s)).collect::<Vec<_>>(),
             "lock_timeout": format!("{}s", self.lock_timeout.as_secs_f64()),
             "include": self.include.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>(),
+            "create_database": self.create_database,
             "backup": self.backup,
             "validate": self.validate,
             "expect": self.expect,

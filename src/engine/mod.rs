@@ -41,6 +41,12 @@ impl DbError {
             detail: None,
         }
     }
+
+    /// Whether the server said the database named in the URL does not exist (PostgreSQL
+    /// SQLSTATE 3D000, MariaDB/MySQL error 1049), as the engines format their errors.
+    pub fn is_unknown_database(&self) -> bool {
+        self.message.contains("(SQLSTATE 3D000)") || self.message.starts_with("ERROR 1049 ")
+    }
 }
 
 /// A value bound to a `?` placeholder of cutover's own SQL (`Engine::execute_bound`).

@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use crate::sql::Dialect;
 
+use super::squashed::Squash;
 use super::tree::{Entry, Found, Texts, Tree};
 use super::{Error, Migration, atlas, dbmate, flat, folders, goose, liquibase, popx, sqitch};
 
@@ -127,6 +128,8 @@ pub struct Discovered {
     pub migrations: Vec<Migration>,
     /// Files and folders seen but not used, each with the reason, sorted by path.
     pub ignored: Vec<Ignored>,
+    /// The squash whose archive folder is there, if any (`cutover squash`).
+    pub squash: Option<Squash>,
 }
 
 impl Discovered {
@@ -197,6 +200,7 @@ pub fn discover_only(
     include: &[glob::Pattern],
 ) -> Result<Discovered, Error> {
     let mut tree = Tree::scan(dir)?;
+    let squash = tree.take_archive()?;
     let excluded = tree.keep_only(include);
     let mut texts = Texts::default();
     let layout = tree.detect(&mut texts)?;
@@ -208,6 +212,16 @@ pub fn discover_only(
         );
     }
     tree.ignore_hidden(&mut found);
+    if let Some(s) = &squash {
+        found.ignore(
+            &s.dir,
+            format!(
+                "{} migrations squashed into the baseline {} (`cutover squash`)",
+                s.migrations.len(),
+                s.baseline
+            ),
+        );
+    }
     if !layout.uses_folders() {
         tree.ignore_folders(layout, &mut found);
     }
@@ -233,6 +247,7 @@ pub fn discover_only(
         layout,
         migrations: found.migrations,
         ignored: found.ignored,
+        squash,
     })
 }
 

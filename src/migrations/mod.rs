@@ -21,6 +21,7 @@ mod liquibase;
 mod markers;
 mod popx;
 mod sqitch;
+mod squashed;
 mod tree;
 mod version;
 
@@ -29,6 +30,7 @@ pub use error::Error;
 pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
 pub use liquibase::EnvFilter;
 pub use markers::{KNOWN_MARKERS, KnownMarker, Support, find as find_marker};
+pub use squashed::{ARCHIVE, MANIFEST, Squash, Squashed};
 pub use version::Version;
 
 use std::fs;

@@ -96,6 +96,20 @@ impl Tree {
         })
     }
 
+    /// Take the archive folder of a squash out of the listing, so no reader takes its
+    /// files for migrations, and read its manifest.
+    pub(super) fn take_archive(&mut self) -> Result<Option<super::squashed::Squash>, Error> {
+        let Some(at) = self
+            .dirs
+            .iter()
+            .position(|d| d.entry.name == super::squashed::ARCHIVE)
+        else {
+            return Ok(None);
+        };
+        let sub = self.dirs.remove(at);
+        super::squashed::Squash::read(&sub.entry.path).map(Some)
+    }
+
     /// Drop top-level entries that match none of `include`; returns them.
     pub(super) fn keep_only(&mut self, include: &[glob::Pattern]) -> Vec<Entry> {
         if include.is_empty() {

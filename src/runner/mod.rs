@@ -15,7 +15,9 @@ mod report;
 
 pub use execute::RunContext;
 pub use plan::find;
-pub use report::{MigrateReport, ResolveReport, ScriptReport, StatusEntry, StatusReport};
+pub use report::{
+    MigrateReport, ResolveReport, ScriptReport, SquashCase, SquashStatus, StatusEntry, StatusReport,
+};
 
 use crate::error::Error;
 use crate::events::Event;

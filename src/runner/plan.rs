@@ -112,6 +112,38 @@ pub fn upto(entries: &[Entry], v: &str) -> Result<usize, Error> {
         .map_or(entries.len(), |i| i + 1))
 }
 
+/// A database stopped part-way through the migrations a squash replaced: the baseline
+/// would recreate what is there, and the rest of the squashed ones are archived.
+fn partly_squashed(entries: &[Entry], baseline: &Entry) -> Error {
+    let squashed: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.state == State::Squashed)
+        .collect();
+    let stopped = squashed
+        .iter()
+        .filter(|e| {
+            e.row
+                .as_ref()
+                .is_some_and(|r| r.status == RowStatus::Applied)
+        })
+        .max_by(|a, b| a.version.cmp(&b.version))
+        .map_or("none of them", |e| e.id.as_str());
+    Error::Refused {
+        message: format!(
+            "refusing to run: this database stopped part-way through the migrations squashed into \
+             the baseline {}: the newest it applied is {stopped} ({} of their history rows are here)",
+            baseline.id,
+            squashed.len()
+        ),
+        hint: format!(
+            "from a checkout before the squash (the files are archived in {}), run \
+             `cutover migrate --to {}` to finish the squashed range; the baseline then counts as applied",
+            crate::migrations::ARCHIVE,
+            baseline.id
+        ),
+    }
+}
+
 /// Applied migrations to undo, newest first; refuses when one has no down script.
 pub fn rollback<'a>(
     found: &'a Discovered,
@@ -268,6 +300,9 @@ pub fn find<'e>(entries: &'e [Entry], v: &str) -> Result<&'e Entry, Error> {
 pub fn refuse_problems(entries: &[Entry]) -> Result<(), Error> {
     if let Some(e) = entries.iter().find(|e| e.state == State::Failed) {
         return Err(failed_refusal(e));
+    }
+    if let Some(e) = entries.iter().find(|e| e.state == State::PartlySquashed) {
+        return Err(partly_squashed(entries, e));
     }
     let changed: Vec<&Entry> = entries
         .iter()

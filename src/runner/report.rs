@@ -17,6 +17,69 @@ pub struct StatusReport {
     /// Another tool's history, when cutover has none here (`cutover adopt` takes it over).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub foreign: Option<crate::adopt::Foreign>,
+    /// The squash in the migrations folder, and what it means for this database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub squash: Option<SquashStatus>,
+}
+
+/// Where a database stands with a squash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SquashCase {
+    /// It has none of the squashed migrations: `migrate` runs only the baseline.
+    Fresh,
+    /// It ran the baseline itself.
+    Baseline,
+    /// It applied every squashed migration: the baseline counts as applied.
+    Complete,
+    /// It stopped part-way through them: refused until they are finished.
+    Partial,
+}
+
+/// `status` on a folder with a squash.
+#[derive(Debug, Clone, Serialize)]
+pub struct SquashStatus {
+    pub baseline: String,
+    pub squashed: usize,
+    pub archive: String,
+    pub case: SquashCase,
+    /// For `partial`: the newest squashed migration it applied.
+    pub stopped_at: Option<String>,
+}
+
+fn squash_status(found: &Discovered, entries: &[Entry]) -> Option<SquashStatus> {
+    let squash = found.squash.as_ref()?;
+    let archived: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| e.state == State::Squashed)
+        .collect();
+    let baseline = entries.iter().find(|e| e.id == squash.baseline);
+    let case = match baseline.map(|e| e.state) {
+        Some(State::PartlySquashed) => SquashCase::Partial,
+        Some(State::Applied | State::Changed) if archived.is_empty() => SquashCase::Baseline,
+        Some(State::Applied | State::Changed) => SquashCase::Complete,
+        _ => SquashCase::Fresh,
+    };
+    let stopped_at = (case == SquashCase::Partial)
+        .then(|| {
+            archived
+                .iter()
+                .filter(|e| {
+                    e.row
+                        .as_ref()
+                        .is_some_and(|r| r.status == crate::history::RowStatus::Applied)
+                })
+                .max_by(|a, b| a.version.cmp(&b.version))
+                .map(|e| e.id.clone())
+        })
+        .flatten();
+    Some(SquashStatus {
+        baseline: squash.baseline.clone(),
+        squashed: squash.migrations.len(),
+        archive: squash.dir.display().to_string(),
+        case,
+        stopped_at,
+    })
 }
 
 impl StatusReport {
@@ -77,6 +140,7 @@ pub(super) fn status(
         server_version,
         migrations,
         foreign: None,
+        squash: squash_status(found, entries),
     }
 }
 

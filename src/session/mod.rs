@@ -117,6 +117,7 @@ impl<'o> Session<'o> {
                 layout: crate::migrations::Layout::Native,
                 migrations: Vec::new(),
                 ignored: Vec::new(),
+                squash: None,
             }
         } else {
             let dialect = settings.url.kind().dialect();
@@ -136,7 +137,17 @@ impl<'o> Session<'o> {
             run_id,
             applied_by: crate::applied_by(),
         };
-        let mut engine = connect_url(settings, &settings.url, access, &ctx)?;
+        let mut engine = match connect_url(settings, &settings.url, access, &ctx) {
+            Err(Error::Connect { source, .. })
+                if source.is_unknown_database()
+                    && settings.create_database
+                    && access == Access::Change =>
+            {
+                create_database(settings, observer)?;
+                connect_url(settings, &settings.url, access, &ctx)?
+            }
+            other => other?,
+        };
         let mut found = found;
         if found.needs_server() {
             // Liquibase `dbms` tells MariaDB from MySQL, which only the server can say.
@@ -313,8 +324,12 @@ impl<'o> Session<'o> {
                 Vec::new()
             }
         };
-        self.entries =
-            history::reconcile(&self.found.migrations, &rows, self.settings.env.as_deref());
+        self.entries = history::reconcile(
+            &self.found.migrations,
+            &rows,
+            self.settings.env.as_deref(),
+            self.found.squash.as_ref(),
+        );
         Ok(())
     }
 
@@ -431,6 +446,33 @@ pub fn connect(
 }
 
 /// A session's connection: read-only, or a writer that creates nothing until it writes.
+/// Create the database the settings' URL names, through the server's administrative
+/// database (`create_database = true`).
+fn create_database(settings: &Settings, observer: &mut dyn Observer) -> Result<(), Error> {
+    let url = &settings.url;
+    let (Some(name), Some(admin)) = (url.database(), crate::driver::of(url.kind()).admin_database)
+    else {
+        return Ok(());
+    };
+    let admin_url = url.with_database(admin)?;
+    let mut engine = engine::connect(&admin_url, &ConnectOptions::default()).map_err(|source| {
+        Error::Connect {
+            url: admin_url.to_string(),
+            source,
+        }
+    })?;
+    let quoted = url.kind().dialect().quote(&name);
+    engine
+        .execute(&format!("CREATE DATABASE {quoted}"))
+        .map_err(Error::db(format!(
+            "cannot create the database {name} (create_database = true): the user needs the right to create databases"
+        )))?;
+    observer.event(&Event::Warning(format!(
+        "created the database {name}, which did not exist (create_database = true)"
+    )));
+    Ok(())
+}
+
 fn connect_url(
     settings: &Settings,
     url: &crate::target::DatabaseUrl,

@@ -230,7 +230,7 @@ fn dur(ms: u64) -> String {
 }
 
 // Colours are always paired with a text label, so nothing relies on colour alone.
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 :root{--fail:#b42318;--fail-bg:#fef3f2;--warn:#8a5200;--warn-bg:#fff7e0;--pass:#067647;--pass-bg:#ecfdf3;--line:#d0d5dd;--muted:#5d6673}
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1d2939;max-width:62rem;margin:2rem auto;padding:0 1rem}
 h1{font-size:1.5rem;margin:0}h2{font-size:1.15rem;margin:1.5rem 0 .5rem;border-bottom:1px solid var(--line)}

@@ -10,9 +10,11 @@ mod fleet;
 mod governed;
 mod lint;
 mod migrate;
+mod rehearse;
 mod runs;
 mod scaffold;
 mod schema;
+mod squash;
 mod status;
 mod validate;
 
@@ -52,6 +54,16 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         Command::Seed(run) => governed::seed(&settings(o, out)?, run, out),
         Command::Schema => schema::run(&settings(o, out)?, out),
         Command::Diff { from, to } => diff::run(&settings(o, out)?, from, to, out),
+        Command::Rehearse {
+            copy,
+            sample_rows,
+            report,
+        } => rehearse::run(&settings(o, out)?, *copy, *sample_rows, report, out),
+        Command::Squash {
+            through,
+            with_data,
+            dry_run,
+        } => squash::run(&settings(o, out)?, through, with_data, *dry_run, out),
         Command::Validate {
             level,
             report,

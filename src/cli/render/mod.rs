@@ -21,7 +21,9 @@ mod backup;
 mod deploy;
 mod fleet;
 mod lint;
+mod rehearse;
 mod schema;
+mod squash;
 mod validate;
 
 pub use validate::check_report_path;
@@ -195,6 +197,8 @@ impl Renderer {
             State::Missing,
             State::Failed,
             State::Skipped,
+            State::Squashed,
+            State::PartlySquashed,
         ]
         .into_iter()
         .filter_map(|st| {
@@ -218,6 +222,9 @@ impl Renderer {
                 f.entries,
                 if f.entries == 1 { "y" } else { "ies" }
             );
+        }
+        if let Some(q) = &r.squash {
+            let _ = writeln!(out, "{}", squash_line(q));
         }
         print!("{out}");
     }
@@ -332,11 +339,36 @@ fn scrub(urls: &[DatabaseUrl], text: &str) -> String {
     cutover::redact::text(&text)
 }
 
+/// What a squash means for the database `status` looked at, in one sentence.
+fn squash_line(q: &cutover::runner::SquashStatus) -> String {
+    use cutover::runner::SquashCase;
+    let what = format!(
+        "squash: the baseline {} replaces {} migrations (archived in {})",
+        q.baseline, q.squashed, q.archive
+    );
+    let case = match q.case {
+        SquashCase::Fresh => {
+            "this database has none of them: `migrate` runs only the baseline".to_string()
+        }
+        SquashCase::Baseline => "this database ran the baseline".to_string(),
+        SquashCase::Complete => {
+            "this database applied all of them, so the baseline counts as applied".to_string()
+        }
+        SquashCase::Partial => format!(
+            "{RED}this database stopped part-way, at {}: from a checkout before the squash, run \
+             `cutover migrate --to {}`{RED:#}",
+            q.stopped_at.as_deref().unwrap_or("none of them"),
+            q.baseline
+        ),
+    };
+    format!("{what}; {case}")
+}
+
 fn state_style(s: State) -> Style {
     match s {
         State::Applied => GREEN,
-        State::Pending | State::Skipped => YELLOW,
-        State::Changed | State::Missing | State::Failed => RED,
+        State::Pending | State::Skipped | State::Squashed => YELLOW,
+        State::Changed | State::Missing | State::Failed | State::PartlySquashed => RED,
     }
 }
 

@@ -76,7 +76,12 @@ impl Renderer {
             Some("md") => render::markdown(r),
             _ => render::html(r),
         };
-        std::fs::write(path, self.scrub(&text)).map_err(|source| Error::Io {
+        self.write_file(path, &text)
+    }
+
+    /// Write a report file, secrets scrubbed, and say so.
+    pub fn write_file(&self, path: &Path, text: &str) -> Result<(), Error> {
+        std::fs::write(path, self.scrub(text)).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -87,7 +92,7 @@ impl Renderer {
     }
 }
 
-fn extension(path: &Path) -> Option<String> {
+pub(super) fn extension(path: &Path) -> Option<String> {
     path.extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
