@@ -462,7 +462,9 @@ impl<'s, 'o> Run<'s, 'o> {
         });
         self.report.phase = Some(phase);
         // The row names the phase under way, so a run killed in it is found there.
-        self.progress();
+        if !self.idle(phase) {
+            self.progress();
+        }
         let result = f(self);
         let (status, detail) = match &result {
             Ok(Done::Ran(lines)) => (PhaseStatus::Ok, lines.clone()),

@@ -244,15 +244,32 @@ impl Run<'_, '_> {
         Ok(Done::Ran(detail))
     }
 
+    /// The hooks configured for `when`, in order.
+    fn hooks_for(&self, when: When) -> Vec<crate::config::Hook> {
+        let hooks = &self.settings().deploy.hooks;
+        hooks.iter().filter(|h| h.when == when).cloned().collect()
+    }
+
+    /// A phase this run has nothing configured for: it will only say so. Such a phase
+    /// writes no progress row (on SQLite each write is a durable commit, most of a small
+    /// deploy's time). Each condition is the one its phase returns early on.
+    pub(super) fn idle(&self, phase: Phase) -> bool {
+        let deploy = &self.settings().deploy;
+        match phase {
+            Phase::Backup => !self.backs_up(),
+            Phase::MaintenanceOn | Phase::MaintenanceOff => !self.has_maintenance(),
+            Phase::HooksBeforeMigrate => self.hooks_for(When::BeforeMigrate).is_empty(),
+            Phase::HooksAfterMigrate => self.hooks_for(When::AfterMigrate).is_empty(),
+            Phase::HooksAfterDeploy => self.hooks_for(When::AfterDeploy).is_empty(),
+            Phase::Seed => deploy.seeds.is_none(),
+            Phase::Smoke => self.settings().smoke.is_empty(),
+            Phase::Watch => deploy.watch.is_none(),
+            _ => false,
+        }
+    }
+
     pub(super) fn hooks(&mut self, when: When) -> Result<Done, Failed> {
-        let hooks: Vec<_> = self
-            .settings()
-            .deploy
-            .hooks
-            .iter()
-            .filter(|h| h.when == when)
-            .cloned()
-            .collect();
+        let hooks = self.hooks_for(when);
         if hooks.is_empty() {
             let name = serde_json::to_value(when)
                 .ok()
