@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::encryption::Key;
 use super::native::{self, Into};
 use super::stream::Source;
 use super::verify::{compare, open_checked, same_engine};
@@ -69,7 +70,7 @@ impl std::fmt::Debug for Checked {
 pub fn check_restorable(settings: &Settings, file: &Path) -> Result<Checked, Error> {
     let m = manifest::read(file)?;
     same_engine(settings, &m)?;
-    let (source, bad) = open_checked(file, &m)?;
+    let (mut source, bad) = open_checked(file, &m)?;
     if !bad.is_empty() {
         // A failed restore (exit 8), not a refusal to start one: the backup is bad.
         return Err(Error::Backup(format!(
@@ -79,6 +80,7 @@ pub fn check_restorable(settings: &Settings, file: &Path) -> Result<Checked, Err
             bad.join("; ")
         )));
     }
+    source.key = Key::for_backup(&settings.backup, &m, file)?;
     Ok(Checked {
         file: file.to_path_buf(),
         manifest: m,
