@@ -11,6 +11,7 @@ pub mod encryption;
 pub mod manifest;
 pub(crate) mod mysql;
 pub(crate) mod native;
+pub mod offsite;
 pub(crate) mod postgres;
 mod prune;
 mod restore;
@@ -62,6 +63,8 @@ pub struct CreateOptions {
 pub struct Created {
     pub file: PathBuf,
     pub manifest: Manifest,
+    /// Its off-site copies, each verified by reading it back (or why it failed).
+    pub copies: Vec<offsite::Copied>,
 }
 
 pub(crate) fn connect(settings: &Settings) -> Result<Box<dyn Engine>, Error> {
@@ -274,9 +277,12 @@ fn create_with(
         &written,
     )?;
     let manifest = manifest::read(&path)?;
+    let copies = offsite::send(&settings.backup, &path, &manifest);
+    offsite::required(&settings.backup, &path, &copies)?;
     Ok(Created {
         file: path,
         manifest,
+        copies,
     })
 }
 

@@ -66,8 +66,11 @@ impl std::fmt::Debug for Checked {
 }
 
 /// Open `file` once and check it can be restored onto the configured target: its
-/// manifest, its engine, its checksum. Nothing is touched.
+/// manifest, its engine, its checksum, the key when it is encrypted; a file that is not
+/// here is fetched from the first off-site copy that holds it. The target is not touched.
 pub fn check_restorable(settings: &Settings, file: &Path) -> Result<Checked, Error> {
+    // Gone here (a lost disk): fetched from an off-site copy, checked like any other.
+    super::offsite::fetch_missing(&settings.backup, file)?;
     let m = manifest::read(file)?;
     same_engine(settings, &m)?;
     let (mut source, bad) = open_checked(file, &m)?;

@@ -52,6 +52,38 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// A writer that only counts and hashes: what a copy read back from a destination is.
+pub struct Hasher(Hashing<io::Sink>);
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher(Hashing {
+            inner: io::sink(),
+            hash: Sha256::new(),
+            written: 0,
+        })
+    }
+}
+
+impl Hasher {
+    pub fn digested(self) -> Digested {
+        Digested {
+            size: self.0.written,
+            sha256: hex(&self.0.hash.finalize()),
+        }
+    }
+}
+
+impl Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What a compressed file is: its size and SHA-256 (hex).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digested {

@@ -35,7 +35,8 @@ pub use interpolate::interpolate;
 pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, NoData, Probe};
 
 pub use policy::{
-    BackupPolicy, BackupSection, Encrypt, EncryptSection, IdentitySource, Kind, VerifyLevel,
+    BackupPolicy, BackupSection, Destination, Encrypt, EncryptSection, IdentitySource, Kind,
+    VerifyLevel,
 };
 
 pub use checks::{

@@ -67,6 +67,55 @@ pub struct BackupSection {
     pub max_age: Option<String>,
     /// Encrypt every backup as it streams (age format).
     pub encrypt: Option<EncryptSection>,
+    /// Off-site copies of every new backup: folders, or `s3://bucket/prefix`.
+    #[serde(default)]
+    pub copies: Vec<String>,
+    /// Whether a failed copy fails the backup (default: prod and staging).
+    pub copies_required: Option<bool>,
+}
+
+/// Where an off-site copy goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Destination {
+    /// Another folder (a mounted share), relative to the configuration file.
+    Folder(PathBuf),
+    /// S3-compatible object storage; credentials and endpoint from the AWS_* variables.
+    S3 { bucket: String, prefix: String },
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Destination::Folder(p) => write!(f, "{}", p.display()),
+            Destination::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            Destination::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+impl Destination {
+    fn parse(text: &str, base: &Path) -> Result<Destination, String> {
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!("`{text}` names no bucket (`s3://bucket/prefix`)"));
+            }
+            return Ok(Destination::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+            });
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
+            return Err(format!(
+                "`{scheme}://` is not a destination cutover copies to: give a folder or `s3://bucket/prefix`"
+            ));
+        }
+        if text.trim().is_empty() {
+            return Err("an empty destination".into());
+        }
+        Ok(Destination::Folder(base.join(text)))
+    }
 }
 
 /// `encrypt = { … }` as written: age X25519 `recipients` (public keys), or a passphrase in
@@ -201,6 +250,8 @@ pub struct BackupPolicy {
     #[serde(serialize_with = "opt_secs")]
     pub max_age: Option<std::time::Duration>,
     pub encrypt: Option<Encrypt>,
+    pub copies: Vec<Destination>,
+    pub copies_required: bool,
 }
 
 fn opt_secs<S: serde::Serializer>(
@@ -245,8 +296,23 @@ impl BackupPolicy {
             .as_ref()
             .map(|e| e.resolve(base, section_name))
             .transpose()?;
+        let copies = section
+            .copies
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Destination::parse(c, base).map_err(|message| super::ConfigError::Setting {
+                    setting: format!("{section_name}.copies[{i}]"),
+                    message,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(BackupPolicy {
             encrypt,
+            copies,
+            copies_required: section
+                .copies_required
+                .unwrap_or(matches!(kind, Kind::Prod | Kind::Staging)),
             max_age,
             dir: base.join(section.dir.as_deref().unwrap_or("backups")),
             verify: section.verify.unwrap_or(verify),
@@ -297,6 +363,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("environments.prod.backup.max_age: "), "{e}");
+    }
+
+    #[test]
+    fn copies_are_folders_or_s3() {
+        let s = BackupSection {
+            copies: vec!["offsite".into(), "s3://bkt/a/b/".into()],
+            ..BackupSection::default()
+        };
+        let p = BackupPolicy::resolve(Kind::Test, &s, Path::new("/etc/app"), "b").unwrap();
+        assert_eq!(
+            p.copies,
+            [
+                Destination::Folder("/etc/app/offsite".into()),
+                Destination::S3 {
+                    bucket: "bkt".into(),
+                    prefix: "a/b".into()
+                }
+            ]
+        );
+        assert_eq!(p.copies[1].to_string(), "s3://bkt/a/b");
+        assert!(
+            !p.copies_required,
+            "a test environment does not require them"
+        );
+        let bad = BackupSection {
+            copies: vec!["offsite".into(), "ftp://x/y".into()],
+            ..BackupSection::default()
+        };
+        let e = BackupPolicy::resolve(Kind::Prod, &bad, Path::new(""), "b")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("b.copies[1]: `ftp://`"), "{e}");
     }
 
     fn encrypt(section: EncryptSection) -> Result<Option<Encrypt>, String> {

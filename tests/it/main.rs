@@ -6,6 +6,7 @@ mod common;
 
 mod app;
 mod backup;
+mod backup_copies;
 mod backup_encrypt;
 mod backup_folder;
 mod backup_restore;
