@@ -297,3 +297,37 @@ fn an_interrupted_upload_leaves_no_object() {
 }
 
 per_engine!(copies_to_a_folder_and_s3);
+
+/// A deploy whose backup phase cannot make its required copy stops before any change.
+#[test]
+fn a_failed_required_copy_stops_a_deploy() {
+    let db = TestDb::new(Kind::Sqlite);
+    let nobody = free_port();
+    write_files(
+        db.path(),
+        &[
+            ("migrations/1_a.up.sql", "CREATE TABLE a (id INT);\n"),
+            (
+                "cutover.toml",
+                &format!(
+                    "[environments.test]\nurl = \"{}\"\nmigrations = \"migrations\"\nkind = \"test\"\n\
+                     [environments.test.backup]\nrequired = true\ndir = \"b\"\nverify = \"checksum\"\n\
+                     copies = [\"s3://bkt/x\"]\ncopies_required = true\n",
+                    db.url
+                ),
+            ),
+        ],
+    );
+    let out = cutover(&db, nobody, &["deploy", "--no-maintenance", "--yes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let said = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(said.contains("off-site copy failed"), "{said}");
+    assert!(!said.contains(SECRET), "{said}");
+    assert!(!db.has_table("a"), "the deploy went ahead without its copy");
+}
