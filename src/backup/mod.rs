@@ -277,7 +277,7 @@ fn create_with(
         &written,
     )?;
     let manifest = manifest::read(&path)?;
-    let copies = offsite::send(&settings.backup, &path, &manifest);
+    let copies = offsite::send(&settings.backup, &path, &manifest, observer);
     offsite::required(&settings.backup, &path, &copies)?;
     Ok(Created {
         file: path,

@@ -2,7 +2,7 @@
 //! name and renamed into place when complete and flushed, so a copy that is interrupted is
 //! never taken for a backup; what is left is swept by the next copy.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::Store;
@@ -18,7 +18,7 @@ fn text(e: std::io::Error, path: &Path) -> String {
 }
 
 impl Store for Folder {
-    fn put(&self, local: &Path, name: &str) -> Result<(), String> {
+    fn put(&self, local: &Path, name: &str, progress: &mut dyn FnMut(u64)) -> Result<(), String> {
         std::fs::create_dir_all(&self.0).map_err(|e| text(e, &self.0))?;
         let partial = self
             .0
@@ -26,7 +26,20 @@ impl Store for Folder {
         let copied = (|| {
             let mut from = std::fs::File::open(local)?;
             let mut to = private_file(&partial)?;
-            std::io::copy(&mut from, &mut to)?;
+            let mut buf = vec![0u8; 1 << 20];
+            let mut sent = 0u64;
+            loop {
+                if crate::interrupt::requested() {
+                    return Err(crate::interrupt::io_error());
+                }
+                let n = from.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                to.write_all(&buf[..n])?;
+                sent += n as u64;
+                progress(sent);
+            }
             to.flush()?;
             to.sync_all()?;
             std::fs::rename(&partial, self.0.join(name))

@@ -18,11 +18,13 @@ use super::manifest::{self, Manifest};
 use super::stream::{Digested, Hasher, differences};
 use crate::config::{BackupPolicy, Destination};
 use crate::error::Error;
+use crate::events::{Event, Observer};
 
 /// One destination's few operations, by file name.
 pub(crate) trait Store {
-    /// Copy the local file under `name`; nothing appears under `name` unless it completes.
-    fn put(&self, local: &Path, name: &str) -> Result<(), String>;
+    /// Copy the local file under `name`, reporting the bytes sent so far to `progress`;
+    /// nothing appears under `name` unless it completes.
+    fn put(&self, local: &Path, name: &str, progress: &mut dyn FnMut(u64)) -> Result<(), String>;
     /// Stream the object `name` into `out`.
     fn read_into(&self, name: &str, out: &mut dyn Write) -> Result<(), String>;
     /// The names directly in the destination (hidden ones left out).
@@ -46,13 +48,23 @@ pub struct Copied {
     pub detail: String,
 }
 
-/// Send `file` and its manifest `m` to every destination of the policy.
-pub fn send(policy: &BackupPolicy, file: &Path, m: &Manifest) -> Vec<Copied> {
+/// Send `file` and its manifest `m` to every destination of the policy, with progress.
+pub fn send(
+    policy: &BackupPolicy,
+    file: &Path,
+    m: &Manifest,
+    observer: &mut dyn Observer,
+) -> Vec<Copied> {
     policy
         .copies
         .iter()
         .map(|d| {
-            let sent = open(d).and_then(|store| send_one(store.as_ref(), file, m));
+            let what = format!("copy to {d}");
+            let sent = {
+                let mut progress = super::transfer(observer, &what);
+                open(d).and_then(|store| send_one(store.as_ref(), file, m, &mut progress))
+            };
+            observer.event(&Event::TransferDone);
             Copied {
                 destination: d.to_string(),
                 ok: sent.is_ok(),
@@ -85,9 +97,14 @@ fn name_of(file: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn send_one(store: &dyn Store, file: &Path, m: &Manifest) -> Result<String, String> {
+fn send_one(
+    store: &dyn Store,
+    file: &Path,
+    m: &Manifest,
+    progress: &mut dyn FnMut(u64),
+) -> Result<String, String> {
     let name = name_of(file);
-    store.put(file, &name)?;
+    store.put(file, &name, progress)?;
     let expect = Digested {
         size: m.size,
         sha256: m.sha256.clone(),
@@ -98,7 +115,11 @@ fn send_one(store: &dyn Store, file: &Path, m: &Manifest) -> Result<String, Stri
         return Err(format!("the copy read back differs: {}", bad.join("; ")));
     }
     // The manifest last: a destination never lists a backup whose file is not complete.
-    store.put(&manifest::path_for(file), &format!("{name}.json"))?;
+    store.put(
+        &manifest::path_for(file),
+        &format!("{name}.json"),
+        &mut |_| {},
+    )?;
     Ok(format!(
         "read back: size {} and sha256 {} match",
         got.size, got.sha256

@@ -54,7 +54,12 @@ impl S3 {
         }
     }
 
-    async fn upload(&self, local: &Path, key: &Key) -> Result<(), String> {
+    async fn upload(
+        &self,
+        local: &Path,
+        key: &Key,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), String> {
         let mut file = std::fs::File::open(local).map_err(|e| e.to_string())?;
         let upload = self
             .store
@@ -63,6 +68,7 @@ impl S3 {
             .map_err(|e| e.to_string())?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut buf = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
         let sent = async {
             loop {
                 if interrupt::requested() {
@@ -77,6 +83,8 @@ impl S3 {
                     .await
                     .map_err(|e| e.to_string())?;
                 writer.write(&buf[..n]);
+                bytes += n as u64;
+                progress(bytes);
             }
         }
         .await;
@@ -91,8 +99,9 @@ impl S3 {
 }
 
 impl Store for S3 {
-    fn put(&self, local: &Path, name: &str) -> Result<(), String> {
-        self.runtime.block_on(self.upload(local, &self.key(name)))
+    fn put(&self, local: &Path, name: &str, progress: &mut dyn FnMut(u64)) -> Result<(), String> {
+        self.runtime
+            .block_on(self.upload(local, &self.key(name), progress))
     }
 
     fn read_into(&self, name: &str, out: &mut dyn Write) -> Result<(), String> {
