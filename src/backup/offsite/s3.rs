@@ -29,6 +29,9 @@ pub struct S3 {
 
 impl S3 {
     pub fn new(bucket: &str, prefix: &str) -> Result<S3, String> {
+        // reqwest is built without a provider of its own (see Cargo.toml): ring's becomes the
+        // process default. An error only says one is installed already, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         // A local S3-compatible server speaks plain HTTP; the endpoint says so.
         let endpoint = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT"));
