@@ -378,6 +378,12 @@ impl Secrets {
         self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     }
 
+    /// A secret value as it is (a passphrase, a key), masked wherever it appears.
+    pub fn value(mut self, value: &str) -> Secrets {
+        self.add(value.trim());
+        self
+    }
+
     /// The userinfo password and secret query values of a URL.
     pub fn url(mut self, raw: &str) -> Secrets {
         let Some(p) = parts(raw) else {

@@ -36,6 +36,10 @@ pub struct Manifest {
     /// The dump tool and its version (`pg_dump 15.20`), or `sqlite online backup`.
     pub tool: String,
     pub compression: String,
+    /// How the file is encrypted, if it is (the recipients; never a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+    /// Size and SHA-256 of the file as it is on disk (encrypted, when it is).
     pub size: u64,
     pub sha256: String,
     /// UTC, RFC 3339.
@@ -46,6 +50,19 @@ pub struct Manifest {
     pub reason: String,
     #[serde(default)]
     pub verifications: Vec<Verification>,
+}
+
+/// How a backup file is encrypted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Encryption {
+    /// `age` (age-encryption.org/v1).
+    pub format: String,
+    /// The X25519 recipients (public keys) it is encrypted to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
+    /// Encrypted with a passphrase instead.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub passphrase: bool,
 }
 
 /// One proof of a backup.
@@ -182,7 +199,14 @@ pub fn write(file: &Path, m: &Manifest) -> Result<(), Error> {
 }
 
 /// The extensions backup files have (`native::Native::extension`).
-const EXTENSIONS: [&str; 3] = [".pgdump.zst", ".sql.zst", ".sqlite.zst"];
+const EXTENSIONS: [&str; 6] = [
+    ".pgdump.zst",
+    ".sql.zst",
+    ".sqlite.zst",
+    ".pgdump.zst.age",
+    ".sql.zst.age",
+    ".sqlite.zst.age",
+];
 
 /// Every backup in `dir`: those with a readable manifest, newest first, and those whose
 /// manifest does not parse, whose file is gone, or that have no manifest (by name). Hidden

@@ -7,9 +7,11 @@
 //! `native::Native`; everything here is the same on every engine. Every operation holds an
 //! `interrupt::Guard`: SIGINT/SIGTERM stop it cleanly.
 
+pub mod encryption;
 pub mod manifest;
 pub(crate) mod mysql;
 pub(crate) mod native;
+pub mod offsite;
 pub(crate) mod postgres;
 mod prune;
 mod restore;
@@ -32,6 +34,7 @@ use serde::Serialize;
 
 pub use crate::config::VerifyLevel;
 pub use crate::units::human;
+use encryption::Seal;
 pub use manifest::{Listing, Manifest, Unreadable, Verification};
 use native::Facts;
 
@@ -60,6 +63,8 @@ pub struct CreateOptions {
 pub struct Created {
     pub file: PathBuf,
     pub manifest: Manifest,
+    /// Its off-site copies, each verified by reading it back (or why it failed).
+    pub copies: Vec<offsite::Copied>,
 }
 
 pub(crate) fn connect(settings: &Settings) -> Result<Box<dyn Engine>, Error> {
@@ -192,7 +197,14 @@ fn create_with(
         .map_err(Error::db("cannot read the server version"))?;
     let mut native = native::for_url(&settings.url, &settings.backup);
     let tool = native.check(&server_version)?;
-    let wanted = wanted_path(settings, opts, engine, native.extension())?;
+    let seal = Seal::for_policy(&settings.backup)?;
+    let level = opts.verify.unwrap_or(settings.backup.verify);
+    refuse_unverifiable(settings, &seal, level)?;
+    let extension = match seal.is_sealed() {
+        true => format!("{}.{}", native.extension(), encryption::EXTENSION),
+        false => native.extension().to_string(),
+    };
+    let wanted = wanted_path(settings, opts, engine, &extension)?;
     let dir = match wanted.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -214,7 +226,14 @@ fn create_with(
         .into_temp_path();
     let dumped = {
         let mut progress = transfer(observer, "backup");
-        native.dump(engine, &settings.url, &partial, &mut facts, &mut progress)
+        native.dump(
+            engine,
+            &settings.url,
+            &partial,
+            &seal,
+            &mut facts,
+            &mut progress,
+        )
     };
     observer.event(&Event::TransferDone);
     let dumped = interrupt::explain(dumped, NOT_WRITTEN)?;
@@ -238,6 +257,7 @@ fn create_with(
         counts_in_dump_snapshot: dumped.consistent,
         tool,
         compression: "zstd".into(),
+        encryption: seal.describe(),
         size: dumped.file.size,
         sha256: dumped.file.sha256,
         created_at,
@@ -251,20 +271,38 @@ fn create_with(
         verifications: Vec::new(),
     };
     manifest::write(&path, &manifest)?;
-    let level = opts.verify.unwrap_or(settings.backup.verify);
     let written = format!("{} was written but not verified", path.display());
     interrupt::explain(
         verify::verify_with(Some(engine), settings, &path, level, observer),
         &written,
     )?;
     let manifest = manifest::read(&path)?;
+    let copies = offsite::send(&settings.backup, &path, &manifest, observer);
+    offsite::required(&settings.backup, &path, &copies)?;
     Ok(Created {
         file: path,
         manifest,
+        copies,
     })
 }
 
 const NOT_WRITTEN: &str = "the backup was not written";
+
+/// An encrypted backup verified by a restore check needs the key that opens it: refuse
+/// before dumping when the policy names none, rather than write a backup that fails.
+fn refuse_unverifiable(settings: &Settings, seal: &Seal, level: VerifyLevel) -> Result<(), Error> {
+    let no_identity = matches!(
+        settings.backup.encrypt,
+        Some(crate::config::Encrypt::Recipients { identity: None, .. })
+    );
+    if seal.is_sealed() && level == VerifyLevel::Restore && no_identity {
+        return Err(Error::Prerequisite {
+            message: "this backup is to be encrypted and verified by a restore check, and no key to decrypt it is configured".into(),
+            hint: "set `identity_file` or `identity_env` in the environment's [backup] `encrypt`, or verify with --verify checksum".into(),
+        });
+    }
+    Ok(())
+}
 
 /// The file a new backup should get: `--out`, or a generated name in the folder.
 fn wanted_path(

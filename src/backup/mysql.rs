@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::encryption::Seal;
 use super::native::{Dumped, Inside, Into, Native, Progress, changed, counter, io_err, pump};
 use super::stream::{self, Source};
 use super::tools::{self, MemFile, Tool};
@@ -133,6 +134,7 @@ impl Native for MySql {
         engine: &mut dyn Engine,
         url: &DatabaseUrl,
         out: &Path,
+        seal: &Seal,
         inside: Inside,
         progress: Progress,
     ) -> Result<Dumped, Error> {
@@ -167,8 +169,8 @@ impl Native for MySql {
                 tail: Vec::new(),
             };
             let read = counter();
-            let (r, target) = (read.clone(), out.to_path_buf());
-            let work = std::thread::spawn(move || stream::compress(output, &target, &r));
+            let (r, target, seal) = (read.clone(), out.to_path_buf(), seal.clone());
+            let work = std::thread::spawn(move || stream::compress(output, &target, &seal, &r));
             if locked {
                 let start = Instant::now();
                 while !seen.load(Ordering::Relaxed)
@@ -221,11 +223,12 @@ impl Native for MySql {
         let input = child.stdin.take().expect("piped");
         let read = counter();
         let path = source.path.clone();
+        let key = source.key.clone();
         let (r, file) = (
             read.clone(),
             source.file.try_clone().map_err(io_err(&path))?,
         );
-        let work = std::thread::spawn(move || stream::decompress(file, input, r));
+        let work = std::thread::spawn(move || stream::decompress(file, &key, input, r));
         let fed = pump(work, &read, progress);
         tools::finish(child, &client.name, url)?;
         let got = fed.map_err(io_err(&path))?;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::encryption::Seal;
 use super::stream::{Digested, Source};
 use crate::config::BackupPolicy;
 use crate::engine::Engine;
@@ -52,12 +53,13 @@ pub trait Native {
     fn extension(&self) -> &'static str;
     /// Find the tools and refuse ones older than the server; the dump tool's description.
     fn check(&mut self, server_version: &str) -> Result<String, Error>;
-    /// Dump `url` into the compressed file `out`.
+    /// Dump `url` into the compressed file `out`, sealed by `seal`.
     fn dump(
         &mut self,
         engine: &mut dyn Engine,
         url: &DatabaseUrl,
         out: &Path,
+        seal: &Seal,
         inside: Inside,
         progress: Progress,
     ) -> Result<Dumped, Error>;

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use super::encryption::Seal;
 use super::native::{Dumped, Inside, Into, Native, Progress, changed, counter, io_err, pump};
 use super::stream::{self, Source};
 use super::tools::{self, Tool};
@@ -79,6 +80,7 @@ impl Native for Postgres {
         engine: &mut dyn Engine,
         url: &DatabaseUrl,
         out: &Path,
+        seal: &Seal,
         inside: Inside,
         progress: Progress,
     ) -> Result<Dumped, Error> {
@@ -102,8 +104,8 @@ impl Native for Postgres {
             let mut child = tools::spawn(&mut cmd, false, true)?;
             let output = child.stdout.take().expect("piped");
             let read = counter();
-            let (r, target) = (read.clone(), out.to_path_buf());
-            let work = std::thread::spawn(move || stream::compress(output, &target, &r));
+            let (r, target, seal) = (read.clone(), out.to_path_buf(), seal.clone());
+            let work = std::thread::spawn(move || stream::compress(output, &target, &seal, &r));
             let facts = inside(engine);
             let file = pump(work, &read, progress).map_err(io_err(out));
             tools::finish(child, "pg_dump", url)?;
@@ -155,11 +157,12 @@ fn load_scratch(
     let input = child.stdin.take().expect("piped");
     let read = counter();
     let path = source.path.clone();
+    let key = source.key.clone();
     let (r, file) = (
         read.clone(),
         source.file.try_clone().map_err(io_err(&path))?,
     );
-    let work = std::thread::spawn(move || stream::decompress(file, input, r));
+    let work = std::thread::spawn(move || stream::decompress(file, &key, input, r));
     let fed = pump(work, &read, progress);
     tools::finish(child, "pg_restore", url)?;
     let got = fed.map_err(io_err(&path))?;
@@ -205,11 +208,12 @@ fn load_target(
     });
     let read = counter();
     let path = source.path.clone();
+    let key = source.key.clone();
     let (r, file) = (
         read.clone(),
         source.file.try_clone().map_err(io_err(&path))?,
     );
-    let work = std::thread::spawn(move || stream::decompress(file, archive_in, r));
+    let work = std::thread::spawn(move || stream::decompress(file, &key, archive_in, r));
     let fed = pump(work, &read, progress);
     let generated = tools::finish(restore_child, "pg_restore", url);
     let forwarded = forward

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+use super::encryption::Key;
 use super::native::{self, Into};
 use super::stream::Source;
 use super::verify::{compare, open_checked, same_engine};
@@ -65,11 +66,14 @@ impl std::fmt::Debug for Checked {
 }
 
 /// Open `file` once and check it can be restored onto the configured target: its
-/// manifest, its engine, its checksum. Nothing is touched.
+/// manifest, its engine, its checksum, the key when it is encrypted; a file that is not
+/// here is fetched from the first off-site copy that holds it. The target is not touched.
 pub fn check_restorable(settings: &Settings, file: &Path) -> Result<Checked, Error> {
+    // Gone here (a lost disk): fetched from an off-site copy, checked like any other.
+    super::offsite::fetch_missing(&settings.backup, file)?;
     let m = manifest::read(file)?;
     same_engine(settings, &m)?;
-    let (source, bad) = open_checked(file, &m)?;
+    let (mut source, bad) = open_checked(file, &m)?;
     if !bad.is_empty() {
         // A failed restore (exit 8), not a refusal to start one: the backup is bad.
         return Err(Error::Backup(format!(
@@ -79,6 +83,7 @@ pub fn check_restorable(settings: &Settings, file: &Path) -> Result<Checked, Err
             bad.join("; ")
         )));
     }
+    source.key = Key::for_backup(&settings.backup, &m, file)?;
     Ok(Checked {
         file: file.to_path_buf(),
         manifest: m,

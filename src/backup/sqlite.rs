@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
+use super::encryption::Seal;
 use super::native::{Dumped, Inside, Into, Native, Progress, changed, counter, io_err, pump};
 use super::stream::{self, Source};
 use crate::engine::{self, ConnectOptions, Engine};
@@ -77,6 +78,7 @@ impl Native for Sqlite {
         _engine: &mut dyn Engine,
         url: &DatabaseUrl,
         out: &Path,
+        seal: &Seal,
         inside: Inside,
         progress: Progress,
     ) -> Result<Dumped, Error> {
@@ -99,9 +101,15 @@ impl Native for Sqlite {
         let facts = inside(reader.as_mut())?;
         drop(reader);
         let read = counter();
-        let (r, from, to) = (read.clone(), copied.to_path_buf(), out.to_path_buf());
-        let work =
-            std::thread::spawn(move || stream::compress(std::fs::File::open(from)?, &to, &r));
+        let (r, from, to, seal) = (
+            read.clone(),
+            copied.to_path_buf(),
+            out.to_path_buf(),
+            seal.clone(),
+        );
+        let work = std::thread::spawn(move || {
+            stream::compress(std::fs::File::open(from)?, &to, &seal, &r)
+        });
         let file = pump(work, &read, progress).map_err(io_err(out))?;
         Ok(Dumped {
             facts,
@@ -122,10 +130,10 @@ impl Native for Sqlite {
         let read = counter();
         let path = source.path.clone();
         let decompress_to = |dest: PathBuf, progress: Progress| {
-            let r = read.clone();
+            let (r, key) = (read.clone(), source.key.clone());
             let file = source.file.try_clone().map_err(io_err(&path))?;
             let work = std::thread::spawn(move || {
-                stream::decompress(file, stream::private_file(&dest)?, r)
+                stream::decompress(file, &key, stream::private_file(&dest)?, r)
             });
             pump(work, &read, progress).map_err(io_err(&path))
         };

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use super::encryption::{Key, Seal};
 use crate::interrupt;
 
 /// zstd level 3: the fast default, several times quicker than gzip -6 (pg_dump -Fc's) at a
@@ -51,6 +52,38 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// A writer that only counts and hashes: what a copy read back from a destination is.
+pub struct Hasher(Hashing<io::Sink>);
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher(Hashing {
+            inner: io::sink(),
+            hash: Sha256::new(),
+            written: 0,
+        })
+    }
+}
+
+impl Hasher {
+    pub fn digested(self) -> Digested {
+        Digested {
+            size: self.0.written,
+            sha256: hex(&self.0.hash.finalize()),
+        }
+    }
+}
+
+impl Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// What a compressed file is: its size and SHA-256 (hex).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digested {
@@ -62,16 +95,22 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Compress everything `input` yields into a new private file at `out`, counting the
-/// uncompressed bytes in `read`.
-pub fn compress(mut input: impl Read, out: &Path, read: &AtomicU64) -> io::Result<Digested> {
+/// Compress (and seal, when `seal` says so) everything `input` yields into a new private
+/// file at `out`, counting the uncompressed bytes in `read`. The digest is of the bytes on
+/// disk: encrypted ones, for a sealed backup.
+pub fn compress(
+    mut input: impl Read,
+    out: &Path,
+    seal: &Seal,
+    read: &AtomicU64,
+) -> io::Result<Digested> {
     let file = BufWriter::with_capacity(BUF, private_file(out)?);
     let hashing = Hashing {
         inner: file,
         hash: Sha256::new(),
         written: 0,
     };
-    let mut enc = zstd::stream::write::Encoder::new(hashing, LEVEL)?;
+    let mut enc = zstd::stream::write::Encoder::new(seal.wrap(hashing)?, LEVEL)?;
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
     if workers > 1 {
         enc.multithread(workers)?;
@@ -90,7 +129,7 @@ pub fn compress(mut input: impl Read, out: &Path, read: &AtomicU64) -> io::Resul
         enc.write_all(&buf[..n])?;
         read.fetch_add(n as u64, Ordering::Relaxed);
     }
-    let mut hashing = enc.finish()?;
+    let mut hashing = enc.finish()?.finish()?;
     hashing.flush()?;
     hashing
         .inner
@@ -129,6 +168,8 @@ pub struct Source {
     pub file: File,
     pub path: std::path::PathBuf,
     pub expect: Digested,
+    /// What decrypts it (nothing, for a plain backup).
+    pub key: Key,
 }
 
 impl Source {
@@ -143,6 +184,7 @@ impl Source {
             file,
             path: path.to_path_buf(),
             expect,
+            key: Key::default(),
         };
         Ok((source, bad))
     }
@@ -167,20 +209,29 @@ pub fn digest(file: &mut File, read: &AtomicU64) -> io::Result<Digested> {
     Ok(hashed.digested())
 }
 
-/// Decompress everything `source` holds from where it stands into `out`, counting the
-/// compressed bytes read in `read`; the size and SHA-256 of every byte read, to its end
-/// (past the zstd frames too), so the caller can tell whether it loaded what it checked.
-pub fn decompress(source: File, out: impl Write, read: Arc<AtomicU64>) -> io::Result<Digested> {
-    let hashed = Hashed::new(source, read);
-    let mut dec = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(BUF, hashed))?;
-    // Checked on the way out too: a small compressed file is read whole long before the
-    // tool it feeds has taken everything.
-    let mut out = Stoppable(out);
-    io::copy(&mut dec, &mut out)?;
-    out.flush()?;
-    let mut rest = dec.finish();
-    io::copy(&mut rest, &mut io::sink())?;
-    Ok(rest.into_inner().digested())
+/// Decrypt (with `key`, for a sealed backup) and decompress everything `source` holds from
+/// where it stands into `out`, counting the bytes read from the file in `read`; the size
+/// and SHA-256 of every byte read, to its end (past the zstd frames and the age stream
+/// too), so the caller can tell whether it loaded what it checked.
+pub fn decompress(
+    source: File,
+    key: &Key,
+    out: impl Write,
+    read: Arc<AtomicU64>,
+) -> io::Result<Digested> {
+    let mut hashed = Hashed::new(source, read);
+    {
+        let plain = key.open(BufReader::with_capacity(BUF, &mut hashed))?;
+        let mut dec = zstd::stream::read::Decoder::new(plain)?;
+        // Checked on the way out too: a small compressed file is read whole long before
+        // the tool it feeds has taken everything.
+        let mut out = Stoppable(out);
+        io::copy(&mut dec, &mut out)?;
+        out.flush()?;
+    }
+    // What the readers above left unread (bytes after the stream) is hashed too.
+    io::copy(&mut hashed, &mut io::sink())?;
+    Ok(hashed.digested())
 }
 
 /// Passes writes on until SIGINT/SIGTERM asks to stop.
@@ -248,13 +299,14 @@ mod tests {
         let file = dir.path().join("x.zst");
         let data: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
         let read = AtomicU64::new(0);
-        let d = compress(&data[..], &file, &read).unwrap();
+        let d = compress(&data[..], &file, &Seal::default(), &read).unwrap();
         assert_eq!(read.load(Ordering::Relaxed), data.len() as u64);
         let mut f = File::open(&file).unwrap();
         assert_eq!(d, digest(&mut f, &AtomicU64::new(0)).unwrap());
         let mut back = Vec::new();
         let loaded = decompress(
             File::open(&file).unwrap(),
+            &Key::default(),
             &mut back,
             Arc::new(AtomicU64::new(0)),
         );
@@ -268,6 +320,7 @@ mod tests {
             .unwrap();
         let loaded = decompress(
             File::open(&file).unwrap(),
+            &Key::default(),
             io::sink(),
             Arc::new(AtomicU64::new(0)),
         );

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use super::encryption::Key;
 use super::native::{self, Facts, Into};
 use super::stream::{Digested, Source};
 use super::{Manifest, Verification, VerifyLevel, connect, facts, manifest, transfer};
@@ -54,7 +55,7 @@ pub(super) fn verify_with(
     let _guard = interrupt::Guard::new();
     let started = Instant::now();
     let m = manifest::read(file)?;
-    let (source, bad) = open_checked(file, &m)?;
+    let (mut source, bad) = open_checked(file, &m)?;
     if !bad.is_empty() {
         return record(file, m, level, false, bad, started);
     }
@@ -62,6 +63,8 @@ pub(super) fn verify_with(
         let details = vec![format!("sha256 {} and size {} match", m.sha256, m.size)];
         return record(file, m, level, true, details, started);
     }
+    // Without the key the check cannot run: an error, and not a failed verification.
+    source.key = Key::for_backup(&settings.backup, &m, file)?;
     let found = interrupt::explain(
         restore_into_scratch(target, settings, source, &m, observer),
         "the restore check did not finish; its scratch database was dropped",

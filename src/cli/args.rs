@@ -327,6 +327,9 @@ cutover backup create --out /var/backups/app-before-upgrade.pgdump.zst"
     List {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Also list the backups at each off-site destination (`copies`) and which are where
+        #[arg(long)]
+        copies: bool,
     },
     /// Re-hash a backup (checksum) or restore it into a scratch database and compare (restore)
     #[command(

@@ -34,7 +34,10 @@ pub use fleet::{Canary, FleetPolicy, Gate, OnCancel, Size, Source};
 pub use interpolate::interpolate;
 pub use probe::{Check, CheckSpec, HttpProbe, JsonMatch, NoData, Probe};
 
-pub use policy::{BackupPolicy, BackupSection, Kind, VerifyLevel};
+pub use policy::{
+    BackupPolicy, BackupSection, Destination, Encrypt, EncryptSection, IdentitySource, Kind,
+    VerifyLevel,
+};
 
 pub use checks::{
     Comparison, Expect, ExpectForeignKey, ExpectIndex, ExpectUnique, Expected, FailOn,
@@ -280,6 +283,9 @@ impl Settings {
                 all = all.webhook(w);
             }
         }
+        for secret in self.backup.encrypt.iter().flat_map(|e| e.secrets()) {
+            all = all.value(&secret);
+        }
         all
     }
 
@@ -336,12 +342,8 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         let checks = sel.checks()?;
         let kind = sel.kind();
-        let backup = BackupPolicy::resolve(
-            kind,
-            &sel.env.backup,
-            &sel.base,
-            &sel.setting("backup.max_age"),
-        )?;
+        let backup =
+            BackupPolicy::resolve(kind, &sel.env.backup, &sel.base, &sel.setting("backup"))?;
         let preflight = sel.list("preflight", &sel.env.preflight)?;
         let verify = sel.list("verify", &sel.env.verify)?;
         let smoke = sel.list("smoke", &sel.env.smoke)?;
@@ -414,7 +416,7 @@ impl Settings {
     pub fn backup_policy(o: &Overrides) -> Result<(BackupPolicy, Option<String>), ConfigError> {
         let sel = Selected::new(o, Scope::Only(&["kind", "backup"]))?;
         let kind = sel.kind();
-        let setting = sel.setting("backup.max_age");
+        let setting = sel.setting("backup");
         let policy = BackupPolicy::resolve(kind, &sel.env.backup, &sel.base, &setting)?;
         Ok((policy, sel.env_name))
     }

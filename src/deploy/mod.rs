@@ -294,8 +294,10 @@ fn refuse_early(settings: &Settings, work: &Work, opts: &RunOptions) -> Result<(
                     .into(),
         });
     }
+    // A backup lost here is fetched from an off-site copy when the policy has some.
     if let Work::Restore { file, .. } = work
         && !file.exists()
+        && crate::backup::offsite::fetch_missing(&settings.backup, file)?.is_none()
     {
         return Err(Error::Usage(format!(
             "{} does not exist; `cutover backup list` shows the backups",

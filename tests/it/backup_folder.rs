@@ -23,7 +23,7 @@ fn age(file: &Path, days: i64) {
     std::fs::write(manifest_path(file), serde_json::to_string(&m).unwrap()).unwrap();
 }
 
-fn flip_a_byte(file: &Path) {
+pub(crate) fn flip_a_byte(file: &Path) {
     let mut bytes = std::fs::read(file).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;

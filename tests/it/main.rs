@@ -7,6 +7,8 @@ mod common;
 mod adopt;
 mod app;
 mod backup;
+mod backup_copies;
+mod backup_encrypt;
 mod backup_folder;
 mod backup_restore;
 mod browser;

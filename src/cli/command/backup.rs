@@ -13,12 +13,21 @@ use crate::cli::render::Renderer;
 
 pub fn run(cmd: &BackupCommand, o: Overrides, out: &mut Renderer) -> Result<Exit, Error> {
     match cmd {
-        BackupCommand::List { dir } => {
-            let dir = match dir {
-                Some(d) => d.clone(),
-                None => Settings::backup_policy(&o)?.0.dir,
+        BackupCommand::List { dir, copies } => {
+            let policy = match (dir, copies) {
+                (Some(_), false) => None,
+                _ => Some(Settings::backup_policy(&o)?.0),
             };
-            out.backups(&backup::listing(&dir)?, &dir);
+            let dir = match (dir, &policy) {
+                (Some(d), _) => d.clone(),
+                (None, Some(p)) => p.dir.clone(),
+                (None, None) => unreachable!("a policy is read when no folder is given"),
+            };
+            let listing = backup::listing(&dir)?;
+            match policy.filter(|_| *copies) {
+                Some(p) => out.backup_copies(&listing, &backup::offsite::at_destinations(&p)),
+                None => out.backups(&listing, &dir),
+            }
             Ok(Exit::Ok)
         }
         BackupCommand::Prune {

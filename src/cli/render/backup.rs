@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anstream::{print, println};
+use cutover::backup::offsite::AtDestination;
 use cutover::backup::{Created, Listing, Pruned, Verification, VerifyLevel, human};
 
 use super::{BOLD, DIM, GREEN, RED, Renderer, YELLOW};
@@ -32,6 +33,78 @@ impl Renderer {
         if !m.counts_in_dump_snapshot {
             println!(
                 "{YELLOW}note{YELLOW:#}: row counts were taken in a snapshot of their own (no RELOAD privilege for a shared one)"
+            );
+        }
+        for c in &c.copies {
+            match c.ok {
+                true => println!("{GREEN}copied{GREEN:#} to {}: {}", c.destination, c.detail),
+                false => println!("{RED}copy to {} failed{RED:#}: {}", c.destination, c.detail),
+            }
+        }
+    }
+
+    /// `backup list --copies`: where each backup lives, here and at every destination.
+    pub fn backup_copies(&self, listing: &Listing, at: &[AtDestination]) {
+        let name = |file: &Path| {
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let mut names: Vec<String> = listing.backups.iter().map(|(f, _)| name(f)).collect();
+        for d in at {
+            names.extend(d.backups.iter().cloned());
+        }
+        names.sort();
+        names.dedup();
+        names.reverse();
+        let rows: Vec<serde_json::Value> = names
+            .iter()
+            .map(|n| {
+                let here = listing.backups.iter().any(|(f, _)| &name(f) == n);
+                let copies: Vec<&str> = at
+                    .iter()
+                    .filter(|d| d.backups.contains(n))
+                    .map(|d| d.destination.as_str())
+                    .collect();
+                serde_json::json!({ "file": n, "local": here, "copies": copies })
+            })
+            .collect();
+        if self.json {
+            return self.json(&serde_json::json!({ "backups": rows, "destinations": at }));
+        }
+        if self.quiet {
+            return;
+        }
+        for d in at {
+            match &d.error {
+                Some(e) => println!("{RED}{}{RED:#}: cannot list: {e}", d.destination),
+                None => println!(
+                    "{BOLD}{}{BOLD:#}: {} backups",
+                    d.destination,
+                    d.backups.len()
+                ),
+            }
+        }
+        for r in &rows {
+            let local = if r["local"] == true {
+                "here"
+            } else {
+                "not here"
+            };
+            let copies: Vec<&str> = r["copies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c.as_str())
+                .collect();
+            println!(
+                "{}  {local}; copies: {}",
+                r["file"].as_str().unwrap_or_default(),
+                if copies.is_empty() {
+                    "none".to_string()
+                } else {
+                    copies.join(", ")
+                }
             );
         }
     }
@@ -132,6 +205,20 @@ impl Renderer {
             );
         }
         println!("{} {verb}, {} kept", p.deleted.len(), p.kept.len());
+        for c in &p.copies {
+            for f in &c.deleted {
+                println!("{RED}{verb}{RED:#} {f} at {}", c.destination);
+            }
+            match &c.error {
+                Some(e) => println!("{RED}{}{RED:#}: {e}", c.destination),
+                None => println!(
+                    "{}: {} {verb}, {} kept",
+                    c.destination,
+                    c.deleted.len(),
+                    c.kept
+                ),
+            }
+        }
     }
 }
 
