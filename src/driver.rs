@@ -19,6 +19,7 @@ use crate::engine::{Capabilities, ConnectOptions, DbError, Engine};
 use crate::schema::Schema;
 use crate::sql::Dialect;
 use crate::target::{DatabaseUrl, EngineKind};
+use crate::transfer::endpoint::Endpoint;
 
 /// Where an engine's scratch databases (diffs, restore checks) are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,9 @@ pub enum ScratchPlace {
 
 /// Opens a connection.
 pub type Connect = fn(&DatabaseUrl, &ConnectOptions) -> Result<Box<dyn Engine>, DbError>;
+
+/// Opens one side of a transfer (`true`: the side written to).
+pub type OpenEndpoint = fn(&DatabaseUrl, bool) -> Result<Box<dyn Endpoint>, DbError>;
 
 /// One engine's row.
 pub struct Driver {
@@ -47,6 +51,8 @@ pub struct Driver {
     /// The session setting that bounds every statement's run time, where there is one.
     pub statement_timeout: fn(Duration) -> Option<String>,
     pub scratch: ScratchPlace,
+    /// One side of `cutover transfer` (`true`: the side written to).
+    pub transfer: OpenEndpoint,
 }
 
 /// The row for `kind`.
@@ -72,6 +78,7 @@ static SQLITE: Driver = Driver {
     // SQLite has no per-statement limit a session can set.
     statement_timeout: |_| None,
     scratch: ScratchPlace::TempFile,
+    transfer: crate::transfer::sqlite::open,
 };
 
 static POSTGRES: Driver = Driver {
@@ -87,6 +94,7 @@ static POSTGRES: Driver = Driver {
     native: |tools| Box::new(crate::backup::postgres::Postgres::new(tools)),
     statement_timeout: |limit| Some(format!("SET statement_timeout = {}", limit.as_millis())),
     scratch: ScratchPlace::Server,
+    transfer: crate::transfer::postgres::open,
 };
 
 static MYSQL: Driver = Driver {
@@ -109,4 +117,5 @@ static MYSQL: Driver = Driver {
         ))
     },
     scratch: ScratchPlace::Server,
+    transfer: crate::transfer::mysql::open,
 };

@@ -33,6 +33,7 @@ pub mod session;
 pub mod sql;
 pub mod tables;
 pub mod target;
+pub mod transfer;
 pub mod units;
 pub mod validate;
 pub mod verdict;

@@ -31,5 +31,6 @@ mod scratch;
 mod secrets;
 mod split_corpora;
 mod tls;
+mod transfer;
 mod undo;
 mod validate;

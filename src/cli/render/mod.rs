@@ -22,6 +22,7 @@ mod deploy;
 mod fleet;
 mod lint;
 mod schema;
+mod transfer;
 mod validate;
 
 pub use validate::check_report_path;
@@ -401,8 +402,15 @@ impl Observer for Progress {
             });
             println!("{}", scrub(&self.secrets, &line.to_string()));
         }
+        if self.json_lines && transfer::is_progress(event) {
+            let line = serde_json::to_string(event).expect("events serialise");
+            println!("{}", scrub(&self.secrets, &line));
+        }
         if !self.show {
             return;
+        }
+        if transfer::is_progress(event) {
+            return self.table_progress(event);
         }
         match event {
             Event::LockWaiting { holder } => self.line(format!(
