@@ -546,8 +546,12 @@ pub struct TransferArgs {
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub tables: Vec<String>,
     /// Create the tables the target lacks (keys and indexes are added after the load)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mapping")]
     pub create_tables: bool,
+    /// A mapping file (TOML): target tables made from the source by expressions, lookups
+    /// and keys, instead of copied like for like
+    #[arg(long, value_name = "FILE", conflicts_with = "tables")]
+    pub mapping: Option<PathBuf>,
     /// Carry on run RUN after its last committed batch
     #[arg(long, value_name = "RUN")]
     pub resume: Option<String>,

@@ -88,13 +88,14 @@ pub fn save_run(ep: &mut dyn Endpoint, run: &str, record: &RunRecord) -> Result<
     ))
 }
 
+/// A table's first checkpoint, with the tally it starts from.
 pub fn start_table(
     ep: &mut dyn Endpoint,
     run: &str,
     table: &str,
-    columns: usize,
+    tally: &Tally,
 ) -> Result<(), DbError> {
-    let tally = serde_json::to_string(&Tally::new(columns)).expect("serialises");
+    let tally = serde_json::to_string(tally).expect("serialises");
     insert(ep, run, table, &tally)
 }
 

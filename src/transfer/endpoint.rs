@@ -8,7 +8,7 @@
 use crate::engine::DbError;
 use crate::sql::Dialect;
 
-use super::value::{Class, Rows};
+use super::value::{Class, Rows, Value};
 
 /// Where a batch goes: a table's quoted name, its quoted columns, and their classes on the
 /// target.
@@ -63,9 +63,27 @@ pub trait Endpoint: Send {
         out: &mut dyn FnMut(Rows) -> bool,
     ) -> Result<(), DbError>;
 
-    /// Write `rows` into `into` and update the checkpoint row, in one transaction: a batch
-    /// is either loaded and recorded, or neither.
-    fn write(&mut self, into: &Destination, rows: &Rows, mark: &Mark) -> Result<(), DbError>;
+    /// Write `rows` into `into`, run `extra` (a mapping's updates of rows that exist), and
+    /// update the checkpoint row, in one transaction: a batch is either loaded and
+    /// recorded, or neither.
+    fn write(
+        &mut self,
+        into: &Destination,
+        rows: &Rows,
+        extra: &[String],
+        mark: &Mark,
+    ) -> Result<(), DbError>;
+
+    /// A value as a SQL literal of this engine (a mapping's lookups and key probes).
+    fn literal(&self, v: &Value) -> String {
+        match v {
+            Value::Null => "NULL".into(),
+            Value::Int(i) => i.to_string(),
+            Value::Real(f) => super::value::real_text(*f),
+            Value::Bytes(b) => format!("X'{}'", super::value::hex(b)),
+            Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        }
+    }
 
     /// Run one statement of the transfer's own (DDL, the checkpoint table).
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;

@@ -13,11 +13,13 @@
 
 mod checkpoint;
 pub mod endpoint;
+pub mod mapping;
 pub(crate) mod mysql;
 pub mod plan;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 pub mod tally;
+mod transform;
 pub mod value;
 
 use std::sync::mpsc::sync_channel;
@@ -50,6 +52,8 @@ pub struct Request {
     pub dry_run: bool,
     /// The run to carry on.
     pub resume: Option<String>,
+    /// A mapping file: tables made from the source's by expressions, instead of copied.
+    pub mapping: Option<std::path::PathBuf>,
     pub batch: usize,
 }
 
@@ -74,12 +78,22 @@ pub struct TransferReport {
 pub struct TableReport {
     pub table: String,
     pub created: bool,
-    /// Rows read from the source (for a dry run, counted).
+    /// Rows the target should hold: those read from the source (for a dry run, counted);
+    /// for a mapping, those the target held before plus those loaded.
     pub source_rows: u64,
     /// Rows in the target table after the load.
     pub target_rows: u64,
     /// Rows written by this attempt (a resumed run: after its checkpoint).
     pub loaded: u64,
+    /// Source rows read (after a mapping's filter).
+    pub read: u64,
+    /// A mapping's rows rejected, found already there by their key, and lookups that
+    /// found nothing (a NULL written in a nullable column).
+    pub rejected: u64,
+    pub existing: u64,
+    /// A mapping's source rows whose key an earlier source row has (not loaded).
+    pub duplicates: u64,
+    pub unresolved_lookups: u64,
     pub duration_ms: u64,
     /// Columns whose sums or checksums differ, with how.
     pub mismatches: Vec<String>,
@@ -151,13 +165,16 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
         to: to.as_ref(),
     };
     let mut record = record;
-    let plans = plan::plan(
-        &sides,
-        &record.tables,
-        record.create_tables,
-        &record.created,
-        &mut notes,
-    )?;
+    let plans = match &req.mapping {
+        Some(file) => mapping::plan(file, &sides, &mut notes)?,
+        None => plan::plan(
+            &sides,
+            &record.tables,
+            record.create_tables,
+            &record.created,
+            &mut notes,
+        )?,
+    };
     if req.resume.is_none() {
         record.created = plans
             .iter()
@@ -185,6 +202,11 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
                 source_rows: rows,
                 target_rows: 0,
                 loaded: 0,
+                read: rows,
+                rejected: 0,
+                existing: 0,
+                duplicates: 0,
+                unresolved_lookups: 0,
                 duration_ms: 0,
                 mismatches: Vec::new(),
                 reconciled: false,
@@ -193,13 +215,16 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
         }
         return Ok(report);
     }
-    if req.resume.is_none() {
+    if req.resume.is_none() && req.mapping.is_none() {
         refuse_non_empty(to.as_mut(), &plans, &req.to)?;
     }
     // Ctrl-C stops between two batches: the last checkpoint stands, the run resumes.
     let _guard = crate::interrupt::Guard::new();
     let mut load = Load {
         req,
+        now: jiff::Timestamp::now()
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string(),
         run: &run,
         record,
         saved,
@@ -284,6 +309,8 @@ fn refuse_non_empty(
 /// One run's load, table after table.
 struct Load<'a> {
     req: &'a Request,
+    /// The run's one `now()`, so that every row of a run gets the same.
+    now: String,
     run: &'a str,
     record: RunRecord,
     saved: checkpoint::Checkpoints,
@@ -333,12 +360,18 @@ impl Load<'_> {
         let saved = match self.saved.get(&p.name) {
             Some(s) => s.clone(),
             None => {
-                checkpoint::start_table(self.to, self.run, &p.name, p.columns.len())
+                // A mapping loads beside rows the target may hold: the tally starts from
+                // them, so that the reconciliation expects them plus what is loaded.
+                let tally = match p.mapped {
+                    Some(_) => target_tally(self.to, p, &self.req.to)?,
+                    None => Tally::new(p.columns.len()),
+                };
+                checkpoint::start_table(self.to, self.run, &p.name, &tally)
                     .map_err(self.target_err("cannot write a checkpoint in"))?;
                 Saved {
                     rows: 0,
                     done: false,
-                    tally: Tally::new(p.columns.len()),
+                    tally,
                 }
             }
         };
@@ -361,7 +394,7 @@ impl Load<'_> {
         self.saved.insert(
             p.name.clone(),
             Saved {
-                rows: tally.rows,
+                rows: tally.read,
                 done: true,
                 tally: tally.clone(),
             },
@@ -377,6 +410,11 @@ impl Load<'_> {
             source_rows: tally.rows,
             target_rows: 0,
             loaded,
+            read: tally.read,
+            rejected: tally.rejected,
+            existing: tally.existing,
+            duplicates: tally.duplicates,
+            unresolved_lookups: tally.unresolved,
             duration_ms: started.elapsed().as_millis() as u64,
             mismatches: Vec::new(),
             reconciled: false,
@@ -387,10 +425,26 @@ impl Load<'_> {
     /// Read on a thread of its own, write here; skip the `skip` rows already loaded.
     fn stream(&mut self, p: &TablePlan, skip: u64, tally: &mut Tally) -> Result<u64, Error> {
         let (tx, rx) = sync_channel::<value::Rows>(2);
-        let from = &mut *self.from;
-        let batch = self.req.batch.max(1);
+        let Load {
+            req,
+            now,
+            run,
+            from,
+            to,
+            observer,
+            ..
+        } = self;
+        let mut w = Writer {
+            req,
+            now,
+            run,
+            to: &mut **to,
+            observer: &mut **observer,
+        };
+        let from = &mut **from;
+        let batch = w.req.batch.max(1);
         let mut loaded = 0u64;
-        let mut write_error = None;
+        let mut failure = None;
         let read_result = std::thread::scope(|s| {
             let reader = s.spawn(move || {
                 let mut to_skip = skip;
@@ -407,46 +461,26 @@ impl Load<'_> {
                 })
             });
             for rows in rx.iter() {
-                // Counted only once committed: a failed batch is not in the checkpoint.
-                let mut next = tally.clone();
-                for row in &rows {
-                    next.add(row, &p.source_classes);
+                match w.batch(p, rows, tally) {
+                    Ok(n) => loaded += n,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
                 }
-                let json = serde_json::to_string(&next).expect("serialises");
-                let mark = Mark {
-                    run: self.run,
-                    table: &p.name,
-                    rows: next.rows,
-                    tally: &json,
-                };
-                if let Err(e) = self.to.write(&p.into, &rows, &mark) {
-                    write_error = Some(e);
-                    break;
-                }
-                *tally = next;
-                loaded += rows.len() as u64;
-                self.observer.event(&Event::TableRows {
-                    table: p.name.clone(),
-                    rows: tally.rows,
-                });
                 if crate::interrupt::requested() {
-                    write_error = Some(DbError::new("interrupted (SIGINT/SIGTERM)"));
+                    failure =
+                        Some(w.stopped(p, tally, DbError::new("interrupted (SIGINT/SIGTERM)")));
                     break;
                 }
             }
             drop(rx);
             reader.join().expect("the reader thread does not panic")
         });
-        if let Some(e) = write_error {
-            return Err(Error::Database {
-                context: format!(
-                    "loading {} into {} stopped after {} rows (resume with --resume {})",
-                    p.name, self.req.to, tally.rows, self.run
-                ),
-                source: e,
-            });
+        if let Some(e) = failure {
+            return Err(e);
         }
-        read_result.map_err(db(&format!("cannot read {} from", p.name), &self.req.from))?;
+        read_result.map_err(db(&format!("cannot read {} from", p.name), &w.req.from))?;
         Ok(loaded)
     }
 
@@ -481,6 +515,70 @@ impl Load<'_> {
     }
 }
 
+/// The writing side of one table's stream (the reader thread holds the source).
+struct Writer<'w> {
+    req: &'w Request,
+    now: &'w str,
+    run: &'w str,
+    to: &'w mut dyn Endpoint,
+    observer: &'w mut dyn Observer,
+}
+
+impl Writer<'_> {
+    /// One batch: mapped (when the table has a mapping), written with its checkpoint, and
+    /// only then counted (a batch that failed is not in the checkpoint). Returns the rows
+    /// written.
+    fn batch(&mut self, p: &TablePlan, rows: value::Rows, tally: &mut Tally) -> Result<u64, Error> {
+        let read = rows.len() as u64;
+        let applied = match &p.mapped {
+            Some(m) => transform::apply(p, m, rows, self.to, self.now, tally.rejected)?,
+            None => transform::Applied {
+                rows,
+                ..Default::default()
+            },
+        };
+        let mut next = tally.clone();
+        next.read += read;
+        for row in &applied.rows {
+            next.add(row, &p.tally_classes);
+        }
+        next.updated += applied.updates.len() as u64;
+        next.existing += applied.existing.len() as u64;
+        next.rejected += applied.rejected;
+        next.unresolved += applied.unresolved;
+        next.duplicates += applied.duplicates;
+        let json = serde_json::to_string(&next).expect("serialises");
+        let mark = Mark {
+            run: self.run,
+            table: &p.name,
+            rows: next.read,
+            tally: &json,
+        };
+        self.to
+            .write(&p.into, &applied.rows, &applied.updates, &mark)
+            .map_err(|e| self.stopped(p, tally, e))?;
+        *tally = next;
+        if let Some(m) = &p.mapped {
+            transform::write_rejects(m, &applied.reject_lines)?;
+        }
+        self.observer.event(&Event::TableRows {
+            table: p.name.clone(),
+            rows: tally.read,
+        });
+        Ok(applied.rows.len() as u64)
+    }
+
+    fn stopped(&self, p: &TablePlan, tally: &Tally, e: DbError) -> Error {
+        Error::Database {
+            context: format!(
+                "loading {} into {} stopped after {} source rows (resume with --resume {})",
+                p.name, self.req.to, tally.read, self.run
+            ),
+            source: e,
+        }
+    }
+}
+
 /// An error saying a key or index of that name exists already (PostgreSQL 42710 and
 /// 42P07, MariaDB/MySQL 1061 and 1826, SQLite's "already exists").
 fn already_there(message: &str) -> bool {
@@ -496,6 +594,19 @@ fn already_there(message: &str) -> bool {
     .any(|m| message.contains(m))
 }
 
+/// The target table's tally, read back in the plan's classes.
+fn target_tally(to: &mut dyn Endpoint, p: &TablePlan, url: &DatabaseUrl) -> Result<Tally, Error> {
+    let mut target = Tally::new(p.columns.len());
+    to.read(&p.readback, &p.into.classes, DEFAULT_BATCH, &mut |rows| {
+        for row in &rows {
+            target.add(row, &p.tally_classes);
+        }
+        true
+    })
+    .map_err(db(&format!("cannot read {} back from", p.name), url))?;
+    Ok(target)
+}
+
 /// Read the loaded table back and compare it with the source's tally.
 fn reconcile(
     to: &mut dyn Endpoint,
@@ -504,18 +615,17 @@ fn reconcile(
     source: &Tally,
     url: &DatabaseUrl,
 ) -> Result<(), Error> {
-    let mut target = Tally::new(p.columns.len());
-    to.read(&p.readback, &p.into.classes, DEFAULT_BATCH, &mut |rows| {
-        for row in &rows {
-            target.add(row, &p.source_classes);
-        }
-        true
-    })
-    .map_err(db(&format!("cannot read {} back from", p.name), url))?;
+    let target = target_tally(to, p, url)?;
     t.source_rows = source.rows;
     t.target_rows = target.rows;
+    // Updated rows changed values the tally counted before the load: counts only.
+    let compared = if source.updated > 0 {
+        vec![false; p.compared.len()]
+    } else {
+        p.compared.clone()
+    };
     t.mismatches = source
-        .differences(&target, &p.source_classes)
+        .differences(&target, &p.tally_classes, &compared)
         .into_iter()
         .map(|(i, why)| format!("{}: {why}", p.columns[i]))
         .collect();

@@ -131,6 +131,12 @@ impl Endpoint for My {
         Dialect::MySql
     }
 
+    fn literal(&self, v: &Value) -> String {
+        let mut out = String::new();
+        literal(&mut out, v);
+        out
+    }
+
     fn read(
         &mut self,
         sql: &str,
@@ -167,8 +173,15 @@ impl Endpoint for My {
         })
     }
 
-    fn write(&mut self, into: &Destination, rows: &Rows, mark: &Mark) -> Result<(), DbError> {
-        let statements = inserts(into, rows);
+    fn write(
+        &mut self,
+        into: &Destination,
+        rows: &Rows,
+        extra: &[String],
+        mark: &Mark,
+    ) -> Result<(), DbError> {
+        let mut statements = inserts(into, rows);
+        statements.extend(extra.iter().cloned());
         let My { rt, conn } = self;
         rt.block_on(My::load(conn, statements, mark)).map_err(|e| {
             let _ = rt.block_on(sqlx::raw_sql("ROLLBACK").execute(&mut *conn));

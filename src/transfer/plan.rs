@@ -24,6 +24,13 @@ pub struct TablePlan {
     pub select: String,
     #[serde(skip)]
     pub source_classes: Vec<Class>,
+    /// The classes the reconciliation reads the loaded values in, on both sides (the
+    /// source's for a like-for-like copy, the target's for a mapping).
+    #[serde(skip)]
+    pub tally_classes: Vec<Class>,
+    /// Per column: whether its checksum is compared (not for `now()`).
+    #[serde(skip)]
+    pub compared: Vec<bool>,
     #[serde(skip)]
     pub into: Destination,
     /// The columns, unquoted, in load order.
@@ -37,6 +44,9 @@ pub struct TablePlan {
     /// Keys and indexes added after the load (created tables only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
+    /// How rows are made, for a table of a mapping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapped: Option<crate::transfer::mapping::Mapped>,
 }
 
 /// The tables of the source's default schema, those named first filtered.
@@ -235,6 +245,9 @@ fn table_plan(
     Ok(TablePlan {
         name: t.name.name.clone(),
         select,
+        tally_classes: source_classes.clone(),
+        compared: vec![true; columns.len()],
+        mapped: None,
         source_classes,
         readback: format!("SELECT {} FROM {}", back.join(", "), target_name.sql(to)),
         into: Destination {

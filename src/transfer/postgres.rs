@@ -65,12 +65,20 @@ impl Pg {
         conn: &mut PgConnection,
         copy: &str,
         buf: Vec<u8>,
+        extra: &[String],
         mark: &Mark<'_>,
     ) -> Result<(), sqlx::Error> {
         sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
-        let mut sink = conn.copy_in_raw(copy).await?;
-        sink.send(buf).await?;
-        sink.finish().await?;
+        if !buf.is_empty() {
+            let mut sink = conn.copy_in_raw(copy).await?;
+            sink.send(buf).await?;
+            sink.finish().await?;
+        }
+        for sql in extra {
+            sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+                .execute(&mut *conn)
+                .await?;
+        }
         sqlx::query(MARK)
             .bind(mark.rows as i64)
             .bind(mark.tally)
@@ -129,7 +137,13 @@ impl Endpoint for Pg {
         })
     }
 
-    fn write(&mut self, into: &Destination, rows: &Rows, mark: &Mark) -> Result<(), DbError> {
+    fn write(
+        &mut self,
+        into: &Destination,
+        rows: &Rows,
+        extra: &[String],
+        mark: &Mark,
+    ) -> Result<(), DbError> {
         let mut buf = Vec::with_capacity(rows.len() * 16 * into.columns.len().max(1));
         for row in rows {
             for (i, v) in row.iter().enumerate() {
@@ -146,7 +160,7 @@ impl Endpoint for Pg {
             into.columns.join(", ")
         );
         let Pg { rt, conn } = self;
-        let loaded = rt.block_on(Pg::load(conn, &copy, buf, mark));
+        let loaded = rt.block_on(Pg::load(conn, &copy, buf, extra, mark));
         loaded.map_err(|e| {
             let _ = rt.block_on(sqlx::raw_sql("ROLLBACK").execute(&mut *conn));
             pg_err(e)

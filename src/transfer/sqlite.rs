@@ -58,10 +58,11 @@ impl Lite {
         &mut self,
         into: &Destination,
         rows: &Rows,
+        extra: &[String],
         mark: &Mark,
     ) -> Result<(), rusqlite::Error> {
         let tx = self.conn.transaction()?;
-        {
+        if !rows.is_empty() {
             let marks = vec!["?"; into.columns.len()].join(", ");
             let sql = format!(
                 "INSERT INTO {} ({}) VALUES ({marks})",
@@ -72,6 +73,9 @@ impl Lite {
             for row in rows {
                 insert.execute(rusqlite::params_from_iter(row.iter().map(bound)))?;
             }
+        }
+        for sql in extra {
+            tx.execute_batch(sql)?;
         }
         tx.execute(
             "UPDATE cutover_transfer SET rows_done = ?1, tally = ?2, updated_at = datetime('now') \
@@ -114,8 +118,14 @@ impl Endpoint for Lite {
         Ok(())
     }
 
-    fn write(&mut self, into: &Destination, rows: &Rows, mark: &Mark) -> Result<(), DbError> {
-        self.load(into, rows, mark).map_err(sqlite_err)
+    fn write(
+        &mut self,
+        into: &Destination,
+        rows: &Rows,
+        extra: &[String],
+        mark: &Mark,
+    ) -> Result<(), DbError> {
+        self.load(into, rows, extra, mark).map_err(sqlite_err)
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {

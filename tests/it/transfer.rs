@@ -537,3 +537,194 @@ fn killed_and_resumed_equals_uninterrupted(kind: Kind) {
 }
 
 per_engine!(killed_and_resumed_equals_uninterrupted);
+
+/// The LMS example's legacy database, made by its script with the sqlite3 client.
+fn legacy_source() -> TestDb {
+    let from = TestDb::new(Kind::Sqlite);
+    let script = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lms/legacy/legacy.sql"),
+    )
+    .expect("legacy.sql");
+    let mut cmd = Command::new("sqlite3");
+    cmd.arg(from.url.strip_prefix("sqlite://").unwrap());
+    client(cmd, &script);
+    from
+}
+
+/// The LMS schema on `kind`, by its migrations; the mapping copied beside the test.
+fn lms_target(kind: Kind) -> (TestDb, PathBuf) {
+    let to = TestDb::new(kind);
+    let out = to
+        .cutover()
+        .arg("--migrations")
+        .arg(lms_migrations())
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mapping = to.path().join("mapping.toml");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lms/legacy/mapping.toml"),
+        &mapping,
+    )
+    .unwrap();
+    (to, mapping)
+}
+
+fn table_report<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == name)
+        .unwrap_or_else(|| panic!("{name} in {report:#}"))
+}
+
+fn lms_legacy_mapping(kind: Kind) {
+    let from = legacy_source();
+    let (to, mapping) = lms_target(kind);
+    let map = mapping.to_str().unwrap();
+    let (out, report) = transfer_json(&from, &to, &["--mapping", map]);
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(report["reconciled"], true, "{report:#}");
+    // Loaded in the order the lookups need.
+    let order: Vec<&str> = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["instructors", "students", "courses", "enrollments"]);
+    let students = table_report(&report, "students");
+    assert_eq!(
+        (
+            students["read"].as_u64(),
+            students["loaded"].as_u64(),
+            students["duplicates"].as_u64()
+        ),
+        (Some(6), Some(5), Some(1)),
+        "{students}"
+    );
+    let enrollments = table_report(&report, "enrollments");
+    assert_eq!(
+        (
+            enrollments["loaded"].as_u64(),
+            enrollments["rejected"].as_u64()
+        ),
+        (Some(4), Some(1)),
+        "{enrollments}"
+    );
+    let rejects =
+        std::fs::read_to_string(to.path().join("enrollments.rejects.jsonl")).expect("reject file");
+    assert!(
+        rejects.contains("lookup students.email = 'gone@example.com' found nothing"),
+        "{rejects}"
+    );
+    assert_eq!(rejects.lines().count(), 1);
+
+    let one = |sql: &str| to.scalar(sql).unwrap_or_else(|| panic!("{sql}: no value"));
+    assert_eq!(
+        one("SELECT email FROM students WHERE id = 1"),
+        "ann.lee@example.com"
+    );
+    assert_eq!(
+        one("SELECT full_name FROM students WHERE id = 1"),
+        "Ann Lee"
+    );
+    assert_eq!(one("SELECT phone FROM students WHERE id = 3"), "555-0103");
+    assert_eq!(
+        one("SELECT count(*) FROM students WHERE id = 4 OR id = 5"),
+        "0"
+    );
+    assert_eq!(one("SELECT code FROM courses WHERE id = 1001"), "CS110");
+    assert_eq!(
+        one("SELECT fee FROM courses WHERE id = 1002")
+            .parse::<f64>()
+            .unwrap(),
+        149.5
+    );
+    assert_eq!(one("SELECT credits FROM courses WHERE id = 1003"), "3");
+    assert_eq!(
+        one("SELECT instructor_id FROM courses WHERE code = 'MA201'"),
+        "1002"
+    );
+    assert_eq!(
+        one("SELECT department FROM instructors WHERE id = 1002"),
+        "General"
+    );
+    assert_eq!(one("SELECT status FROM enrollments WHERE id = 2"), "active");
+    assert_eq!(one("SELECT student_id FROM enrollments WHERE id = 1"), "1");
+    assert_eq!(one("SELECT count(*) FROM enrollments"), "4");
+
+    // Again: every row is found by its key and skipped; the target is unchanged.
+    let (out, report) = transfer_json(&from, &to, &["--mapping", map]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(report["reconciled"], true, "{report:#}");
+    for t in report["tables"].as_array().unwrap() {
+        assert_eq!(t["loaded"], 0, "{t}");
+    }
+    // The duplicate e-mail is found by its key too.
+    assert_eq!(table_report(&report, "students")["existing"], 6);
+    assert_eq!(one("SELECT count(*) FROM students"), "5");
+    assert_eq!(one("SELECT count(*) FROM enrollments"), "4");
+}
+
+per_engine!(lms_legacy_mapping);
+
+#[test]
+fn mapping_mistakes_name_their_line_and_change_nothing() {
+    let from = legacy_source();
+    let (to, mapping) = lms_target(Kind::Sqlite);
+    let good = std::fs::read_to_string(&mapping).unwrap();
+    let line_of =
+        |text: &str, needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
+    for (from_text, to_text, says) in [
+        (
+            "lower(trim(StudEmail))",
+            "lower(trim(StudEmai))",
+            "Student_LegacyTable has no column `StudEmai`",
+        ),
+        (
+            "full_name = \"trim(Name)\"",
+            "fullname = \"trim(Name)\"",
+            "instructors has no column `fullname`",
+        ),
+        (
+            "coalesce(Credits, 3)",
+            "cast(coalesce(Credits, 3) as date)",
+            "cannot be written to SMALLINT",
+        ),
+        (
+            "lookup(courses.title",
+            "lookup(course.title",
+            "the target has no table `course`",
+        ),
+        (
+            "trim(CourseName))\"\nenrolled_at",
+            "trimm(CourseName))\"\nenrolled_at",
+            "unknown function `trimm`",
+        ),
+    ] {
+        let bad = good.replacen(from_text, to_text, 1);
+        assert_ne!(bad, good, "{from_text}");
+        std::fs::write(&mapping, &bad).unwrap();
+        let (out, _) = transfer_json(&from, &to, &["--mapping", mapping.to_str().unwrap()]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{says}: {err}");
+        let line = line_of(&bad, to_text);
+        assert!(
+            err.contains(&format!("mapping.toml:{line}:")),
+            "line {line}: {err}"
+        );
+    }
+    assert_eq!(
+        to.count("SELECT count(*) FROM students"),
+        0,
+        "nothing was loaded"
+    );
+    assert_eq!(
+        to.count("SELECT count(*) FROM sqlite_master WHERE name = 'cutover_transfer'"),
+        0
+    );
+}

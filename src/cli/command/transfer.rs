@@ -46,6 +46,7 @@ pub fn run(a: &TransferArgs, o: Overrides, out: &mut Renderer) -> Result<Exit, E
         create_tables: a.create_tables,
         dry_run: a.dry_run,
         resume: a.resume.clone(),
+        mapping: a.mapping.clone(),
         batch: a.batch,
     };
     let mut observer = out.observer();

@@ -129,6 +129,13 @@ impl Renderer {
                     "{:<width$}  {:>10}  {:>10}  {:>10}  {mark}",
                     t.table, t.source_rows, t.target_rows, t.loaded
                 );
+                if t.read != t.loaded || t.existing + t.duplicates + t.rejected > 0 {
+                    let _ = writeln!(
+                        out,
+                        "{:<width$}  {DIM}read {}, already there {}, duplicates {}, rejected {}, lookups that found nothing {}{DIM:#}",
+                        "", t.read, t.existing, t.duplicates, t.rejected, t.unresolved_lookups
+                    );
+                }
                 for m in &t.mismatches {
                     let _ = writeln!(out, "{:<width$}  {RED}{m}{RED:#}", "");
                 }
