@@ -561,4 +561,10 @@ pub struct TransferArgs {
     /// Plan and count rows; change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Run the mapping's quality checks on the source and stop (exit 1 when one fails)
+    #[arg(long, requires = "mapping")]
+    pub check_only: bool,
+    /// Write the quality checks as a report too, by extension: .json, .md or .html (repeatable)
+    #[arg(long, value_name = "FILE", requires = "mapping")]
+    pub report: Vec<PathBuf>,
 }

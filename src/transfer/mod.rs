@@ -17,6 +17,7 @@ pub mod mapping;
 pub(crate) mod mysql;
 pub mod plan;
 pub(crate) mod postgres;
+mod quality;
 pub(crate) mod sqlite;
 pub mod tally;
 mod transform;
@@ -54,6 +55,8 @@ pub struct Request {
     pub resume: Option<String>,
     /// A mapping file: tables made from the source's by expressions, instead of copied.
     pub mapping: Option<std::path::PathBuf>,
+    /// Run a mapping's quality checks and stop there.
+    pub check_only: bool,
     pub batch: usize,
 }
 
@@ -70,6 +73,13 @@ pub struct TransferReport {
     pub notes: Vec<String>,
     /// Every table's counts and columns agree (always false for a dry run).
     pub reconciled: bool,
+    /// A mapping's quality checks on the source (run before every load; `--check-only`
+    /// stops after them, and a failing check stops the load).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::verdict::CheckResult>,
+    /// Why nothing was loaded, when the checks stopped it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
     pub duration_ms: u64,
 }
 
@@ -143,8 +153,9 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
     }
     let mut from = endpoint(&req.from, false)?;
     let source = schema_of(&req.from, true)?;
-    let target = schema_of(&req.to, req.dry_run)?;
-    let mut to = endpoint(&req.to, !req.dry_run)?;
+    let target = schema_of(&req.to, req.dry_run || req.check_only)?;
+    let read_only = req.dry_run || req.check_only;
+    let mut to = endpoint(&req.to, !read_only)?;
     let (run, record, saved) = match &req.resume {
         Some(id) => resume(to.as_mut(), id, &req.to)?,
         None => (
@@ -191,9 +202,29 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
         tables: Vec::new(),
         notes,
         reconciled: false,
+        checks: Vec::new(),
+        stopped: None,
         duration_ms: 0,
     };
-    if req.dry_run {
+    if req.mapping.is_some() && req.resume.is_none() {
+        let now = run_now();
+        report.checks = quality::check(&plans, from.as_mut(), to.as_mut(), &now, req.batch.max(1))?;
+        let failed = report
+            .checks
+            .iter()
+            .filter(|c| c.status == crate::verdict::Status::Fail)
+            .count();
+        if req.check_only || (failed > 0 && !req.dry_run) {
+            if failed > 0 && !req.check_only {
+                report.stopped = Some(format!(
+                    "{failed} quality check(s) failed: nothing was loaded (raise a table's thresholds in the mapping to let it warn)"
+                ));
+            }
+            report.duration_ms = started.elapsed().as_millis() as u64;
+            return Ok(report);
+        }
+    }
+    if req.dry_run || req.check_only {
         for p in plans {
             let rows = count(from.as_mut(), &p, &req.from)?;
             report.tables.push(TableReport {
@@ -244,6 +275,13 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
     report.reconciled = report.tables.iter().all(|t| t.reconciled);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The run's one `now()`: UTC, in the form every engine reads.
+fn run_now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 /// The run record and checkpoints of run `id` in the target.
@@ -640,6 +678,29 @@ fn reconcile(
     }
     t.reconciled = t.mismatches.is_empty();
     Ok(())
+}
+
+/// A transfer's quality checks as a validation report, so that `validate`'s renderers
+/// (text, JSON, Markdown, HTML) show them.
+pub fn checks_report(
+    r: &TransferReport,
+    source: &DatabaseUrl,
+) -> crate::validate::ValidationReport {
+    let mut checks = r.checks.clone();
+    checks.sort_by_key(|c| c.status);
+    crate::validate::ValidationReport {
+        target: source.to_string(),
+        engine: source.kind().name().to_string(),
+        server_version: String::new(),
+        environment: None,
+        level: crate::verdict::Level::Standard,
+        started_at: jiff::Timestamp::now().to_string(),
+        duration_ms: r.duration_ms,
+        fingerprint: None,
+        summary: crate::validate::summary(&checks),
+        checks,
+        cutover_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
 }
 
 /// Rows per second over `took`, for people.

@@ -54,7 +54,7 @@ impl Row for Source<'_> {
 /// How many values go into one `IN (…)`.
 const PROBE: usize = 500;
 
-fn key_text(row: &[Value], key: &[usize]) -> String {
+pub(super) fn key_text(row: &[Value], key: &[usize]) -> String {
     key.iter()
         .map(|&k| row[k].text().map(|t| t.into_owned()).unwrap_or_default())
         .collect::<Vec<_>>()
@@ -205,7 +205,7 @@ fn check_values(
 }
 
 /// A source row for messages: its read columns and values.
-fn describe(m: &Mapped, values: &[Value]) -> serde_json::Value {
+pub(super) fn describe(m: &Mapped, values: &[Value]) -> serde_json::Value {
     let mut o = serde_json::Map::new();
     for (name, v) in m.reads.iter().zip(values) {
         let j = match v {

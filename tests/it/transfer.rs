@@ -728,3 +728,94 @@ fn mapping_mistakes_name_their_line_and_change_nothing() {
         0
     );
 }
+
+#[test]
+fn check_only_reports_the_duplicate_the_orphan_and_the_bad_email() {
+    let from = legacy_source();
+    let (to, mapping) = lms_target(Kind::Postgres);
+    let map = mapping.to_str().unwrap();
+    let html = to.path().join("checks.html");
+    let (out, report) = transfer_json(
+        &from,
+        &to,
+        &[
+            "--mapping",
+            map,
+            "--check-only",
+            "--report",
+            html.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "warnings only: {}",
+        stderr(&out)
+    );
+    let checks = report["checks"].as_array().expect("checks");
+    let check = |id: &str| {
+        checks
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id}: {report:#}"))
+    };
+    let dup = check("transfer.students.duplicates");
+    assert_eq!(dup["status"], "warn");
+    assert!(
+        dup["evidence"]["rows"][0][0]
+            .as_str()
+            .unwrap()
+            .contains("ann.lee@example.com"),
+        "{dup}"
+    );
+    let orphan = check("transfer.enrollments.orphans");
+    assert_eq!(orphan["status"], "warn");
+    assert_eq!(
+        orphan["evidence"]["rows"][0][1], "gone@example.com",
+        "{orphan}"
+    );
+    assert_eq!(
+        check("transfer.students.pattern")["evidence"]["rows"][0][1],
+        "frank example.com"
+    );
+    assert_eq!(check("transfer.courses.orphans")["status"], "pass");
+    assert!(
+        std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("transfer.enrollments.orphans")
+    );
+    assert_eq!(
+        to.count("SELECT count(*) FROM students"),
+        0,
+        "--check-only loads nothing"
+    );
+
+    // Without the thresholds the checks fail, and the load does not start.
+    let strict = std::fs::read_to_string(&mapping)
+        .unwrap()
+        .replace("orphans = 1", "orphans = 0");
+    std::fs::write(&mapping, strict).unwrap();
+    let out = cutover_cmd(to.path())
+        .args([
+            "transfer",
+            "--from",
+            &from.url,
+            "--to",
+            &to.url,
+            "--mapping",
+            map,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAIL") && text.contains("transfer.enrollments.orphans"),
+        "{text}"
+    );
+    assert_eq!(
+        to.count("SELECT count(*) FROM students"),
+        0,
+        "a failing check stops the load"
+    );
+}

@@ -29,6 +29,9 @@ pub fn run(a: &TransferArgs, o: Overrides, out: &mut Renderer) -> Result<Exit, E
     let to = side(&a.to, &o)?;
     out.add_secret_source(from.clone());
     out.add_secret_source(to.clone());
+    for path in &a.report {
+        crate::cli::render::check_report_path(path)?;
+    }
     if a.batch == 0 {
         return Err(Error::Usage(
             "--batch: a batch holds at least one row".into(),
@@ -47,12 +50,32 @@ pub fn run(a: &TransferArgs, o: Overrides, out: &mut Renderer) -> Result<Exit, E
         dry_run: a.dry_run,
         resume: a.resume.clone(),
         mapping: a.mapping.clone(),
+        check_only: a.check_only,
         batch: a.batch,
     };
     let mut observer = out.observer();
     let report = transfer(&request, &mut observer);
     drop(observer);
     let report = report?;
+    if !report.checks.is_empty() {
+        let checks = cutover::transfer::checks_report(&report, &request.from);
+        if !out.is_json() {
+            out.validation(&checks);
+        }
+        for path in &a.report {
+            out.write_report(&checks, path)?;
+        }
+        if report.stopped.is_some() || a.check_only {
+            if out.is_json() {
+                out.transfer(&report);
+            }
+            return Ok(if checks.failed(false) {
+                Exit::CheckFailed
+            } else {
+                Exit::Ok
+            });
+        }
+    }
     out.transfer(&report);
     Ok(if report.dry_run || report.reconciled {
         Exit::Ok

@@ -67,6 +67,11 @@ impl Renderer {
         p
     }
 
+    /// Whether `--json` was given.
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Whether `-v` was given.
     pub fn verbose(&self) -> bool {
         self.verbose > 0

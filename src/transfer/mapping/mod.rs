@@ -54,7 +54,27 @@ struct TableSpec {
     max_rejects: Option<u64>,
     reject_file: Option<PathBuf>,
     columns: BTreeMap<String, Spanned<String>>,
+    /// Quality checks: a mapped column's values must match (`email`, or a regular
+    /// expression).
+    #[serde(default)]
+    patterns: BTreeMap<String, Spanned<String>>,
+    /// Rows a quality check may find before it fails (it warns up to this); default 0.
+    #[serde(default)]
+    thresholds: BTreeMap<String, Spanned<u64>>,
 }
+
+/// The quality checks a table's rows go through (`--check-only`, and before every load).
+pub const CHECK_KINDS: [&str; 6] = [
+    "conversion",
+    "not_null",
+    "length",
+    "pattern",
+    "duplicates",
+    "orphans",
+];
+
+/// What `patterns = { email = "email" }` means.
+const EMAIL: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
 
 /// What to do with a row whose key the target already has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -105,6 +125,11 @@ pub struct Mapped {
     pub max_len: Vec<Option<usize>>,
     /// `file:line` of each column's expression, for messages.
     pub lines: Vec<String>,
+    /// Per pattern: the column, the pattern as written, and the expression.
+    #[serde(skip)]
+    pub patterns: Vec<(usize, String, regex::Regex)>,
+    /// Rows each check kind may find and only warn.
+    pub thresholds: BTreeMap<String, u64>,
 }
 
 fn line_of(text: &str, at: usize) -> usize {
@@ -386,6 +411,42 @@ fn table(
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
+    let mut patterns = Vec::new();
+    for (col, text) in &spec.patterns {
+        let j = columns.iter().position(|c| c == col).ok_or_else(|| {
+            bad(
+                text.span(),
+                format!(
+                    "{target_name}: the pattern's column `{col}` is not one of the mapped columns"
+                ),
+            )
+        })?;
+        let source = if text.get_ref() == "email" {
+            EMAIL
+        } else {
+            text.get_ref()
+        };
+        let re = regex::Regex::new(source).map_err(|e| {
+            bad(
+                text.span(),
+                format!("{target_name}.{col}: not a regular expression: {e}"),
+            )
+        })?;
+        patterns.push((j, text.get_ref().clone(), re));
+    }
+    let mut thresholds = BTreeMap::new();
+    for (kind, n) in &spec.thresholds {
+        if !CHECK_KINDS.contains(&kind.as_str()) {
+            return Err(bad(
+                n.span(),
+                format!(
+                    "{target_name}: no check `{kind}` (checks: {})",
+                    CHECK_KINDS.join(", ")
+                ),
+            ));
+        }
+        thresholds.insert(kind.clone(), *n.get_ref());
+    }
     if spec.on_existing == OnExisting::Update && key.is_empty() {
         return Err(bad(
             spec.target.span(),
@@ -487,6 +548,8 @@ fn table(
             not_null,
             max_len,
             lines,
+            patterns,
+            thresholds,
         }),
     })
 }
