@@ -819,3 +819,79 @@ fn check_only_reports_the_duplicate_the_orphan_and_the_bad_email() {
         "a failing check stops the load"
     );
 }
+
+/// A `test` environment for the LMS with the legacy data as its transfer phase.
+fn lms_deploy_env(to: &TestDb, from: &TestDb, mapping: &std::path::Path) {
+    let config = format!(
+        r#"
+[environments.test]
+url = "{url}"
+migrations = "{migrations}"
+
+[environments.test.backup]
+required = true
+verify = "checksum"
+dir = "backups"
+
+[environments.test.transfer]
+from = "{from}"
+mapping = "{mapping}"
+"#,
+        url = to.url,
+        migrations = lms_migrations().display(),
+        from = from.url,
+        mapping = mapping.display()
+    );
+    write_files(to.path(), &[("cutover.toml", &config)]);
+}
+
+fn lms_transfer_as_a_deploy_phase(kind: Kind) {
+    let from = legacy_source();
+    let to = TestDb::new(kind);
+    let mapping = to.path().join("mapping.toml");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/lms/legacy/mapping.toml"),
+    )
+    .unwrap();
+    std::fs::write(&mapping, &text).unwrap();
+    lms_deploy_env(&to, &from, &mapping);
+    let out = cutover_cmd(to.path())
+        .args(["--env", "test", "--json", "deploy", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text_out = stdout(&out);
+    assert!(text_out.contains("\"transfer\""), "{text_out}");
+    assert_eq!(to.count("SELECT count(*) FROM students"), 5);
+    assert_eq!(to.count("SELECT count(*) FROM enrollments"), 4);
+
+    // A transfer that fails (its checks, strict now) is rolled back with the deploy.
+    let to = TestDb::new(kind);
+    std::fs::write(&mapping, text.replace("orphans = 1", "orphans = 0")).unwrap();
+    lms_deploy_env(&to, &from, &mapping);
+    let out = cutover_cmd(to.path())
+        .args(["--env", "test", "deploy", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(11),
+        "rolled back: {}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let all = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(all.contains("quality check(s) failed"), "{all}");
+    assert!(
+        !to.has_table("students"),
+        "the migrations were undone with the transfer"
+    );
+}
+
+per_engine!(lms_transfer_as_a_deploy_phase);
