@@ -97,6 +97,18 @@ pub trait Endpoint: Send {
         true
     }
 
+    /// Tables that are partitions of another table (PostgreSQL): their rows are read
+    /// through their parent, so they are not transferred on their own.
+    fn partitions(&mut self) -> Result<Vec<String>, DbError> {
+        Ok(Vec::new())
+    }
+
+    /// Rows that break a foreign key, once everything is loaded (SQLite loads with its keys
+    /// off); the others check keys as rows arrive or as keys are added.
+    fn broken_keys(&mut self) -> Result<Vec<String>, DbError> {
+        Ok(Vec::new())
+    }
+
     /// Work after a table is loaded with explicit key values: PostgreSQL moves the table's
     /// sequences past them.
     fn after_load(&mut self, _table: &str, _columns: &[String]) -> Result<(), DbError> {

@@ -169,11 +169,15 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
         ),
     };
     let mut notes = Vec::new();
+    let partitions = from
+        .partitions()
+        .map_err(db("cannot list the partitions of", &req.from))?;
     let sides = Sides {
         source: &source,
         target: &target,
         from: from.as_ref(),
         to: to.as_ref(),
+        partitions: &partitions,
     };
     let mut record = record;
     let plans = match &req.mapping {
@@ -546,6 +550,22 @@ impl Load<'_> {
                     });
                 }
             }
+        }
+        let broken = self
+            .to
+            .broken_keys()
+            .map_err(self.target_err("cannot check the foreign keys in"))?;
+        if !broken.is_empty() {
+            return Err(Error::Refused {
+                message: format!(
+                    "the rows are loaded into {}, but some break a foreign key: {}",
+                    self.req.to,
+                    broken.join("; ")
+                ),
+                hint:
+                    "fix or add the missing parent rows, then check again with `cutover validate`"
+                        .into(),
+            });
         }
         self.record.finished = true;
         checkpoint::save_run(self.to, self.run, &self.record)

@@ -129,6 +129,8 @@ pub struct Sides<'a> {
     pub target: &'a Schema,
     pub from: &'a dyn Endpoint,
     pub to: &'a dyn Endpoint,
+    /// The source's tables that are partitions of another (read through their parent).
+    pub partitions: &'a [String],
 }
 
 /// Plan every table; `notes` gets what was carried in another form. `created` names the
@@ -140,10 +142,22 @@ pub fn plan(
     created: &[String],
     notes: &mut Vec<String>,
 ) -> Result<Vec<TablePlan>, Error> {
-    let tables = fk_order(&chosen(sides.source, names)?);
+    let mut picked = chosen(sides.source, names)?;
+    picked.retain(|t| {
+        let part = sides.partitions.contains(&t.name.name);
+        if part {
+            notes.push(format!(
+                "{} is a partition: its rows are read through its parent table",
+                t.name.name
+            ));
+        }
+        !part
+    });
+    let tables = fk_order(&picked);
     if tables.is_empty() {
         return Err(Error::Usage("the source has no tables to transfer".into()));
     }
+    let names: BTreeSet<String> = tables.iter().map(|t| t.name.name.clone()).collect();
     let mut refusals = Vec::new();
     let mut plans = Vec::new();
     for t in tables {
@@ -154,7 +168,7 @@ pub fn plan(
         } else {
             Create::Never
         };
-        match table_plan(sides, t, create, notes) {
+        match table_plan(sides, t, create, &names, notes) {
             Ok(p) => plans.push(p),
             Err(mut why) => refusals.append(&mut why),
         }
@@ -188,6 +202,7 @@ fn table_plan(
     sides: &Sides,
     t: &Table,
     create: Create,
+    transferred: &BTreeSet<String>,
     notes: &mut Vec<String>,
 ) -> Result<TablePlan, Vec<String>> {
     let (from, to) = (sides.from.dialect(), sides.to.dialect());
@@ -211,7 +226,8 @@ fn table_plan(
             Vec::new(),
         ),
         _ if create != Create::Never => {
-            let (classes, ddl, after) = created(t, &target_name, &source_classes, sides, notes)?;
+            let (classes, ddl, after) =
+                created(t, &target_name, &source_classes, sides, transferred, notes)?;
             (classes, Some(ddl), after)
         }
         _ => {
@@ -312,6 +328,7 @@ fn created(
     target_name: &Name,
     source_classes: &[Class],
     sides: &Sides,
+    transferred: &BTreeSet<String>,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<Class>, String, Vec<String>), Vec<String>> {
     let (from, to) = (sides.from.dialect(), sides.to.dialect());
@@ -321,7 +338,16 @@ fn created(
         .chain(&t.uniques)
         .flat_map(|k| k.columns.iter())
         .chain(t.foreign_keys.iter().flat_map(|fk| fk.columns.iter()))
-        .chain(t.indexes.iter().flat_map(|i| i.columns.iter()))
+        .chain(
+            t.indexes
+                .iter()
+                .filter(|i| {
+                    i.method
+                        .as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case("btree"))
+                })
+                .flat_map(|i| i.columns.iter()),
+        )
         .map(String::as_str)
         .collect();
     let mut lines = Vec::new();
@@ -383,6 +409,20 @@ fn created(
         ));
     }
     for (i, fk) in t.foreign_keys.iter().enumerate() {
+        // A key to a table left out (and not on the target) would have nothing to point at.
+        let parent_there = transferred.contains(&fk.references.name)
+            || sides
+                .target
+                .tables
+                .iter()
+                .any(|x| x.name.name == fk.references.name);
+        if !parent_there {
+            notes.push(format!(
+                "{}: its foreign key to {} was not created (that table is not transferred)",
+                t.name.name, fk.references.name
+            ));
+            continue;
+        }
         let parent = Name::new(target_name.schema.clone(), fk.references.name.clone());
         keys.push(format!(
             "{} FOREIGN KEY ({}) REFERENCES {} ({})",
@@ -401,8 +441,15 @@ fn created(
         lines.extend(keys);
     }
     for ix in &t.indexes {
-        // Expression and partial indexes are the source engine's SQL; plain ones carry.
-        let plain = ix.predicate.is_none()
+        // Expression and partial indexes are the source engine's SQL, and access methods
+        // (gist, gin, FULLTEXT) its own; plain B-tree ones carry.
+        let method_carries = sides.from.dialect() == to
+            || ix
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case("btree"));
+        let plain = method_carries
+            && ix.predicate.is_none()
             && ix
                 .columns
                 .iter()

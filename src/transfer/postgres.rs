@@ -209,6 +209,18 @@ impl Endpoint for Pg {
         })
     }
 
+    fn partitions(&mut self) -> Result<Vec<String>, DbError> {
+        self.rt
+            .block_on(
+                sqlx::query_scalar(
+                    "SELECT c.relname::text FROM pg_class c \
+                     WHERE c.relispartition AND c.relnamespace = current_schema()::regnamespace",
+                )
+                .fetch_all(&mut self.conn),
+            )
+            .map_err(pg_err)
+    }
+
     fn after_load(&mut self, table: &str, columns: &[String]) -> Result<(), DbError> {
         let Pg { rt, conn } = self;
         for column in columns {

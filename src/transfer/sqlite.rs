@@ -30,6 +30,13 @@ pub(crate) fn open(url: &DatabaseUrl, write: bool) -> Result<Box<dyn Endpoint>, 
     .map_err(|e| DbError::new(format!("cannot open {}: {e}", path.display())))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))
         .map_err(sqlite_err)?;
+    // Keys cannot be added to a loaded SQLite table, and tables that reference each other
+    // (a cycle) cannot load one after the other with them on: they are checked once the
+    // load is done (`broken_keys`).
+    if write {
+        conn.execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(sqlite_err)?;
+    }
     Ok(Box::new(Lite { conn }))
 }
 
@@ -142,8 +149,10 @@ impl Endpoint for Lite {
             Class::Bool => "BOOLEAN".into(),
             Class::Decimal => format!("NUMERIC{args}"),
             Class::Float => "REAL".into(),
-            Class::Text if args.is_empty() => "TEXT".into(),
-            Class::Text => format!("VARCHAR{args}"),
+            Class::Text => match super::endpoint::type_length(c.source_type) {
+                Some(n) => format!("VARCHAR({n})"),
+                None => "TEXT".into(),
+            },
             Class::Char => format!("CHAR{args}"),
             Class::Bytes => "BLOB".into(),
             Class::Date => "DATE".into(),
@@ -159,5 +168,26 @@ impl Endpoint for Lite {
 
     fn keys_after_load(&self) -> bool {
         false
+    }
+
+    fn broken_keys(&mut self) -> Result<Vec<String>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT \"table\", rowid, parent FROM pragma_foreign_key_check")
+            .map_err(sqlite_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(format!(
+                    "{} row {} has no parent in {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<i64>>(1)?
+                        .map_or("?".into(), |i| i.to_string()),
+                    r.get::<_, String>(2)?
+                ))
+            })
+            .map_err(sqlite_err)?;
+        rows.take(20)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sqlite_err)
     }
 }

@@ -162,10 +162,12 @@ pub fn canonical_time(text: &str) -> String {
             break;
         }
     }
+    // A fraction's trailing zeros are precision, not value (`.996570` is `.99657`).
     if let Some(dot) = s.rfind('.')
-        && s[dot + 1..].bytes().all(|b| b == b'0')
+        && s[dot + 1..].bytes().all(|b| b.is_ascii_digit())
     {
-        s.truncate(dot);
+        let kept = s.trim_end_matches('0').len();
+        s.truncate(if kept == dot + 1 { dot } else { kept });
     }
     s
 }
