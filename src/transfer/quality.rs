@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use super::endpoint::Endpoint;
 use super::mapping::Mapped;
-use super::mapping::expr::{Row, eval};
+use super::mapping::expr::eval;
 use super::plan::TablePlan;
-use super::transform::{describe, key_text};
+use super::transform::{Source, describe, key_text};
 use super::value::{Class, Value};
 use crate::error::Error;
 use crate::verdict::{Category, CheckResult, Evidence, SAMPLE_ROWS, Status};
@@ -32,24 +32,6 @@ impl Found {
         if self.rows.len() < SAMPLE_ROWS {
             self.rows.push(row);
         }
-    }
-}
-
-struct SourceRow<'a> {
-    values: &'a [Value],
-    m: &'a Mapped,
-}
-
-impl Row for SourceRow<'_> {
-    fn column(&self, name: &str) -> &Value {
-        let i = self.m.reads.iter().position(|r| r == name);
-        i.and_then(|i| self.values.get(i)).unwrap_or(&Value::Null)
-    }
-
-    fn sql(&self, sql: &str) -> &Value {
-        let i = self.m.sqls.iter().position(|s| s == sql);
-        i.and_then(|i| self.values.get(self.m.reads.len() + i))
-            .unwrap_or(&Value::Null)
     }
 }
 
@@ -124,7 +106,7 @@ fn table(
     from.read(&p.select, &p.source_classes, batch, &mut |rows| {
         for values in &rows {
             rows_read += 1;
-            let row = SourceRow { values, m };
+            let row = Source { values, m };
             let who = describe(m, values).to_string();
             let mut made = Vec::with_capacity(m.exprs.len());
             for (j, e) in m.exprs.iter().enumerate() {

@@ -33,9 +33,9 @@ pub struct Applied {
 }
 
 /// A source row as the expressions read it.
-struct Source<'a> {
-    values: &'a [Value],
-    m: &'a Mapped,
+pub(super) struct Source<'a> {
+    pub values: &'a [Value],
+    pub m: &'a Mapped,
 }
 
 impl Row for Source<'_> {
