@@ -252,9 +252,9 @@ fn resume(
 
 /// The source's row count of a table.
 fn count(from: &mut dyn Endpoint, p: &TablePlan, url: &DatabaseUrl) -> Result<u64, Error> {
-    let sql = format!("SELECT count(*) FROM ({}) AS t", p.select);
+    let sql = &p.count;
     let mut n = 0;
-    from.read(&sql, &[value::Class::Int], 1, &mut |rows| {
+    from.read(sql, &[value::Class::Int], 1, &mut |rows| {
         if let Some(value::Value::Int(c)) = rows.first().and_then(|r| r.first()) {
             n = *c as u64;
         }

@@ -22,6 +22,9 @@ pub struct TablePlan {
     /// The source query: canonical select expressions, in key order (so a resumed run can
     /// skip exactly the rows it already loaded).
     pub select: String,
+    /// The source's row count, without the order (a count need not sort).
+    #[serde(skip)]
+    pub count: String,
     #[serde(skip)]
     pub source_classes: Vec<Class>,
     /// The classes the reconciliation reads the loaded values in, on both sides (the
@@ -260,6 +263,7 @@ fn table_plan(
         .collect();
     Ok(TablePlan {
         name: t.name.name.clone(),
+        count: format!("SELECT count(*) FROM {}", t.name.sql(from)),
         select,
         tally_classes: source_classes.clone(),
         compared: vec![true; columns.len()],

@@ -522,6 +522,7 @@ fn table(
         .collect();
     Ok(TablePlan {
         name: target.name.name.clone(),
+        count: format!("SELECT count(*) FROM {from_sql}{filter}"),
         select: sql,
         source_classes,
         tally_classes: classes.clone(),
