@@ -20,6 +20,7 @@ use crate::engine::{Capabilities, ConnectOptions, DbError, Engine};
 use crate::schema::Schema;
 use crate::sql::Dialect;
 use crate::target::{DatabaseUrl, EngineKind};
+use crate::transfer::endpoint::Endpoint;
 
 /// Where an engine's scratch databases (diffs, restore checks) are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,9 @@ pub enum ScratchPlace {
 
 /// Opens a connection.
 pub type Connect = fn(&DatabaseUrl, &ConnectOptions) -> Result<Box<dyn Engine>, DbError>;
+
+/// Opens one side of a transfer (`true`: the side written to).
+pub type OpenEndpoint = fn(&DatabaseUrl, bool) -> Result<Box<dyn Endpoint>, DbError>;
 
 /// One engine's row.
 pub struct Driver {
@@ -55,6 +59,8 @@ pub struct Driver {
     pub admin_database: Option<&'static str>,
     /// The schema dump a squash turns into a baseline, and the facts its proof compares.
     pub squash: &'static dyn crate::squash::SchemaDump,
+    /// One side of `cutover transfer` (`true`: the side written to).
+    pub transfer: OpenEndpoint,
 }
 
 /// sqitch's registry as seen from a connection to the target: `<registry>.changes`.
@@ -94,6 +100,7 @@ static SQLITE: Driver = Driver {
     sqitch: None,
     admin_database: None,
     squash: &crate::squash::sqlite::SqliteDump,
+    transfer: crate::transfer::sqlite::open,
 };
 
 static POSTGRES: Driver = Driver {
@@ -115,6 +122,7 @@ static POSTGRES: Driver = Driver {
     }),
     admin_database: Some("postgres"),
     squash: &crate::squash::postgres::PostgresDump,
+    transfer: crate::transfer::postgres::open,
 };
 
 static MYSQL: Driver = Driver {
@@ -144,4 +152,5 @@ static MYSQL: Driver = Driver {
     // Every user may open information_schema.
     admin_database: Some("information_schema"),
     squash: &crate::squash::mysql::MySqlDump,
+    transfer: crate::transfer::mysql::open,
 };

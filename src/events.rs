@@ -88,6 +88,23 @@ pub enum Event {
         passed: bool,
         detail: Vec<String>,
     },
+    /// A transfer starts (or resumes): its run id, to resume it by.
+    TransferStarted {
+        run: String,
+        tables: usize,
+        resumed: bool,
+    },
+    /// A table's load starts: the source's rows, and those an earlier attempt loaded.
+    TableStarted { table: String, rows: u64, done: u64 },
+    /// Rows of the table loaded so far, after each batch.
+    TableRows { table: String, rows: u64 },
+    /// The table is loaded.
+    TableLoaded {
+        table: String,
+        rows: u64,
+        #[serde(serialize_with = "millis")]
+        duration: Duration,
+    },
     /// Something the operator should know that does not stop the run.
     Warning(String),
 }

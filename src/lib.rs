@@ -36,6 +36,7 @@ pub mod sql;
 pub mod squash;
 pub mod tables;
 pub mod target;
+pub mod transfer;
 pub mod units;
 pub mod validate;
 pub mod verdict;

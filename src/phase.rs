@@ -23,6 +23,9 @@ pub enum Phase {
     HooksAfterMigrate,
     #[serde(rename = "seed")]
     Seed,
+    /// Data loaded by the environment's transfer mapping.
+    #[serde(rename = "transfer")]
+    Transfer,
     #[serde(rename = "verify")]
     Verify,
     #[serde(rename = "maintenance off")]
@@ -67,6 +70,7 @@ impl Phase {
             Phase::Migrate => "migrate",
             Phase::HooksAfterMigrate => "hooks after migrate",
             Phase::Seed => "seed",
+            Phase::Transfer => "transfer",
             Phase::Verify => "verify",
             Phase::MaintenanceOff => "maintenance off",
             Phase::Smoke => "smoke",

@@ -16,5 +16,15 @@ pub const SEEDS_TABLE: &str = "cutover_seeds";
 /// while it runs; left behind, it means the restore did not finish.
 pub const RESTORE_MARKER: &str = "cutover_restore_in_progress";
 
+/// `cutover transfer`'s checkpoints in its target: one row per run and table, with the
+/// rows loaded so far and the reconciliation's running figures.
+pub const TRANSFER_TABLE: &str = "cutover_transfer";
+
 /// cutover's tables, for the code that must leave them alone.
-pub const ALL: [&str; 4] = [HISTORY_TABLE, RUNS_TABLE, SEEDS_TABLE, RESTORE_MARKER];
+pub const ALL: [&str; 5] = [
+    HISTORY_TABLE,
+    RUNS_TABLE,
+    SEEDS_TABLE,
+    RESTORE_MARKER,
+    TRANSFER_TABLE,
+];

@@ -214,6 +214,24 @@ pub struct Notify {
     pub on: Vec<NotifyOn>,
 }
 
+/// `[environments.<n>.transfer]` as written: a `transfer` phase after migrate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferSpec {
+    /// The database rows are read from (a URL).
+    pub from: String,
+    /// The mapping file, relative to the configuration file.
+    pub mapping: String,
+}
+
+/// The `transfer` phase of a deploy: the source and the mapping (see `transfer::mapping`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransferPhase {
+    /// Serialised with its password hidden.
+    pub from: crate::target::DatabaseUrl,
+    pub mapping: PathBuf,
+}
+
 /// The deploy policy in effect.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeployPolicy {
@@ -226,6 +244,9 @@ pub struct DeployPolicy {
     #[serde(serialize_with = "opt_secs")]
     pub statement_timeout: Option<Duration>,
     pub seeds: Option<PathBuf>,
+    /// Data loaded by a mapping after migrate (and the seeds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferPhase>,
     pub maintenance: Option<Maintenance>,
     pub hooks: Vec<Hook>,
     pub watch: Option<Watch>,
@@ -250,6 +271,7 @@ pub struct DeploySpec<'a> {
     pub transaction: Option<TransactionScope>,
     pub statement_timeout: Option<&'a str>,
     pub seeds: Option<&'a str>,
+    pub transfer: Option<&'a TransferSpec>,
     pub maintenance: Option<&'a MaintenanceSpec>,
     pub hooks: &'a [HookSpec],
     pub watch: Option<&'a WatchSpec>,
@@ -382,6 +404,21 @@ pub fn resolve(
             .map(|t| duration(t, "statement_timeout"))
             .transpose()?,
         seeds: spec.seeds.map(|s| base.join(s)),
+        transfer: spec
+            .transfer
+            .map(|t| -> Result<TransferPhase, ConfigError> {
+                let from = crate::target::DatabaseUrl::parse(&t.from).map_err(|e| {
+                    ConfigError::Setting {
+                        setting: at("transfer.from"),
+                        message: e.to_string(),
+                    }
+                })?;
+                Ok(TransferPhase {
+                    from,
+                    mapping: base.join(&t.mapping),
+                })
+            })
+            .transpose()?,
         maintenance,
         hooks,
         watch,

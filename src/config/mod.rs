@@ -27,7 +27,7 @@ mod select;
 
 pub use deploy::{
     Action, AfterTraffic, DeployPolicy, Hook, Maintenance, Notify, NotifyOn, RollbackStrategy,
-    TimedAction, TransactionScope, Watch, When,
+    TimedAction, TransactionScope, TransferPhase, TransferSpec, Watch, When,
 };
 
 pub use fleet::{Canary, FleetPolicy, Gate, OnCancel, Size, Source};
@@ -139,6 +139,8 @@ pub struct Environment {
     pub statement_timeout: Option<String>,
     /// Folder of repeatable seed scripts, relative to this file.
     pub seeds: Option<String>,
+    /// Data loaded by a mapping after migrate: `{ from = "sqlite://legacy.db", mapping = "…" }`.
+    pub transfer: Option<deploy::TransferSpec>,
     pub maintenance: Option<deploy::MaintenanceSpec>,
     #[serde(default)]
     pub hooks: Vec<deploy::HookSpec>,
@@ -292,7 +294,12 @@ impl Settings {
     /// `text` as cutover may write it anywhere: the target's password, every configured
     /// secret and anything shaped like a secret masked.
     pub fn scrub(&self, text: &str) -> String {
-        self.secrets().scrub(&self.url.scrub(text))
+        let text = self.url.scrub(text);
+        let text = match &self.deploy.transfer {
+            Some(t) => t.from.scrub(&text),
+            None => text,
+        };
+        self.secrets().scrub(&text)
     }
 
     /// Resolve flags, the configuration file and the environment.

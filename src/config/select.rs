@@ -94,6 +94,7 @@ impl Selected {
             transaction: e.transaction,
             statement_timeout: e.statement_timeout.as_deref(),
             seeds: e.seeds.as_deref(),
+            transfer: e.transfer.as_ref(),
             maintenance: e.maintenance.as_ref(),
             hooks: &e.hooks,
             watch: e.watch.as_ref(),

@@ -391,6 +391,66 @@ impl Run<'_, '_> {
         }
     }
 
+    /// The environment's transfer: legacy rows loaded by its mapping, on connections of the
+    /// transfer's own, reconciled. Rows it loaded count as a change: a failure (or a later
+    /// phase's) is undone like any other, by the policy's rollback (the pre-deploy backup).
+    pub(super) fn transfer(&mut self) -> Result<Done, Failed> {
+        let Some(t) = self.settings().deploy.transfer.clone() else {
+            return Ok(Done::skipped("no transfer"));
+        };
+        if self.open_transaction {
+            return Err(Failed::new(
+                "a transfer loads on connections of its own and cannot join the deploy's one \
+                 transaction (transaction = \"deploy\")",
+            ));
+        }
+        let request = crate::transfer::Request {
+            from: t.from,
+            to: self.settings().url.clone(),
+            tables: Vec::new(),
+            create_tables: false,
+            dry_run: false,
+            resume: None,
+            mapping: Some(t.mapping),
+            check_only: false,
+            batch: crate::transfer::DEFAULT_BATCH,
+        };
+        self.changed = true;
+        let report = crate::transfer::run(&request, self.session.observer())?;
+        if let Some(why) = report.stopped {
+            return Err(Failed::new(why));
+        }
+        let mut lines: Vec<String> = report
+            .tables
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}: {} loaded, {} already there, {} rejected{}",
+                    t.table,
+                    t.loaded,
+                    t.existing,
+                    t.rejected,
+                    if t.reconciled { "" } else { ", NOT reconciled" }
+                )
+            })
+            .collect();
+        if !report.reconciled {
+            let bad: Vec<String> = report
+                .tables
+                .iter()
+                .filter(|t| !t.reconciled)
+                .map(|t| format!("{}: {}", t.table, t.mismatches.join("; ")))
+                .collect();
+            return Err(Failed::new(format!(
+                "run {} is not reconciled: {}",
+                report.run,
+                bad.join(" | ")
+            )));
+        }
+        lines.insert(0, format!("run {} reconciled", report.run));
+        Ok(Done::Ran(lines))
+    }
+
     pub(super) fn verify(&mut self) -> Result<Done, Failed> {
         let report = crate::validate::validate_in(&mut self.session, Level::Standard)?;
         let mut checks: Vec<CheckResult> = report

@@ -333,7 +333,7 @@ pub(crate) const LOCK_POLL: Duration = Duration::from_millis(100);
 pub use crate::tables::{HISTORY_TABLE, RESTORE_MARKER};
 
 /// The single-threaded runtime a server engine drives its async driver with.
-fn runtime() -> Result<tokio::runtime::Runtime, DbError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, DbError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -23,33 +23,7 @@ pub(crate) fn connect(
     url: &DatabaseUrl,
     _opts: &ConnectOptions,
 ) -> Result<Box<dyn Engine>, DbError> {
-    let raw = url.expose();
-    // sqlx knows only the mysql:// scheme; mariadb:// means the same server protocol.
-    let raw = match raw.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => format!("mysql://{rest}"),
-        _ => raw.to_string(),
-    };
-    let options = MySqlConnectOptions::from_str(&raw)
-        .map_err(|e| DbError::new(url.scrub(&e.to_string())))?
-        .pipes_as_concat(false)
-        .no_engine_substitution(false)
-        .timezone(None)
-        // The handshake already sets the connection's character set to utf8mb4.
-        .set_names(false);
-    let database = options.get_database().unwrap_or_default().to_string();
-    if database.is_empty() {
-        return Err(DbError::new(format!(
-            "no database in {url}; add it as the path, e.g. mysql://user@host/app"
-        )));
-    }
-    let rt = super::runtime()?;
-    let mut conn = rt
-        .block_on(MySqlConnection::connect_with(&options))
-        .map_err(|e| {
-            let mut err = my_err(e);
-            err.message = url.scrub(&err.message);
-            err
-        })?;
+    let (rt, mut conn, database) = open(url)?;
     let fresh = rt
         .block_on(
             sqlx::raw_sql(AssertSqlSafe(format!(
@@ -73,6 +47,39 @@ pub(crate) fn connect(
         reset: reset_sql(&database, &fresh),
         notices: None,
     }))
+}
+
+/// A runtime, a connection to `url` and the name of its database (the engine's, and the
+/// transfer's own connections).
+pub(crate) fn open(url: &DatabaseUrl) -> Result<(Runtime, MySqlConnection, String), DbError> {
+    let raw = url.expose();
+    // sqlx knows only the mysql:// scheme; mariadb:// means the same server protocol.
+    let raw = match raw.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => format!("mysql://{rest}"),
+        _ => raw.to_string(),
+    };
+    let options = MySqlConnectOptions::from_str(&raw)
+        .map_err(|e| DbError::new(url.scrub(&e.to_string())))?
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None)
+        // The handshake already sets the connection's character set to utf8mb4.
+        .set_names(false);
+    let database = options.get_database().unwrap_or_default().to_string();
+    if database.is_empty() {
+        return Err(DbError::new(format!(
+            "no database in {url}; add it as the path, e.g. mysql://user@host/app"
+        )));
+    }
+    let rt = super::runtime()?;
+    let conn = rt
+        .block_on(MySqlConnection::connect_with(&options))
+        .map_err(|e| {
+            let mut err = my_err(e);
+            err.message = url.scrub(&err.message);
+            err
+        })?;
+    Ok((rt, conn, database))
 }
 
 /// The session variables a migration may plausibly change and the next must not inherit.
@@ -121,7 +128,7 @@ struct MySql {
     notices: Option<Vec<String>>,
 }
 
-fn my_err(e: sqlx::Error) -> DbError {
+pub(crate) fn my_err(e: sqlx::Error) -> DbError {
     let Some(db) = e.as_database_error() else {
         return DbError::new(e.to_string());
     };

@@ -23,13 +23,7 @@ pub(crate) fn connect(
     url: &DatabaseUrl,
     opts: &ConnectOptions,
 ) -> Result<Box<dyn Engine>, DbError> {
-    let options = PgConnectOptions::from_str(url.expose())
-        .map_err(|e| DbError::new(url.scrub(&e.to_string())))?
-        .application_name(&opts.label);
-    let rt = super::runtime()?;
-    let conn = rt
-        .block_on(PgConnection::connect_with(&options))
-        .map_err(|e| connect_err(url, e))?;
+    let (rt, conn) = open(url, &opts.label)?;
     Ok(Box::new(Postgres {
         rt,
         conn,
@@ -38,6 +32,19 @@ pub(crate) fn connect(
         pending_reset: None,
         notices: false,
     }))
+}
+
+/// A runtime and a connection to `url`, named `label` in `pg_stat_activity` (the engine's,
+/// and the transfer's own connections).
+pub(crate) fn open(url: &DatabaseUrl, label: &str) -> Result<(Runtime, PgConnection), DbError> {
+    let options = PgConnectOptions::from_str(url.expose())
+        .map_err(|e| DbError::new(url.scrub(&e.to_string())))?
+        .application_name(label);
+    let rt = super::runtime()?;
+    let conn = rt
+        .block_on(PgConnection::connect_with(&options))
+        .map_err(|e| connect_err(url, e))?;
+    Ok((rt, conn))
 }
 
 /// The run lock's key in a schema: the historical key in `public`, so that every cutover
@@ -93,7 +100,7 @@ struct Postgres {
     notices: bool,
 }
 
-fn pg_err(e: sqlx::Error) -> DbError {
+pub(crate) fn pg_err(e: sqlx::Error) -> DbError {
     let Some(db) = e.as_database_error() else {
         return DbError::new(e.to_string());
     };

@@ -148,7 +148,7 @@ impl Drop for Sqlite {
     }
 }
 
-fn sqlite_err(e: rusqlite::Error) -> DbError {
+pub(crate) fn sqlite_err(e: rusqlite::Error) -> DbError {
     match e {
         rusqlite::Error::SqlInputError { msg, offset, .. } => DbError {
             message: msg,

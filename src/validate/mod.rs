@@ -257,7 +257,7 @@ fn migrations(session: &mut Session) -> Result<Vec<CheckResult>, Error> {
     Ok(out)
 }
 
-fn summary(checks: &[CheckResult]) -> Summary {
+pub(crate) fn summary(checks: &[CheckResult]) -> Summary {
     let n = |s: Status| checks.iter().filter(|c| c.status == s).count();
     Summary {
         pass: n(Status::Pass),

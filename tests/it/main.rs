@@ -37,5 +37,6 @@ mod secrets;
 mod split_corpora;
 mod squash;
 mod tls;
+mod transfer;
 mod undo;
 mod validate;

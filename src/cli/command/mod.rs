@@ -16,6 +16,7 @@ mod scaffold;
 mod schema;
 mod squash;
 mod status;
+mod transfer;
 mod validate;
 
 use std::io::Write;
@@ -73,6 +74,7 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         Command::Fleet(cmd) => fleet::run(&fleet_or_target(o, out)?, cmd, out),
         Command::Plan { out: file, to } => deploy::plan(&settings(o, out)?, file, to, out),
         Command::Runs(cmd) => runs::run(&settings(o, out)?, cmd, out),
+        Command::Transfer(a) => transfer::run(a, o, out),
     }
 }
 

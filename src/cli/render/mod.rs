@@ -24,6 +24,7 @@ mod lint;
 mod rehearse;
 mod schema;
 mod squash;
+mod transfer;
 mod validate;
 
 pub use validate::check_report_path;
@@ -66,6 +67,11 @@ impl Renderer {
         p.json_lines = self.json;
         p.verbose = self.verbose;
         p
+    }
+
+    /// Whether `--json` was given.
+    pub fn is_json(&self) -> bool {
+        self.json
     }
 
     /// Whether `-v` was given.
@@ -444,8 +450,15 @@ impl Observer for Progress {
             });
             println!("{}", scrub(&self.secrets, &line.to_string()));
         }
+        if self.json_lines && transfer::is_progress(event) {
+            let line = serde_json::to_string(event).expect("events serialise");
+            println!("{}", scrub(&self.secrets, &line));
+        }
         if !self.show {
             return;
+        }
+        if transfer::is_progress(event) {
+            return self.table_progress(event);
         }
         match event {
             Event::LockWaiting { holder } => self.line(format!(

@@ -1,0 +1,151 @@
+//! One side of a transfer, behind a trait with one module per engine (`postgres`, `mysql`,
+//! `sqlite`): rows streamed out of a query in batches, and batches written in with the
+//! checkpoint that records them, in one transaction. The driver table opens one.
+//!
+//! An endpoint holds its own connection, separate from the `Engine` that reads the schema,
+//! so that the reading side can run on a thread of its own while the writing side writes.
+
+use crate::engine::DbError;
+use crate::sql::Dialect;
+
+use super::value::{Class, Rows, Value};
+
+/// Where a batch goes: a table's quoted name, its quoted columns, and their classes on the
+/// target.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub classes: Vec<Class>,
+}
+
+/// The checkpoint written with a batch: the run, the table, the rows done so far with this
+/// batch, and the running reconciliation tally (JSON).
+#[derive(Debug, Clone)]
+pub struct Mark<'a> {
+    pub run: &'a str,
+    pub table: &'a str,
+    pub rows: u64,
+    pub tally: &'a str,
+}
+
+/// A column to create on the target, as the source has it.
+#[derive(Debug, Clone)]
+pub struct Wanted<'a> {
+    /// `table.column`, for messages.
+    pub name: String,
+    pub class: &'a Class,
+    /// The source's own spelling of the type (`NVARCHAR(160)`, `numeric(10,2)`).
+    pub source_type: &'a str,
+    /// The source's dialect: on the same engine, type names are kept verbatim.
+    pub from: Dialect,
+    /// Part of a key or index: MariaDB needs a bounded length there.
+    pub keyed: bool,
+}
+
+/// One side of a transfer.
+pub trait Endpoint: Send {
+    fn dialect(&self) -> Dialect;
+
+    /// The select-list expression that reads `quoted` so that its values arrive in their
+    /// class's canonical form (booleans as 0/1, time stamps in UTC).
+    fn select_expr(&self, quoted: &str, _class: &Class) -> String {
+        quoted.to_string()
+    }
+
+    /// Stream the rows of `sql` (one column per class) in batches of `batch` rows to `out`,
+    /// which returns false to stop early. At most one batch is held at a time.
+    fn read(
+        &mut self,
+        sql: &str,
+        classes: &[Class],
+        batch: usize,
+        out: &mut dyn FnMut(Rows) -> bool,
+    ) -> Result<(), DbError>;
+
+    /// Write `rows` into `into`, run `extra` (a mapping's updates of rows that exist), and
+    /// update the checkpoint row, in one transaction: a batch is either loaded and
+    /// recorded, or neither.
+    fn write(
+        &mut self,
+        into: &Destination,
+        rows: &Rows,
+        extra: &[String],
+        mark: &Mark,
+    ) -> Result<(), DbError>;
+
+    /// A value as a SQL literal of this engine (a mapping's lookups and key probes).
+    fn literal(&self, v: &Value) -> String {
+        match v {
+            Value::Null => "NULL".into(),
+            Value::Int(i) => i.to_string(),
+            Value::Real(f) => super::value::real_text(*f),
+            Value::Bytes(b) => format!("X'{}'", super::value::hex(b)),
+            Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        }
+    }
+
+    /// Run one statement of the transfer's own (DDL, the checkpoint table).
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+
+    /// The type a created column gets on this engine, or why there is none.
+    fn column_type(&self, col: &Wanted) -> Result<String, String>;
+
+    /// Whether foreign keys and indexes can be added to a loaded table (`ALTER TABLE`); on
+    /// SQLite they are part of `CREATE TABLE`.
+    fn keys_after_load(&self) -> bool {
+        true
+    }
+
+    /// Tables that are partitions of another table (PostgreSQL): their rows are read
+    /// through their parent, so they are not transferred on their own.
+    fn partitions(&mut self) -> Result<Vec<String>, DbError> {
+        Ok(Vec::new())
+    }
+
+    /// Rows that break a foreign key, once everything is loaded (SQLite loads with its keys
+    /// off); the others check keys as rows arrive or as keys are added.
+    fn broken_keys(&mut self) -> Result<Vec<String>, DbError> {
+        Ok(Vec::new())
+    }
+
+    /// Work after a table is loaded with explicit key values: PostgreSQL moves the table's
+    /// sequences past them.
+    fn after_load(&mut self, _table: &str, _columns: &[String]) -> Result<(), DbError> {
+        Ok(())
+    }
+}
+
+/// `(p,s)` or `(n)` of a type as written, if any.
+pub fn type_args(source_type: &str) -> Option<&str> {
+    let open = source_type.find('(')?;
+    let close = source_type.rfind(')')?;
+    (close > open).then(|| &source_type[open..=close])
+}
+
+/// The `n` of `varchar(n)`, if any.
+pub fn type_length(source_type: &str) -> Option<u64> {
+    type_args(source_type)?
+        .trim_matches(['(', ')'])
+        .split(',')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// An integer type's width on engines that have several: `small`, `int`, `big`, or
+/// `huge` (an unsigned 64-bit integer). SQLite's integers are all 64-bit, whatever the
+/// column says; an unsigned type needs the next width up.
+pub fn int_width(source_type: &str, from: Dialect) -> &'static str {
+    let t = source_type.to_ascii_lowercase();
+    let widths = ["small", "int", "big", "huge"];
+    let at = if from == Dialect::Sqlite || t.contains("big") {
+        2
+    } else if t.contains("small") || t.contains("tiny") {
+        0
+    } else {
+        1
+    };
+    widths[at + usize::from(t.contains("unsigned"))]
+}

@@ -1,0 +1,369 @@
+//! One run's load, table after table: each table's first checkpoint (a mapping's tally
+//! starts from the rows the target holds), a reader thread streaming the source into a
+//! two-batch channel, the writer mapping each batch and committing it with its checkpoint,
+//! keys after the load, and the reconciliation read back from the target.
+
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use super::checkpoint::{self, RunRecord, Saved};
+use super::endpoint::{Endpoint, Mark};
+use super::plan::TablePlan;
+use super::tally::Tally;
+use super::{DEFAULT_BATCH, Request, TableReport, count, db, transform, value};
+use crate::engine::DbError;
+use crate::error::Error;
+use crate::events::{Event, Observer};
+use crate::target::DatabaseUrl;
+
+/// One run's load, table after table.
+pub(super) struct Load<'a> {
+    pub(super) req: &'a Request,
+    /// The run's one `now()`, so that every row of a run gets the same.
+    pub(super) now: String,
+    pub(super) run: &'a str,
+    pub(super) record: RunRecord,
+    pub(super) saved: checkpoint::Checkpoints,
+    pub(super) from: &'a mut dyn Endpoint,
+    pub(super) to: &'a mut dyn Endpoint,
+    pub(super) observer: &'a mut dyn Observer,
+}
+
+impl Load<'_> {
+    fn target_err(&self, context: &str) -> impl FnOnce(DbError) -> Error + use<> {
+        db(context, &self.req.to)
+    }
+
+    /// The checkpoint table, the run's record (with the tables it creates, so that a run
+    /// killed while creating them still adds their keys once resumed), and the tables.
+    pub(super) fn prepare(&mut self, plans: &[TablePlan]) -> Result<(), Error> {
+        checkpoint::ensure(self.to)
+            .map_err(self.target_err("cannot create the checkpoint table in"))?;
+        if self.req.resume.is_none() {
+            checkpoint::start_run(self.to, self.run, &self.record)
+                .map_err(self.target_err("cannot record the run in"))?;
+        }
+        self.observer.event(&Event::TransferStarted {
+            run: self.run.to_string(),
+            tables: plans.len(),
+            resumed: self.req.resume.is_some(),
+        });
+        for p in plans {
+            let Some(ddl) = &p.create else { continue };
+            self.to
+                .execute(ddl)
+                .map_err(self.target_err(&format!("cannot create table {} in", p.name)))?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn saved_tally(&self, p: &TablePlan) -> Tally {
+        self.saved
+            .get(&p.name)
+            .map(|s| s.tally.clone())
+            .unwrap_or_else(|| Tally::new(p.columns.len()))
+    }
+
+    /// Stream one table from its checkpoint on.
+    pub(super) fn table(&mut self, p: &TablePlan) -> Result<TableReport, Error> {
+        let started = Instant::now();
+        let saved = match self.saved.get(&p.name) {
+            Some(s) => s.clone(),
+            None => {
+                // A mapping loads beside rows the target may hold: the tally starts from
+                // them, so that the reconciliation expects them plus what is loaded.
+                let tally = match p.mapped {
+                    Some(_) => target_tally(self.to, p, &self.req.to)?,
+                    None => Tally::new(p.columns.len()),
+                };
+                checkpoint::start_table(self.to, self.run, &p.name, &tally)
+                    .map_err(self.target_err("cannot write a checkpoint in"))?;
+                Saved {
+                    rows: 0,
+                    done: false,
+                    tally,
+                }
+            }
+        };
+        let total = count(self.from, p, &self.req.from)?;
+        self.observer.event(&Event::TableStarted {
+            table: p.name.clone(),
+            rows: total,
+            done: saved.rows,
+        });
+        let mut tally = saved.tally.clone();
+        let mut loaded = 0;
+        if !saved.done {
+            loaded = self.stream(p, saved.rows, &mut tally)?;
+            checkpoint::finish_table(self.to, self.run, &p.name)
+                .map_err(self.target_err("cannot write a checkpoint in"))?;
+            self.to
+                .after_load(&p.into.table, &p.columns)
+                .map_err(self.target_err(&format!("cannot move the sequences of {} in", p.name)))?;
+        }
+        self.saved.insert(
+            p.name.clone(),
+            Saved {
+                rows: tally.read,
+                done: true,
+                tally: tally.clone(),
+            },
+        );
+        self.observer.event(&Event::TableLoaded {
+            table: p.name.clone(),
+            rows: tally.rows,
+            duration: started.elapsed(),
+        });
+        Ok(TableReport {
+            table: p.name.clone(),
+            created: p.create.is_some(),
+            source_rows: tally.rows,
+            target_rows: 0,
+            loaded,
+            read: tally.read,
+            rejected: tally.rejected,
+            existing: tally.existing,
+            duplicates: tally.duplicates,
+            unresolved_lookups: tally.unresolved,
+            duration_ms: started.elapsed().as_millis() as u64,
+            mismatches: Vec::new(),
+            reconciled: false,
+            plan: None,
+        })
+    }
+
+    /// Read on a thread of its own, write here; skip the `skip` rows already loaded.
+    fn stream(&mut self, p: &TablePlan, skip: u64, tally: &mut Tally) -> Result<u64, Error> {
+        let (tx, rx) = sync_channel::<value::Rows>(2);
+        let Load {
+            req,
+            now,
+            run,
+            from,
+            to,
+            observer,
+            ..
+        } = self;
+        let mut w = Writer {
+            req,
+            now,
+            run,
+            to: &mut **to,
+            observer: &mut **observer,
+        };
+        let from = &mut **from;
+        let batch = w.req.batch.max(1);
+        let mut loaded = 0u64;
+        let mut failure = None;
+        let read_result = std::thread::scope(|s| {
+            let reader = s.spawn(move || {
+                let mut to_skip = skip;
+                from.read(&p.select, &p.source_classes, batch, &mut |mut rows| {
+                    if to_skip > 0 {
+                        let n = (to_skip as usize).min(rows.len());
+                        rows.drain(..n);
+                        to_skip -= n as u64;
+                        if rows.is_empty() {
+                            return true;
+                        }
+                    }
+                    tx.send(rows).is_ok()
+                })
+            });
+            for rows in rx.iter() {
+                match w.batch(p, rows, tally) {
+                    Ok(n) => loaded += n,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+                if crate::interrupt::requested() {
+                    failure =
+                        Some(w.stopped(p, tally, DbError::new("interrupted (SIGINT/SIGTERM)")));
+                    break;
+                }
+            }
+            drop(rx);
+            reader.join().expect("the reader thread does not panic")
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        read_result.map_err(db(&format!("cannot read {} from", p.name), &w.req.from))?;
+        Ok(loaded)
+    }
+
+    /// Keys and indexes of created tables, then the run marked finished.
+    pub(super) fn finish(&mut self, plans: &[TablePlan]) -> Result<(), Error> {
+        if self.record.finished {
+            return Ok(());
+        }
+        for p in plans
+            .iter()
+            .filter(|p| self.record.created.contains(&p.name))
+        {
+            for sql in &p.after {
+                let result = self.to.execute(sql);
+                // A resumed run may have added this key before it was stopped.
+                let again = self.req.resume.is_some()
+                    && result.as_ref().is_err_and(|e| already_there(&e.message));
+                if let (false, Err(e)) = (again, result) {
+                    return Err(Error::Database {
+                        context: format!(
+                            "the rows of {} are loaded, but `{sql}` failed on {}",
+                            p.name, self.req.to
+                        ),
+                        source: e,
+                    });
+                }
+            }
+        }
+        let broken = self
+            .to
+            .broken_keys()
+            .map_err(self.target_err("cannot check the foreign keys in"))?;
+        if !broken.is_empty() {
+            return Err(Error::Refused {
+                message: format!(
+                    "the rows are loaded into {}, but some break a foreign key: {}",
+                    self.req.to,
+                    broken.join("; ")
+                ),
+                hint:
+                    "fix or add the missing parent rows, then check again with `cutover validate`"
+                        .into(),
+            });
+        }
+        self.record.finished = true;
+        checkpoint::save_run(self.to, self.run, &self.record)
+            .map_err(self.target_err("cannot record the run in"))
+    }
+}
+
+/// The writing side of one table's stream (the reader thread holds the source).
+struct Writer<'w> {
+    req: &'w Request,
+    now: &'w str,
+    run: &'w str,
+    to: &'w mut dyn Endpoint,
+    observer: &'w mut dyn Observer,
+}
+
+impl Writer<'_> {
+    /// One batch: mapped (when the table has a mapping), written with its checkpoint, and
+    /// only then counted (a batch that failed is not in the checkpoint). Returns the rows
+    /// written.
+    fn batch(&mut self, p: &TablePlan, rows: value::Rows, tally: &mut Tally) -> Result<u64, Error> {
+        let read = rows.len() as u64;
+        let applied = match &p.mapped {
+            Some(m) => transform::apply(p, m, rows, self.to, self.now, tally.rejected)?,
+            None => transform::Applied {
+                rows,
+                ..Default::default()
+            },
+        };
+        let mut next = tally.clone();
+        next.read += read;
+        for row in &applied.rows {
+            next.add(row, &p.tally_classes);
+        }
+        next.updated += applied.updates.len() as u64;
+        next.existing += applied.existing.len() as u64;
+        next.rejected += applied.rejected;
+        next.unresolved += applied.unresolved;
+        next.duplicates += applied.duplicates;
+        let json = serde_json::to_string(&next).expect("serialises");
+        let mark = Mark {
+            run: self.run,
+            table: &p.name,
+            rows: next.read,
+            tally: &json,
+        };
+        self.to
+            .write(&p.into, &applied.rows, &applied.updates, &mark)
+            .map_err(|e| self.stopped(p, tally, e))?;
+        *tally = next;
+        if let Some(m) = &p.mapped {
+            transform::write_rejects(m, &applied.reject_lines)?;
+        }
+        self.observer.event(&Event::TableRows {
+            table: p.name.clone(),
+            rows: tally.read,
+        });
+        Ok(applied.rows.len() as u64)
+    }
+
+    fn stopped(&self, p: &TablePlan, tally: &Tally, e: DbError) -> Error {
+        Error::Database {
+            context: format!(
+                "loading {} into {} stopped after {} source rows (resume with --resume {})",
+                p.name, self.req.to, tally.read, self.run
+            ),
+            source: e,
+        }
+    }
+}
+
+/// An error saying a key or index of that name exists already (PostgreSQL 42710 and
+/// 42P07, MariaDB/MySQL 1061 and 1826, SQLite's "already exists").
+fn already_there(message: &str) -> bool {
+    [
+        "already exists",
+        "42710",
+        "42P07",
+        "ERROR 1061",
+        "ERROR 1826",
+        "Duplicate key name",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
+/// The target table's tally, read back in the plan's classes.
+fn target_tally(to: &mut dyn Endpoint, p: &TablePlan, url: &DatabaseUrl) -> Result<Tally, Error> {
+    let mut target = Tally::new(p.columns.len());
+    to.read(&p.readback, &p.into.classes, DEFAULT_BATCH, &mut |rows| {
+        for row in &rows {
+            target.add(row, &p.tally_classes);
+        }
+        true
+    })
+    .map_err(db(&format!("cannot read {} back from", p.name), url))?;
+    Ok(target)
+}
+
+/// Read the loaded table back and compare it with the source's tally.
+pub(super) fn reconcile(
+    to: &mut dyn Endpoint,
+    p: &TablePlan,
+    t: &mut TableReport,
+    source: &Tally,
+    url: &DatabaseUrl,
+) -> Result<(), Error> {
+    let target = target_tally(to, p, url)?;
+    t.source_rows = source.rows;
+    t.target_rows = target.rows;
+    // Updated rows changed values the tally counted before the load: counts only.
+    let compared = if source.updated > 0 {
+        vec![false; p.compared.len()]
+    } else {
+        p.compared.clone()
+    };
+    t.mismatches = source
+        .differences(&target, &p.tally_classes, &compared)
+        .into_iter()
+        .map(|(i, why)| format!("{}: {why}", p.columns[i]))
+        .collect();
+    if source.rows != target.rows {
+        t.mismatches.insert(
+            0,
+            format!(
+                "{} rows in the source, {} in the target",
+                source.rows, target.rows
+            ),
+        );
+    }
+    t.reconciled = t.mismatches.is_empty();
+    Ok(())
+}
