@@ -113,7 +113,7 @@ impl Error {
             Error::Refused { hint, .. } | Error::Prerequisite { hint, .. } => Some(hint.clone()),
             Error::MigrationFailed(f) => Some(f.hint()),
             Error::LockTimeout { .. } => Some(
-                "wait for the other run to finish, or raise --lock-timeout; if its process is gone, \
+                "wait for the other run to finish, or raise --run-lock-timeout; if its process is gone, \
                  the lock is released when its connection closes"
                     .into(),
             ),

@@ -88,6 +88,18 @@ pub enum Event {
         passed: bool,
         detail: Vec<String>,
     },
+    /// Statement `statement` (1-based) of migration `id` gave up waiting for a lock (the
+    /// guard's lock timeout); the statement (or, in a transaction, the whole script) is
+    /// tried again after `pause`, as try `attempt` of at most `tries`.
+    LockRetry {
+        id: String,
+        statement: usize,
+        attempt: u32,
+        tries: u32,
+        #[serde(serialize_with = "millis")]
+        pause: Duration,
+        error: String,
+    },
     /// Something the operator should know that does not stop the run.
     Warning(String),
 }

@@ -68,9 +68,11 @@ pub struct Global {
     /// SQL to run on every connection first (repeatable), after the environment's init_sql
     #[arg(long = "init-sql", global = true, value_name = "SQL")]
     pub init_sql: Vec<String>,
-    /// How long to wait for another run's lock, e.g. 30s or 5m [default: 60s]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
-    pub lock_timeout: Option<Duration>,
+    /// How long to wait for another cutover run's lock, e.g. 30s or 5m [default: 60s]
+    /// (`--lock-timeout` is its old name; the migrations' own lock timeout is the
+    /// environment's `guard.lock_timeout`)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration, alias = "lock-timeout")]
+    pub run_lock_timeout: Option<Duration>,
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,

@@ -11,6 +11,8 @@
 //! kept in `cutover_runs` as it goes, so a killed run is found and finished by the next.
 
 pub mod actions;
+pub mod blockers;
+mod guarded;
 pub(crate) mod journal;
 mod notify;
 mod phases;

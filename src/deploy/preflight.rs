@@ -33,7 +33,10 @@ impl Run<'_, '_> {
             self.session.refuse_unfinished_restore()?;
         }
         match self.work.clone() {
-            Work::Deploy => self.preflight_deploy(&mut detail)?,
+            Work::Deploy => {
+                self.preflight_deploy(&mut detail)?;
+                self.guard_pending(&version, &mut detail)?;
+            }
             Work::Seed => self.preflight_seed(&mut detail)?,
             other => self.preflight_work(&other, &mut detail)?,
         }

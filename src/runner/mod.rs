@@ -8,6 +8,7 @@
 //! SQLite file) until the plan has been made and found sound.
 
 mod execute;
+mod guard;
 mod invalid;
 mod journal;
 mod plan;
@@ -233,7 +234,11 @@ impl Session<'_> {
     /// checks, cutover's own records, an undo): a script's `SET search_path` or
     /// `SET statement_timeout` ends with it.
     fn run_jobs(&mut self, direction: Direction, jobs: &[Job]) -> Result<MigrateReport, Error> {
-        let result = self.run_each(direction, jobs);
+        if jobs.is_empty() {
+            return self.run_each(direction, jobs, None);
+        }
+        let guard = self.arm_guard()?;
+        let result = self.run_each(direction, jobs, guard);
         if jobs.is_empty() {
             return result;
         }
@@ -245,7 +250,12 @@ impl Session<'_> {
         }
     }
 
-    fn run_each(&mut self, direction: Direction, jobs: &[Job]) -> Result<MigrateReport, Error> {
+    fn run_each(
+        &mut self,
+        direction: Direction,
+        jobs: &[Job],
+        guard: Option<crate::config::Guard>,
+    ) -> Result<MigrateReport, Error> {
         self.event(Event::Planned { total: jobs.len() });
         let mut done = report::planned(self.context(), direction, &[], false);
         let mut prepared = false;
@@ -283,7 +293,23 @@ impl Session<'_> {
             let result = if outer {
                 execute::run_inside(self.engine(), job, &ctx).map(|d| (d, false))
             } else {
-                execute::run(self.engine(), job, &ctx, prepared, jobs.get(index + 1))
+                let baseline = self.session_baseline().to_vec();
+                let (engine, observer, _) = self.parts();
+                let mut guarded = guard::Guarded::new(
+                    guard.clone(),
+                    engine,
+                    observer,
+                    &job.migration.id,
+                    &baseline,
+                );
+                execute::run(
+                    engine,
+                    job,
+                    &ctx,
+                    prepared,
+                    jobs.get(index + 1),
+                    &mut guarded,
+                )
             };
             for text in self.engine().take_notices() {
                 self.event(Event::Notice {

@@ -16,6 +16,7 @@ mod deploy;
 mod discover_corpora;
 mod fingerprint_corpora;
 mod fleet;
+mod guarded;
 mod formats;
 mod kills;
 mod layouts;

@@ -513,6 +513,17 @@ impl Observer for Progress {
                 }
             }
             Event::Warning(w) => self.line(format!("{YELLOW}warning{YELLOW:#}: {w}")),
+            Event::LockRetry {
+                id,
+                statement,
+                attempt,
+                tries,
+                pause,
+                error,
+            } => self.line(format!(
+                "{YELLOW}lock timeout{YELLOW:#}: {id} statement {statement} gave up waiting for a lock ({error}); try {attempt} of {tries} in {}",
+                secs(*pause)
+            )),
             _ => {}
         }
     }
