@@ -176,7 +176,11 @@ pub fn resolve(
     duration(&spec.backoff, "backoff", &mut guard.backoff)?;
     duration(&spec.max_backoff, "max_backoff", &mut guard.max_backoff)?;
     duration(&spec.blocker_age, "blocker_age", &mut guard.blocker_age)?;
-    duration(&spec.blockers_wait, "blockers_wait", &mut guard.blockers_wait)?;
+    duration(
+        &spec.blockers_wait,
+        "blockers_wait",
+        &mut guard.blockers_wait,
+    )?;
     guard.blockers = spec.blockers.unwrap_or(guard.blockers);
     guard.lint = spec.lint.unwrap_or(guard.lint);
     Ok(guard)
@@ -195,7 +199,10 @@ mod tests {
         let prod = resolve(Kind::Prod, None, &at).unwrap();
         assert_eq!(prod.lock_timeout, Some(Duration::from_millis(500)));
         assert_eq!(prod.lint, LintPolicy::Block);
-        assert_eq!(resolve(Kind::Dev, None, &at).unwrap().lint, LintPolicy::Warn);
+        assert_eq!(
+            resolve(Kind::Dev, None, &at).unwrap().lint,
+            LintPolicy::Warn
+        );
     }
 
     #[test]
@@ -206,12 +213,19 @@ mod tests {
         .unwrap();
         let g = resolve(Kind::Prod, Some(&spec), &at).unwrap();
         assert_eq!(g.lock_timeout, None);
-        assert_eq!((g.tries, g.blockers, g.lint), (3, Blockers::Terminate, LintPolicy::Off));
+        assert_eq!(
+            (g.tries, g.blockers, g.lint),
+            (3, Blockers::Terminate, LintPolicy::Off)
+        );
         let zero: GuardSpec = toml::from_str("lock_timeout = \"0s\"").unwrap();
-        let e = resolve(Kind::Prod, Some(&zero), &at).unwrap_err().to_string();
+        let e = resolve(Kind::Prod, Some(&zero), &at)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("environments.prod.guard.lock_timeout"), "{e}");
         let bad: GuardSpec = toml::from_str("backoff = \"soon\"").unwrap();
-        let e = resolve(Kind::Prod, Some(&bad), &at).unwrap_err().to_string();
+        let e = resolve(Kind::Prod, Some(&bad), &at)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("guard.backoff"), "{e}");
     }
 

@@ -441,7 +441,8 @@ fn run_lock_timeout(
         (Some(_), Some(_)) => {
             return Err(ConfigError::Setting {
                 setting: sel.setting("lock_timeout"),
-                message: "is the old name of `run_lock_timeout`, which is set too; remove it".into(),
+                message: "is the old name of `run_lock_timeout`, which is set too; remove it"
+                    .into(),
             });
         }
         (Some(t), None) => (Some(t), "run_lock_timeout"),

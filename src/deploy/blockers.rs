@@ -136,9 +136,8 @@ pub fn handle(
     guard: &Guard,
     warn: &mut dyn FnMut(String),
 ) -> Result<Vec<String>, String> {
-    let found = find(engine, query, touched, guard.blocker_age).map_err(|e| {
-        format!("cannot look for sessions that would block the migrations: {e}")
-    })?;
+    let found = find(engine, query, touched, guard.blocker_age)
+        .map_err(|e| format!("cannot look for sessions that would block the migrations: {e}"))?;
     if found.is_empty() {
         return Ok(vec![
             "no long transaction holds the tables the migrations touch".into(),
@@ -207,7 +206,10 @@ mod tests {
 
     #[test]
     fn words_are_the_identifiers_mentioned() {
-        let w = words(&["ALTER TABLE \"Orders\" ADD COLUMN note text;", "UPDATE public.users SET x=1"]);
+        let w = words(&[
+            "ALTER TABLE \"Orders\" ADD COLUMN note text;",
+            "UPDATE public.users SET x=1",
+        ]);
         assert!(w.contains("orders") && w.contains("users") && w.contains("public"));
         assert!(!w.contains("orders\""));
     }

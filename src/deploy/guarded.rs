@@ -9,7 +9,7 @@ use super::{Run, blockers};
 use crate::config::LintPolicy;
 use crate::error::Error;
 use crate::events::Event;
-use crate::lint::{LintConfig, Sizes, Target, Unit};
+use crate::lint::{LintConfig, Severity, Sizes, Target, Unit};
 use crate::session::Access;
 
 impl Run<'_, '_> {
@@ -51,7 +51,9 @@ impl Run<'_, '_> {
             .collect::<Result<Vec<_>, _>>()?;
         let mut target = Target::from_server(dialect, version);
         target.init_sql = self.guard_sql();
-        target.init_sql.extend(self.settings().init_sql.iter().cloned());
+        target
+            .init_sql
+            .extend(self.settings().init_sql.iter().cloned());
         // Live sizes on a second, read-only connection (the lint keeps it for emptiness
         // probes); without them a table the run does not create counts as large.
         let mut sizes = self
@@ -61,9 +63,10 @@ impl Run<'_, '_> {
             .and_then(|e| Sizes::read(e).ok());
         let run = crate::lint::Run { units };
         let report = crate::lint::lint(&[run], &target, &config, sizes.as_mut());
-        // Each finding as a warning: shown, and journaled even when the preflight fails.
+        // A warning or error as a warning event: shown, and journaled even when the
+        // preflight fails; advice (info) in the phase's detail only.
         for f in &report.findings {
-            self.session.event(Event::Warning(format!(
+            let line = format!(
                 "lint: {}:{}: {}[{}] {}; safe way: {}",
                 f.path.display(),
                 f.line,
@@ -71,7 +74,12 @@ impl Run<'_, '_> {
                 f.rule,
                 f.message,
                 f.fix
-            )));
+            );
+            if f.severity >= Severity::Warning {
+                self.session.event(Event::Warning(line));
+            } else {
+                detail.push(line);
+            }
         }
         detail.push(format!(
             "lint: {} error(s), {} warning(s), {} info(s) in the pending migrations ({} suppressed)",
@@ -92,12 +100,17 @@ impl Run<'_, '_> {
                 message: format!(
                     "lint found {} finding(s) at `{}` or above in the pending migrations, and this \
                      environment blocks on them (guard.lint = \"block\"); first: {first}",
-                    report.findings.iter().filter(|f| f.severity >= report.fail_on).count(),
+                    report
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity >= report.fail_on)
+                        .count(),
                     report.fail_on.name()
                 ),
-                hint: "do it the safe way the finding names, or add `-- cutover:allow RULE reason` \
+                hint:
+                    "do it the safe way the finding names, or add `-- cutover:allow RULE reason` \
                        on the statement; `cutover lint` lists them all"
-                    .into(),
+                        .into(),
             }));
         }
         Ok(())
@@ -134,8 +147,8 @@ impl Run<'_, '_> {
         let guard = self.settings().guard.clone();
         let (engine, observer, _) = self.session.parts();
         let mut warn = |text: String| observer.event(&Event::Warning(text));
-        let lines = blockers::handle(engine, query, &touched, &guard, &mut warn)
-            .map_err(Failed::new)?;
+        let lines =
+            blockers::handle(engine, query, &touched, &guard, &mut warn).map_err(Failed::new)?;
         detail.extend(lines);
         Ok(())
     }

@@ -11,7 +11,28 @@ use super::markers::{self, Effect};
 use super::{Error, Layout};
 
 /// The directives cutover knows, for error messages.
-const KNOWN: &str = "`-- cutover:no-transaction` and `-- cutover:env <names>`";
+const KNOWN: &str =
+    "`-- cutover:no-transaction`, `-- cutover:env <names>` and `-- cutover:phase expand|contract`";
+
+/// Which step of an expand-and-contract change a migration is (`-- cutover:phase …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Adds what the new application version needs, and the old one does not mind.
+    Expand,
+    /// Removes what only the old application version used: waits for `deploy --phase
+    /// contract`, once the new version is the one serving.
+    Contract,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Expand => "expand",
+            Stage::Contract => "contract",
+        }
+    }
+}
 
 /// What a script asks of the runner.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -22,6 +43,9 @@ pub struct Directives {
     pub no_transaction: bool,
     /// Only run in these environments (`-- cutover:env dev,test`); `None` means every one.
     pub envs: Option<Vec<String>>,
+    /// `-- cutover:phase expand|contract`; `None`: untagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Stage>,
 }
 
 impl Directives {
@@ -84,6 +108,20 @@ impl Directives {
                         "needs at least one environment name, e.g. `-- cutover:env dev,test`",
                     )
                 })?)
+            }
+            "phase" if self.phase.is_some() => {
+                return Err(at.invalid("is given twice; a migration is one phase"));
+            }
+            "phase" => {
+                self.phase = Some(match args {
+                    "expand" => Stage::Expand,
+                    "contract" => Stage::Contract,
+                    _ => {
+                        return Err(at.invalid(
+                            "is `-- cutover:phase expand` or `-- cutover:phase contract`",
+                        ));
+                    }
+                })
             }
             _ => return Err(at.unknown()),
         }
@@ -318,6 +356,26 @@ mod tests {
         let err = parse("-- cutover:no-transaction yes\n").unwrap_err();
         assert!(
             matches!(err, Error::InvalidDirective { line: 1, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn phases_are_read_and_checked() {
+        let d = parse("-- cutover:phase contract\nALTER TABLE t DROP COLUMN a;\n").unwrap();
+        assert_eq!(d.phase, Some(Stage::Contract));
+        assert_eq!(
+            parse("-- cutover:phase expand\n").unwrap().phase,
+            Some(Stage::Expand)
+        );
+        let err = parse("-- cutover:phase later\n").unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidDirective { line: 1, .. }),
+            "{err}"
+        );
+        let err = parse("-- cutover:phase expand\n-- cutover:phase contract\n").unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidDirective { line: 2, .. }),
             "{err}"
         );
     }

@@ -24,7 +24,7 @@ mod sqitch;
 mod tree;
 mod version;
 
-pub use directives::Directives;
+pub use directives::{Directives, Stage};
 pub use error::Error;
 pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
 pub use liquibase::EnvFilter;
@@ -233,6 +233,7 @@ impl Script {
             directives: Directives {
                 no_transaction,
                 envs: None,
+                phase: None,
             },
             loaded: false,
             layout,

@@ -204,7 +204,9 @@ fn run_atomic(
         .run(engine, |engine| {
             if !std::mem::take(&mut first) {
                 // The rollback took the session's settings with it (set in the transaction).
-                engine.reset_session(&baseline).map_err(|e| Stop::at(0, e))?;
+                engine
+                    .reset_session(&baseline)
+                    .map_err(|e| Stop::at(0, e))?;
             }
             attempt_atomic(engine, job, ctx, start)
         })

@@ -89,7 +89,15 @@ pub(super) fn run(
                         Kept::Anyway(range.start)
                     };
                     let i = stop.index;
-                    record_failure(engine, job, row, i, kept.count(range.start, i), stop.error, kept)
+                    record_failure(
+                        engine,
+                        job,
+                        row,
+                        i,
+                        kept.count(range.start, i),
+                        stop.error,
+                        kept,
+                    )
                 };
                 engine
                     .begin()

@@ -38,7 +38,11 @@ fn project(db: &TestDb, kind: &str, guard: &str, next: &str, extra: &str) {
             "CREATE TABLE t (id int PRIMARY KEY, a int);\nINSERT INTO t VALUES (1, 1);\n",
         )],
     );
-    let out = db.cutover().args(["--migrations", "migrations", "migrate"]).output().unwrap();
+    let out = db
+        .cutover()
+        .args(["--migrations", "migrations", "migrate"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     write_files(db.path(), &[("migrations/2_next.sql", next)]);
     configure(db, kind, guard, extra);
@@ -133,7 +137,10 @@ fn retries_a_lock_timeout_until_the_blocker_ends(kind: Kind) {
         "each retry is shown: {err}"
     );
     let journal = journal(&db);
-    let retries = journal.lines().filter(|l| l.contains(r#""event":"lock_retry""#)).count();
+    let retries = journal
+        .lines()
+        .filter(|l| l.contains(r#""event":"lock_retry""#))
+        .count();
     assert!(retries >= 1, "each retry is journaled: {journal}");
     assert_eq!(columns(&db), 3, "the column was added");
     assert_eq!(db.history().last().unwrap().1, "applied");
@@ -158,7 +165,10 @@ fn gives_up_after_the_configured_tries_and_changes_nothing(kind: Kind) {
     );
     let journal = journal(&db);
     assert_eq!(
-        journal.lines().filter(|l| l.contains(r#""event":"lock_retry""#)).count(),
+        journal
+            .lines()
+            .filter(|l| l.contains(r#""event":"lock_retry""#))
+            .count(),
         1,
         "one retry after the first try: {journal}"
     );
@@ -166,7 +176,13 @@ fn gives_up_after_the_configured_tries_and_changes_nothing(kind: Kind) {
 
 fn preflight_refuses_or_terminates_blockers(kind: Kind) {
     let db = TestDb::new(kind);
-    project(&db, "test", "blockers = \"refuse\"\nblocker_age = \"0s\"\n", ADD_COLUMN, "");
+    project(
+        &db,
+        "test",
+        "blockers = \"refuse\"\nblocker_age = \"0s\"\n",
+        ADD_COLUMN,
+        "",
+    );
     let held = blocker(&db, Duration::from_secs(4));
     let out = deploy(&db);
     let err = stderr(&out);
@@ -176,7 +192,10 @@ fn preflight_refuses_or_terminates_blockers(kind: Kind) {
         "{err}"
     );
     if kind == Kind::Postgres {
-        assert!(err.contains("SELECT count(*) FROM t"), "the blocker's query is named: {err}");
+        assert!(
+            err.contains("SELECT count(*) FROM t"),
+            "the blocker's query is named: {err}"
+        );
         assert!(err.contains("holding a lock on t"), "and the table: {err}");
     }
     assert_eq!(columns(&db), 2, "nothing changed");
@@ -192,7 +211,10 @@ fn preflight_refuses_or_terminates_blockers(kind: Kind) {
     let out = deploy(&db);
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(15), "did not wait for the blocker");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "did not wait for the blocker"
+    );
     assert!(err.contains("terminated session"), "{err}");
     assert!(!held.join().unwrap(), "the blocker's session was ended");
     assert_eq!(columns(&db), 3);
@@ -235,7 +257,10 @@ fn prod_blocks_on_lint_findings_and_dev_reports_them(kind: Kind) {
     let err = stderr(&out);
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("guard.lint = \"block\""), "{err}");
-    assert!(err.contains("2_next.sql:1"), "the finding's file and line: {err}");
+    assert!(
+        err.contains("2_next.sql:1"),
+        "the finding's file and line: {err}"
+    );
     assert!(
         !db.history().iter().any(|(v, _)| v == "2"),
         "nothing applied"
@@ -265,7 +290,10 @@ fn prod_blocks_on_lint_findings_and_dev_reports_them(kind: Kind) {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
             .unwrap();
     assert_eq!(report["lint"][0]["rule"], rule, "{report}");
-    assert_eq!(db.history().last().unwrap(), &("2".to_string(), "applied".to_string()));
+    assert_eq!(
+        db.history().last().unwrap(),
+        &("2".to_string(), "applied".to_string())
+    );
 }
 
 per_server!(
@@ -285,7 +313,10 @@ fn the_old_lock_timeout_setting_is_read_with_a_warning() {
     );
     write_files(
         db.path(),
-        &[("cutover.toml", &config), ("migrations/1_t.sql", "CREATE TABLE t (id int);\n")],
+        &[
+            ("cutover.toml", &config),
+            ("migrations/1_t.sql", "CREATE TABLE t (id int);\n"),
+        ],
     );
     let out = cutover_cmd(db.path()).args(["status"]).output().unwrap();
     let err = stderr(&out);
@@ -300,7 +331,13 @@ fn the_old_lock_timeout_setting_is_read_with_a_warning() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert!(v["warnings"][0].as_str().unwrap().contains("Rename it to `run_lock_timeout`"), "{v}");
+    assert!(
+        v["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("Rename it to `run_lock_timeout`"),
+        "{v}"
+    );
     assert_eq!(v["run_lock_timeout"], "7s", "{v}");
     assert_eq!(v["guard"]["lock_timeout"], "0.5s", "{v}");
 
@@ -310,7 +347,8 @@ fn the_old_lock_timeout_setting_is_read_with_a_warning() {
     let out = cutover_cmd(db.path()).args(["status"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("environments.dev.lock_timeout: is the old name of `run_lock_timeout`"),
+        stderr(&out)
+            .contains("environments.dev.lock_timeout: is the old name of `run_lock_timeout`"),
         "{}",
         stderr(&out)
     );

@@ -81,7 +81,10 @@ fn fleet_or_target(o: cutover::config::Overrides, out: &mut Renderer) -> Result<
     let settings = Settings::resolve(o)?;
     out.add_secret_source(settings.url.clone());
     for w in &settings.warnings {
-        cutover::events::Observer::event(&mut out.observer(), &cutover::events::Event::Warning(w.clone()));
+        cutover::events::Observer::event(
+            &mut out.observer(),
+            &cutover::events::Event::Warning(w.clone()),
+        );
     }
     Ok(settings)
 }
