@@ -451,6 +451,22 @@ pub struct RunArgs {
     pub report_dir: Option<PathBuf>,
 }
 
+/// `deploy --phase`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PhaseArg {
+    Expand,
+    Contract,
+}
+
+impl From<PhaseArg> for cutover::migrations::Stage {
+    fn from(p: PhaseArg) -> Self {
+        match p {
+            PhaseArg::Expand => cutover::migrations::Stage::Expand,
+            PhaseArg::Contract => cutover::migrations::Stage::Contract,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
@@ -461,6 +477,11 @@ pub struct DeployArgs {
     /// Stop after this migration (ship an expand step before its contract step)
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
+    /// Expand and contract: `expand` (the default) applies what is pending before the
+    /// first `-- cutover:phase contract` migration; `contract` applies the contract
+    /// migrations once the environment's contract_gate checks pass
+    #[arg(long, value_name = "PHASE")]
+    pub phase: Option<PhaseArg>,
     /// Fleets: pick up this fleet run where it stopped (its id was printed when it started)
     #[arg(long, value_name = "FLEET_RUN")]
     pub resume: Option<String>,

@@ -118,6 +118,10 @@ pub struct Environment {
     /// Checks that must pass before a deploy changes anything.
     #[serde(default)]
     pub preflight: Vec<CheckSpec>,
+    /// Checks that must pass before `deploy --phase contract` (e.g. the new application
+    /// version is the one serving).
+    #[serde(default)]
+    pub contract_gate: Vec<CheckSpec>,
     /// Checks run after migrating, beside `[expect]` and `[[checks]]`.
     #[serde(default)]
     pub verify: Vec<CheckSpec>,
@@ -207,6 +211,8 @@ pub struct Settings {
     pub kind: Kind,
     pub backup: BackupPolicy,
     pub preflight: Vec<Check>,
+    /// Checks `deploy --phase contract` runs in its preflight.
+    pub contract_gate: Vec<Check>,
     pub verify: Vec<Check>,
     pub smoke: Vec<Check>,
     pub deploy: DeployPolicy,
@@ -229,6 +235,7 @@ impl Settings {
             .checks
             .iter()
             .chain(&self.preflight)
+            .chain(&self.contract_gate)
             .chain(&self.verify)
             .chain(&self.smoke)
             .chain(self.deploy.watch.iter().flat_map(|w| &w.checks))
@@ -306,6 +313,7 @@ impl Settings {
             &sel.setting("backup.max_age"),
         )?;
         let preflight = sel.list("preflight", &sel.env.preflight)?;
+        let contract_gate = sel.list("contract_gate", &sel.env.contract_gate)?;
         let verify = sel.list("verify", &sel.env.verify)?;
         let smoke = sel.list("smoke", &sel.env.smoke)?;
         let deploy = sel.deploy(kind)?;
@@ -319,6 +327,7 @@ impl Settings {
             kind,
             backup,
             preflight,
+            contract_gate,
             verify,
             smoke,
             url,
@@ -359,6 +368,7 @@ impl Settings {
             "expect": self.expect,
             "checks": self.checks,
             "preflight": self.preflight,
+            "contract_gate": self.contract_gate,
             "verify": self.verify,
             "smoke": self.smoke,
             "deploy": self.deploy,

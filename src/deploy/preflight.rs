@@ -35,6 +35,7 @@ impl Run<'_, '_> {
         match self.work.clone() {
             Work::Deploy => {
                 self.preflight_deploy(&mut detail)?;
+                self.stage_pending(&mut detail)?;
                 self.guard_pending(&version, &mut detail)?;
             }
             Work::Seed => self.preflight_seed(&mut detail)?,
@@ -69,6 +70,7 @@ impl Run<'_, '_> {
             to: self.opts.to.clone(),
             dry_run: true,
             exactly: None,
+            stage: Some(self.stage()),
         })?;
         self.report.pending = planned.scripts.iter().map(|s| s.id.clone()).collect();
         if self.opts.dry_run {
@@ -84,7 +86,8 @@ impl Run<'_, '_> {
             detail.push("the whole deploy runs in one transaction".into());
         }
         if let Some(approved) = &self.opts.plan {
-            let now = super::plan::make(&mut self.session, self.opts.to.clone())?;
+            let stage = self.stage();
+            let now = super::plan::make(&mut self.session, self.opts.to.clone(), stage)?;
             let stale = super::plan::stale(approved, &now);
             if !stale.is_empty() {
                 return Err(Failed::new(format!(

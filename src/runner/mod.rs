@@ -35,6 +35,10 @@ pub struct MigrateOptions {
     /// Apply exactly these migrations (id and checksum, in order), or refuse: an approved
     /// plan.
     pub exactly: Option<Vec<(String, String)>>,
+    /// Expand and contract: `Expand` stops before the first pending contract migration;
+    /// `Contract` applies the contract migrations at the head of what is pending (refused
+    /// when something else is pending before them). `None`: everything (`migrate`).
+    pub stage: Option<crate::migrations::Stage>,
 }
 
 /// What `rollback` should do: the newest `steps` (default 1), or everything after `to`.

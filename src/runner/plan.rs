@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::history::{Direction, Entry, HistoryRow, RowStatus, State};
-use crate::migrations::{Discovered, Migration, Script};
+use crate::migrations::{Discovered, Migration, Script, Stage};
 use crate::sql::Dialect;
 
 use super::execute::{Job, RunContext, applied_row, now};
@@ -29,6 +29,10 @@ pub fn migrate<'a>(
         .filter_map(|e| e.migration.map(|i| &found.migrations[i]))
         .collect();
     refuse_non_linear(found.layout, entries, &pending)?;
+    let pending = match opts.stage {
+        Some(stage) => by_stage(pending, stage)?,
+        None => pending,
+    };
     if let Some(exactly) = &opts.exactly {
         let now: Vec<(String, String)> = pending
             .iter()
@@ -49,6 +53,61 @@ pub fn migrate<'a>(
         .into_iter()
         .map(|m| job(m, Direction::Up, &m.up, None, dialect))
         .collect()
+}
+
+/// An expand step whose contract step has run cannot be rolled back: the contract removed
+/// what the old application version used, so only the expanded schema serves anyone. The
+/// contract step is any contract migration applied after it.
+fn refuse_expand_after_contract(
+    found: &Discovered,
+    entries: &[Entry],
+    chosen: &[&Entry],
+) -> Result<(), Error> {
+    let phase = |e: &Entry| {
+        e.migration
+            .and_then(|i| found.migrations[i].up.directives.phase)
+    };
+    for undo in chosen.iter().filter(|e| phase(e) == Some(Stage::Expand)) {
+        let at = entries.iter().position(|e| e.id == undo.id).unwrap_or(0);
+        let contract = entries[at..]
+            .iter()
+            .find(|e| e.row.is_some() && phase(e) == Some(Stage::Contract));
+        if let Some(c) = contract {
+            return Err(Error::Refused {
+                message: format!(
+                    "cannot roll back the expand step {} ({}): its contract step {} ({}) has run, and the schema before the expand no longer serves the application",
+                    undo.id, undo.name, c.id, c.name
+                ),
+                hint: format!(
+                    "roll back to {} or later; undoing the expand step needs a new migration that works with the application version serving now",
+                    undo.id
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The pending migrations a deploy of `stage` applies: before the first contract migration
+/// (expand), or the contract migrations at the head (contract).
+fn by_stage(pending: Vec<&Migration>, stage: Stage) -> Result<Vec<&Migration>, Error> {
+    let contract = |m: &&Migration| m.up.directives.phase == Some(Stage::Contract);
+    match stage {
+        Stage::Expand => Ok(pending.into_iter().take_while(|m| !contract(m)).collect()),
+        Stage::Contract => {
+            if let Some(first) = pending.first().filter(|m| !contract(m)) {
+                return Err(Error::Refused {
+                    message: format!(
+                        "`deploy --phase contract` applies contract migrations only, and {} ({}) is pending before them: deploy it first (`cutover deploy --phase expand`)",
+                        first.id,
+                        first.up.directives.phase.map_or("untagged", Stage::name)
+                    ),
+                    hint: "deploy it first: `cutover deploy --phase expand`".into(),
+                });
+            }
+            Ok(pending.into_iter().take_while(contract).collect())
+        }
+    }
 }
 
 /// Atlas applies a directory linearly (its default `--exec-order linear`) and sqitch deploys
@@ -148,6 +207,7 @@ pub fn rollback<'a>(
         }
         (None, steps) => applied.into_iter().take(steps.unwrap_or(1)).collect(),
     };
+    refuse_expand_after_contract(found, entries, &chosen)?;
     let no_down: Vec<String> = chosen
         .iter()
         .filter_map(|e| match e.migration.map(|i| &found.migrations[i]) {

@@ -31,6 +31,7 @@ mod safety;
 mod scratch;
 mod secrets;
 mod split_corpora;
+mod staged;
 mod tls;
 mod undo;
 mod validate;

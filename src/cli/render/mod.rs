@@ -208,6 +208,22 @@ impl Renderer {
             counts.join(", ")
         };
         let _ = writeln!(out, "\n{summary}");
+        let waiting: Vec<&str> = r
+            .migrations
+            .iter()
+            .filter(|m| {
+                m.state == State::Pending && m.phase == Some(cutover::migrations::Stage::Contract)
+            })
+            .map(|m| m.version.as_str())
+            .collect();
+        if !waiting.is_empty() {
+            let _ = writeln!(
+                out,
+                "{YELLOW}{} contract step(s) waiting for `cutover deploy --phase contract`: {}{YELLOW:#}",
+                waiting.len(),
+                waiting.join(", ")
+            );
+        }
         print!("{out}");
     }
 
