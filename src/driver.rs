@@ -54,6 +54,8 @@ pub struct Driver {
     pub is_lock_timeout: fn(&str) -> bool,
     /// The sessions that could block DDL: what `deploy::blockers` asks, where it can.
     pub blockers: Option<&'static crate::deploy::blockers::Query>,
+    /// One batch of a backfill: `n` rows of what `Batched` updates or deletes.
+    pub batch: fn(&crate::runner::Batched, u64) -> String,
     pub scratch: ScratchPlace,
 }
 
@@ -83,6 +85,12 @@ static SQLITE: Driver = Driver {
     lock_timeout: |_| None,
     is_lock_timeout: |_| false,
     blockers: None,
+    batch: |b, n| {
+        format!(
+            "{} WHERE rowid IN (SELECT rowid FROM {} WHERE {} LIMIT {n})",
+            b.head, b.table, b.condition
+        )
+    },
     scratch: ScratchPlace::TempFile,
 };
 
@@ -102,6 +110,12 @@ static POSTGRES: Driver = Driver {
     // 55P03 lock_not_available: "canceling statement due to lock timeout".
     is_lock_timeout: |message| message.contains("(SQLSTATE 55P03)"),
     blockers: Some(&crate::deploy::blockers::POSTGRES),
+    batch: |b, n| {
+        format!(
+            "{} WHERE ctid IN (SELECT ctid FROM {} WHERE {} LIMIT {n})",
+            b.head, b.table, b.condition
+        )
+    },
     scratch: ScratchPlace::Server,
 };
 
@@ -133,5 +147,7 @@ static MYSQL: Driver = Driver {
     // 1205: "Lock wait timeout exceeded; try restarting transaction".
     is_lock_timeout: |message| message.starts_with("ERROR 1205 "),
     blockers: Some(&crate::deploy::blockers::MYSQL),
+    // Single-table UPDATE and DELETE take a LIMIT of their own.
+    batch: |b, n| format!("{} WHERE {} LIMIT {n}", b.head, b.condition),
     scratch: ScratchPlace::Server,
 };

@@ -100,6 +100,17 @@ pub enum Event {
         pause: Duration,
         error: String,
     },
+    /// A batched backfill of migration `id`: `done` rows of about `total`, at `rate` rows per
+    /// second, about `left` to go; `finished` once a batch changed nothing.
+    Backfill {
+        id: String,
+        done: u64,
+        total: u64,
+        rate: u64,
+        #[serde(serialize_with = "millis")]
+        left: Duration,
+        finished: bool,
+    },
     /// Something the operator should know that does not stop the run.
     Warning(String),
 }

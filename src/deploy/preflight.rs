@@ -135,6 +135,7 @@ impl Run<'_, '_> {
             .entries()
             .iter()
             .filter(|e| matches!(e.state, State::Failed | State::Changed | State::Missing))
+            .filter(|e| !crate::runner::resumable(self.session.migrations(), e))
             .map(|e| format!("{} {} is {}", e.id, e.name, e.state.as_str()))
             .collect();
         if bad.is_empty() {

@@ -24,7 +24,7 @@ mod sqitch;
 mod tree;
 mod version;
 
-pub use directives::{Directives, Stage};
+pub use directives::{Backfill, Directives, Stage};
 pub use error::Error;
 pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
 pub use liquibase::EnvFilter;
@@ -234,6 +234,7 @@ impl Script {
                 no_transaction,
                 envs: None,
                 phase: None,
+                backfill: None,
             },
             loaded: false,
             layout,

@@ -76,6 +76,23 @@ impl<'g> Guarded<'g> {
         self.baseline.clone()
     }
 
+    /// Say how far a backfill got (`done` of about `total` rows in `spent`).
+    pub fn progress(&mut self, done: u64, total: u64, spent: Duration, finished: bool) {
+        let rate = (done as f64 / spent.as_secs_f64().max(0.001)) as u64;
+        let left = match (finished, rate) {
+            (true, _) | (_, 0) => Duration::ZERO,
+            _ => Duration::from_secs_f64(total.saturating_sub(done) as f64 / rate as f64),
+        };
+        self.observer.event(&Event::Backfill {
+            id: self.id.clone(),
+            done,
+            total,
+            rate,
+            left,
+            finished,
+        });
+    }
+
     /// Whether `error` is a lock timeout this guard tries again after.
     pub fn retries(&self, error: &DbError) -> bool {
         self.policy.is_some() && (self.is_lock_timeout)(&error.message)

@@ -72,7 +72,18 @@ pub(super) fn run(
         }
         match segment {
             Segment::Alone(i) => {
-                if let Err(stop) = guard.run(engine, |engine| run_alone(engine, job, i)) {
+                let ran = match job.script.directives.backfill {
+                    Some(how) => super::backfill::run(
+                        engine,
+                        &job.statements[i].sql,
+                        i,
+                        how,
+                        guard,
+                        &crate::session::signalled,
+                    ),
+                    None => guard.run(engine, |engine| run_alone(engine, job, i)),
+                };
+                if let Err(stop) = ran {
                     // An INVALID index a failed concurrent build left is something this
                     // migration kept.
                     let how = if stop.retry { Kept::Before } else { Kept::Left };

@@ -7,6 +7,7 @@
 //! fresh database cannot race. Nothing is created (not even the history table, nor a
 //! SQLite file) until the plan has been made and found sound.
 
+mod backfill;
 mod execute;
 mod guard;
 mod invalid;
@@ -14,8 +15,9 @@ mod journal;
 mod plan;
 mod report;
 
+pub use backfill::Batched;
 pub use execute::RunContext;
-pub use plan::find;
+pub use plan::{find, resumable};
 pub use report::{MigrateReport, ResolveReport, ScriptReport, StatusEntry, StatusReport};
 
 use crate::error::Error;

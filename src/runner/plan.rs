@@ -18,14 +18,14 @@ pub fn migrate<'a>(
     opts: &MigrateOptions,
     dialect: Dialect,
 ) -> Result<Vec<Job<'a>>, Error> {
-    refuse_problems(entries)?;
+    refuse_problems(&unresumable(found, entries))?;
     let end = match &opts.to {
         Some(v) => upto(entries, v)?,
         None => entries.len(),
     };
     let pending: Vec<&'a crate::migrations::Migration> = entries[..end]
         .iter()
-        .filter(|e| e.state == State::Pending)
+        .filter(|e| e.state == State::Pending || resumable(found, e))
         .filter_map(|e| e.migration.map(|i| &found.migrations[i]))
         .collect();
     refuse_non_linear(found.layout, entries, &pending)?;
@@ -52,6 +52,50 @@ pub fn migrate<'a>(
     pending
         .into_iter()
         .map(|m| job(m, Direction::Up, &m.up, None, dialect))
+        .collect()
+}
+
+/// A backfill is one UPDATE or DELETE that can be batched; anything else is named with its
+/// file and line before the run starts.
+fn check_backfill(
+    script: &Script,
+    statements: &[crate::sql::Statement],
+    dialect: Dialect,
+) -> Result<(), Error> {
+    let bad = |line: usize, message: String| Error::Split {
+        path: script.path.clone(),
+        line: line + script.line_offset,
+        message: format!("-- cutover:backfill: {message}"),
+    };
+    match statements {
+        [one] => super::Batched::read(&one.sql, dialect)
+            .map(|_| ())
+            .map_err(|m| bad(one.line, m)),
+        [] => Err(bad(1, "the script has no statement".into())),
+        [_, second, ..] => Err(bad(
+            second.line,
+            format!(
+                "a backfill is one statement; this script has {}",
+                statements.len()
+            ),
+        )),
+    }
+}
+
+/// Whether `e` is a backfill that stopped part-way: it runs again, from where its rows say
+/// it stopped, instead of blocking the history.
+pub fn resumable(found: &Discovered, e: &Entry) -> bool {
+    e.state == State::Failed
+        && e.migration
+            .is_some_and(|i| found.migrations[i].up.directives.backfill.is_some())
+}
+
+/// The entries less the backfills that will resume.
+fn unresumable(found: &Discovered, entries: &[Entry]) -> Vec<Entry> {
+    entries
+        .iter()
+        .filter(|e| !resumable(found, e))
+        .cloned()
         .collect()
 }
 
@@ -417,6 +461,9 @@ fn job<'a>(
         })
     };
     let mut statements = split(script)?;
+    if script.directives.backfill.is_some() {
+        check_backfill(script, &statements, dialect)?;
+    }
     let verify_at = statements.len();
     // A verify script (sqitch) runs right after the up script, in its transaction.
     let verify = m.verify.as_ref().filter(|_| direction == Direction::Up);

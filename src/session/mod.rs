@@ -419,7 +419,7 @@ fn watch_signals() {
     });
 }
 
-fn signalled() -> bool {
+pub(crate) fn signalled() -> bool {
     SIGNALLED.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 

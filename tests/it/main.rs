@@ -5,6 +5,7 @@
 mod common;
 
 mod app;
+mod backfill;
 mod backup;
 mod backup_folder;
 mod backup_restore;
