@@ -12,6 +12,24 @@ use crate::events::Event;
 use crate::lint::{LintConfig, Severity, Sizes, Target, Unit};
 use crate::session::Access;
 
+/// What a deploy's session runs before the migrations: the guard's lock timeout, the
+/// statement timeout, then `init_sql` (so `lint` knows a `SET lock_timeout` is not missing).
+pub(crate) fn session_sql(settings: &crate::config::Settings) -> Vec<String> {
+    let driver = crate::driver::of(settings.url.kind());
+    let lock = settings
+        .guard
+        .lock_timeout
+        .and_then(|limit| (driver.lock_timeout)(limit));
+    let statement = settings
+        .deploy
+        .statement_timeout
+        .and_then(|limit| (driver.statement_timeout)(limit));
+    lock.into_iter()
+        .chain(statement)
+        .chain(settings.init_sql.iter().cloned())
+        .collect()
+}
+
 impl Run<'_, '_> {
     /// Lint the pending migrations and look for blockers.
     pub(super) fn guard_pending(
@@ -50,10 +68,7 @@ impl Run<'_, '_> {
             .map(|m| Unit::from_script(&m.up, Some(m.id.clone()), dialect))
             .collect::<Result<Vec<_>, _>>()?;
         let mut target = Target::from_server(dialect, version);
-        target.init_sql = self.guard_sql();
-        target
-            .init_sql
-            .extend(self.settings().init_sql.iter().cloned());
+        target.init_sql = session_sql(self.settings());
         // Live sizes on a second, read-only connection (the lint keeps it for emptiness
         // probes); without them a table the run does not create counts as large.
         let mut sizes = self
@@ -114,23 +129,6 @@ impl Run<'_, '_> {
             }));
         }
         Ok(())
-    }
-
-    /// The lock and statement timeouts the migrations will run under, as the session sets
-    /// them.
-    fn guard_sql(&self) -> Vec<String> {
-        let driver = crate::driver::of(self.settings().url.kind());
-        let lock = self
-            .settings()
-            .guard
-            .lock_timeout
-            .and_then(|limit| (driver.lock_timeout)(limit));
-        let statement = self
-            .settings()
-            .deploy
-            .statement_timeout
-            .and_then(|limit| (driver.statement_timeout)(limit));
-        lock.into_iter().chain(statement).collect()
     }
 
     fn blockers(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {

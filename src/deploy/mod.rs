@@ -12,7 +12,7 @@
 
 pub mod actions;
 pub mod blockers;
-mod guarded;
+pub(crate) mod guarded;
 pub(crate) mod journal;
 mod notify;
 mod phases;

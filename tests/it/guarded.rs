@@ -93,13 +93,18 @@ fn journal(db: &TestDb) -> String {
 /// for) for `hold`, then commits. Returns once the lock is held; the handle says whether
 /// the session was still alive at the end.
 fn blocker(db: &TestDb, hold: Duration) -> JoinHandle<bool> {
+    blocker_with(db, "SELECT count(*) FROM t", hold)
+}
+
+/// Another session that runs `sql` in a transaction and holds it for `hold`.
+fn blocker_with(db: &TestDb, sql: &'static str, hold: Duration) -> JoinHandle<bool> {
     let url = db.url.clone();
     let (tx, rx) = mpsc::channel();
     let handle = std::thread::spawn(move || {
         let parsed = cutover::target::DatabaseUrl::parse(&url).unwrap();
         let mut c = cutover::engine::connect(&parsed, &Default::default()).unwrap();
         c.begin().unwrap();
-        c.query("SELECT count(*) FROM t").unwrap();
+        c.execute(sql).unwrap();
         tx.send(()).unwrap();
         std::thread::sleep(hold);
         c.commit().is_ok()
@@ -293,6 +298,64 @@ fn prod_blocks_on_lint_findings_and_dev_reports_them(kind: Kind) {
     assert_eq!(
         db.history().last().unwrap(),
         &("2".to_string(), "applied".to_string())
+    );
+}
+
+/// PostgreSQL: a `CREATE INDEX CONCURRENTLY` waits for older transactions, and a lock
+/// timeout there leaves an INVALID index behind; cutover drops it before each try again,
+/// and after the last.
+#[test]
+fn a_concurrent_index_build_retried_leaves_no_invalid_index() {
+    let online = "-- cutover:no-transaction\nCREATE INDEX CONCURRENTLY ia ON t (a);\n";
+    let invalid = "SELECT count(*) FROM pg_index WHERE NOT indisvalid";
+    let exists = "SELECT count(*) FROM pg_indexes WHERE indexname = 'ia'";
+
+    // A writer: a concurrent build waits for every transaction that may change the table.
+    let writer = "UPDATE t SET a = a WHERE id = 1";
+    let db = TestDb::new(Kind::Postgres);
+    project(&db, "test", PATIENT, online, "");
+    let held = blocker_with(&db, writer, Duration::from_millis(2500));
+    let out = deploy(&db);
+    assert!(held.join().unwrap());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        journal(&db).contains(r#""event":"lock_retry""#),
+        "the build was retried"
+    );
+    assert_eq!(
+        (db.count(exists), db.count(invalid)),
+        (1, 0),
+        "one valid index"
+    );
+
+    let db = TestDb::new(Kind::Postgres);
+    // One try: the build fails at the lock timeout; its INVALID index is dropped (the drop
+    // waits for the writer without blocking anyone) and nothing is left.
+    let guard = "lock_timeout = \"300ms\"\ntries = 1\nblocker_age = \"1h\"\n";
+    project(&db, "test", guard, online, "");
+    let held = blocker_with(&db, writer, Duration::from_secs(3));
+    let out = deploy(&db);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("gave up after 1 tries"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("cutover dropped it"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(held.join().unwrap());
+    assert_eq!(
+        (db.count(exists), db.count(invalid)),
+        (0, 0),
+        "no INVALID index left behind"
+    );
+    assert!(
+        !db.history().iter().any(|(v, _)| v == "2"),
+        "{:?}",
+        db.history()
     );
 }
 
