@@ -212,7 +212,8 @@ fingerprint. Journal and reports (JSON, Markdown, HTML) go to .cutover/runs/<run
 Exit codes: 0 deployed (or nothing to do); 10 failed before changing anything; 11 failed and rolled back; \
 12 failed and the rollback did not restore the pre-deploy schema.\n\n\
 Examples:\n  cutover deploy --env dev\n  cutover deploy --env prod --dry-run\n  cutover deploy --env prod --yes --report-dir /var/log/cutover\n  \
-cutover deploy --env prod --to 20240105090600   # the expand step; its contract step ships later"
+cutover deploy --env prod --to 20240105090600   # the expand step; its contract step ships later\n  \
+cutover deploy --env prod --phase contract      # the contract steps, once contract_gate passes"
     )]
     Deploy(DeployArgs),
     /// Write what a deploy would apply, with checksums and the target's state, for approval
