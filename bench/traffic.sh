@@ -20,12 +20,17 @@
 # transaction holding a lock on `orders` when it starts: the lock timeout and the retries
 # at work). For each: p50, p99, max latency of the traffic's transactions, the longest
 # stall (the longest time in which no transaction completed), the migration's
-# total time, and the retries. Uses psql/pgbench as the test suite's admin user; makes and
+# total time, and the retries. Knobs: RATE (100 tps), CLIENTS (4), BATCH (the backfills'
+# rows per batch, 2000), BLOCK_SECS (6), BASELINE_SECS (30), ONLY ("baseline guarded": only
+# those runs), CUTOVER (the binary). Uses psql/pgbench as the test suite's admin user; makes and
 # drops the databases `cutover_traffic*`.
 set -euo pipefail
 ROWS=${1:-2000000}
 RATE=${RATE:-100}
 CLIENTS=${CLIENTS:-4}
+BATCH=${BATCH:-2000}
+# Which runs (all by default): baseline naive naive+blocker guarded guarded+blocker baseline-after
+ONLY=${ONLY:-}
 BLOCK_SECS=${BLOCK_SECS:-6}
 HERE=$(cd "$(dirname "$0")" && pwd)
 CUTOVER=${CUTOVER:-$HERE/../target/debug/cutover}
@@ -75,8 +80,8 @@ cat >"$WORK/guarded/1_token.sql" <<'SQL'
 ALTER TABLE orders ADD COLUMN token uuid;
 ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid();
 SQL
-cat >"$WORK/guarded/2_token_backfill.sql" <<'SQL'
--- cutover:backfill batch=2000 pause=20ms
+cat >"$WORK/guarded/2_token_backfill.sql" <<SQL
+-- cutover:backfill batch=$BATCH pause=20ms
 UPDATE orders SET token = gen_random_uuid() WHERE token IS NULL;
 SQL
 cat >"$WORK/guarded/3_fk.sql" <<'SQL'
@@ -97,8 +102,8 @@ $$ BEGIN NEW.amount_new := NEW.amount; RETURN NEW; END $$;
 CREATE TRIGGER orders_amount_dual BEFORE INSERT OR UPDATE ON orders
   FOR EACH ROW EXECUTE FUNCTION orders_amount_dual();
 SQL
-cat >"$WORK/guarded/7_amount_backfill.sql" <<'SQL'
--- cutover:backfill batch=2000 pause=20ms
+cat >"$WORK/guarded/7_amount_backfill.sql" <<SQL
+-- cutover:backfill batch=$BATCH pause=20ms
 UPDATE orders SET amount_new = amount WHERE amount_new IS NULL;
 SQL
 cat >"$WORK/guarded/8_amount_contract.sql" <<'SQL'
@@ -114,6 +119,7 @@ SQL
 # the baseline), traffic until 3 s after it ends.
 run() {
   local name=$1 dir=$2 guard=$3 blocker=$4
+  case " ${ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
   pg -d postgres -c "DROP DATABASE IF EXISTS cutover_traffic WITH (FORCE)" -c "CREATE DATABASE cutover_traffic TEMPLATE $TPL"
   local url="postgres://postgres@127.0.0.1:5432/cutover_traffic?sslmode=disable"
   mkdir -p "$WORK/$name"
