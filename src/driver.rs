@@ -51,6 +51,16 @@ pub struct Driver {
     pub native: fn(Option<PathBuf>) -> Box<dyn Native>,
     /// The session setting that bounds every statement's run time, where there is one.
     pub statement_timeout: fn(Duration) -> Option<String>,
+    /// The session setting that makes a statement give up waiting for a lock, where there
+    /// is one (guarded execution, `config::Guard`).
+    pub lock_timeout: fn(Duration) -> Option<String>,
+    /// Whether an error says the statement gave up waiting for a lock (and may be tried
+    /// again: nothing of it was applied).
+    pub is_lock_timeout: fn(&str) -> bool,
+    /// The sessions that could block DDL: what `deploy::blockers` asks, where it can.
+    pub blockers: Option<&'static crate::deploy::blockers::Query>,
+    /// One batch of a backfill: `n` rows of what `Batched` updates or deletes.
+    pub batch: fn(&crate::runner::Batched, u64) -> String,
     pub scratch: ScratchPlace,
     /// Where sqitch keeps its registry, when a connection to the target can read it.
     pub sqitch: Option<SqitchRegistry>,
@@ -95,6 +105,16 @@ static SQLITE: Driver = Driver {
     native: |_| Box::new(crate::backup::sqlite::Sqlite),
     // SQLite has no per-statement limit a session can set.
     statement_timeout: |_| None,
+    // One writer at a time, and busy_timeout already bounds the wait for it.
+    lock_timeout: |_| None,
+    is_lock_timeout: |_| false,
+    blockers: None,
+    batch: |b, n| {
+        format!(
+            "{} WHERE rowid IN (SELECT rowid FROM {} WHERE {} LIMIT {n})",
+            b.head, b.table, b.condition
+        )
+    },
     scratch: ScratchPlace::TempFile,
     // sqitch keeps it in a file of its own beside the database.
     sqitch: None,
@@ -115,6 +135,16 @@ static POSTGRES: Driver = Driver {
     introspect: crate::schema::postgres::introspect,
     native: |tools| Box::new(crate::backup::postgres::Postgres::new(tools)),
     statement_timeout: |limit| Some(format!("SET statement_timeout = {}", limit.as_millis())),
+    lock_timeout: |limit| Some(format!("SET lock_timeout = {}", limit.as_millis().max(1))),
+    // 55P03 lock_not_available: "canceling statement due to lock timeout".
+    is_lock_timeout: |message| message.contains("(SQLSTATE 55P03)"),
+    blockers: Some(&crate::deploy::blockers::POSTGRES),
+    batch: |b, n| {
+        format!(
+            "{} WHERE ctid IN (SELECT ctid FROM {} WHERE {} LIMIT {n})",
+            b.head, b.table, b.condition
+        )
+    },
     scratch: ScratchPlace::Server,
     sqitch: Some(SqitchRegistry {
         engine: "pg",
@@ -144,6 +174,17 @@ static MYSQL: Driver = Driver {
             limit.as_secs_f64()
         ))
     },
+    // Metadata locks, which DDL waits for (InnoDB row locks keep innodb_lock_wait_timeout):
+    // whole seconds, at least one.
+    lock_timeout: |limit| {
+        let secs = limit.as_millis().div_ceil(1000).max(1);
+        Some(format!("SET SESSION lock_wait_timeout = {secs}"))
+    },
+    // 1205: "Lock wait timeout exceeded; try restarting transaction".
+    is_lock_timeout: |message| message.starts_with("ERROR 1205 "),
+    blockers: Some(&crate::deploy::blockers::MYSQL),
+    // Single-table UPDATE and DELETE take a LIMIT of their own.
+    batch: |b, n| format!("{} WHERE {} LIMIT {n}", b.head, b.condition),
     scratch: ScratchPlace::Server,
     sqitch: Some(SqitchRegistry {
         engine: "mysql",

@@ -126,7 +126,7 @@ impl Error {
                  `cutover adopt` records them as applied without running them"
             )),
             Error::LockTimeout { .. } => Some(
-                "wait for the other run to finish, or raise --lock-timeout; if its process is gone, \
+                "wait for the other run to finish, or raise --run-lock-timeout; if its process is gone, \
                  the lock is released when its connection closes"
                     .into(),
             ),

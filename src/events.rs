@@ -105,6 +105,29 @@ pub enum Event {
         #[serde(serialize_with = "millis")]
         duration: Duration,
     },
+    /// Statement `statement` (1-based) of migration `id` gave up waiting for a lock (the
+    /// guard's lock timeout); the statement (or, in a transaction, the whole script) is
+    /// tried again after `pause`, as try `attempt` of at most `tries`.
+    LockRetry {
+        id: String,
+        statement: usize,
+        attempt: u32,
+        tries: u32,
+        #[serde(serialize_with = "millis")]
+        pause: Duration,
+        error: String,
+    },
+    /// A batched backfill of migration `id`: `done` rows of about `total`, at `rate` rows per
+    /// second, about `left` to go; `finished` once a batch changed nothing.
+    Backfill {
+        id: String,
+        done: u64,
+        total: u64,
+        rate: u64,
+        #[serde(serialize_with = "millis")]
+        left: Duration,
+        finished: bool,
+    },
     /// Something the operator should know that does not stop the run.
     Warning(String),
 }

@@ -70,9 +70,11 @@ pub struct Global {
     /// SQL to run on every connection first (repeatable), after the environment's init_sql
     #[arg(long = "init-sql", global = true, value_name = "SQL")]
     pub init_sql: Vec<String>,
-    /// How long to wait for another run's lock, e.g. 30s or 5m [default: 60s]
-    #[arg(long, global = true, value_name = "DURATION", value_parser = duration)]
-    pub lock_timeout: Option<Duration>,
+    /// How long to wait for another cutover run's lock, e.g. 30s or 5m [default: 60s]
+    /// (`--lock-timeout` is its old name; the migrations' own lock timeout is the
+    /// environment's `guard.lock_timeout`)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = duration, alias = "lock-timeout")]
+    pub run_lock_timeout: Option<Duration>,
     /// Print machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -277,7 +279,8 @@ fingerprint. Journal and reports (JSON, Markdown, HTML) go to .cutover/runs/<run
 Exit codes: 0 deployed (or nothing to do); 10 failed before changing anything; 11 failed and rolled back; \
 12 failed and the rollback did not restore the pre-deploy schema.\n\n\
 Examples:\n  cutover deploy --env dev\n  cutover deploy --env prod --dry-run\n  cutover deploy --env prod --yes --report-dir /var/log/cutover\n  \
-cutover deploy --env prod --to 20240105090600   # the expand step; its contract step ships later"
+cutover deploy --env prod --to 20240105090600   # the expand step; its contract step ships later\n  \
+cutover deploy --env prod --phase contract      # the contract steps, once contract_gate passes"
     )]
     Deploy(DeployArgs),
     /// Write what a deploy would apply, with checksums and the target's state, for approval
@@ -582,6 +585,22 @@ pub struct RunArgs {
     pub report_dir: Option<PathBuf>,
 }
 
+/// `deploy --phase`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PhaseArg {
+    Expand,
+    Contract,
+}
+
+impl From<PhaseArg> for cutover::migrations::Stage {
+    fn from(p: PhaseArg) -> Self {
+        match p {
+            PhaseArg::Expand => cutover::migrations::Stage::Expand,
+            PhaseArg::Contract => cutover::migrations::Stage::Contract,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
@@ -592,6 +611,11 @@ pub struct DeployArgs {
     /// Stop after this migration (ship an expand step before its contract step)
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
+    /// Expand and contract: `expand` (the default) applies what is pending before the
+    /// first `-- cutover:phase contract` migration; `contract` applies the contract
+    /// migrations once the environment's contract_gate checks pass
+    #[arg(long, value_name = "PHASE")]
+    pub phase: Option<PhaseArg>,
     /// Fleets: pick up this fleet run where it stopped (its id was printed when it started)
     #[arg(long, value_name = "FLEET_RUN")]
     pub resume: Option<String>,

@@ -83,6 +83,6 @@ fn overrides(g: &Global) -> Overrides {
         config: g.config.clone(),
         env: g.env.clone(),
         init_sql: g.init_sql.clone(),
-        lock_timeout: g.lock_timeout,
+        run_lock_timeout: g.run_lock_timeout,
     }
 }

@@ -20,6 +20,7 @@ use select::{Scope, Selected};
 mod checks;
 mod deploy;
 mod fleet;
+mod guard;
 mod interpolate;
 mod policy;
 mod probe;
@@ -29,6 +30,8 @@ pub use deploy::{
     Action, AfterTraffic, DeployPolicy, Hook, Maintenance, Notify, NotifyOn, RollbackStrategy,
     TimedAction, TransactionScope, TransferPhase, TransferSpec, Watch, When,
 };
+
+pub use guard::{Blockers, Guard, GuardSpec, LintPolicy};
 
 pub use fleet::{Canary, FleetPolicy, Gate, OnCancel, Size, Source};
 pub use interpolate::interpolate;
@@ -97,7 +100,12 @@ pub struct Environment {
     #[serde(default)]
     pub init_sql: InitSql,
     /// How long to wait for another run's lock (`30s`, `5m`).
+    pub run_lock_timeout: Option<String>,
+    /// The old name of `run_lock_timeout`, still read (with a warning saying what it means:
+    /// it never bounded the migrations' own locks; `guard.lock_timeout` does).
     pub lock_timeout: Option<String>,
+    /// Lock timeouts and retries for the migrations' statements, blockers, lint policy.
+    pub guard: Option<GuardSpec>,
     /// Glob patterns: only migration files or folders whose names match are read (for a
     /// folder that holds several databases' histories side by side).
     #[serde(default)]
@@ -118,6 +126,10 @@ pub struct Environment {
     /// Checks that must pass before a deploy changes anything.
     #[serde(default)]
     pub preflight: Vec<CheckSpec>,
+    /// Checks that must pass before `deploy --phase contract` (e.g. the new application
+    /// version is the one serving).
+    #[serde(default)]
+    pub contract_gate: Vec<CheckSpec>,
     /// Checks run after migrating, beside `[expect]` and `[[checks]]`.
     #[serde(default)]
     pub verify: Vec<CheckSpec>,
@@ -180,7 +192,7 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub env: Option<String>,
     pub init_sql: Vec<String>,
-    pub lock_timeout: Option<Duration>,
+    pub run_lock_timeout: Option<Duration>,
 }
 
 /// `[environments.<name>.rehearse]` as written.
@@ -226,7 +238,14 @@ pub struct Settings {
     pub migrations: PathBuf,
     pub env: Option<String>,
     pub init_sql: Vec<String>,
-    pub lock_timeout: Duration,
+    /// How long to wait for another run's lock.
+    pub run_lock_timeout: Duration,
+    /// How the migrations' statements run while the application serves.
+    pub guard: Guard,
+    /// What the configuration says that the operator should know (old setting names).
+    pub warnings: Vec<String>,
+    /// `[lint]` as written: the deploy's preflight lints the pending migrations with it.
+    pub lint: crate::lint::config::LintSpec,
     pub config_path: Option<PathBuf>,
     /// Only migrations whose file or folder name matches one of these are read.
     pub include: Vec<glob::Pattern>,
@@ -242,6 +261,8 @@ pub struct Settings {
     pub kind: Kind,
     pub backup: BackupPolicy,
     pub preflight: Vec<Check>,
+    /// Checks `deploy --phase contract` runs in its preflight.
+    pub contract_gate: Vec<Check>,
     pub verify: Vec<Check>,
     pub smoke: Vec<Check>,
     pub deploy: DeployPolicy,
@@ -250,7 +271,7 @@ pub struct Settings {
     pub fleet: Option<FleetPolicy>,
 }
 
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_RUN_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The `url` of a fleet environment's settings, which stand for every target and none.
 pub const FLEET_PLACEHOLDER: &str = "sqlite::memory:";
@@ -264,6 +285,7 @@ impl Settings {
             .checks
             .iter()
             .chain(&self.preflight)
+            .chain(&self.contract_gate)
             .chain(&self.verify)
             .chain(&self.smoke)
             .chain(self.deploy.watch.iter().flat_map(|w| &w.checks))
@@ -328,14 +350,7 @@ impl Settings {
         let migrations = sel.migrations(&o)?;
         let mut init_sql = sel.env.init_sql.clone().into_vec();
         init_sql.extend(o.init_sql);
-        let lock_timeout = match (o.lock_timeout, &sel.env.lock_timeout) {
-            (Some(d), _) => d,
-            (None, Some(text)) => parse_duration(text).map_err(|message| ConfigError::Setting {
-                setting: sel.setting("lock_timeout"),
-                message,
-            })?,
-            (None, None) => DEFAULT_LOCK_TIMEOUT,
-        };
+        let (run_lock_timeout, warnings) = run_lock_timeout(o.run_lock_timeout, &sel)?;
         let include = sel
             .env
             .include
@@ -352,22 +367,28 @@ impl Settings {
         let backup =
             BackupPolicy::resolve(kind, &sel.env.backup, &sel.base, &sel.setting("backup"))?;
         let preflight = sel.list("preflight", &sel.env.preflight)?;
+        let contract_gate = sel.list("contract_gate", &sel.env.contract_gate)?;
         let verify = sel.list("verify", &sel.env.verify)?;
         let smoke = sel.list("smoke", &sel.env.smoke)?;
         let deploy = sel.deploy(kind)?;
+        let guard = guard::resolve(kind, sel.env.guard.as_ref(), &|k| sel.setting(k))?;
         Ok(Settings {
+            guard,
+            warnings,
+            lint: sel.file.lint.clone(),
             fleet,
             deploy,
             kind,
             backup,
             preflight,
+            contract_gate,
             verify,
             smoke,
             url,
             migrations,
             env: sel.env_name,
             init_sql,
-            lock_timeout,
+            run_lock_timeout,
             expect: sel
                 .env
                 .expect
@@ -404,7 +425,9 @@ impl Settings {
             "migrations": self.migrations,
             "config": self.config_path,
             "init_sql": self.init_sql.iter().map(|s| self.url.scrub(s)).collect::<Vec<_>>(),
-            "lock_timeout": format!("{}s", self.lock_timeout.as_secs_f64()),
+            "run_lock_timeout": format!("{}s", self.run_lock_timeout.as_secs_f64()),
+            "guard": self.guard,
+            "warnings": self.warnings,
             "include": self.include.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>(),
             "create_database": self.create_database,
             "backup": self.backup,
@@ -412,6 +435,7 @@ impl Settings {
             "expect": self.expect,
             "checks": self.checks,
             "preflight": self.preflight,
+            "contract_gate": self.contract_gate,
             "verify": self.verify,
             "smoke": self.smoke,
             "deploy": self.deploy,
@@ -483,6 +507,44 @@ pub fn parse(text: &str) -> Result<ConfigFile, String> {
     })
 }
 
+/// `--run-lock-timeout`, else `run_lock_timeout`, else the old `lock_timeout` (with a
+/// warning: the name reads as the migrations' lock timeout, which it never was).
+fn run_lock_timeout(
+    flag: Option<Duration>,
+    sel: &Selected,
+) -> Result<(Duration, Vec<String>), ConfigError> {
+    let mut warnings = Vec::new();
+    let (text, key) = match (&sel.env.run_lock_timeout, &sel.env.lock_timeout) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Setting {
+                setting: sel.setting("lock_timeout"),
+                message: "is the old name of `run_lock_timeout`, which is set too; remove it"
+                    .into(),
+            });
+        }
+        (Some(t), None) => (Some(t), "run_lock_timeout"),
+        (None, Some(t)) => {
+            warnings.push(format!(
+                "{} is read as `run_lock_timeout`: how long to wait for another cutover run's lock. \
+                 It does not bound the locks the migrations take; `guard.lock_timeout` does \
+                 (default 500ms). Rename it to `run_lock_timeout`.",
+                sel.setting("lock_timeout")
+            ));
+            (Some(t), "lock_timeout")
+        }
+        (None, None) => (None, "run_lock_timeout"),
+    };
+    let d = match (flag, text) {
+        (Some(d), _) => d,
+        (None, Some(text)) => parse_duration(text).map_err(|message| ConfigError::Setting {
+            setting: sel.setting(key),
+            message,
+        })?,
+        (None, None) => DEFAULT_RUN_LOCK_TIMEOUT,
+    };
+    Ok((d, warnings))
+}
+
 fn no_url_message(env: &Option<String>) -> String {
     match env {
         Some(n) => format!(
@@ -518,7 +580,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// The `cutover.toml` that `cutover init` writes.
 pub const INIT_TEMPLATE: &str = r#"# cutover configuration: one [environments.<name>] table per target.
 # Settings: url (or ${ENV_VAR}), migrations (folder, relative to this file),
-# init_sql (SQL run on every connection), lock_timeout (e.g. "60s").
+# init_sql (SQL run on every connection), run_lock_timeout (waiting for another run, e.g.
+# "60s"), [environments.<name>.guard] (lock timeouts and retries for migrations).
 default_environment = "dev"
 
 [environments.dev]
@@ -528,7 +591,10 @@ migrations = "migrations"
 # [environments.prod]
 # url = "${DATABASE_URL}"
 # migrations = "migrations"
-# lock_timeout = "5m"
+# run_lock_timeout = "5m"
+# [environments.prod.guard]
+# lock_timeout = "500ms"
+# tries = 8
 "#;
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //! kept in `cutover_runs` as it goes, so a killed run is found and finished by the next.
 
 pub mod actions;
+pub mod blockers;
+pub(crate) mod guarded;
 pub(crate) mod journal;
 mod notify;
 mod phases;
@@ -19,6 +21,7 @@ mod preflight;
 pub mod report;
 pub mod runs;
 mod seed;
+mod staged;
 mod step;
 mod undo;
 mod work;
@@ -143,6 +146,9 @@ pub struct RunOptions {
     pub plan: Option<plan::Plan>,
     /// Stop after this migration (an expand step before its contract step).
     pub to: Option<String>,
+    /// `--phase`: expand (the default: everything pending before the first contract
+    /// migration) or contract (the contract migrations, after the contract gate).
+    pub phase: Option<crate::migrations::Stage>,
 }
 
 /// What a person is asked to approve.
@@ -371,6 +377,11 @@ impl<'s, 'o> Run<'s, 'o> {
 
     fn settings(&self) -> &Settings {
         self.session.settings()
+    }
+
+    /// The expand-and-contract phase this deploy applies.
+    fn stage(&self) -> crate::migrations::Stage {
+        self.opts.phase.unwrap_or(crate::migrations::Stage::Expand)
     }
 
     fn pipeline(&mut self, approve: Approver) {

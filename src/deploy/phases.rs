@@ -292,6 +292,7 @@ impl Run<'_, '_> {
         }
         let opts = MigrateOptions {
             to: self.opts.to.clone(),
+            stage: Some(self.stage()),
             dry_run: false,
             exactly: self.opts.plan.as_ref().map(|p| {
                 p.migrations

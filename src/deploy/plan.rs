@@ -37,15 +37,20 @@ pub struct Planned {
 pub fn plan(settings: &crate::config::Settings, to: Option<String>) -> Result<Plan, Error> {
     let mut quiet = ();
     let mut session = Session::open(settings, crate::session::Access::Read, &mut quiet)?;
-    make(&mut session, to)
+    make(&mut session, to, crate::migrations::Stage::Expand)
 }
 
 /// The plan for the session's target as it is now, up to and including `to` when given.
-pub fn make(session: &mut Session, to: Option<String>) -> Result<Plan, Error> {
+pub fn make(
+    session: &mut Session,
+    to: Option<String>,
+    stage: crate::migrations::Stage,
+) -> Result<Plan, Error> {
     let planned = session.plan_migrate(&MigrateOptions {
         to: to.clone(),
         dry_run: true,
         exactly: None,
+        stage: Some(stage),
     })?;
     let migrations = planned
         .scripts

@@ -33,7 +33,11 @@ impl Run<'_, '_> {
             self.session.refuse_unfinished_restore()?;
         }
         match self.work.clone() {
-            Work::Deploy => self.preflight_deploy(&mut detail)?,
+            Work::Deploy => {
+                self.preflight_deploy(&mut detail)?;
+                self.stage_pending(&mut detail)?;
+                self.guard_pending(&version, &mut detail)?;
+            }
             Work::Seed => self.preflight_seed(&mut detail)?,
             other => self.preflight_work(&other, &mut detail)?,
         }
@@ -66,6 +70,7 @@ impl Run<'_, '_> {
             to: self.opts.to.clone(),
             dry_run: true,
             exactly: None,
+            stage: Some(self.stage()),
         })?;
         self.report.pending = planned.scripts.iter().map(|s| s.id.clone()).collect();
         if self.opts.dry_run {
@@ -81,7 +86,8 @@ impl Run<'_, '_> {
             detail.push("the whole deploy runs in one transaction".into());
         }
         if let Some(approved) = &self.opts.plan {
-            let now = super::plan::make(&mut self.session, self.opts.to.clone())?;
+            let stage = self.stage();
+            let now = super::plan::make(&mut self.session, self.opts.to.clone(), stage)?;
             let stale = super::plan::stale(approved, &now);
             if !stale.is_empty() {
                 return Err(Failed::new(format!(
@@ -129,6 +135,7 @@ impl Run<'_, '_> {
             .entries()
             .iter()
             .filter(|e| matches!(e.state, State::Failed | State::Changed | State::Missing))
+            .filter(|e| !crate::runner::resumable(self.session.migrations(), e))
             .map(|e| format!("{} {} is {}", e.id, e.name, e.state.as_str()))
             .collect();
         if bad.is_empty() {

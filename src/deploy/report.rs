@@ -50,6 +50,9 @@ pub struct RunReport {
     /// Things the operator should know that did not stop the run (a journal that could
     /// not be written, a record that could not be kept).
     pub warnings: Vec<String>,
+    /// What `cutover lint` found in the pending migrations in the preflight.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lint: Vec<crate::lint::Finding>,
 }
 
 impl RunReport {
@@ -80,6 +83,7 @@ impl RunReport {
             planned: None,
             adoption: None,
             warnings: Vec::new(),
+            lint: Vec::new(),
         }
     }
 

@@ -104,8 +104,32 @@ impl<'a> Context<'a> {
 
     /// Weigh a finding: drop it (recorded in the report with the reason), or make it a
     /// `Finding` with its severity and the table's size.
+    /// A timeout rule whose setting runs on every connection first (`init_sql`, or the
+    /// lock timeout a deploy's guard sets).
+    fn set_first(&self, rule: &str) -> Option<String> {
+        let setting = match rule {
+            "require-lock-timeout" => "lock_timeout",
+            "require-statement-timeout" => "statement_timeout",
+            _ => return None,
+        };
+        let set = self.target.init_sql.iter().any(|sql| {
+            let sql = sql.to_ascii_lowercase();
+            sql.trim_start().starts_with("set") && sql.contains(setting)
+        });
+        set.then(|| format!("{setting} is set on the connection before the migration runs"))
+    }
+
     pub fn judge(&mut self, found: Found, unit: &Unit, report: &mut Report) -> Option<Finding> {
         if self.config.disabled(&found.rule) {
+            return None;
+        }
+        if let Some(reason) = self.set_first(&found.rule) {
+            report.dropped.push(Dropped {
+                rule: found.rule.clone(),
+                path: unit.path.clone(),
+                line: found.line,
+                reason,
+            });
             return None;
         }
         let info = match rules::rule(&found.rule) {

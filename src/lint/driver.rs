@@ -85,7 +85,7 @@ pub fn run(o: &Overrides, request: &Request) -> Result<Report, Error> {
         target.flavour = flavour;
     }
     if let Some(s) = settings {
-        target.init_sql = s.init_sql.clone();
+        target.init_sql = crate::deploy::guarded::session_sql(s);
     }
     let configured = canonical(&ls.migrations);
     let inputs: Vec<Input> = if request.paths.is_empty() {

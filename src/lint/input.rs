@@ -34,7 +34,7 @@ pub struct Unit {
 }
 
 impl Unit {
-    fn from_script(
+    pub(crate) fn from_script(
         script: &Script,
         migration: Option<String>,
         dialect: Dialect,

@@ -11,7 +11,28 @@ use super::markers::{self, Effect};
 use super::{Error, Layout};
 
 /// The directives cutover knows, for error messages.
-const KNOWN: &str = "`-- cutover:no-transaction` and `-- cutover:env <names>`";
+const KNOWN: &str = "`-- cutover:no-transaction`, `-- cutover:env <names>`, \
+     `-- cutover:phase expand|contract` and `-- cutover:backfill batch=N pause=DURATION`";
+
+/// Which step of an expand-and-contract change a migration is (`-- cutover:phase …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Adds what the new application version needs, and the old one does not mind.
+    Expand,
+    /// Removes what only the old application version used: waits for `deploy --phase
+    /// contract`, once the new version is the one serving.
+    Contract,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Expand => "expand",
+            Stage::Contract => "contract",
+        }
+    }
+}
 
 /// What a script asks of the runner.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -22,6 +43,55 @@ pub struct Directives {
     pub no_transaction: bool,
     /// Only run in these environments (`-- cutover:env dev,test`); `None` means every one.
     pub envs: Option<Vec<String>>,
+    /// `-- cutover:phase expand|contract`; `None`: untagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Stage>,
+    /// `-- cutover:backfill batch=N pause=D`: the script's one UPDATE or DELETE runs in
+    /// batches outside a transaction (implies `no-transaction`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<Backfill>,
+}
+
+/// How a backfill runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Backfill {
+    /// Rows per batch (each batch one short transaction).
+    pub batch: u64,
+    /// The pause between batches, so the application's queries get their turn.
+    #[serde(serialize_with = "millis")]
+    pub pause: std::time::Duration,
+}
+
+fn millis<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl Backfill {
+    /// `batch=1000 pause=100ms`, either or both, in any order.
+    fn parse(args: &str) -> Result<Backfill, String> {
+        let mut b = Backfill {
+            batch: 1000,
+            pause: std::time::Duration::from_millis(100),
+        };
+        for word in args.split_whitespace() {
+            match word.split_once('=') {
+                Some(("batch", n)) => {
+                    b.batch = n
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| format!("`batch={n}` is not a number of rows above 0"))?
+                }
+                Some(("pause", d)) => b.pause = crate::config::parse_duration(d)?,
+                _ => {
+                    return Err(format!(
+                        "`{word}` is not `batch=N` or `pause=DURATION` (e.g. `-- cutover:backfill batch=1000 pause=100ms`)"
+                    ));
+                }
+            }
+        }
+        Ok(b)
+    }
 }
 
 impl Directives {
@@ -84,6 +154,27 @@ impl Directives {
                         "needs at least one environment name, e.g. `-- cutover:env dev,test`",
                     )
                 })?)
+            }
+            "backfill" if self.backfill.is_some() => {
+                return Err(at.invalid("is given twice"));
+            }
+            "backfill" => {
+                self.backfill = Some(Backfill::parse(args).map_err(|m| at.invalid(&m))?);
+                self.no_transaction = true;
+            }
+            "phase" if self.phase.is_some() => {
+                return Err(at.invalid("is given twice; a migration is one phase"));
+            }
+            "phase" => {
+                self.phase = Some(match args {
+                    "expand" => Stage::Expand,
+                    "contract" => Stage::Contract,
+                    _ => {
+                        return Err(at.invalid(
+                            "is `-- cutover:phase expand` or `-- cutover:phase contract`",
+                        ));
+                    }
+                })
             }
             _ => return Err(at.unknown()),
         }
@@ -318,6 +409,52 @@ mod tests {
         let err = parse("-- cutover:no-transaction yes\n").unwrap_err();
         assert!(
             matches!(err, Error::InvalidDirective { line: 1, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn backfills_are_read_and_checked() {
+        let d = parse(
+            "-- cutover:backfill batch=500 pause=20ms\nUPDATE t SET a = 1 WHERE a IS NULL;\n",
+        )
+        .unwrap();
+        let b = d.backfill.unwrap();
+        assert_eq!((b.batch, b.pause.as_millis()), (500, 20));
+        assert!(d.no_transaction, "a backfill runs outside a transaction");
+        assert_eq!(
+            parse("-- cutover:backfill\n")
+                .unwrap()
+                .backfill
+                .unwrap()
+                .batch,
+            1000
+        );
+        let err = parse("-- cutover:backfill batch=0\n").unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidDirective { line: 1, .. }),
+            "{err}"
+        );
+        let err = parse("-- cutover:backfill size=5\n").unwrap_err();
+        assert!(err.to_string().contains("batch=N"), "{err}");
+    }
+
+    #[test]
+    fn phases_are_read_and_checked() {
+        let d = parse("-- cutover:phase contract\nALTER TABLE t DROP COLUMN a;\n").unwrap();
+        assert_eq!(d.phase, Some(Stage::Contract));
+        assert_eq!(
+            parse("-- cutover:phase expand\n").unwrap().phase,
+            Some(Stage::Expand)
+        );
+        let err = parse("-- cutover:phase later\n").unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidDirective { line: 1, .. }),
+            "{err}"
+        );
+        let err = parse("-- cutover:phase expand\n-- cutover:phase contract\n").unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidDirective { line: 2, .. }),
             "{err}"
         );
     }

@@ -25,7 +25,7 @@ mod squashed;
 mod tree;
 mod version;
 
-pub use directives::Directives;
+pub use directives::{Backfill, Directives, Stage};
 pub use error::Error;
 pub use layout::{Discovered, Ignored, Layout, detect, discover, discover_only};
 pub use liquibase::EnvFilter;
@@ -235,6 +235,8 @@ impl Script {
             directives: Directives {
                 no_transaction,
                 envs: None,
+                phase: None,
+                backfill: None,
             },
             loaded: false,
             layout,

@@ -14,6 +14,8 @@ use crate::history::{Direction, HistoryRow, RowStatus};
 use crate::migrations::{Migration, Script};
 use crate::sql::Statement;
 
+use super::guard::{Guarded, Stop};
+
 pub use crate::session::RunContext;
 
 /// One script of a plan, split and ready.
@@ -147,18 +149,20 @@ pub fn journaled(engine: &dyn Engine, job: &Job) -> bool {
 /// previous job already wrote this one's "failed at statement 1" row; `next` is the job
 /// that follows, whose row a journaled job writes in its last transaction (one commit
 /// less per migration). Returns the duration and whether `next`'s row was written.
+/// `guard` tries a statement again after a lock timeout.
 pub fn run(
     engine: &mut dyn Engine,
     job: &Job,
     ctx: &RunContext,
     prepared: bool,
     next: Option<&Job>,
+    guard: &mut Guarded,
 ) -> Result<(Duration, bool), Box<MigrationFailure>> {
     if journaled(engine, job) {
         let next = next.filter(|n| journaled(engine, n));
-        super::journal::run(engine, job, ctx, prepared, next)
+        super::journal::run(engine, job, ctx, prepared, next, guard)
     } else {
-        run_atomic(engine, job, ctx).map(|d| (d, false))
+        run_atomic(engine, job, ctx, guard).map(|d| (d, false))
     }
 }
 
@@ -185,18 +189,42 @@ pub fn run_inside(
     Ok(start.elapsed())
 }
 
+/// The whole script in one transaction; after a lock timeout the transaction is rolled
+/// back and the script tried again from its start.
 fn run_atomic(
     engine: &mut dyn Engine,
     job: &Job,
     ctx: &RunContext,
+    guard: &mut Guarded,
 ) -> Result<Duration, Box<MigrationFailure>> {
     let start = Instant::now();
+    let baseline = guard.baseline();
+    let mut first = true;
+    guard
+        .run(engine, |engine| {
+            if !std::mem::take(&mut first) {
+                // The rollback took the session's settings with it (set in the transaction).
+                engine
+                    .reset_session(&baseline)
+                    .map_err(|e| Stop::at(0, e))?;
+            }
+            attempt_atomic(engine, job, ctx, start)
+        })
+        .map_err(|stop| job.failure(stop.index, stop.error, 0, false))
+}
+
+fn attempt_atomic(
+    engine: &mut dyn Engine,
+    job: &Job,
+    ctx: &RunContext,
+    start: Instant,
+) -> Result<Duration, Stop> {
     let last = job.statements.len().saturating_sub(1);
     let fail = |engine: &mut dyn Engine, index: usize, e: DbError| {
         let _ = engine.rollback();
-        job.failure(index, e, 0, false)
+        Stop::at(index, e)
     };
-    engine.begin().map_err(|e| job.failure(0, e, 0, false))?;
+    engine.begin().map_err(|e| Stop::at(0, e))?;
     for (i, stmt) in job.statements.iter().enumerate() {
         engine.execute(&stmt.sql).map_err(|e| fail(engine, i, e))?;
     }

@@ -29,17 +29,31 @@ pub struct Leftovers {
     pub left: Vec<String>,
 }
 
-/// Drop the invalid indexes that appeared since `before`.
+/// Drop the invalid indexes that appeared since `before`. The drop waits for the same
+/// transactions the build waited for, so it runs without the guard's lock timeout: a
+/// concurrent drop blocks no query while it waits (a statement timeout still bounds it).
 pub fn clear(engine: &mut dyn Engine, before: &[String]) -> Leftovers {
     let mut out = Leftovers::default();
     let Ok(now) = engine.invalid_indexes() else {
         return out;
     };
-    for name in now.into_iter().filter(|n| !before.contains(n)) {
+    let new: Vec<String> = now.into_iter().filter(|n| !before.contains(n)).collect();
+    if new.is_empty() {
+        return out;
+    }
+    let timeout = engine
+        .query("SHOW lock_timeout")
+        .ok()
+        .and_then(|rows| rows.into_iter().next()?.into_iter().next()?);
+    let _ = engine.execute("SET lock_timeout = 0");
+    for name in new {
         match engine.execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")) {
             Ok(()) => out.dropped.push(name),
             Err(e) => out.left.push(format!("{name} ({})", e.message)),
         }
+    }
+    if let Some(t) = timeout {
+        let _ = engine.execute(&format!("SET lock_timeout = '{}'", t.replace('\'', "")));
     }
     out
 }

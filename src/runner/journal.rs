@@ -18,6 +18,7 @@ use crate::error::MigrationFailure;
 use crate::history::{Direction, HistoryRow, RowStatus};
 
 use super::execute::{Job, RunContext, display, history_err};
+use super::guard::{Guarded, Stop};
 
 /// Statements that run alone, or together in one transaction.
 enum Segment {
@@ -53,6 +54,7 @@ pub(super) fn run(
     ctx: &RunContext,
     prepared: bool,
     next: Option<&Job>,
+    guard: &mut Guarded,
 ) -> Result<(Duration, bool), Box<MigrationFailure>> {
     let start = Instant::now();
     let n = job.statements.len();
@@ -70,41 +72,57 @@ pub(super) fn run(
         }
         match segment {
             Segment::Alone(i) => {
-                let sql = &job.statements[i].sql;
-                let watched = super::invalid::builds_index_concurrently(sql)
-                    .then(|| engine.invalid_indexes().unwrap_or_default());
-                if let Err(mut e) = engine.execute(sql) {
-                    let mut how = Kept::Before;
-                    if let Some(before) = watched {
-                        let leftovers = super::invalid::clear(engine, &before);
-                        super::invalid::explain(&mut e, &leftovers);
-                        // An index that stays behind is something this migration kept.
-                        if !leftovers.left.is_empty() {
-                            how = Kept::Left;
-                        }
-                    }
-                    return Err(record_failure(engine, job, row, i, i, e, how));
+                let ran = match job.script.directives.backfill {
+                    Some(how) => super::backfill::run(
+                        engine,
+                        &job.statements[i].sql,
+                        i,
+                        how,
+                        guard,
+                        &crate::session::signalled,
+                    ),
+                    None => guard.run(engine, |engine| run_alone(engine, job, i)),
+                };
+                if let Err(stop) = ran {
+                    // An INVALID index a failed concurrent build left is something this
+                    // migration kept.
+                    let how = if stop.retry { Kept::Before } else { Kept::Left };
+                    return Err(record_failure(engine, job, row, i, i, stop.error, how));
                 }
             }
             Segment::Together(range) => {
-                let fail = |engine: &mut dyn Engine, row: HistoryRow, i: usize, e: DbError| {
-                    let _ = engine.rollback();
+                let fail = |engine: &mut dyn Engine, row: HistoryRow, stop: Stop| {
                     // Non-transactional tables (MyISAM, Aria) keep what the statements
                     // before the failing one wrote: they stay applied.
-                    let kept = if engine.rollback_kept_changes() {
-                        Kept::Anyway(range.start)
-                    } else {
+                    let kept = if stop.retry {
                         Kept::Before
+                    } else {
+                        Kept::Anyway(range.start)
                     };
-                    record_failure(engine, job, row, i, kept.count(range.start, i), e, kept)
+                    let i = stop.index;
+                    record_failure(
+                        engine,
+                        job,
+                        row,
+                        i,
+                        kept.count(range.start, i),
+                        stop.error,
+                        kept,
+                    )
                 };
                 engine
                     .begin()
                     .map_err(|e| job.failure(first, e, first, first > 0))?;
-                for i in range.clone() {
-                    if let Err(e) = engine.execute(&job.statements[i].sql) {
-                        return Err(fail(engine, row, i, e));
+                // The first try runs in the transaction just begun; a try again begins its own.
+                let mut begun = true;
+                let tried = guard.run(engine, |engine| {
+                    if !std::mem::take(&mut begun) {
+                        engine.begin().map_err(|e| Stop::at(range.start, e))?;
                     }
+                    run_together(engine, job, &range)
+                });
+                if let Err(stop) = tried {
+                    return Err(fail(engine, row, stop));
                 }
                 let bookkeeping = if range.end == n {
                     finish(engine, job, ctx, start).and_then(|()| match next {
@@ -116,7 +134,13 @@ pub(super) fn run(
                     engine.upsert_history(&row)
                 };
                 if let Err(e) = bookkeeping.and_then(|()| engine.commit()) {
-                    return Err(fail(engine, row, range.end - 1, history_err(e)));
+                    let _ = engine.rollback();
+                    let stop = if engine.rollback_kept_changes() {
+                        Stop::kept(range.end - 1, history_err(e))
+                    } else {
+                        Stop::at(range.end - 1, history_err(e))
+                    };
+                    return Err(fail(engine, row, stop));
                 }
                 if range.end == n {
                     return Ok((start.elapsed(), next.is_some()));
@@ -128,6 +152,43 @@ pub(super) fn run(
     finish(engine, job, ctx, start)
         .map_err(|e| job.failure(n.saturating_sub(1), history_err(e), n, n > 0))?;
     Ok((start.elapsed(), false))
+}
+
+/// Statement `i` alone. A failed concurrent index build leaves an INVALID index: it is
+/// dropped (so a try again can build it), and one that cannot be dropped is kept (never
+/// tried again).
+fn run_alone(engine: &mut dyn Engine, job: &Job, i: usize) -> Result<(), Stop> {
+    let sql = &job.statements[i].sql;
+    let watched = super::invalid::builds_index_concurrently(sql)
+        .then(|| engine.invalid_indexes().unwrap_or_default());
+    engine.execute(sql).map_err(|mut e| {
+        let Some(before) = watched else {
+            return Stop::at(i, e);
+        };
+        let leftovers = super::invalid::clear(engine, &before);
+        super::invalid::explain(&mut e, &leftovers);
+        if leftovers.left.is_empty() {
+            Stop::at(i, e)
+        } else {
+            Stop::kept(i, e)
+        }
+    })
+}
+
+/// Statements `range` in the open transaction; after a failure it is rolled back, and the
+/// failure may be tried again when the rollback left nothing behind.
+fn run_together(engine: &mut dyn Engine, job: &Job, range: &Range<usize>) -> Result<(), Stop> {
+    for i in range.clone() {
+        if let Err(e) = engine.execute(&job.statements[i].sql) {
+            let _ = engine.rollback();
+            return Err(if engine.rollback_kept_changes() {
+                Stop::kept(i, e)
+            } else {
+                Stop::at(i, e)
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The row that says `job` stopped before its first statement completed.

@@ -7,14 +7,17 @@
 //! fresh database cannot race. Nothing is created (not even the history table, nor a
 //! SQLite file) until the plan has been made and found sound.
 
+mod backfill;
 mod execute;
+mod guard;
 mod invalid;
 mod journal;
 mod plan;
 mod report;
 
+pub use backfill::Batched;
 pub use execute::RunContext;
-pub use plan::find;
+pub use plan::{find, resumable};
 pub use report::{
     MigrateReport, ResolveReport, ScriptReport, SquashCase, SquashStatus, StatusEntry, StatusReport,
 };
@@ -36,6 +39,10 @@ pub struct MigrateOptions {
     /// Apply exactly these migrations (id and checksum, in order), or refuse: an approved
     /// plan.
     pub exactly: Option<Vec<(String, String)>>,
+    /// Expand and contract: `Expand` stops before the first pending contract migration;
+    /// `Contract` applies the contract migrations at the head of what is pending (refused
+    /// when something else is pending before them). `None`: everything (`migrate`).
+    pub stage: Option<crate::migrations::Stage>,
 }
 
 /// What `rollback` should do: the newest `steps` (default 1), or everything after `to`.
@@ -241,7 +248,11 @@ impl Session<'_> {
     /// checks, cutover's own records, an undo): a script's `SET search_path` or
     /// `SET statement_timeout` ends with it.
     fn run_jobs(&mut self, direction: Direction, jobs: &[Job]) -> Result<MigrateReport, Error> {
-        let result = self.run_each(direction, jobs);
+        if jobs.is_empty() {
+            return self.run_each(direction, jobs, None);
+        }
+        let guard = self.arm_guard()?;
+        let result = self.run_each(direction, jobs, guard);
         if jobs.is_empty() {
             return result;
         }
@@ -253,7 +264,12 @@ impl Session<'_> {
         }
     }
 
-    fn run_each(&mut self, direction: Direction, jobs: &[Job]) -> Result<MigrateReport, Error> {
+    fn run_each(
+        &mut self,
+        direction: Direction,
+        jobs: &[Job],
+        guard: Option<crate::config::Guard>,
+    ) -> Result<MigrateReport, Error> {
         self.event(Event::Planned { total: jobs.len() });
         let mut done = report::planned(self.context(), direction, &[], false);
         let mut prepared = false;
@@ -291,7 +307,23 @@ impl Session<'_> {
             let result = if outer {
                 execute::run_inside(self.engine(), job, &ctx).map(|d| (d, false))
             } else {
-                execute::run(self.engine(), job, &ctx, prepared, jobs.get(index + 1))
+                let baseline = self.session_baseline().to_vec();
+                let (engine, observer, _) = self.parts();
+                let mut guarded = guard::Guarded::new(
+                    guard.clone(),
+                    engine,
+                    observer,
+                    &job.migration.id,
+                    &baseline,
+                );
+                execute::run(
+                    engine,
+                    job,
+                    &ctx,
+                    prepared,
+                    jobs.get(index + 1),
+                    &mut guarded,
+                )
             };
             for text in self.engine().take_notices() {
                 self.event(Event::Notice {

@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::history::{Direction, Entry, HistoryRow, RowStatus, State};
-use crate::migrations::{Discovered, Migration, Script};
+use crate::migrations::{Discovered, Migration, Script, Stage};
 use crate::sql::Dialect;
 
 use super::execute::{Job, RunContext, applied_row, now};
@@ -18,17 +18,21 @@ pub fn migrate<'a>(
     opts: &MigrateOptions,
     dialect: Dialect,
 ) -> Result<Vec<Job<'a>>, Error> {
-    refuse_problems(entries)?;
+    refuse_problems(&unresumable(found, entries))?;
     let end = match &opts.to {
         Some(v) => upto(entries, v)?,
         None => entries.len(),
     };
     let pending: Vec<&'a crate::migrations::Migration> = entries[..end]
         .iter()
-        .filter(|e| e.state == State::Pending)
+        .filter(|e| e.state == State::Pending || resumable(found, e))
         .filter_map(|e| e.migration.map(|i| &found.migrations[i]))
         .collect();
     refuse_non_linear(found.layout, entries, &pending)?;
+    let pending = match opts.stage {
+        Some(stage) => by_stage(pending, stage)?,
+        None => pending,
+    };
     if let Some(exactly) = &opts.exactly {
         let now: Vec<(String, String)> = pending
             .iter()
@@ -49,6 +53,105 @@ pub fn migrate<'a>(
         .into_iter()
         .map(|m| job(m, Direction::Up, &m.up, None, dialect))
         .collect()
+}
+
+/// A backfill is one UPDATE or DELETE that can be batched; anything else is named with its
+/// file and line before the run starts.
+fn check_backfill(
+    script: &Script,
+    statements: &[crate::sql::Statement],
+    dialect: Dialect,
+) -> Result<(), Error> {
+    let bad = |line: usize, message: String| Error::Split {
+        path: script.path.clone(),
+        line: line + script.line_offset,
+        message: format!("-- cutover:backfill: {message}"),
+    };
+    match statements {
+        [one] => super::Batched::read(&one.sql, dialect)
+            .map(|_| ())
+            .map_err(|m| bad(one.line, m)),
+        [] => Err(bad(1, "the script has no statement".into())),
+        [_, second, ..] => Err(bad(
+            second.line,
+            format!(
+                "a backfill is one statement; this script has {}",
+                statements.len()
+            ),
+        )),
+    }
+}
+
+/// Whether `e` is a backfill that stopped part-way: it runs again, from where its rows say
+/// it stopped, instead of blocking the history.
+pub fn resumable(found: &Discovered, e: &Entry) -> bool {
+    e.state == State::Failed
+        && e.migration
+            .is_some_and(|i| found.migrations[i].up.directives.backfill.is_some())
+}
+
+/// The entries less the backfills that will resume.
+fn unresumable(found: &Discovered, entries: &[Entry]) -> Vec<Entry> {
+    entries
+        .iter()
+        .filter(|e| !resumable(found, e))
+        .cloned()
+        .collect()
+}
+
+/// An expand step whose contract step has run cannot be rolled back: the contract removed
+/// what the old application version used, so only the expanded schema serves anyone. The
+/// contract step is any contract migration applied after it.
+fn refuse_expand_after_contract(
+    found: &Discovered,
+    entries: &[Entry],
+    chosen: &[&Entry],
+) -> Result<(), Error> {
+    let phase = |e: &Entry| {
+        e.migration
+            .and_then(|i| found.migrations[i].up.directives.phase)
+    };
+    for undo in chosen.iter().filter(|e| phase(e) == Some(Stage::Expand)) {
+        let at = entries.iter().position(|e| e.id == undo.id).unwrap_or(0);
+        let contract = entries[at..]
+            .iter()
+            .find(|e| e.row.is_some() && phase(e) == Some(Stage::Contract));
+        if let Some(c) = contract {
+            return Err(Error::Refused {
+                message: format!(
+                    "cannot roll back the expand step {} ({}): its contract step {} ({}) has run, and the schema before the expand no longer serves the application",
+                    undo.id, undo.name, c.id, c.name
+                ),
+                hint: format!(
+                    "roll back to {} or later; undoing the expand step needs a new migration that works with the application version serving now",
+                    undo.id
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The pending migrations a deploy of `stage` applies: before the first contract migration
+/// (expand), or the contract migrations at the head (contract).
+fn by_stage(pending: Vec<&Migration>, stage: Stage) -> Result<Vec<&Migration>, Error> {
+    let contract = |m: &&Migration| m.up.directives.phase == Some(Stage::Contract);
+    match stage {
+        Stage::Expand => Ok(pending.into_iter().take_while(|m| !contract(m)).collect()),
+        Stage::Contract => {
+            if let Some(first) = pending.first().filter(|m| !contract(m)) {
+                return Err(Error::Refused {
+                    message: format!(
+                        "`deploy --phase contract` applies contract migrations only, and {} ({}) is pending before them: deploy it first (`cutover deploy --phase expand`)",
+                        first.id,
+                        first.up.directives.phase.map_or("untagged", Stage::name)
+                    ),
+                    hint: "deploy it first: `cutover deploy --phase expand`".into(),
+                });
+            }
+            Ok(pending.into_iter().take_while(contract).collect())
+        }
+    }
 }
 
 /// Atlas applies a directory linearly (its default `--exec-order linear`) and sqitch deploys
@@ -180,6 +283,7 @@ pub fn rollback<'a>(
         }
         (None, steps) => applied.into_iter().take(steps.unwrap_or(1)).collect(),
     };
+    refuse_expand_after_contract(found, entries, &chosen)?;
     let no_down: Vec<String> = chosen
         .iter()
         .filter_map(|e| match e.migration.map(|i| &found.migrations[i]) {
@@ -392,6 +496,9 @@ fn job<'a>(
         })
     };
     let mut statements = split(script)?;
+    if script.directives.backfill.is_some() {
+        check_backfill(script, &statements, dialect)?;
+    }
     let verify_at = statements.len();
     // A verify script (sqitch) runs right after the up script, in its transaction.
     let verify = m.verify.as_ref().filter(|_| direction == Direction::Up);

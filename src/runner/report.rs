@@ -107,6 +107,9 @@ pub struct StatusEntry {
     pub failed_statement: Option<i64>,
     pub failed_line: Option<i64>,
     pub error: Option<String>,
+    /// `-- cutover:phase expand|contract`, when tagged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::migrations::Stage>,
 }
 
 pub(super) fn status(
@@ -132,6 +135,9 @@ pub(super) fn status(
                 failed_statement: failed.and_then(|r| r.failed_statement),
                 failed_line: failed.and_then(|r| r.failed_line),
                 error: failed.and_then(|r| r.error.clone()),
+                phase: e
+                    .migration
+                    .and_then(|i| found.migrations[i].up.directives.phase),
             }
         })
         .collect();

@@ -362,6 +362,30 @@ impl<'o> Session<'o> {
         Ok(())
     }
 
+    /// Turn the environment's guard on for the rest of the session: its lock timeout goes
+    /// into the baseline, before `init_sql` (which may set its own). Returns the guard when
+    /// this engine has a lock timeout to set and the guard is not off.
+    pub(crate) fn arm_guard(&mut self) -> Result<Option<crate::config::Guard>, Error> {
+        let guard = self.settings.guard.clone();
+        let kind = self.settings.url.kind();
+        let Some(sql) = guard
+            .lock_timeout
+            .and_then(|limit| (crate::driver::of(kind).lock_timeout)(limit))
+        else {
+            return Ok(None);
+        };
+        if !self.baseline.contains(&sql) {
+            self.baseline.insert(0, sql);
+            self.reset()?;
+        }
+        Ok(Some(guard))
+    }
+
+    /// The settings every script starts from (`init_sql`, timeouts).
+    pub(crate) fn session_baseline(&self) -> &[String] {
+        &self.baseline
+    }
+
     /// Put the connection's settings back to the environment's starting point, so that a
     /// migration's `SET` does not leak into the next one.
     pub(crate) fn reset(&mut self) -> Result<(), Error> {
@@ -388,7 +412,7 @@ impl<'o> Session<'o> {
     fn lock(&mut self) -> Result<(), Error> {
         lock::acquire(
             self.engine.as_mut(),
-            self.settings.lock_timeout,
+            self.settings.run_lock_timeout,
             &mut *self.observer,
         )?;
         self.locked = true;
@@ -410,7 +434,7 @@ fn watch_signals() {
     });
 }
 
-fn signalled() -> bool {
+pub(crate) fn signalled() -> bool {
     SIGNALLED.get().is_some_and(|f| f.load(Ordering::Relaxed))
 }
 

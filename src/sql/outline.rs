@@ -60,6 +60,15 @@ fn keyword_at(sql: &str, depths: &[Option<u32>], word: &str) -> Vec<usize> {
         .collect()
 }
 
+/// Byte offsets where the keyword `word` starts as code outside every parenthesis.
+pub fn top_level_keyword(sql: &str, dialect: Dialect, word: &str) -> Vec<usize> {
+    let depths = code_depths(sql, dialect);
+    keyword_at(sql, &depths, word)
+        .into_iter()
+        .filter(|&i| depths[i] == Some(0))
+        .collect()
+}
+
 /// The byte just past the `)` that closes the `(` at `open`.
 fn closing(sql: &str, depths: &[Option<u32>], open: usize) -> Option<usize> {
     let d = depths[open]?;

@@ -30,6 +30,7 @@ pub fn deploy(settings: &Settings, a: &DeployArgs, out: &mut Renderer) -> Result
     opts.to =
         a.to.clone()
             .or_else(|| opts.plan.as_ref().and_then(|p| p.to.clone()));
+    opts.phase = a.phase.map(Into::into);
     let report = governed::run(settings, Work::Deploy, &opts, out)?;
     Ok(governed::exit_of(&report))
 }

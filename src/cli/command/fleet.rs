@@ -13,6 +13,7 @@ use crate::cli::render::Renderer;
 pub fn deploy(settings: &Settings, a: &DeployArgs, out: &mut Renderer) -> Result<Exit, Error> {
     let mut run = governed::run_options(&a.flags);
     run.to = a.to.clone();
+    run.phase = a.phase.map(Into::into);
     run.plan = a
         .plan
         .as_deref()

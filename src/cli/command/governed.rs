@@ -87,6 +87,7 @@ pub fn run_options(flags: &RunArgs) -> RunOptions {
         report_dir: flags.report_dir.clone(),
         plan: None,
         to: None,
+        phase: None,
     }
 }
 

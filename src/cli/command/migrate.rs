@@ -17,6 +17,8 @@ pub fn run(
         to: to.clone(),
         dry_run,
         exactly: None,
+        // `migrate` applies everything, contract migrations too (development).
+        stage: None,
     };
     let notices = out.verbose();
     let mut observer = out.observer();

@@ -96,5 +96,11 @@ fn settings(o: cutover::config::Overrides, out: &mut Renderer) -> Result<Setting
 fn fleet_or_target(o: cutover::config::Overrides, out: &mut Renderer) -> Result<Settings, Error> {
     let settings = Settings::resolve(o)?;
     out.add_secret_source(settings.url.clone());
+    for w in &settings.warnings {
+        cutover::events::Observer::event(
+            &mut out.observer(),
+            &cutover::events::Event::Warning(w.clone()),
+        );
+    }
     Ok(settings)
 }

@@ -232,6 +232,22 @@ impl Renderer {
         if let Some(q) = &r.squash {
             let _ = writeln!(out, "{}", squash_line(q));
         }
+        let waiting: Vec<&str> = r
+            .migrations
+            .iter()
+            .filter(|m| {
+                m.state == State::Pending && m.phase == Some(cutover::migrations::Stage::Contract)
+            })
+            .map(|m| m.version.as_str())
+            .collect();
+        if !waiting.is_empty() {
+            let _ = writeln!(
+                out,
+                "{YELLOW}{} contract step(s) waiting for `cutover deploy --phase contract`: {}{YELLOW:#}",
+                waiting.len(),
+                waiting.join(", ")
+            );
+        }
         print!("{out}");
     }
 
@@ -410,6 +426,28 @@ impl Progress {
 }
 
 impl Progress {
+    /// A backfill's rows, rate and time left: the bar's message on a terminal; one line
+    /// when it ends.
+    fn backfill(&mut self, id: &str, done: u64, total: u64, rate: u64, left: Duration, end: bool) {
+        if end {
+            return self.line(format!("  backfill {id}: {done} rows ({rate} rows/s)"));
+        }
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("valid"),
+            );
+            bar
+        });
+        bar.set_message(format!(
+            "backfill {id}: {done} of about {total} rows, {rate} rows/s, about {} left",
+            secs(left)
+        ));
+    }
+
     /// Bytes and elapsed time of a backup or restore, on a terminal only.
     fn transfer(&mut self, what: &str, bytes: u64) {
         if !std::io::stderr().is_terminal() {
@@ -501,6 +539,14 @@ impl Observer for Progress {
                 )),
             },
             Event::Transfer { what, bytes } => self.transfer(what, *bytes),
+            Event::Backfill {
+                id,
+                done,
+                total,
+                rate,
+                left,
+                finished,
+            } => self.backfill(id, *done, *total, *rate, *left, *finished),
             Event::Phase {
                 phase,
                 status: Some(status),
@@ -569,6 +615,17 @@ impl Observer for Progress {
                 }
             }
             Event::Warning(w) => self.line(format!("{YELLOW}warning{YELLOW:#}: {w}")),
+            Event::LockRetry {
+                id,
+                statement,
+                attempt,
+                tries,
+                pause,
+                error,
+            } => self.line(format!(
+                "{YELLOW}lock timeout{YELLOW:#}: {id} statement {statement} gave up waiting for a lock ({error}); try {attempt} of {tries} in {}",
+                secs(*pause)
+            )),
             _ => {}
         }
     }

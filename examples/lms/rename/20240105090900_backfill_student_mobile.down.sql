@@ -1,0 +1,1 @@
+UPDATE students SET mobile = NULL WHERE mobile = phone;
