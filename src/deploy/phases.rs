@@ -262,6 +262,7 @@ impl Run<'_, '_> {
             Phase::HooksAfterMigrate => self.hooks_for(When::AfterMigrate).is_empty(),
             Phase::HooksAfterDeploy => self.hooks_for(When::AfterDeploy).is_empty(),
             Phase::Seed => deploy.seeds.is_none(),
+            Phase::Transfer => deploy.transfer.is_none(),
             Phase::Smoke => self.settings().smoke.is_empty(),
             Phase::Watch => deploy.watch.is_none(),
             _ => false,
