@@ -45,6 +45,7 @@ pub(crate) fn connect(
         conn,
         lock_name,
         reset: reset_sql(&database, &fresh),
+        pending_reset: None,
         notices: None,
     }))
 }
@@ -124,6 +125,9 @@ struct MySql {
     lock_name: String,
     /// Puts the session back as it was when connected (see `reset_sql`).
     reset: String,
+    /// That reset and the baseline, sent with the next statement `run` sends (one round
+    /// trip less per migration); every other call sends it on its own first.
+    pending_reset: Option<String>,
     /// Warnings collected since the last `take_notices`, when asked for.
     notices: Option<Vec<String>>,
 }
@@ -145,11 +149,24 @@ pub(crate) fn my_err(e: sqlx::Error) -> DbError {
 }
 
 impl MySql {
+    /// Send `sql` (one or more statements), after a deferred reset in the same round trip.
     fn run(&mut self, sql: &str) -> Result<(), DbError> {
+        let sql = match self.pending_reset.take() {
+            Some(reset) => format!("{reset};\n{sql}"),
+            None => sql.to_string(),
+        };
         self.rt
             .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut self.conn))
             .map(|_| ())
             .map_err(my_err)
+    }
+
+    /// Send a deferred reset on its own, before a call that does not go through `run`.
+    fn flush_reset(&mut self) -> Result<(), DbError> {
+        match self.pending_reset.take() {
+            Some(reset) => self.run(&reset),
+            None => Ok(()),
+        }
     }
 
     /// `SHOW WARNINGS` as `Level code: message` lines.
@@ -206,6 +223,7 @@ impl Engine for MySql {
     }
 
     fn server_version(&mut self) -> Result<String, DbError> {
+        self.flush_reset()?;
         self.rt
             .block_on(sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut self.conn))
             .map_err(my_err)
@@ -223,6 +241,7 @@ impl Engine for MySql {
     }
 
     fn execute_bound(&mut self, sql: &str, params: &[Param]) -> Result<u64, DbError> {
+        self.flush_reset()?;
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for p in params {
             q = match p {
@@ -242,7 +261,8 @@ impl Engine for MySql {
             sql.push_str(";\n");
             sql.push_str(s);
         }
-        self.run(&sql)
+        self.pending_reset = Some(sql);
+        Ok(())
     }
 
     fn collect_notices(&mut self, on: bool) {
@@ -262,6 +282,7 @@ impl Engine for MySql {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        self.flush_reset()?;
         let rows = self
             .rt
             .block_on(sqlx::raw_sql(AssertSqlSafe(sql)).fetch_all(&mut self.conn))
@@ -282,6 +303,7 @@ impl Engine for MySql {
     }
 
     fn try_lock(&mut self) -> Result<bool, DbError> {
+        self.flush_reset()?;
         let got: Option<i64> = self
             .rt
             .block_on(
@@ -294,6 +316,7 @@ impl Engine for MySql {
     }
 
     fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        self.flush_reset()?;
         // Everything as text: `ID` is a signed BIGINT on MariaDB and `TIME` an INT, which
         // the typed getters refused (the message said "connection 0"). The lock's owner is
         // known even when PROCESSLIST hides its row (no PROCESS privilege).
@@ -323,6 +346,8 @@ impl Engine for MySql {
     }
 
     fn unlock(&mut self) -> Result<(), DbError> {
+        // GET_LOCK names are server-wide: no session setting matters, and a failed reset
+        // must not keep the lock.
         self.rt
             .block_on(
                 sqlx::query("SELECT RELEASE_LOCK(?)")
@@ -334,6 +359,7 @@ impl Engine for MySql {
     }
 
     fn history_exists(&mut self) -> Result<bool, DbError> {
+        self.flush_reset()?;
         let n: i64 = self
             .rt
             .block_on(
@@ -352,6 +378,7 @@ impl Engine for MySql {
     }
 
     fn load_history(&mut self) -> Result<Vec<HistoryRow>, DbError> {
+        self.flush_reset()?;
         let rows = self
             .rt
             .block_on(
@@ -372,6 +399,7 @@ impl Engine for MySql {
     }
 
     fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError> {
+        self.flush_reset()?;
         // DATETIME has no zone: store the UTC wall time.
         let at = row.applied_at.trim_end_matches('Z').replace('T', " ");
         self.rt
@@ -409,6 +437,7 @@ impl Engine for MySql {
     }
 
     fn delete_history(&mut self, version: &str) -> Result<bool, DbError> {
+        self.flush_reset()?;
         self.rt
             .block_on(
                 sqlx::query("DELETE FROM cutover_migrations WHERE version = ?")
@@ -420,6 +449,7 @@ impl Engine for MySql {
     }
 
     fn database_size(&mut self) -> Result<u64, DbError> {
+        self.flush_reset()?;
         let rows = self.query(
             "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
         )?;
@@ -427,6 +457,7 @@ impl Engine for MySql {
     }
 
     fn interrupted_restore(&mut self) -> Result<Option<String>, DbError> {
+        self.flush_reset()?;
         let exists = self.query(&format!(
             "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{}'",
             super::RESTORE_MARKER
@@ -452,6 +483,7 @@ impl Engine for MySql {
     }
 
     fn security(&mut self) -> Result<Security, DbError> {
+        self.flush_reset()?;
         // GRANTEE is written 'user'@'host'.
         let superuser = self.query(
             "SELECT count(*) FROM information_schema.USER_PRIVILEGES
@@ -480,6 +512,7 @@ impl Engine for MySql {
     }
 
     fn table_sizes(&mut self, limit: usize) -> Result<Vec<TableSize>, DbError> {
+        self.flush_reset()?;
         let rows = self.query(&format!(
             "SELECT TABLE_NAME, TABLE_ROWS, COALESCE(DATA_LENGTH, 0) + COALESCE(INDEX_LENGTH, 0), ENGINE
              FROM information_schema.TABLES

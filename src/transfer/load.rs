@@ -315,6 +315,8 @@ fn already_there(message: &str) -> bool {
         "ERROR 1061",
         "ERROR 1826",
         "Duplicate key name",
+        // MariaDB: a foreign key whose constraint name exists already.
+        "(errno: 121 ",
     ]
     .iter()
     .any(|m| message.contains(m))
@@ -366,4 +368,20 @@ pub(super) fn reconcile(
     }
     t.reconciled = t.mismatches.is_empty();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::already_there;
+
+    /// A resumed MariaDB load that was killed after adding a foreign key meets it again.
+    #[test]
+    fn mariadb_duplicate_foreign_key_is_already_there() {
+        assert!(already_there(
+            "ERROR 1005 (HY000): Can't create table `db`.`child` (errno: 121 \"Duplicate key on write or update\")"
+        ));
+        assert!(!already_there(
+            "ERROR 1005 (HY000): Can't create table `db`.`child` (errno: 150 \"Foreign key constraint is incorrectly formed\")"
+        ));
+    }
 }

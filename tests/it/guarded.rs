@@ -235,7 +235,8 @@ fn preflight_waits_for_blockers_to_end(kind: Kind) {
         ADD_COLUMN,
         "",
     );
-    let held = blocker(&db, Duration::from_millis(1500));
+    // Long enough that the deploy reaches its preflight while it holds, on a loaded machine.
+    let held = blocker(&db, Duration::from_secs(5));
     let out = deploy(&db);
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
