@@ -260,6 +260,9 @@ pub struct Settings {
     pub validate: ValidatePolicy,
     pub kind: Kind,
     pub backup: BackupPolicy,
+    /// The backup encryption's passphrase or identity keys, read once when the settings are
+    /// resolved (scrubbing, which runs for every journal line, used to read the file again).
+    encryption_secrets: EncryptionSecrets,
     pub preflight: Vec<Check>,
     /// Checks `deploy --phase contract` runs in its preflight.
     pub contract_gate: Vec<Check>,
@@ -275,6 +278,16 @@ pub const DEFAULT_RUN_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The `url` of a fleet environment's settings, which stand for every target and none.
 pub const FLEET_PLACEHOLDER: &str = "sqlite::memory:";
+
+/// Secret values kept beside the settings; `Debug` says how many, never what.
+#[derive(Clone, Default)]
+struct EncryptionSecrets(Vec<String>);
+
+impl std::fmt::Debug for EncryptionSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} secret(s)", self.0.len())
+    }
+}
 
 impl Settings {
     /// Every secret this environment is configured with: the URLs and headers of its
@@ -307,8 +320,8 @@ impl Settings {
                 all = all.webhook(w);
             }
         }
-        for secret in self.backup.encrypt.iter().flat_map(|e| e.secrets()) {
-            all = all.value(&secret);
+        for secret in &self.encryption_secrets.0 {
+            all = all.value(secret);
         }
         all
     }
@@ -372,7 +385,10 @@ impl Settings {
         let smoke = sel.list("smoke", &sel.env.smoke)?;
         let deploy = sel.deploy(kind)?;
         let guard = guard::resolve(kind, sel.env.guard.as_ref(), &|k| sel.setting(k))?;
+        let encryption_secrets =
+            EncryptionSecrets(backup.encrypt.iter().flat_map(|e| e.secrets()).collect());
         Ok(Settings {
+            encryption_secrets,
             guard,
             warnings,
             lint: sel.file.lint.clone(),
