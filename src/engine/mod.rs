@@ -12,6 +12,7 @@
 pub(crate) mod mysql;
 mod notices;
 pub(crate) mod postgres;
+mod postgres_batch;
 mod rows;
 pub(crate) mod sqlite;
 
@@ -195,6 +196,17 @@ pub trait Engine {
     /// Run one statement (no result rows expected; rows are discarded).
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
 
+    /// Run a script's statements in order inside a transaction the caller holds, in as
+    /// few round trips as the engine allows (a one-transaction deploy). A failure names
+    /// the index of the statement that failed, with the error as `execute` would give it
+    /// for that statement alone.
+    fn execute_all(&mut self, statements: &[&str]) -> Result<(), (usize, DbError)> {
+        for (i, sql) in statements.iter().enumerate() {
+            self.execute(sql).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
     /// Whether `sql` may commit on its own (DDL on MySQL) and so cannot share a transaction
     /// with the history row. Engines with transactional DDL never ask.
     fn commits_implicitly(&self, _sql: &str) -> bool {
@@ -279,6 +291,11 @@ pub trait Engine {
     fn load_history(&mut self) -> Result<Vec<HistoryRow>, DbError>;
     /// Insert or replace the row for `row.version`.
     fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError>;
+    /// Insert or replace several rows at once, in the caller's transaction (a
+    /// one-transaction deploy writes its history rows together before it commits).
+    fn upsert_history_many(&mut self, rows: &[HistoryRow]) -> Result<(), DbError> {
+        rows.iter().try_for_each(|row| self.upsert_history(row))
+    }
     /// Delete the row for `version`; returns whether one existed.
     fn delete_history(&mut self, version: &str) -> Result<bool, DbError>;
 

@@ -179,6 +179,11 @@ impl Engine for Postgres {
         self.run(sql)
     }
 
+    fn execute_all(&mut self, statements: &[&str]) -> Result<(), (usize, DbError)> {
+        let reset = self.pending_reset.take();
+        super::postgres_batch::execute_all(&self.rt, &mut self.conn, reset.as_deref(), statements)
+    }
+
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
         self.flush_reset()?;
         let rows = self
@@ -401,6 +406,11 @@ impl Engine for Postgres {
             )
             .map(|_| ())
             .map_err(pg_err)
+    }
+
+    fn upsert_history_many(&mut self, rows: &[HistoryRow]) -> Result<(), DbError> {
+        self.flush_reset()?;
+        super::postgres_batch::upsert_history_many(&self.rt, &mut self.conn, &self.table, rows)
     }
 
     fn delete_history(&mut self, version: &str) -> Result<bool, DbError> {

@@ -167,26 +167,33 @@ pub fn run(
 }
 
 /// Run `job` inside a transaction the caller holds (a one-transaction deploy): its
-/// statements and its history row, no BEGIN or COMMIT of its own. A failure leaves the
-/// caller's transaction to be rolled back.
+/// statements in as few round trips as the engine allows, no BEGIN or COMMIT of its own.
+/// An applied script's history row is returned for the caller to write with the others
+/// before it commits (one insert, not one per script); a rolled-back script's row goes at
+/// once. A failure leaves the caller's transaction to be rolled back.
 pub fn run_inside(
     engine: &mut dyn Engine,
     job: &Job,
     ctx: &RunContext,
-) -> Result<Duration, Box<MigrationFailure>> {
+) -> Result<(Duration, Option<HistoryRow>), Box<MigrationFailure>> {
     let start = Instant::now();
-    let last = job.statements.len().saturating_sub(1);
-    for (i, stmt) in job.statements.iter().enumerate() {
-        engine
-            .execute(&stmt.sql)
-            .map_err(|e| job.failure(i, e, 0, false))?;
-    }
+    let statements: Vec<&str> = job.statements.iter().map(|s| s.sql.as_str()).collect();
+    engine
+        .execute_all(&statements)
+        .map_err(|(i, e)| job.failure(i, e, 0, false))?;
     match job.direction {
-        Direction::Up => engine.upsert_history(&job.row(ctx, RowStatus::Applied, start.elapsed())),
-        Direction::Down => engine.delete_history(&job.migration.id).map(|_| ()),
+        Direction::Up => Ok((
+            start.elapsed(),
+            Some(job.row(ctx, RowStatus::Applied, start.elapsed())),
+        )),
+        Direction::Down => {
+            let last = job.statements.len().saturating_sub(1);
+            engine
+                .delete_history(&job.migration.id)
+                .map_err(|e| job.failure(last, history_err(e), 0, false))?;
+            Ok((start.elapsed(), None))
+        }
     }
-    .map_err(|e| job.failure(last, history_err(e), 0, false))?;
-    Ok(start.elapsed())
 }
 
 /// The whole script in one transaction; after a lock timeout the transaction is rolled

@@ -273,8 +273,11 @@ impl Session<'_> {
         self.event(Event::Planned { total: jobs.len() });
         let mut done = report::planned(self.context(), direction, &[], false);
         let mut prepared = false;
+        // A one-transaction deploy's history rows, written together before it commits.
+        let mut deferred = Vec::new();
         for (index, job) in jobs.iter().enumerate() {
             if self.stopping() {
+                self.write_deferred(&deferred, &jobs[..index], &done)?;
                 if prepared {
                     // The previous script's last transaction wrote this one's "stopped
                     // before statement 1" row; it never started, so it is not in the
@@ -305,7 +308,10 @@ impl Session<'_> {
             let ctx = self.context().clone();
             let outer = self.in_outer_transaction();
             let result = if outer {
-                execute::run_inside(self.engine(), job, &ctx).map(|d| (d, false))
+                execute::run_inside(self.engine(), job, &ctx).map(|(d, row)| {
+                    deferred.extend(row);
+                    (d, false)
+                })
             } else {
                 let baseline = self.session_baseline().to_vec();
                 let (engine, observer, _) = self.parts();
@@ -348,7 +354,27 @@ impl Session<'_> {
                 }
             }
         }
+        self.write_deferred(&deferred, jobs, &done)?;
         Ok(done)
+    }
+
+    /// Write the history rows a one-transaction deploy held back; a failure is the last
+    /// script's (its row could not be written).
+    fn write_deferred(
+        &mut self,
+        rows: &[crate::history::HistoryRow],
+        ran: &[Job],
+        done: &MigrateReport,
+    ) -> Result<(), Error> {
+        let Some(last) = ran.last().filter(|_| !rows.is_empty()) else {
+            return Ok(());
+        };
+        self.engine().upsert_history_many(rows).map_err(|e| {
+            let at = last.statements.len().saturating_sub(1);
+            let mut failure = last.failure(at, execute::history_err(e), 0, false);
+            failure.completed = done.scripts.iter().map(|s| s.id.clone()).collect();
+            Error::MigrationFailed(failure)
+        })
     }
 }
 

@@ -148,11 +148,71 @@ fn verify_failure_rolls_back_the_transaction(kind: Kind) {
     assert_eq!(report(&db)["undo"]["how"], "transaction");
 }
 
+/// A script's statements may reach the server together (PostgreSQL: one query per
+/// script); a failure still names the statement that failed, its line, and no other.
+fn failure_names_the_statement_and_its_line(kind: Kind) {
+    let db = TestDb::new(kind);
+    project(
+        &db,
+        "",
+        &[(
+            "migrations/20240105090800_broken.up.sql",
+            "CREATE TABLE ok_one (id int);\n-- a comment\nINSERT INTO ok_one\n  VALUES (1) RETURNINGG id;\nCREATE TABLE never (id int);\n",
+        )],
+    );
+    let out = deploy(&db);
+    assert_eq!(out.status.code(), Some(11), "{}", stderr(&out));
+    // The error points into the statement: its second line, the file's fourth.
+    let at = "20240105090800_broken.up.sql:4 (statement 2 of 3)";
+    assert!(stderr(&out).contains(at), "{at} in {}", stderr(&out));
+    assert!(stderr(&out).contains("RETURNINGG"), "{}", stderr(&out));
+    assert_eq!(application_tables(&db), 0);
+}
+
+/// Every applied script's history row is written, with its checksum, before the commit.
+fn every_history_row_is_written(kind: Kind) {
+    let db = TestDb::new(kind);
+    project(&db, "", &[]);
+    let out = deploy(&db);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let applied = db.count(
+        "SELECT count(*) FROM cutover_migrations WHERE status = 'applied' AND checksum <> '' AND run_id IS NOT NULL",
+    );
+    assert_eq!(applied, 8);
+}
+
 per_engine_tx!(
     one_transaction_deploys,
     failure_anywhere_is_one_rollback,
-    verify_failure_rolls_back_the_transaction
+    verify_failure_rolls_back_the_transaction,
+    failure_names_the_statement_and_its_line,
+    every_history_row_is_written
 );
+
+/// A script's `SET` ends with it inside the one transaction too: the next script starts
+/// from the environment's settings.
+#[test]
+fn a_scripts_setting_does_not_reach_the_next() {
+    let db = TestDb::new(Kind::Postgres);
+    project(
+        &db,
+        "",
+        &[
+            (
+                "migrations/20240105090800_set.up.sql",
+                "SET work_mem = '7MB';\n",
+            ),
+            (
+                "migrations/20240105090900_read.up.sql",
+                "CREATE TABLE seen AS SELECT current_setting('work_mem') AS v;\n",
+            ),
+        ],
+    );
+    let out = deploy(&db);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let seen = db.scalar("SELECT v FROM seen").unwrap();
+    assert_ne!(seen, "7MB", "the first script's SET leaked into the second");
+}
 
 /// MariaDB commits DDL implicitly: one transaction cannot hold a deploy, and cutover says so
 /// before changing anything.
