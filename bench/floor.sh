@@ -9,7 +9,8 @@
 # PEERS ("dbmate sqlx": time them too, interleaved; needs ../shared/bench/setup.sh and its
 # generated migrations in $PEER_M, default /tmp/cutover-bench/migrations).
 # ONE_TX=1 also times `cutover deploy` with `transaction = "deploy"` (one transaction for
-# the whole deploy; PostgreSQL and SQLite only), preflight, verify and report included.
+# the whole deploy; PostgreSQL and SQLite only), preflight, verify and report included, and
+# floor-1tx: the client replaying the same SQL inside one BEGIN … COMMIT.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 N=${N:-1000} RUNS=${RUNS:-3} WORK=${WORK:-/tmp/cutover-floor}
@@ -40,6 +41,9 @@ floor_sql() {
   done
 }
 floor_sql "timestamp" >"$WORK/floor.sql"
+# The same SQL in one transaction: what the client itself takes when one transaction holds
+# every migration (the bound for `transaction = "deploy"`, timed as floor-1tx).
+{ echo "BEGIN;"; floor_sql "timestamp" | grep -v -x -e 'BEGIN;' -e 'COMMIT;'; echo "COMMIT;"; } >"$WORK/floor-1tx.sql"
 
 for engine in "${engines[@]}"; do
   case $engine in
@@ -63,7 +67,8 @@ for engine in "${engines[@]}"; do
     printf '[environments.bench]\nkind = "dev"\nurl = "%s"\nmigrations = "m"\ntransaction = "deploy"\n' \
       "$url" >"$WORK/onetx.toml"
     cmds[deploy-1tx]="$CUTOVER --config $WORK/onetx.toml deploy --env bench -q --report-dir $WORK/reports"
-    order+=(deploy-1tx)
+    cmds[floor-1tx]="${floor//floor.sql/floor-1tx.sql}"
+    order+=(deploy-1tx floor-1tx)
   fi
   for peer in ${PEERS:-}; do
     case $peer:$engine in
@@ -97,8 +102,16 @@ engine, n = sys.argv[2], sys.argv[3]
 c = statistics.median(times["cutover"])
 for which, runs in times.items():
     print(f"{engine:<8} {which:<8} median {statistics.median(runs):7.3f}s  runs {runs}")
+def ratio(a, b):
+    per_run = [x / y for x, y in zip(times[a], times[b])]
+    print(f"{engine:<8} {a} / {b} = {statistics.median(times[a]) / statistics.median(times[b]):.2f}x "
+          f"(median of per-run ratios {statistics.median(per_run):.2f}x), {n} migrations")
+if "deploy-1tx" in times:
+    # One transaction for the whole deploy: against the floor, and against the client's own
+    # replay in one transaction (the server's share, which no client can go below).
+    ratio("deploy-1tx", "floor"); ratio("floor-1tx", "floor"); ratio("deploy-1tx", "floor-1tx")
 for which, runs in times.items():
-    if which == "cutover":
+    if which in ("cutover", "deploy-1tx", "floor-1tx"):
         continue
     per_run = [b / a for a, b in zip(runs, times["cutover"])]
     print(f"{engine:<8} cutover / {which} = {c / statistics.median(runs):.2f}x "
