@@ -81,6 +81,9 @@ pub struct SqitchRegistry {
     /// beside (MariaDB), rather than a schema of the target itself (PostgreSQL): it is read
     /// only for the sqitch project in the migrations folder.
     pub beside_target: bool,
+    /// The registry is a database file of its own beside the target's (SQLite), attached
+    /// to the connection to be read.
+    pub file: bool,
 }
 
 /// The row for `kind`.
@@ -116,8 +119,12 @@ static SQLITE: Driver = Driver {
         )
     },
     scratch: ScratchPlace::TempFile,
-    // sqitch keeps it in a file of its own beside the database.
-    sqitch: None,
+    // sqitch keeps it in a file of its own beside the database (`sqitch.db`).
+    sqitch: Some(SqitchRegistry {
+        engine: "sqlite",
+        beside_target: false,
+        file: true,
+    }),
     admin_database: None,
     squash: &crate::squash::sqlite::SqliteDump,
     transfer: crate::transfer::sqlite::open,
@@ -149,6 +156,7 @@ static POSTGRES: Driver = Driver {
     sqitch: Some(SqitchRegistry {
         engine: "pg",
         beside_target: false,
+        file: false,
     }),
     admin_database: Some("postgres"),
     squash: &crate::squash::postgres::PostgresDump,
@@ -189,6 +197,7 @@ static MYSQL: Driver = Driver {
     sqitch: Some(SqitchRegistry {
         engine: "mysql",
         beside_target: true,
+        file: false,
     }),
     // Every user may open information_schema.
     admin_database: Some("information_schema"),

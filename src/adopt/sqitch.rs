@@ -7,9 +7,10 @@
 //! Where the registry lives depends on the engine (the `driver` table says): a schema of
 //! the target database on PostgreSQL, a database beside it on MariaDB (read only when the
 //! migrations folder is the sqitch project, since other targets' registries sit there too),
-//! a file of its own on SQLite (not read). Its name is `registry` in `sqitch.conf`'s
-//! `[engine "pg"]` (or `"mysql"`) section, `sqitch` by default; when the folder holds the
-//! plan, only its `%project` is read.
+//! a file of its own beside the database on SQLite (attached to the connection to be read).
+//! Its name is `registry` in `sqitch.conf`'s `[engine "pg"]` (or `"mysql"`, `"sqlite"`)
+//! section, `sqitch` by default; when the folder holds the plan, only its `%project` is
+//! read.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -22,9 +23,16 @@ use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Sqitch;
 
-/// This target's registry: its schema or database, and the project to read.
+/// The schema name a SQLite registry file is attached under.
+const ATTACHED: &str = "sqitch_registry";
+
+/// This target's registry: its name, the schema its tables are read from, and the
+/// project to read.
 struct Registry {
     name: String,
+    schema: String,
+    /// A file to attach first (SQLite).
+    file: bool,
     /// `AND r.project = '…'`, or nothing.
     project: String,
 }
@@ -36,14 +44,82 @@ fn registry(t: &Target<'_>) -> Option<Registry> {
         return None;
     }
     let name = conf_registry(t.folder, place.engine).unwrap_or_else(|| "sqitch".into());
-    // Spliced into SQL: a name sqitch.conf could make anything else of is not read.
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    // Spliced into SQL: a name sqitch.conf could make anything else of is not read (a
+    // file's name is not spliced: it is attached under a name of cutover's).
+    let identifier = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name.is_empty() || (!place.file && !identifier) {
         return None;
     }
     let project = project
         .map(|p| format!(" AND r.project = '{}'", p.replace('\'', "''")))
         .unwrap_or_default();
-    Some(Registry { name, project })
+    let schema = if place.file {
+        ATTACHED.into()
+    } else {
+        name.clone()
+    };
+    Some(Registry {
+        name,
+        schema,
+        file: place.file,
+        project,
+    })
+}
+
+/// This target's registry, its file attached first where it is one; `None` when there
+/// is none to read.
+fn readable(t: &mut Target<'_>) -> Result<Option<Registry>, DbError> {
+    let Some(r) = registry(t) else {
+        return Ok(None);
+    };
+    if r.file && !attach(t.engine, &r.name)? {
+        return Ok(None);
+    }
+    Ok(Some(r))
+}
+
+/// Attach the registry file beside the target's database file, as sqitch names it;
+/// whether it is there to read.
+fn attach(engine: &mut dyn crate::engine::Engine, name: &str) -> Result<bool, DbError> {
+    let attached = engine.query("SELECT name, file FROM pragma_database_list")?;
+    if attached.iter().any(|r| cell(r, 0) == Some(ATTACHED)) {
+        return Ok(true);
+    }
+    let main = attached
+        .iter()
+        .find(|r| cell(r, 0) == Some("main"))
+        .and_then(|r| cell(r, 1))
+        .filter(|f| !f.is_empty());
+    let Some(main) = main else {
+        return Ok(false);
+    };
+    let file = registry_file(Path::new(main), name);
+    if !file.is_file() {
+        return Ok(false);
+    }
+    let path = file.to_string_lossy().replace('\'', "''");
+    engine.execute(&format!("ATTACH DATABASE '{path}' AS {ATTACHED}"))?;
+    Ok(true)
+}
+
+/// Where sqitch's SQLite engine keeps the registry of the database at `db`: an absolute
+/// `registry` as it is; otherwise beside the database, the registry's name taking the
+/// place of the file's name before its first dot (`flipr.db` → `sqitch.db`), or of the
+/// whole name when either has a dot in it or the file has none.
+fn registry_file(db: &Path, registry: &str) -> std::path::PathBuf {
+    let reg = Path::new(registry);
+    if reg.is_absolute() {
+        return reg.to_path_buf();
+    }
+    let base = db
+        .file_name()
+        .map(|b| b.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = match base.split_once('.') {
+        Some((_, ext)) if !registry.contains('.') => format!("{registry}.{ext}"),
+        _ => registry.to_string(),
+    };
+    db.with_file_name(name)
 }
 
 /// The plan's `%project`, when the folder is a sqitch project.
@@ -78,22 +154,28 @@ impl Tool for Sqitch {
     }
 
     fn table(&self, t: &Target<'_>) -> String {
-        let name = registry(t).map_or_else(|| "sqitch".into(), |r| r.name);
-        format!("{name}.changes")
+        match registry(t) {
+            Some(r) if r.file => format!("{} (its changes table)", r.name),
+            Some(r) => format!("{}.changes", r.name),
+            None => "sqitch.changes".into(),
+        }
     }
 
     fn detect(&self, t: &mut Target<'_>) -> bool {
-        registry(t).is_some_and(|r| {
+        readable(t).ok().flatten().is_some_and(|r| {
             has_columns(
                 t.engine,
-                &format!("{}.changes r", r.name),
+                &format!("{}.changes r", r.schema),
                 "r.change_id, r.change, r.project",
             )
         })
     }
 
     fn read(&self, t: &mut Target<'_>) -> Result<ForeignHistory, DbError> {
-        let Some(Registry { name: r, project }) = registry(t) else {
+        let Some(Registry {
+            schema: r, project, ..
+        }) = readable(t)?
+        else {
             return Ok(ForeignHistory::default());
         };
         let deployed = t.engine.query(&format!(
@@ -168,6 +250,22 @@ mod tests {
         );
         assert_eq!(conf_registry(dir.path(), "pg").as_deref(), Some("pg_reg"));
         assert_eq!(conf_registry(dir.path(), "sqlite"), None);
+    }
+
+    #[test]
+    fn the_sqlite_registry_file_is_named_as_sqitch_names_it() {
+        let file = |db: &str, reg: &str| registry_file(Path::new(db), reg);
+        assert_eq!(file("/d/flipr.db", "sqitch"), Path::new("/d/sqitch.db"));
+        assert_eq!(
+            file("/d/flipr.tar.db", "sqitch"),
+            Path::new("/d/sqitch.tar.db")
+        );
+        assert_eq!(file("/d/flipr", "sqitch"), Path::new("/d/sqitch"));
+        assert_eq!(
+            file("/d/flipr.db", "reg.sqlite"),
+            Path::new("/d/reg.sqlite")
+        );
+        assert_eq!(file("/d/flipr.db", "/r/reg.db"), Path::new("/r/reg.db"));
     }
 
     #[test]

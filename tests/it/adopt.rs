@@ -743,6 +743,81 @@ const SQITCH_REGISTRY: &[&str] = &[
 )",
 ];
 
+/// sqitch's registry on SQLite: `sqlite.sql`, run in a file of its own.
+const SQITCH_REGISTRY_SQLITE: &[&str] = &[
+    "CREATE TABLE releases (
+    version         FLOAT       PRIMARY KEY,
+    installed_at    DATETIME    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    installer_name  TEXT        NOT NULL,
+    installer_email TEXT        NOT NULL
+)",
+    "CREATE TABLE projects (
+    project         TEXT        PRIMARY KEY,
+    uri             TEXT            NULL UNIQUE,
+    created_at      DATETIME    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    creator_name    TEXT        NOT NULL,
+    creator_email   TEXT        NOT NULL
+)",
+    "CREATE TABLE changes (
+    change_id       TEXT        PRIMARY KEY,
+    script_hash     TEXT            NULL,
+    change          TEXT        NOT NULL,
+    project         TEXT        NOT NULL REFERENCES projects(project) ON UPDATE CASCADE,
+    note            TEXT        NOT NULL DEFAULT '',
+    committed_at    DATETIME    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    committer_name  TEXT        NOT NULL,
+    committer_email TEXT        NOT NULL,
+    planned_at      DATETIME    NOT NULL,
+    planner_name    TEXT        NOT NULL,
+    planner_email   TEXT        NOT NULL,
+    UNIQUE(project, script_hash)
+)",
+    "CREATE TABLE tags (
+    tag_id          TEXT        PRIMARY KEY,
+    tag             TEXT        NOT NULL,
+    project         TEXT        NOT NULL REFERENCES projects(project) ON UPDATE CASCADE,
+    change_id       TEXT        NOT NULL REFERENCES changes(change_id) ON UPDATE CASCADE,
+    note            TEXT        NOT NULL DEFAULT '',
+    committed_at    DATETIME    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    committer_name  TEXT        NOT NULL,
+    committer_email TEXT        NOT NULL,
+    planned_at      DATETIME    NOT NULL,
+    planner_name    TEXT        NOT NULL,
+    planner_email   TEXT        NOT NULL,
+    UNIQUE(project, tag)
+)",
+    "CREATE TABLE dependencies (
+    change_id       TEXT        NOT NULL REFERENCES changes(change_id) ON UPDATE CASCADE ON DELETE CASCADE,
+    type            TEXT        NOT NULL,
+    dependency      TEXT        NOT NULL,
+    dependency_id   TEXT            NULL REFERENCES changes(change_id) ON UPDATE CASCADE
+                                         CONSTRAINT dependencies_check CHECK (
+            (type = 'require'  AND dependency_id IS NOT NULL)
+         OR (type = 'conflict' AND dependency_id IS NULL)
+    ),
+    PRIMARY KEY (change_id, dependency)
+)",
+    "CREATE TABLE events (
+    event           TEXT        NOT NULL CONSTRAINT events_event_check CHECK (
+        event IN ('deploy', 'revert', 'fail', 'merge')
+    ),
+    change_id       TEXT        NOT NULL,
+    change          TEXT        NOT NULL,
+    project         TEXT        NOT NULL REFERENCES projects(project) ON UPDATE CASCADE,
+    note            TEXT        NOT NULL DEFAULT '',
+    requires        TEXT        NOT NULL DEFAULT '',
+    conflicts       TEXT        NOT NULL DEFAULT '',
+    tags            TEXT        NOT NULL DEFAULT '',
+    committed_at    DATETIME    NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    committer_name  TEXT        NOT NULL,
+    committer_email TEXT        NOT NULL,
+    planned_at      DATETIME    NOT NULL,
+    planner_name    TEXT        NOT NULL,
+    planner_email   TEXT        NOT NULL,
+    PRIMARY KEY (change_id, committed_at)
+)",
+];
+
 /// sqitch's registry on MariaDB: `mysql.sql` with `:prefix:` set to the registry database,
 /// run under the `ansi` sql_mode it sets (its `"change"` columns), COMMENTs and all.
 fn sqitch_registry_mysql(reg: &str) -> Vec<String> {
@@ -908,6 +983,9 @@ fn sqitch_registry(kind: Kind) {
     let db = TestDb::new(kind);
     let (reg, engine) = match kind {
         Kind::Postgres => ("sqitch".to_string(), "pg"),
+        // The registry is its own file, `sqitch.db` beside `test.db`, filled through a
+        // connection of its own (its tables in `main`).
+        Kind::Sqlite => ("main".to_string(), "sqlite"),
         _ => (format!("{}_sqitch", db.name), "mysql"),
     };
     let _cleanup = (kind == Kind::MySql).then(|| DropDatabase(&db, reg.clone()));
@@ -918,7 +996,7 @@ flips [users] 2012-07-03T21:18:31Z Marge N. O'Vera <marge@example.com> # flips\n
 users [users@v1] 2012-07-04T12:00:00Z Marge N. O'Vera <marge@example.com> # twitter\n\
 notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
     let conf = match kind {
-        Kind::Postgres => "[core]\n\tengine = pg\n".to_string(),
+        Kind::Postgres | Kind::Sqlite => format!("[core]\n\tengine = {engine}\n"),
         _ => format!("[core]\n\tengine = {engine}\n[engine \"{engine}\"]\n\tregistry = {reg}\n"),
     };
     write_files(
@@ -953,6 +1031,7 @@ notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
     );
     let mut sql = match kind {
         Kind::Postgres => s(SQITCH_REGISTRY),
+        Kind::Sqlite => s(SQITCH_REGISTRY_SQLITE),
         _ => sqitch_registry_mysql(&reg),
     };
     for (project, uri) in [("flipr", "NULL"), ("other", "'https://example.com/other'")] {
@@ -972,8 +1051,24 @@ notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
     sql.extend(sqitch_deployed(&reg, "flipr", flips, 2));
     sql.extend(sqitch_deployed(&reg, "flipr", twitter, 3));
     sql.extend(sqitch_deployed(&reg, "other", ("notes", "d4", "d4"), 4));
-    sql.push("CREATE TABLE users (nickname VARCHAR(50) PRIMARY KEY, twitter VARCHAR(50))".into());
-    sql.push("CREATE TABLE flips (id INT PRIMARY KEY)".into());
+    let tables = [
+        "CREATE TABLE users (nickname VARCHAR(50) PRIMARY KEY, twitter VARCHAR(50))".to_string(),
+        "CREATE TABLE flips (id INT PRIMARY KEY)".into(),
+    ];
+    if kind == Kind::Sqlite {
+        let url = format!("sqlite://{}", db.path().join("sqitch.db").display());
+        let mut registry = cutover::engine::connect(
+            &cutover::target::DatabaseUrl::parse(&url).unwrap(),
+            &cutover::engine::ConnectOptions::default(),
+        )
+        .unwrap();
+        for q in &sql {
+            registry.execute(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        }
+        sql = tables.to_vec();
+    } else {
+        sql.extend(tables);
+    }
     exec(&db, &sql);
     let refused = run(&db, &["migrate"]);
     assert_eq!(refused.status.code(), Some(13), "{}", stderr(&refused));
@@ -994,6 +1089,11 @@ notes 2012-07-05T12:00:00Z Marge N. O'Vera <marge@example.com> # notes\n";
 #[test]
 fn sqitch_registry_postgres() {
     sqitch_registry(Kind::Postgres)
+}
+
+#[test]
+fn sqitch_registry_sqlite() {
+    sqitch_registry(Kind::Sqlite)
 }
 
 #[test]
