@@ -199,11 +199,12 @@ fn tables(names: &[String], url: &crate::target::DatabaseUrl) -> Vec<Name> {
 }
 
 /// The layouts whose folders a baseline can be written into as one more migration.
-const SQUASHABLE: [Layout; 7] = [
+const SQUASHABLE: [Layout; 8] = [
     Layout::Native,
     Layout::SqlxSimple,
     Layout::Flyway,
     Layout::Dbmate,
+    Layout::Goose,
     Layout::Diesel,
     Layout::Prisma,
     Layout::Popx,

@@ -42,13 +42,36 @@ fn pop_dialect(dialect: Dialect) -> &'static str {
 }
 
 /// The baseline's text in the layout's form.
-fn text(layout: Layout, baseline: &str) -> String {
+fn text(layout: Layout, baseline: &str, dialect: Dialect) -> Result<String, Error> {
     let header = "squashed by `cutover squash`: the schema the migrations archived in \
                   cutover-squashed/ built; it has no down script";
-    match layout {
+    Ok(match layout {
         Layout::Dbmate => format!("-- {header}\n-- migrate:up\n{baseline}"),
+        Layout::Goose => format!(
+            "-- {header}\n-- +goose Up\n{}",
+            goose_blocks(baseline, dialect)?
+        ),
         _ => format!("-- {header}\n\n{baseline}"),
-    }
+    })
+}
+
+/// goose splits an Up section at semicolons that end a line, knowing no quotes, dollar
+/// quotes or `DELIMITER`: each statement of the dump goes in a block of its own
+/// (`StatementBegin` … `StatementEnd`), which goose sends whole.
+fn goose_blocks(baseline: &str, dialect: Dialect) -> Result<String, Error> {
+    let statements = crate::sql::split(baseline, dialect).map_err(|e| Error::Refused {
+        message: format!("cannot split the baseline into goose statements: {e}"),
+        hint: "report this dump: the squash wrote nothing".into(),
+    })?;
+    Ok(statements
+        .iter()
+        .map(|s| {
+            format!(
+                "-- +goose StatementBegin\n{};\n-- +goose StatementEnd\n",
+                s.sql
+            )
+        })
+        .collect())
 }
 
 /// Move the squashed files into the archive, write the manifest and the baseline.
@@ -61,6 +84,8 @@ pub(super) fn archive(
     engine: &str,
     dialect: Dialect,
 ) -> Result<(), Error> {
+    // Written before anything moves: a baseline the layout cannot hold changes nothing.
+    let text = text(found.layout, baseline, dialect)?;
     let archive = dir.join(ARCHIVE);
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -72,7 +97,6 @@ pub(super) fn archive(
         let to = archive.join(&entry);
         std::fs::rename(dir.join(&entry), &to).map_err(io(&to))?;
     }
-    let text = text(found.layout, baseline);
     if let Some(parent) = file.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
