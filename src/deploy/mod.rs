@@ -340,6 +340,9 @@ pub(crate) struct Run<'s, 'o> {
     resumed: Option<RunRow>,
     /// Whether this run's row exists in `cutover_runs`.
     recorded: bool,
+    /// The phase the row was first written naming, before it began: its start writes
+    /// nothing new.
+    named_ahead: Option<Phase>,
     /// The whole deploy runs in one transaction that is still open.
     open_transaction: bool,
     clock: Instant,
@@ -369,6 +372,7 @@ impl<'s, 'o> Run<'s, 'o> {
             checked: None,
             resumed: None,
             recorded: false,
+            named_ahead: None,
             open_transaction: false,
             clock,
             error: None,
@@ -477,7 +481,7 @@ impl<'s, 'o> Run<'s, 'o> {
         });
         self.report.phase = Some(phase);
         // The row names the phase under way, so a run killed in it is found there.
-        if !self.idle(phase) {
+        if !self.idle(phase) && self.named_ahead.take() != Some(phase) {
             self.progress();
         }
         let result = f(self);
@@ -500,11 +504,10 @@ impl<'s, 'o> Run<'s, 'o> {
             duration_ms: t.elapsed().as_millis() as u64,
             detail,
         });
-        // A skipped phase changed nothing the row holds; the next phase's start writes it.
-        // (On SQLite every write is a durable commit, the bulk of a small deploy's time.)
-        if status != PhaseStatus::Skipped {
-            self.progress();
-        }
+        // The row is not written again here: the next phase that does anything writes it
+        // at its start (naming itself, with what this one did), and the run's end writes it
+        // last. A kill between the two, where nothing runs, finds this phase named. (On
+        // SQLite every write is a durable commit, the bulk of a small deploy's time.)
         result.map(|_| ())
     }
 

@@ -306,11 +306,47 @@ impl Run<'_, '_> {
     /// SQLite file that does not exist yet).
     pub(super) fn start_record(&mut self) -> Result<(), Error> {
         self.session.prepare_write()?;
+        // A new table and the first row in one commit, where DDL can share a transaction
+        // (a table from an older release is brought up to date on its own: a column it has
+        // already refuses, which would abort the transaction on PostgreSQL).
+        let engine = self.session.engine();
+        let together =
+            engine.capabilities().transactional_ddl && !records::exists(engine).unwrap_or(true);
+        if together {
+            self.session
+                .engine()
+                .begin()
+                .map_err(Error::db("cannot start a transaction"))?;
+        }
+        let written = self.create_and_write();
+        let engine = self.session.engine();
+        match (together, written) {
+            (true, Ok(())) => engine.commit().map_err(Error::db(format!(
+                "cannot write {}",
+                crate::tables::RUNS_TABLE
+            ))),
+            (true, Err(e)) => {
+                let _ = engine.rollback();
+                self.recorded = false;
+                Err(e)
+            }
+            (false, written) => written,
+        }
+    }
+
+    fn create_and_write(&mut self) -> Result<(), Error> {
         records::ensure(self.session.engine()).map_err(Error::db(format!(
             "cannot create {}",
             crate::tables::RUNS_TABLE
         )))?;
         self.recorded = true;
+        // Nothing runs between this write and the first phase that does anything: the
+        // row names that phase already, and its start need not write it again.
+        let first = self.work.phases().iter().copied().find(|&p| !self.idle(p));
+        if first.is_some() {
+            self.report.phase = first;
+            self.named_ahead = first;
+        }
         self.write_record().map_err(Error::db(format!(
             "cannot write {}",
             crate::tables::RUNS_TABLE
@@ -320,6 +356,7 @@ impl Run<'_, '_> {
     /// Keep the row up to date after a phase: a kill leaves the last phase and the
     /// maintenance state behind. Failing to write it is a warning, not a failure.
     pub(super) fn progress(&mut self) {
+        self.named_ahead = None;
         if !self.recorded || self.open_transaction {
             // Inside the deploy's one transaction the row would roll back with it.
             return;
