@@ -360,26 +360,34 @@ fn sqlx(kind: Kind) -> Case {
 )"
         }
     };
-    let bytes = match kind {
-        Kind::Postgres => "decode('0a1b2c', 'hex')",
-        _ => "X'0A1B2C'",
-    };
-    let row = |v: &str| {
+    let versions = ["20240101000000", "20240102000000", "20240103000000"];
+    let files = three(
+        |i| format!("migrations/{}_create.sql", versions[i - 1]),
+        |t| format!("{};\n", create(t)),
+    );
+    // sqlx's checksum: the SHA-384 of the file's text, as bytes.
+    let row = |i: usize| {
+        use sha2::{Digest, Sha384};
+        let hex: String = Sha384::digest(files[i].1.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let bytes = match kind {
+            Kind::Postgres => format!("decode('{hex}', 'hex')"),
+            _ => format!("X'{hex}'"),
+        };
         format!(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES ({v}, 'create', TRUE, {bytes}, 1200)"
+             VALUES ({}, 'create', TRUE, {bytes}, 1200)",
+            versions[i]
         )
     };
-    let versions = ["20240101000000", "20240102000000", "20240103000000"];
     Case {
         tool: "sqlx",
         table: "_sqlx_migrations",
-        files: three(
-            |i| format!("migrations/{}_create.sql", versions[i - 1]),
-            |t| format!("{};\n", create(t)),
-        ),
+        rows: vec![row(0), row(1)],
+        files,
         ddl: vec![ddl.to_string()],
-        rows: vec![row(versions[0]), row(versions[1])],
         ids: versions,
     }
 }
@@ -1354,6 +1362,28 @@ fn prisma_edited_file() {
         ["20240103000000_c"]
     );
 }
+
+/// sqlx's SHA-384 of a file edited since sqlx ran it differs: adoption stops, naming it.
+fn sqlx_edited_file(kind: Kind) {
+    let db = TestDb::new(kind);
+    let case = sqlx(kind);
+    setup(&db, &case);
+    std::fs::write(
+        db.path().join("migrations/20240102000000_create.sql"),
+        "CREATE TABLE adopt_b (id INT PRIMARY KEY, note TEXT);\n",
+    )
+    .unwrap();
+    let out = run(&db, &["adopt", "--yes"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the file differs"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!db.has_table("cutover_migrations"));
+}
+
+per_engine!(sqlx_edited_file);
 
 /// A real history taken over: all but its last five migrations applied (by cutover, whose
 /// history is then dropped, leaving the database as the tool would have), the tool's table
