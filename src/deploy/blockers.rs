@@ -38,13 +38,17 @@ pub static POSTGRES: Query = Query {
     terminate: |id| format!("SELECT pg_terminate_backend({id})"),
 };
 
+/// InnoDB names no table a transaction holds, so a transaction counts when its session
+/// uses this database: never one of another database on the same server (a shared server's
+/// other applications are not this deploy's to end). A session that reaches this database's
+/// tables from another one is missed here, and met by the guard's lock timeout instead.
 pub static MYSQL: Query = Query {
     sql: "SELECT CAST(t.trx_mysql_thread_id AS CHAR), p.USER, COALESCE(p.COMMAND, ''), \
           CAST(TIMESTAMPDIFF(SECOND, t.trx_started, NOW()) AS CHAR), NULL, \
           LEFT(COALESCE(t.trx_query, p.INFO, ''), 120) \
           FROM information_schema.INNODB_TRX t \
-          LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
-          WHERE t.trx_mysql_thread_id <> CONNECTION_ID()",
+          JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+          WHERE t.trx_mysql_thread_id <> CONNECTION_ID() AND p.DB = DATABASE()",
     terminate: |id| format!("KILL {id}"),
 };
 

@@ -226,6 +226,30 @@ fn preflight_refuses_or_terminates_blockers(kind: Kind) {
     assert!(journal(&db).contains("terminated session"));
 }
 
+/// A long transaction in another database of the same server blocks nothing this deploy
+/// touches: `terminate` leaves it alone, and `refuse` does not count it.
+fn other_databases_sessions_are_not_blockers(kind: Kind) {
+    let (db, other) = (TestDb::new(kind), TestDb::new(kind));
+    project(
+        &db,
+        "test",
+        "blockers = \"terminate\"\nblocker_age = \"0s\"\n",
+        ADD_COLUMN,
+        "",
+    );
+    other.connect().execute("CREATE TABLE t (a int)").unwrap();
+    let held = blocker(&other, Duration::from_secs(6));
+    let out = deploy(&db);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("terminated session"), "{err}");
+    assert!(
+        held.join().unwrap(),
+        "the other database's session was ended"
+    );
+    assert_eq!(columns(&db), 3);
+}
+
 fn preflight_waits_for_blockers_to_end(kind: Kind) {
     let db = TestDb::new(kind);
     project(
@@ -364,6 +388,7 @@ per_server!(
     retries_a_lock_timeout_until_the_blocker_ends,
     gives_up_after_the_configured_tries_and_changes_nothing,
     preflight_refuses_or_terminates_blockers,
+    other_databases_sessions_are_not_blockers,
     preflight_waits_for_blockers_to_end,
     prod_blocks_on_lint_findings_and_dev_reports_them,
 );
