@@ -64,6 +64,23 @@ impl SchemaDump for MySqlDump {
         Ok(script)
     }
 
+    /// Triggers come after the rows: a clone's load must not fire them.
+    fn sections(
+        &self,
+        engine: &mut dyn Engine,
+        url: &DatabaseUrl,
+        tools: Option<&Path>,
+    ) -> Result<(String, String), Error> {
+        let script = self.baseline(engine, url, &[], tools)?;
+        let pre = rewrite(&script, Dialect::MySql, |s| {
+            (!is_trigger(s)).then(|| s.to_string())
+        })?;
+        let post = rewrite(&script, Dialect::MySql, |s| {
+            is_trigger(s).then(|| s.to_string())
+        })?;
+        Ok((pre, post))
+    }
+
     fn facts(&self, engine: &mut dyn Engine) -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
         for query in [
@@ -105,6 +122,23 @@ impl SchemaDump for MySqlDump {
     fn relax_foreign_keys(&self) -> &'static [&'static str] {
         &["SET SESSION foreign_key_checks = 0"]
     }
+}
+
+/// `CREATE [DEFINER=…] TRIGGER`, as mariadb-dump writes it inside version comments
+/// (`/*!50003 CREATE*/ /*!50017 */ /*!50003 TRIGGER …`).
+fn is_trigger(sql: &str) -> bool {
+    let words: Vec<String> = sql
+        .split_whitespace()
+        .take(8)
+        .map(|w| {
+            w.trim_start_matches("/*!")
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .trim_end_matches("*/")
+                .to_ascii_uppercase()
+        })
+        .filter(|w| !w.is_empty() && !w.starts_with("DEFINER="))
+        .collect();
+    words.first().is_some_and(|w| w == "CREATE") && words.iter().take(4).any(|w| w == "TRIGGER")
 }
 
 /// A mariadb-dump script without session settings and definers.

@@ -65,13 +65,14 @@ pub trait Endpoint: Send {
 
     /// Write `rows` into `into`, run `extra` (a mapping's updates of rows that exist), and
     /// update the checkpoint row, in one transaction: a batch is either loaded and
-    /// recorded, or neither.
+    /// recorded, or neither. Without a mark (a clone, which is not resumed), no
+    /// checkpoint is written.
     fn write(
         &mut self,
         into: &Destination,
         rows: &Rows,
         extra: &[String],
-        mark: &Mark,
+        mark: Option<&Mark>,
     ) -> Result<(), DbError>;
 
     /// A value as a SQL literal of this engine (a mapping's lookups and key probes).

@@ -66,7 +66,7 @@ impl Pg {
         copy: &str,
         buf: Vec<u8>,
         extra: &[String],
-        mark: &Mark<'_>,
+        mark: Option<&Mark<'_>>,
     ) -> Result<(), sqlx::Error> {
         sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
         if !buf.is_empty() {
@@ -79,13 +79,15 @@ impl Pg {
                 .execute(&mut *conn)
                 .await?;
         }
-        sqlx::query(MARK)
-            .bind(mark.rows as i64)
-            .bind(mark.tally)
-            .bind(mark.run)
-            .bind(mark.table)
-            .execute(&mut *conn)
-            .await?;
+        if let Some(mark) = mark {
+            sqlx::query(MARK)
+                .bind(mark.rows as i64)
+                .bind(mark.tally)
+                .bind(mark.run)
+                .bind(mark.table)
+                .execute(&mut *conn)
+                .await?;
+        }
         sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
         Ok(())
     }
@@ -142,7 +144,7 @@ impl Endpoint for Pg {
         into: &Destination,
         rows: &Rows,
         extra: &[String],
-        mark: &Mark,
+        mark: Option<&Mark>,
     ) -> Result<(), DbError> {
         let mut buf = Vec::with_capacity(rows.len() * 16 * into.columns.len().max(1));
         for row in rows {

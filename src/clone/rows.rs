@@ -1,0 +1,109 @@
+//! A clone's rows, table after table, through the transfer's endpoints: a reader thread
+//! streams the source (sampling and masking each batch as it comes, so the hashing runs
+//! beside the writes) into a two-batch channel, and the writer loads each batch (`COPY`,
+//! multi-row `INSERT`s, a prepared `INSERT`). No checkpoint: a clone is not resumed, it is
+//! run again.
+
+use std::sync::mpsc::sync_channel;
+
+use super::mask::TableMask;
+use super::sample::{Sampler, TableSample};
+use crate::engine::DbError;
+use crate::error::Error;
+use crate::events::{Event, Observer};
+use crate::transfer::endpoint::Endpoint;
+use crate::transfer::plan::TablePlan;
+use crate::transfer::value::{Class, Rows, Value};
+
+/// Rows per batch.
+pub const BATCH: usize = 10_000;
+
+/// What one table's copy needs besides the plan.
+pub struct Copy<'a> {
+    pub from: &'a mut dyn Endpoint,
+    pub to: &'a mut dyn Endpoint,
+    pub mask: Option<TableMask>,
+    /// With `--sample`: the sampler, and this table's filter.
+    pub sample: Option<(&'a mut Sampler, TableSample)>,
+}
+
+fn read_err(p: &TablePlan) -> impl FnOnce(DbError) -> Error + use<> {
+    Error::db(format!("cannot read {} from the source", p.name))
+}
+
+/// Copy one table; returns the rows written.
+pub fn table(p: &TablePlan, c: Copy, observer: &mut dyn Observer) -> Result<u64, Error> {
+    let Copy {
+        from,
+        to,
+        mask,
+        mut sample,
+    } = c;
+    let select = match &sample {
+        // No reference to check: the first ROWS rows in key order, read as such.
+        Some((s, t)) if !t.filters() => format!("{} LIMIT {}", p.select, s.limit),
+        _ => p.select.clone(),
+    };
+    let (tx, rx) = sync_channel::<Rows>(2);
+    let mut written = 0u64;
+    let mut failure = None;
+    let read = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            from.read(&select, &p.source_classes, BATCH, &mut |mut rows| {
+                let more = match &mut sample {
+                    Some((sampler, t)) => sampler.filter(t, &mut rows),
+                    None => true,
+                };
+                if let Some(m) = &mask {
+                    m.apply(&mut rows);
+                }
+                (rows.is_empty() || tx.send(rows).is_ok()) && more
+            })
+            .map(|()| sample)
+        });
+        for rows in rx.iter() {
+            if let Err(e) = to.write(&p.into, &rows, &[], None) {
+                failure = Some(Error::db(format!(
+                    "cannot load {} into the target after {written} rows",
+                    p.name
+                ))(e));
+                break;
+            }
+            written += rows.len() as u64;
+            observer.event(&Event::TableRows {
+                table: p.name.clone(),
+                rows: written,
+            });
+        }
+        drop(rx);
+        reader.join().expect("the reader thread does not panic")
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if let Some((sampler, t)) = read.map_err(read_err(p))? {
+        sampler.finish(&t);
+    }
+    Ok(written)
+}
+
+/// The target's row count of a loaded table.
+pub fn count(to: &mut dyn Endpoint, p: &TablePlan) -> Result<u64, Error> {
+    let mut n = 0;
+    to.read(
+        &format!("SELECT count(*) FROM {}", p.into.table),
+        &[Class::Int],
+        1,
+        &mut |rows| {
+            if let Some(Value::Int(c)) = rows.first().and_then(|r| r.first()) {
+                n = *c as u64;
+            }
+            true
+        },
+    )
+    .map_err(Error::db(format!(
+        "cannot count the rows of {} in the target",
+        p.name
+    )))?;
+    Ok(n)
+}
