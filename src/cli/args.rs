@@ -25,13 +25,14 @@ Exit codes:
   2  bad input: arguments, configuration, migration files (nothing was changed)
   3  the database could not be reached, or failed outside a migration script
   4  a migration or seed script failed (the error names the file, line and statement)
-  5  refused as unsafe: a failed, edited or missing migration, a missing down script, or a change
-     the policy must approve with no terminal to ask on and no --yes
+  5  refused as unsafe: a failed, edited or missing migration, a missing down script, a change
+     the policy must approve with no terminal to ask on and no --yes, a clone into a prod
+     environment or one with clone_target = false
   6  timed out waiting for another run's lock
   7  a prerequisite is missing: a dump tool, a recent enough one, or disk space
   8  a backup, its verification or a restore failed
   9  a file could not be read or written (disk full, permissions): see the message
-  10 a governed run (deploy, seed, rollback, resolve, baseline, restore) stopped before changing
+  10 a governed run (deploy, seed, rollback, resolve, baseline, restore, clone) stopped before changing
      anything: a failed check, hook or maintenance switch; a deploy or seed not approved
   11 deploy failed and was rolled back (the schema is proved back to its pre-deploy state)
   12 deploy failed and the rollback did not restore the pre-deploy schema

@@ -146,6 +146,26 @@ pub fn read(path: &Path, schema: &Schema, dialect: Dialect) -> Result<Mask, Erro
     })
 }
 
+/// Check a mask file's TOML and the words of its rules, without a schema (the README's
+/// example is proved this way).
+pub fn check_text(text: &str) -> Result<(), String> {
+    let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+    for (name, value) in &file.columns {
+        if name.rsplit_once('.').is_none() {
+            return Err(format!("`{name}` is not `table.column`"));
+        }
+        let known = match value.get_ref() {
+            toml::Value::String(w) => ["email", "name", "hash", "null"].contains(&w.as_str()),
+            toml::Value::Table(t) => t.len() == 1 && t.contains_key("fixed"),
+            _ => false,
+        };
+        if !known {
+            return Err(format!("{name}: unknown rule {:?}", value.get_ref()));
+        }
+    }
+    Ok(())
+}
+
 /// 32 random bytes (two v4 UUIDs: the operating system's randomness).
 fn random_key() -> Vec<u8> {
     let mut key = uuid::Uuid::new_v4().as_bytes().to_vec();

@@ -326,6 +326,16 @@ fn load(
     .map_err(Error::db(
         "cannot prepare the target's connection for the load",
     ))?;
+    // Every table read in one snapshot, so that a source under writes still gives rows
+    // whose foreign keys hold.
+    from.execute(match url.kind().dialect() {
+        crate::sql::Dialect::Postgres => {
+            "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+        }
+        crate::sql::Dialect::MySql => "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+        crate::sql::Dialect::Sqlite => "BEGIN",
+    })
+    .map_err(source_err(&p.req))?;
     let partitions = from.partitions().map_err(source_err(&p.req))?;
     let plans = crate::transfer::plan::plan(
         &Sides {

@@ -424,6 +424,25 @@ fn refusals_change_nothing(kind: Kind) {
     assert!(!p.everything_written(&out).contains(PASSWORD));
 }
 
+#[test]
+fn help_shows_an_example_the_mask_format_and_exit_codes() {
+    let out = cutover_cmd(std::path::Path::new("."))
+        .args(["clone", "--help"])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    for want in [
+        "cutover clone --from prod --to staging --mask mask.toml",
+        "\"users.email\" = \"email\"",
+        "clone_target = false",
+        "Exit codes:",
+        "--sample",
+        "--schema-only",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
+}
+
 per_engine!(
     full_clone_equals_source,
     schema_only_has_tables_and_no_rows,
