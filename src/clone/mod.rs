@@ -371,18 +371,28 @@ fn load(
             let t = s.table(&source, table, &plan.columns);
             (s, t)
         });
+        let expected = source_rows(from.as_mut(), plan, &p.req)?;
         observer.event(&Event::TableStarted {
             table: plan.name.clone(),
-            rows: source_rows(from.as_mut(), plan, &p.req)?,
+            rows: expected,
             done: 0,
         });
+        let raw = raw_copy(url, table, mask.is_none(), p.req.mode);
         let copy = rows::Copy {
             from: from.as_mut(),
             to: to.as_mut(),
             mask,
             sample,
+            raw,
         };
         let written = rows::table(plan, copy, observer)?;
+        // Read in the same snapshot as the rows: a full clone has exactly the source's.
+        if p.req.mode == Mode::Full && written != expected {
+            return Err(Error::Database {
+                context: format!("the clone of {} does not add up", plan.name),
+                source: DbError::new(format!("{expected} rows in the source, {written} written")),
+            });
+        }
         let counted = rows::count(to.as_mut(), plan)?;
         if counted != written {
             return Err(Error::Database {
@@ -401,6 +411,27 @@ fn load(
         });
     }
     Ok((to, plans))
+}
+
+/// The `COPY … TO STDOUT` that carries a table's rows as bytes, when nothing needs their
+/// values: PostgreSQL on both sides (a clone stays on one engine), every row (a sample
+/// reads the keys it keeps), nothing masked on the table.
+fn raw_copy(
+    url: &DatabaseUrl,
+    table: &crate::schema::Table,
+    unmasked: bool,
+    mode: Mode,
+) -> Option<String> {
+    let d = crate::sql::Dialect::Postgres;
+    if url.kind().dialect() != d || !unmasked || mode != Mode::Full {
+        return None;
+    }
+    let columns: Vec<String> = table.columns.iter().map(|c| d.quote(&c.name)).collect();
+    Some(format!(
+        "COPY (SELECT {} FROM {}) TO STDOUT",
+        columns.join(", "),
+        table.name.sql(d)
+    ))
 }
 
 /// The source's row count of a table, for the progress bar.

@@ -25,6 +25,9 @@ pub struct Copy<'a> {
     pub mask: Option<TableMask>,
     /// With `--sample`: the sampler, and this table's filter.
     pub sample: Option<(&'a mut Sampler, TableSample)>,
+    /// A `COPY … TO STDOUT` of the table's rows, when they need no value read (the same
+    /// engine, PostgreSQL; nothing masked or filtered): the bytes go across as they are.
+    pub raw: Option<String>,
 }
 
 fn read_err(p: &TablePlan) -> impl FnOnce(DbError) -> Error + use<> {
@@ -38,7 +41,11 @@ pub fn table(p: &TablePlan, c: Copy, observer: &mut dyn Observer) -> Result<u64,
         to,
         mask,
         mut sample,
+        raw,
     } = c;
+    if let Some(sql) = raw {
+        return bytes(p, &sql, from, to, observer);
+    }
     let select = match &sample {
         // No reference to check: the first ROWS rows in key order, read as such.
         Some((s, t)) if !t.filters() => format!("{} LIMIT {}", p.select, s.limit),
@@ -85,6 +92,51 @@ pub fn table(p: &TablePlan, c: Copy, observer: &mut dyn Observer) -> Result<u64,
         sampler.finish(&t);
     }
     Ok(written)
+}
+
+/// A table copied in the engine's own text format: a reader thread gathering `COPY … TO
+/// STDOUT` into chunks, the writer sending them to one `COPY … FROM STDIN`.
+fn bytes(
+    p: &TablePlan,
+    sql: &str,
+    from: &mut dyn Endpoint,
+    to: &mut dyn Endpoint,
+    observer: &mut dyn Observer,
+) -> Result<u64, Error> {
+    let (tx, rx) = sync_channel::<Result<Vec<u8>, DbError>>(2);
+    let loaded = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let copied = from
+                .copy_out(sql, &mut |chunk| tx.send(Ok(chunk)).is_ok())
+                .unwrap_or_else(|| Err(DbError::new("the source cannot copy its rows out")));
+            if let Err(e) = &copied {
+                // The writer aborts its statement: no half table is committed.
+                let _ = tx.send(Err(e.clone()));
+            }
+            copied
+        });
+        let mut rows = 0u64;
+        let loaded = {
+            let mut chunks = rx.iter().inspect(|c| {
+                if let Ok(data) = c {
+                    // One line per row: newlines inside values are escaped (`\n`).
+                    rows += data.iter().filter(|b| **b == b'\n').count() as u64;
+                    observer.event(&Event::TableRows {
+                        table: p.name.clone(),
+                        rows,
+                    });
+                }
+            });
+            to.copy_in(&p.into, &mut chunks)
+                .unwrap_or_else(|| Err(DbError::new("the target cannot copy rows in")))
+        };
+        drop(rx);
+        let read = reader.join().expect("the reader thread does not panic");
+        (read, loaded)
+    });
+    let (read, loaded) = loaded;
+    read.map_err(read_err(p))?;
+    loaded.map_err(Error::db(format!("cannot load {} into the target", p.name)))
 }
 
 /// The target's row count of a loaded table.
