@@ -195,7 +195,7 @@ pub fn prepare(req: &CloneRequest) -> Result<Prepared, Error> {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClonedTable {
     pub table: String,
-    /// Rows in the target after the load (counted there).
+    /// Rows loaded into the target (each batch's or `COPY`'s own count).
     pub rows: u64,
 }
 
@@ -393,21 +393,14 @@ fn load(
                 source: DbError::new(format!("{expected} rows in the source, {written} written")),
             });
         }
-        let counted = rows::count(to.as_mut(), plan)?;
-        if counted != written {
-            return Err(Error::Database {
-                context: format!("the clone of {} does not add up", plan.name),
-                source: DbError::new(format!("{written} rows written, {counted} in the target")),
-            });
-        }
         observer.event(&Event::TableLoaded {
             table: plan.name.clone(),
-            rows: counted,
+            rows: written,
             duration: started.elapsed(),
         });
         cloned.tables.push(ClonedTable {
             table: plan.name.clone(),
-            rows: counted,
+            rows: written,
         });
     }
     Ok((to, plans))

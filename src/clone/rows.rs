@@ -2,7 +2,7 @@
 //! streams the source (sampling and masking each batch as it comes, so the hashing runs
 //! beside the writes) into a two-batch channel, and the writer loads each batch (`COPY`,
 //! multi-row `INSERT`s, a prepared `INSERT`). No checkpoint: a clone is not resumed, it is
-//! run again.
+//! run again. The rows a table got are each batch's (or the `COPY`'s) own count.
 
 use std::sync::mpsc::sync_channel;
 
@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::events::{Event, Observer};
 use crate::transfer::endpoint::Endpoint;
 use crate::transfer::plan::TablePlan;
-use crate::transfer::value::{Class, Rows, Value};
+use crate::transfer::value::Rows;
 
 /// Rows per batch.
 pub const BATCH: usize = 10_000;
@@ -137,25 +137,4 @@ fn bytes(
     let (read, loaded) = loaded;
     read.map_err(read_err(p))?;
     loaded.map_err(Error::db(format!("cannot load {} into the target", p.name)))
-}
-
-/// The target's row count of a loaded table.
-pub fn count(to: &mut dyn Endpoint, p: &TablePlan) -> Result<u64, Error> {
-    let mut n = 0;
-    to.read(
-        &format!("SELECT count(*) FROM {}", p.into.table),
-        &[Class::Int],
-        1,
-        &mut |rows| {
-            if let Some(Value::Int(c)) = rows.first().and_then(|r| r.first()) {
-                n = *c as u64;
-            }
-            true
-        },
-    )
-    .map_err(Error::db(format!(
-        "cannot count the rows of {} in the target",
-        p.name
-    )))?;
-    Ok(n)
 }
