@@ -266,12 +266,14 @@ fn fixed(v: &toml::Value, class: &Class) -> Result<Rule, String> {
         toml::Value::Boolean(b) => Value::Int(i64::from(*b)),
         _ => return Err("a fixed value is a string, a number or a boolean".into()),
     };
-    let fits = match (&value, class) {
-        (Value::Text(_), Class::Int | Class::Float | Class::Decimal | Class::Bool) => false,
-        (Value::Real(_), Class::Int | Class::Bool) => false,
-        _ => true,
-    };
-    if !fits {
+    let misfit = matches!(
+        (&value, class),
+        (
+            Value::Text(_),
+            Class::Int | Class::Float | Class::Decimal | Class::Bool
+        ) | (Value::Real(_), Class::Int | Class::Bool)
+    );
+    if misfit {
         return Err(format!(
             "the fixed value {v:?} does not fit a column of class {class:?}"
         ));
@@ -408,6 +410,11 @@ impl Mask {
                 .collect(),
             key: self.key.clone(),
         }
+    }
+
+    /// Whether any column of `table` is masked.
+    pub fn masks(&self, table: &str) -> bool {
+        self.rules.get(table).is_some_and(|r| !r.is_empty())
     }
 
     /// `table.column rule` of every masked column, for reports.

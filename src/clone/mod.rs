@@ -265,8 +265,10 @@ pub fn run_in(session: &mut Session, mut p: Prepared) -> Result<Cloned, Error> {
     };
     target::finish(session.engine(), &post)?;
     if let Some((mut to, plans)) = loaded {
-        // Keys masked by a hash may lie past the source's sequence positions.
-        for plan in &plans {
+        // The second part set every sequence where the source's stood; keys masked by a
+        // hash may lie past it, so those tables' sequences move past their keys.
+        let masked = |name: &str| p.mask.as_ref().is_some_and(|m| m.masks(name));
+        for plan in plans.iter().filter(|plan| masked(&plan.name)) {
             to.after_load(&plan.into.table, &plan.columns)
                 .map_err(Error::db(format!(
                     "cannot move the sequences of {}",
