@@ -12,6 +12,7 @@
 pub mod adopt;
 pub mod backup;
 pub mod checks;
+pub mod clone;
 pub mod config;
 pub mod deploy;
 pub mod drift;

@@ -52,6 +52,9 @@ pub enum Phase {
     Adopt,
     #[serde(rename = "restore")]
     Restore,
+    /// Another environment's schema (and rows, sampled or masked) copied in.
+    #[serde(rename = "clone")]
+    Clone,
     #[serde(rename = "notify")]
     Notify,
     #[serde(rename = "record")]
@@ -83,6 +86,7 @@ impl Phase {
             Phase::Baseline => "baseline",
             Phase::Adopt => "adopt",
             Phase::Restore => "restore",
+            Phase::Clone => "clone",
             Phase::Notify => "notify",
             Phase::Record => "record",
         }

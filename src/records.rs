@@ -23,6 +23,7 @@ pub enum RunKind {
     Baseline,
     Adopt,
     Restore,
+    Clone,
 }
 
 impl RunKind {
@@ -36,6 +37,7 @@ impl RunKind {
             RunKind::Baseline => "baseline",
             RunKind::Adopt => "adopt",
             RunKind::Restore => "restore",
+            RunKind::Clone => "clone",
         }
     }
 }
@@ -120,14 +122,16 @@ pub struct RunRow {
     /// When an undo restored a backup after the application had served traffic: writes
     /// from this time on were discarded.
     pub writes_discarded_since: Option<String>,
+    /// The environment a clone copied from (its name, never its URL).
+    pub source: Option<String>,
 }
 
 const COLUMNS: &str = "id, kind, environment, started_at, finished_at, duration_ms, outcome, phase, \
      maintenance, applied_by, migrations, backup, reason, fingerprint_before, undone_by, undoes, \
-     writes_discarded_since";
+     writes_discarded_since, source";
 
 /// Columns added after the first release of the table, for upgrading it in place.
-const ADDED: [&str; 8] = [
+const ADDED: [&str; 9] = [
     "kind VARCHAR(20)",
     "finished_at VARCHAR(40)",
     "phase VARCHAR(40)",
@@ -136,6 +140,7 @@ const ADDED: [&str; 8] = [
     "undoes VARCHAR(64)",
     "writes_discarded_since VARCHAR(40)",
     "fingerprint_before VARCHAR(80)",
+    "source VARCHAR(255)",
 ];
 
 /// Create the table, or add the columns an older cutover did not have.
@@ -146,7 +151,8 @@ pub fn ensure(e: &mut dyn Engine) -> Result<(), DbError> {
          finished_at VARCHAR(40), duration_ms BIGINT NOT NULL, outcome VARCHAR(40) NOT NULL, \
          phase VARCHAR(40), maintenance VARCHAR(8), applied_by VARCHAR(255) NOT NULL, \
          migrations TEXT NOT NULL, backup TEXT, reason TEXT, fingerprint_before VARCHAR(80), \
-         undone_by VARCHAR(64), undoes VARCHAR(64), writes_discarded_since VARCHAR(40))"
+         undone_by VARCHAR(64), undoes VARCHAR(64), writes_discarded_since VARCHAR(40), \
+         source VARCHAR(255))"
     ))?;
     if e.query(&format!("SELECT {COLUMNS} FROM {RUNS_TABLE} WHERE 1 = 0"))
         .is_err()
@@ -204,6 +210,7 @@ fn params(r: &RunRow) -> Vec<Param> {
         Param::opt(r.undone_by.clone()),
         Param::opt(r.undoes.clone()),
         Param::opt(r.writes_discarded_since.clone()),
+        Param::opt(r.source.clone()),
     ]
 }
 
@@ -281,7 +288,7 @@ fn list_first_release(e: &mut dyn Engine) -> Result<Vec<RunRow>, DbError> {
                 r[7].clone(),
                 r[8].clone(),
             ]);
-            full.extend([None, None, None, None]);
+            full.extend([None, None, None, None, None]);
             row(&full)
         })
         .collect())
@@ -312,6 +319,7 @@ fn row(r: &[Option<String>]) -> RunRow {
         undone_by: opt(14),
         undoes: opt(15),
         writes_discarded_since: opt(16),
+        source: opt(17),
     }
 }
 

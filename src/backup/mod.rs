@@ -21,6 +21,7 @@ pub(crate) mod tools;
 mod verify;
 
 pub use prune::{PruneOptions, Pruned, PrunedFile, list, listing, prune};
+pub(crate) use restore::keep_records;
 pub use restore::{
     Checked, RestoreOptions, Restored, check_restorable, restore, restore_file, restore_in,
 };

@@ -244,7 +244,7 @@ fn load_target(
 
 /// SQL that empties the target inside the restore's transaction: every user schema is
 /// dropped, and `public` is made again with the owner and grants it had.
-fn replace_preamble(e: &mut dyn Engine) -> Result<String, Error> {
+pub(crate) fn replace_preamble(e: &mut dyn Engine) -> Result<String, Error> {
     let db = Error::db("cannot read the target's schemas");
     let schemas = e
         .query(

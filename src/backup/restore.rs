@@ -207,7 +207,10 @@ fn restore_guarded(session: &mut Session, checked: Checked) -> Result<Restored, 
 }
 
 /// Put the run rows that were in the target before a restore back into it.
-fn keep_records(session: &mut Session, runs: &[crate::records::RunRow]) -> Result<(), Error> {
+pub(crate) fn keep_records(
+    session: &mut Session,
+    runs: &[crate::records::RunRow],
+) -> Result<(), Error> {
     if runs.is_empty() {
         return Ok(());
     }

@@ -25,13 +25,14 @@ Exit codes:
   2  bad input: arguments, configuration, migration files (nothing was changed)
   3  the database could not be reached, or failed outside a migration script
   4  a migration or seed script failed (the error names the file, line and statement)
-  5  refused as unsafe: a failed, edited or missing migration, a missing down script, or a change
-     the policy must approve with no terminal to ask on and no --yes
+  5  refused as unsafe: a failed, edited or missing migration, a missing down script, a change
+     the policy must approve with no terminal to ask on and no --yes, a clone into a prod
+     environment or one with clone_target = false
   6  timed out waiting for another run's lock
   7  a prerequisite is missing: a dump tool, a recent enough one, or disk space
   8  a backup, its verification or a restore failed
   9  a file could not be read or written (disk full, permissions): see the message
-  10 a governed run (deploy, seed, rollback, resolve, baseline, restore) stopped before changing
+  10 a governed run (deploy, seed, rollback, resolve, baseline, restore, clone) stopped before changing
      anything: a failed check, hook or maintenance switch; a deploy or seed not approved
   11 deploy failed and was rolled back (the schema is proved back to its pre-deploy state)
   12 deploy failed and the rollback did not restore the pre-deploy schema
@@ -317,6 +318,30 @@ input (nothing changed); 3 a database error (resume the run); 5 refused (a type 
 tables that already hold rows)."
     )]
     Transfer(TransferArgs),
+    /// Copy one environment's database into another's for tests: schema, rows (all, a
+    /// sample, or masked), and the migration history
+    #[command(
+        after_help = "Replaces everything in the --to environment's database with the --from environment's: \
+the schema as the engine's dump tool writes it (tables, keys, indexes, constraints, views, routines, \
+triggers), the rows (none with --schema-only; at most ROWS per table with --sample, children only \
+pointing at sampled parents; masked per column with --mask FILE), and the migration history \
+(cutover_migrations), so the target knows its schema version. cutover's run records are not carried: \
+the target keeps its own, and the clone is recorded there (kind clone, with the source's name). It \
+is a governed run: the target's approval, backup, maintenance and notification policy apply.\n\n\
+Refused, with nothing changed: a prod target (environments.<n>.kind), a target with \
+`clone_target = false`, a source on another engine, the source's own database.\n\n\
+Examples:\n  cutover clone --from prod --to staging --mask mask.toml\n  \
+cutover clone --from staging --to dev --sample 1000\n  \
+cutover clone --from prod --to test --schema-only --yes\n\n\
+Mask file:\n  [columns]\n  \"users.email\" = \"email\"\n  \"users.full_name\" = \"name\"\n  \
+\"users.phone\" = { fixed = \"555-0100\" }\n  \"users.notes\" = \"null\"\n  \"users.ssn\" = \"hash\"\n\n\
+Exit codes: 0 cloned; 2 bad input (flags, configuration, a mask file mistake named by line; nothing \
+changed); 3 a database error (the target may hold part of the clone: run it again); 5 refused (prod \
+target, clone_target = false, engines differ, same database, approval needed without --yes; nothing \
+changed); 6 another run holds the target's lock; 7 a dump tool is missing; 10 stopped before \
+changing anything (a failed preflight check, approval declined)."
+    )]
+    Clone(CloneArgs),
     /// Check cutover.toml and print an environment's effective settings and policy
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -670,6 +695,28 @@ pub struct ResolveArgs {
     /// The edited file was reviewed: store its new checksum
     #[arg(long, value_name = "VERSION")]
     pub accept_checksum: Option<String>,
+    #[command(flatten)]
+    pub flags: RunArgs,
+}
+
+/// `cutover clone`.
+#[derive(Debug, Args)]
+pub struct CloneArgs {
+    /// The environment copied from (only read)
+    #[arg(long, value_name = "ENV")]
+    pub from: String,
+    /// The environment whose database is replaced
+    #[arg(long, value_name = "ENV")]
+    pub to: String,
+    /// Tables, keys, indexes, constraints and views; no rows
+    #[arg(long, conflicts_with_all = ["sample", "mask"])]
+    pub schema_only: bool,
+    /// At most ROWS rows per table, keeping foreign keys consistent
+    #[arg(long, value_name = "ROWS")]
+    pub sample: Option<u64>,
+    /// A mask file (TOML): per `table.column`, email, name, hash, null or { fixed = VALUE }
+    #[arg(long, value_name = "FILE")]
+    pub mask: Option<PathBuf>,
     #[command(flatten)]
     pub flags: RunArgs,
 }

@@ -112,6 +112,9 @@ pub struct Environment {
     pub include: Vec<String>,
     /// Create the database `url` names when it does not exist (a test database).
     pub create_database: Option<bool>,
+    /// Whether `cutover clone --to <this environment>` may replace this database (default:
+    /// true, except in prod, where a clone is always refused).
+    pub clone_target: Option<bool>,
     /// Where and how `cutover rehearse` copies the environment.
     #[serde(default)]
     pub rehearse: RehearseSection,
@@ -251,6 +254,9 @@ pub struct Settings {
     pub include: Vec<glob::Pattern>,
     /// A command that changes the target creates its database when it is missing.
     pub create_database: bool,
+    /// `cutover clone` may replace this environment's database (`clone_target`; never in
+    /// prod, whatever it says).
+    pub clone_target: bool,
     /// `cutover rehearse`: the server its scratch copy goes on, and what it copies.
     pub rehearse: RehearsePolicy,
     /// What `validate` expects of the schema and data.
@@ -416,6 +422,7 @@ impl Settings {
             config_path: sel.config_path,
             include,
             create_database: sel.env.create_database.unwrap_or(false),
+            clone_target: sel.env.clone_target.unwrap_or(kind != Kind::Prod),
             rehearse: RehearsePolicy {
                 url: sel
                     .env
@@ -446,6 +453,7 @@ impl Settings {
             "warnings": self.warnings,
             "include": self.include.iter().map(|p| p.as_str().to_string()).collect::<Vec<_>>(),
             "create_database": self.create_database,
+            "clone_target": self.clone_target,
             "backup": self.backup,
             "validate": self.validate,
             "expect": self.expect,

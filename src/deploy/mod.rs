@@ -67,6 +67,8 @@ pub enum Work {
         file: PathBuf,
         safety_backup: bool,
     },
+    /// Replace the target with a copy of another environment (`cutover clone`).
+    Clone(Box<crate::clone::CloneRequest>),
 }
 
 impl Work {
@@ -79,6 +81,7 @@ impl Work {
             Work::Baseline(_) => RunKind::Baseline,
             Work::Adopt(_) => RunKind::Adopt,
             Work::Restore { .. } => RunKind::Restore,
+            Work::Clone(_) => RunKind::Clone,
         }
     }
 
@@ -120,6 +123,7 @@ impl Work {
             Work::Baseline(_) => &[Backup, Baseline],
             Work::Adopt(_) => &[Backup, Adopt],
             Work::Restore { .. } => &[Backup, MaintenanceOn, Restore, MaintenanceOff],
+            Work::Clone(_) => &[Backup, MaintenanceOn, Clone, MaintenanceOff],
         }
     }
 
@@ -220,7 +224,7 @@ pub fn run(
     let outcome = {
         let mut tee = Tee::new(&mut journal, observer, &run_id);
         let files = match work {
-            Work::Restore { .. } => Files::Optional,
+            Work::Restore { .. } | Work::Clone(_) => Files::Optional,
             _ => Files::Required,
         };
         match Session::open_run(settings, access, &mut tee, run_id.clone(), files) {
@@ -301,6 +305,9 @@ fn refuse_early(settings: &Settings, work: &Work, opts: &RunOptions) -> Result<(
                     .into(),
         });
     }
+    if let Work::Clone(req) = work {
+        crate::clone::refuse(settings, req)?;
+    }
     // A backup lost here is fetched from an off-site copy when the policy has some.
     if let Work::Restore { file, .. } = work
         && !file.exists()
@@ -336,6 +343,8 @@ pub(crate) struct Run<'s, 'o> {
     seeds: Vec<seed::SeedFile>,
     /// The backup a restore loads, opened and checked in the preflight.
     checked: Option<crate::backup::Checked>,
+    /// The clone to load: its source opened and its mask file checked in the preflight.
+    cloning: Option<crate::clone::Prepared>,
     /// A run killed earlier that this one finishes (so "nothing pending" still runs).
     resumed: Option<RunRow>,
     /// Whether this run's row exists in `cutover_runs`.
@@ -370,6 +379,7 @@ impl<'s, 'o> Run<'s, 'o> {
             partial: None,
             seeds: Vec::new(),
             checked: None,
+            cloning: None,
             resumed: None,
             recorded: false,
             named_ahead: None,
@@ -458,6 +468,7 @@ impl<'s, 'o> Run<'s, 'o> {
             Phase::Baseline => self.baseline_work(),
             Phase::Adopt => self.adopt_work(),
             Phase::Restore => self.restore_work(),
+            Phase::Clone => self.clone_work(),
             Phase::HooksAfterDeploy => self.hooks(When::AfterDeploy),
             Phase::Preflight | Phase::Approval | Phase::Notify | Phase::Record => {
                 Ok(Done::skipped("runs outside the work's phases"))

@@ -161,6 +161,10 @@ impl Run<'_, '_> {
             Work::Restore { file, .. } => {
                 format!("replace everything in the database with {}", file.display())
             }
+            Work::Clone(req) => format!(
+                "replace everything in the database with a clone of {}",
+                req.from_env
+            ),
         }
     }
 

@@ -44,6 +44,9 @@ pub struct RunReport {
     /// `cutover adopt`: the other tool's entries and what became of each.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adoption: Option<crate::adopt::Adoption>,
+    /// `cutover clone`: the source, the tables and rows, the masked columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloned: Option<crate::clone::Cloned>,
     /// A dry run's plan: each script with its statements and lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planned: Option<crate::runner::MigrateReport>,
@@ -82,6 +85,7 @@ impl RunReport {
             undoes: None,
             planned: None,
             adoption: None,
+            cloned: None,
             warnings: Vec::new(),
             lint: Vec::new(),
         }
@@ -139,6 +143,7 @@ fn title(r: &RunReport) -> &'static str {
         RunKind::Baseline => "Baseline",
         RunKind::Adopt => "Adopt",
         RunKind::Restore => "Restore",
+        RunKind::Clone => "Clone",
     }
 }
 

@@ -82,6 +82,12 @@ impl Run<'_, '_> {
                 ));
                 self.checked = Some(checked);
             }
+            Work::Clone(req) => {
+                // The source read and the mask file checked before anyone approves.
+                let prepared = crate::clone::prepare(req)?;
+                detail.extend(prepared.summary());
+                self.cloning = Some(prepared);
+            }
             Work::Deploy | Work::Seed => {}
         }
         Ok(())
@@ -258,6 +264,17 @@ impl Run<'_, '_> {
         )))
     }
 
+    pub(super) fn clone_work(&mut self) -> Result<Done, Failed> {
+        let Some(prepared) = self.cloning.take() else {
+            return Ok(Done::skipped("not a clone"));
+        };
+        self.changed = true;
+        let cloned = crate::clone::run_in(&mut self.session, prepared)?;
+        let line = cloned.line();
+        self.report.cloned = Some(cloned);
+        Ok(Done::ran(line))
+    }
+
     /// Runs killed earlier (found under the lock, so their process is gone): switch off the
     /// maintenance mode they left on, and close their rows as interrupted.
     pub(super) fn finish_unfinished(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {
@@ -396,6 +413,10 @@ impl Run<'_, '_> {
                 .undo
                 .as_ref()
                 .and_then(|u| u.writes_discarded_since.clone()),
+            source: match &self.work {
+                Work::Clone(req) => Some(req.from_env.clone()),
+                _ => None,
+            },
         };
         records::put(self.session.engine(), &row)
     }

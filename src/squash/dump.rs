@@ -24,6 +24,18 @@ pub trait SchemaDump: Sync {
         tools: Option<&Path>,
     ) -> Result<String, Error>;
 
+    /// The schema of `url` in two parts, for a load in between (`cutover clone`): what the
+    /// rows go into (tables, types, views, routines), then what is cheaper to build or
+    /// must not fire while they load (indexes, keys, triggers, sequence positions).
+    fn sections(
+        &self,
+        engine: &mut dyn Engine,
+        url: &DatabaseUrl,
+        tools: Option<&Path>,
+    ) -> Result<(String, String), Error> {
+        Ok((self.baseline(engine, url, &[], tools)?, String::new()))
+    }
+
     /// Facts outside the schema model that a baseline must reproduce, one line each.
     fn facts(&self, engine: &mut dyn Engine) -> Result<Vec<String>, Error>;
 

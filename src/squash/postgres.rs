@@ -29,43 +29,18 @@ impl SchemaDump for PostgresDump {
         with_data: &[Name],
         tools: Option<&Path>,
     ) -> Result<String, Error> {
-        let server = server_version(engine)?;
-        let tool = Postgres::new(tools.map(Path::to_path_buf)).tool("pg_dump", &server)?;
-        let dump = |args: &[String]| -> Result<String, Error> {
-            let mut cmd = Command::new(&tool.path);
-            let uri = libpq(url, &mut cmd)?;
-            cmd.args(["--no-owner", "--no-password", "--no-tablespaces"])
-                .args(crate::tables::ALL.map(|t| format!("--exclude-table=*.{t}")))
-                .args(args)
-                .arg(format!("--dbname={uri}"));
-            tools::output(&mut cmd, "pg_dump", url)
-        };
-        let mut script = String::from("SET LOCAL check_function_bodies = false;\n\n");
-        script.push_str(&clean(&dump(&["--section=pre-data".into()])?)?);
-        if !with_data.is_empty() {
-            let mut args = vec!["--data-only".to_string(), "--column-inserts".to_string()];
-            args.extend(
-                with_data
-                    .iter()
-                    .map(|n| format!("--table={}", qualified(n))),
-            );
-            script.push_str(&clean(&dump(&args)?)?);
-        }
-        script.push_str(&clean(&dump(&["--section=post-data".into()])?)?);
-        let positions = lines(
-            engine,
-            &format!(
-                "SELECT format('SELECT pg_catalog.setval(%L, %s, true);', \
-                 quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value) \
-                 FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname {OUTSIDE} \
-                 ORDER BY schemaname, sequencename"
-            ),
-        )?;
-        for line in positions {
-            script.push_str(&line);
-            script.push_str("\n\n");
-        }
-        Ok(script)
+        let [pre, data, post] = self.parts(engine, url, with_data, tools)?;
+        Ok(format!("{pre}{data}{post}"))
+    }
+
+    fn sections(
+        &self,
+        engine: &mut dyn Engine,
+        url: &DatabaseUrl,
+        tools: Option<&Path>,
+    ) -> Result<(String, String), Error> {
+        let [pre, _, post] = self.parts(engine, url, &[], tools)?;
+        Ok((pre, post))
     }
 
     fn facts(&self, engine: &mut dyn Engine) -> Result<Vec<String>, Error> {
@@ -130,6 +105,57 @@ impl SchemaDump for PostgresDump {
     fn deferred_foreign_key(&self, sql: &str) -> Option<String> {
         (starts_with(sql, "ALTER TABLE") && sql.contains(" FOREIGN KEY "))
             .then(|| format!("{sql} NOT VALID"))
+    }
+}
+
+impl PostgresDump {
+    /// pg_dump's three sections: definitions, the rows of `with_data`, then indexes,
+    /// constraints and triggers with every sequence set where it stands.
+    fn parts(
+        &self,
+        engine: &mut dyn Engine,
+        url: &DatabaseUrl,
+        with_data: &[Name],
+        tools: Option<&Path>,
+    ) -> Result<[String; 3], Error> {
+        let server = server_version(engine)?;
+        let tool = Postgres::new(tools.map(Path::to_path_buf)).tool("pg_dump", &server)?;
+        let dump = |args: &[String]| -> Result<String, Error> {
+            let mut cmd = Command::new(&tool.path);
+            let uri = libpq(url, &mut cmd)?;
+            cmd.args(["--no-owner", "--no-password", "--no-tablespaces"])
+                .args(crate::tables::ALL.map(|t| format!("--exclude-table=*.{t}")))
+                .args(args)
+                .arg(format!("--dbname={uri}"));
+            tools::output(&mut cmd, "pg_dump", url)
+        };
+        let mut pre = String::from("SET LOCAL check_function_bodies = false;\n\n");
+        pre.push_str(&clean(&dump(&["--section=pre-data".into()])?)?);
+        let mut data = String::new();
+        if !with_data.is_empty() {
+            let mut args = vec!["--data-only".to_string(), "--column-inserts".to_string()];
+            args.extend(
+                with_data
+                    .iter()
+                    .map(|n| format!("--table={}", qualified(n))),
+            );
+            data.push_str(&clean(&dump(&args)?)?);
+        }
+        let mut post = clean(&dump(&["--section=post-data".into()])?)?;
+        let positions = lines(
+            engine,
+            &format!(
+                "SELECT format('SELECT pg_catalog.setval(%L, %s, true);', \
+                 quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value) \
+                 FROM pg_sequences WHERE last_value IS NOT NULL AND schemaname {OUTSIDE} \
+                 ORDER BY schemaname, sequencename"
+            ),
+        )?;
+        for line in positions {
+            post.push_str(&line);
+            post.push_str("\n\n");
+        }
+        Ok([pre, data, post])
     }
 }
 

@@ -70,6 +70,35 @@ impl SchemaDump for SqliteDump {
         Ok(script)
     }
 
+    /// Tables and views, then indexes, triggers and `AUTOINCREMENT` counters.
+    fn sections(
+        &self,
+        engine: &mut dyn Engine,
+        url: &DatabaseUrl,
+        tools: Option<&Path>,
+    ) -> Result<(String, String), Error> {
+        let script = self.baseline(engine, url, &[], tools)?;
+        let (mut pre, mut post) = (String::new(), String::new());
+        let statements = crate::sql::split(&script, Dialect::Sqlite)
+            .map_err(|e| Error::Usage(format!("cannot split the schema dump: {e}")))?;
+        for s in statements {
+            let sql = s.sql.trim();
+            let late = [
+                "CREATE INDEX",
+                "CREATE UNIQUE INDEX",
+                "CREATE TRIGGER",
+                "CREATE TEMP TRIGGER",
+            ]
+            .iter()
+            .any(|w| super::dump::starts_with(sql, w))
+                || sql.contains("sqlite_sequence");
+            let into = if late { &mut post } else { &mut pre };
+            into.push_str(sql);
+            into.push_str(";\n\n");
+        }
+        Ok((pre, post))
+    }
+
     fn facts(&self, engine: &mut dyn Engine) -> Result<Vec<String>, Error> {
         let mut out = lines(
             engine,

@@ -65,14 +65,38 @@ pub trait Endpoint: Send {
 
     /// Write `rows` into `into`, run `extra` (a mapping's updates of rows that exist), and
     /// update the checkpoint row, in one transaction: a batch is either loaded and
-    /// recorded, or neither.
+    /// recorded, or neither. Without a mark (a clone, which is not resumed), no
+    /// checkpoint is written.
     fn write(
         &mut self,
         into: &Destination,
         rows: &Rows,
         extra: &[String],
-        mark: &Mark,
+        mark: Option<&Mark>,
     ) -> Result<(), DbError>;
+
+    /// Stream the rows of a `COPY … TO STDOUT` statement in the engine's own text format, in
+    /// chunks of about a megabyte, for a load into the same engine that needs no value
+    /// (`cutover clone` of a table that is not masked or filtered). `None`: the engine has no
+    /// such format, and rows go through `read`.
+    fn copy_out(
+        &mut self,
+        _sql: &str,
+        _out: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Option<Result<(), DbError>> {
+        None
+    }
+
+    /// Load chunks `copy_out` produced into `into`, as one statement; returns the rows
+    /// loaded. An error among the chunks (the source failed) aborts the statement, so
+    /// nothing of it stays. `None`: not supported.
+    fn copy_in(
+        &mut self,
+        _into: &Destination,
+        _chunks: &mut dyn Iterator<Item = Result<Vec<u8>, DbError>>,
+    ) -> Option<Result<u64, DbError>> {
+        None
+    }
 
     /// A value as a SQL literal of this engine (a mapping's lookups and key probes).
     fn literal(&self, v: &Value) -> String {

@@ -281,7 +281,7 @@ impl Writer<'_> {
             tally: &json,
         };
         self.to
-            .write(&p.into, &applied.rows, &applied.updates, &mark)
+            .write(&p.into, &applied.rows, &applied.updates, Some(&mark))
             .map_err(|e| self.stopped(p, tally, e))?;
         *tally = next;
         if let Some(m) = &p.mapped {

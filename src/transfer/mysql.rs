@@ -75,7 +75,7 @@ impl My {
     async fn load(
         conn: &mut MySqlConnection,
         inserts: Vec<String>,
-        mark: &Mark<'_>,
+        mark: Option<&Mark<'_>>,
     ) -> Result<(), sqlx::Error> {
         sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
         for sql in inserts {
@@ -83,13 +83,15 @@ impl My {
                 .execute(&mut *conn)
                 .await?;
         }
-        sqlx::query(MARK)
-            .bind(mark.rows as i64)
-            .bind(mark.tally)
-            .bind(mark.run)
-            .bind(mark.table)
-            .execute(&mut *conn)
-            .await?;
+        if let Some(mark) = mark {
+            sqlx::query(MARK)
+                .bind(mark.rows as i64)
+                .bind(mark.tally)
+                .bind(mark.run)
+                .bind(mark.table)
+                .execute(&mut *conn)
+                .await?;
+        }
         sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
         Ok(())
     }
@@ -178,7 +180,7 @@ impl Endpoint for My {
         into: &Destination,
         rows: &Rows,
         extra: &[String],
-        mark: &Mark,
+        mark: Option<&Mark>,
     ) -> Result<(), DbError> {
         let mut statements = inserts(into, rows);
         statements.extend(extra.iter().cloned());

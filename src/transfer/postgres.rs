@@ -66,7 +66,7 @@ impl Pg {
         copy: &str,
         buf: Vec<u8>,
         extra: &[String],
-        mark: &Mark<'_>,
+        mark: Option<&Mark<'_>>,
     ) -> Result<(), sqlx::Error> {
         sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
         if !buf.is_empty() {
@@ -79,13 +79,15 @@ impl Pg {
                 .execute(&mut *conn)
                 .await?;
         }
-        sqlx::query(MARK)
-            .bind(mark.rows as i64)
-            .bind(mark.tally)
-            .bind(mark.run)
-            .bind(mark.table)
-            .execute(&mut *conn)
-            .await?;
+        if let Some(mark) = mark {
+            sqlx::query(MARK)
+                .bind(mark.rows as i64)
+                .bind(mark.tally)
+                .bind(mark.run)
+                .bind(mark.table)
+                .execute(&mut *conn)
+                .await?;
+        }
         sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
         Ok(())
     }
@@ -137,12 +139,70 @@ impl Endpoint for Pg {
         })
     }
 
+    fn copy_out(
+        &mut self,
+        sql: &str,
+        out: &mut dyn FnMut(Vec<u8>) -> bool,
+    ) -> Option<Result<(), DbError>> {
+        const CHUNK: usize = 1 << 20;
+        let Pg { rt, conn } = self;
+        let copied = rt.block_on(async {
+            let mut stream = conn.copy_out_raw(sql).await?;
+            let mut buf = Vec::with_capacity(CHUNK + (64 << 10));
+            // The server sends a message per row: gathered, so the writer sends few.
+            while let Some(data) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+                buf.extend_from_slice(&data?);
+                if buf.len() >= CHUNK
+                    && !out(std::mem::replace(
+                        &mut buf,
+                        Vec::with_capacity(CHUNK + (64 << 10)),
+                    ))
+                {
+                    return Ok(());
+                }
+            }
+            if !buf.is_empty() {
+                out(buf);
+            }
+            Ok::<(), sqlx::Error>(())
+        });
+        Some(copied.map_err(pg_err))
+    }
+
+    fn copy_in(
+        &mut self,
+        into: &Destination,
+        chunks: &mut dyn Iterator<Item = Result<Vec<u8>, DbError>>,
+    ) -> Option<Result<u64, DbError>> {
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN",
+            into.table,
+            into.columns.join(", ")
+        );
+        let Pg { rt, conn } = self;
+        let loaded = rt.block_on(async {
+            let mut sink = conn.copy_in_raw(&sql).await.map_err(pg_err)?;
+            for chunk in chunks {
+                let sent = match chunk {
+                    Ok(data) => sink.send(data).await.map(|_| ()).map_err(pg_err),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = sent {
+                    let _ = sink.abort("cutover: the copy stopped").await;
+                    return Err(e);
+                }
+            }
+            sink.finish().await.map_err(pg_err)
+        });
+        Some(loaded)
+    }
+
     fn write(
         &mut self,
         into: &Destination,
         rows: &Rows,
         extra: &[String],
-        mark: &Mark,
+        mark: Option<&Mark>,
     ) -> Result<(), DbError> {
         let mut buf = Vec::with_capacity(rows.len() * 16 * into.columns.len().max(1));
         for row in rows {

@@ -66,7 +66,7 @@ impl Lite {
         into: &Destination,
         rows: &Rows,
         extra: &[String],
-        mark: &Mark,
+        mark: Option<&Mark>,
     ) -> Result<(), rusqlite::Error> {
         let tx = self.conn.transaction()?;
         if !rows.is_empty() {
@@ -84,11 +84,13 @@ impl Lite {
         for sql in extra {
             tx.execute_batch(sql)?;
         }
-        tx.execute(
-            "UPDATE cutover_transfer SET rows_done = ?1, tally = ?2, updated_at = datetime('now') \
-             WHERE run_id = ?3 AND table_name = ?4",
-            rusqlite::params![mark.rows as i64, mark.tally, mark.run, mark.table],
-        )?;
+        if let Some(mark) = mark {
+            tx.execute(
+                "UPDATE cutover_transfer SET rows_done = ?1, tally = ?2, updated_at = datetime('now') \
+                 WHERE run_id = ?3 AND table_name = ?4",
+                rusqlite::params![mark.rows as i64, mark.tally, mark.run, mark.table],
+            )?;
+        }
         tx.commit()
     }
 }
@@ -130,7 +132,7 @@ impl Endpoint for Lite {
         into: &Destination,
         rows: &Rows,
         extra: &[String],
-        mark: &Mark,
+        mark: Option<&Mark>,
     ) -> Result<(), DbError> {
         self.load(into, rows, extra, mark).map_err(sqlite_err)
     }

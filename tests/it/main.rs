@@ -15,6 +15,7 @@ mod backup_restore;
 mod browser;
 mod checks;
 mod cli;
+mod clone;
 mod corpora;
 mod create_database;
 mod deploy;

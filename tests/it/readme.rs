@@ -62,6 +62,13 @@ fn every_toml_block_in_the_readme_is_accepted() {
             }
             continue;
         }
+        // A clone's mask file: its TOML and every rule are read.
+        if block.contains("[columns]") {
+            if let Err(e) = cutover::clone::mask::check_text(&block) {
+                panic!("README.md line {line}: the mask file is not valid: {e}\n{block}");
+            }
+            continue;
+        }
         let dir = tempfile::tempdir().unwrap();
         let (text, file) = as_file(line, &block);
         write_files(dir.path(), &[("cutover.toml", &text)]);

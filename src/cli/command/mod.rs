@@ -3,6 +3,7 @@
 
 mod adopt;
 mod backup;
+mod clone;
 mod config;
 mod deploy;
 mod diff;
@@ -75,6 +76,7 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         Command::Plan { out: file, to } => deploy::plan(&settings(o, out)?, file, to, out),
         Command::Runs(cmd) => runs::run(&settings(o, out)?, cmd, out),
         Command::Transfer(a) => transfer::run(a, o, out),
+        Command::Clone(a) => clone::run(a, o, out),
     }
 }
 

@@ -51,6 +51,7 @@ impl Renderer {
                 && matches!(
                     p.name,
                     Phase::Restore
+                        | Phase::Clone
                         | Phase::Resolve
                         | Phase::Baseline
                         | Phase::Adopt
@@ -95,6 +96,7 @@ fn kind_name(k: RunKind) -> &'static str {
         RunKind::Baseline => "baseline",
         RunKind::Adopt => "adopt",
         RunKind::Restore => "restore",
+        RunKind::Clone => "clone",
     }
 }
 
