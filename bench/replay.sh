@@ -19,6 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 CUTOVER=${CUTOVER:-$here/../target/release/cutover}
 CORPORA=${CORPORA:-$here/../../shared/corpora}
 [[ -d $CORPORA ]] || CORPORA=/work/shared/corpora
+CORPORA=$(cd "$CORPORA" && pwd)
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 MY=${MY:-mysql://root@127.0.0.1:3306}
 export PGSSLMODE=disable NO_COLOR=1
@@ -80,7 +81,8 @@ driver() { # engine sqldir
   done
 }
 
-native() { # engine db init_sql driverfile → prints the client's output
+native() { # engine db init_sql driverfile → prints the client's output (for mariadb the
+  # driver file lists the files to run)
   case $1 in
     pg) psql -X -q -v ON_ERROR_STOP=1 -d "$PG/$2" -f "$4" 2>&1 ;;
     mariadb)
@@ -107,9 +109,10 @@ dump() { # engine db
 }
 
 printf '%-44s %-10s %-8s %5s %15s %9s %9s %-6s %s\n' history layout engine migr 'applied cut/nat' cutover native schema dump
-# replay NAME ENGINE DIR [INIT_SQL] [INCLUDE]
+# replay NAME ENGINE DIR [INIT_SQL] [INCLUDE] [BASE]: BASE is a schema dump the native
+# client loads into both databases first.
 replay() {
-  local name=$1 e=$2 dir=$3 init=${4:-} include=${5:-}
+  local name=$1 e=$2 dir=$3 init=${4:-} include=${5:-} base=${6:-}
   wants "$e" || return 0
   [[ -z ${ONLY:-} || $name == *"$ONLY"* ]] || return 0
   local id="${tag}_$((${#dbs[@]} / 2))" w
@@ -117,6 +120,10 @@ replay() {
   create "$e" "${id}_a"; create "$e" "${id}_b"
   local a b
   a=$(url "$e" "${id}_a"); b=$(url "$e" "${id}_b")
+  if [[ -n $base ]]; then
+    echo "$base" >"$w/base"
+    native "$e" "${id}_a" "$init" "$w/base" >/dev/null; native "$e" "${id}_b" "$init" "$w/base" >/dev/null
+  fi
   local quoted_init="" quoted_inc=""
   [[ -n $init ]] && quoted_init="\"$init\""
   [[ -n $include ]] && quoted_inc="\"$include\""
@@ -183,7 +190,12 @@ done
 for e in postgres mysql sqlite; do
   skip "$e/memos" "its chain starts from an older schema, not from empty (SOURCES.md; corpora.rs reads and splits it only)"
 done
-skip mysql/vmangos "the world database it migrates is a release download, not in the corpora (corpora.rs reads and splits it only)"
+skip 'mysql/vmangos (world)' "the world database it migrates is a release download, not in the corpora (corpora.rs reads and splits it only)"
+# Its other three databases replay on their base dumps (SOURCES.md); corpora.rs does not run them.
+for db in characters logon logs; do
+  replay "mysql/vmangos ($db, on its base dump)" mariadb "$CORPORA/mysql/vmangos" "" "*_$db.sql" \
+    "$CORPORA/mysql/vmangos-base-schema/$db.sql"
+done
 
 # Synthetic folders for layouts the corpora lack.
 for layout in dbmate goose liquibase sqitch atlas flyway laravel; do

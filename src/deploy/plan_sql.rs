@@ -7,7 +7,7 @@
 //! file's up section, a popx file chosen for the dialect, …): the client finds the same
 //! statements. On MySQL, a statement holding a `;` (a `BEGIN … END` body, which cutover
 //! keeps whole where the client would not without `DELIMITER`) makes the script's text
-//! written statement by statement. A script split by another tool's rules (goose statement blocks
+//! written statement by statement, unless the script has `DELIMITER` lines of its own. A script split by another tool's rules (goose statement blocks
 //! and `${VAR}`, Liquibase changesets, sqitch without its outer `BEGIN` … `COMMIT`, an
 //! Atlas delimiter) is written statement by statement, each ended so that the client sends
 //! it whole: `DELIMITER` lines for `mariadb` around a statement holding a `;`, and psql's
@@ -180,14 +180,24 @@ fn render(m: &Migration, dialect: Dialect) -> Result<(String, usize), Failed> {
 /// Whether the client finds cutover's statements in the script's own text. The mysql and
 /// mariadb clients end a statement at every `;`, where cutover (like dbmate, Diesel and the
 /// drivers) keeps a `BEGIN … END` body whole: such a script is written statement by
-/// statement.
+/// statement, unless it was written for the client, with its own `DELIMITER` lines.
 fn verbatim(
     script: &crate::migrations::Script,
     statements: &[Statement],
     dialect: Dialect,
 ) -> bool {
     script.is_client_split()
-        && (dialect != Dialect::MySql || statements.iter().all(|s| !s.sql.contains(';')))
+        && (dialect != Dialect::MySql
+            || statements.iter().all(|s| !s.sql.contains(';'))
+            || script.sql.lines().any(is_delimiter_command))
+}
+
+/// A MySQL client `DELIMITER` line (any case), as the client reads it.
+fn is_delimiter_command(line: &str) -> bool {
+    let line = line.trim_start().as_bytes();
+    line.len() > 10
+        && line[..9].eq_ignore_ascii_case(b"delimiter")
+        && matches!(line[9], b' ' | b'\t')
 }
 
 /// One statement, ended so that the engine's client sends exactly this text as one

@@ -280,3 +280,28 @@ fn mariadb_session_sql_mode_is_the_clients() {
     assert_eq!(mode, global);
     assert!(!mode.contains("IGNORE_SPACE"), "{mode}");
 }
+
+/// A MySQL script written for the client, with its own `DELIMITER` lines (vmangos writes
+/// `delimiter ??` in lower case and `END??`), is written as it was read: the client runs
+/// its text as its own tool does.
+#[test]
+fn plan_sql_keeps_a_scripts_own_delimiter_lines_on_mariadb() {
+    let db = TestDb::new(Kind::MySql);
+    let script = "DROP PROCEDURE IF EXISTS add_migration;\ndelimiter ??\nCREATE PROCEDURE `add_migration`()\nBEGIN\n  CREATE TABLE IF NOT EXISTS t (id int);\nEND??\ndelimiter ;\nCALL add_migration();\nDROP PROCEDURE IF EXISTS add_migration;\n";
+    write_files(db.path(), &[("migrations/20240101000000_t.sql", script)]);
+    let dir = db.path().join("out");
+    let out = db
+        .cutover()
+        .args(["plan", "--sql", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let written = std::fs::read_to_string(dir.join("0001_20240101000000_t.sql")).unwrap();
+    assert!(written.ends_with(script), "{written}");
+    assert!(
+        written.contains("; 4 statement(s) for mariadb/mysql\n"),
+        "{written}"
+    );
+    replay_natively(&db, &dir);
+    assert!(db.has_table("t"));
+}
