@@ -198,7 +198,7 @@ for db in characters logon logs; do
 done
 
 # Synthetic folders for layouts the corpora lack.
-for layout in dbmate goose liquibase sqitch atlas flyway laravel; do
+for layout in dbmate goose liquibase sqitch atlas flyway laravel quoting; do
   for dir in "$here"/replay/$layout/*/; do
     d=$(basename "$dir")
     e=$d; [[ $d == postgres ]] && e=pg; [[ $d == mysql ]] && e=mariadb
