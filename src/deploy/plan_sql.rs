@@ -246,3 +246,79 @@ fn unused<'a>(sql: &str, candidates: &[&'a str]) -> &'a str {
         .copied()
         .unwrap_or("$cutover$")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(sql: &str) -> Statement {
+        Statement {
+            sql: sql.into(),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn a_plain_statement_ends_with_a_semicolon() {
+        for d in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
+            assert_eq!(
+                ended(&st("CREATE TABLE t (id int)"), d),
+                "CREATE TABLE t (id int);\n"
+            );
+        }
+        // A comment on the last line would swallow the `;`.
+        assert_eq!(
+            ended(&st("SELECT 1 -- one"), Dialect::Sqlite),
+            "SELECT 1 -- one\n;\n"
+        );
+    }
+
+    #[test]
+    fn mysql_bodies_get_delimiter_lines_that_the_text_does_not_hold() {
+        let body = "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW BEGIN SET NEW.a = 1; END";
+        assert_eq!(
+            ended(&st(body), Dialect::MySql),
+            format!("DELIMITER $$\n{body}\n$$\nDELIMITER ;\n")
+        );
+        let dollars = "CREATE PROCEDURE p() BEGIN SELECT '$$'; END";
+        assert!(ended(&st(dollars), Dialect::MySql).starts_with("DELIMITER //\n"));
+    }
+
+    #[test]
+    fn psql_gets_gexec_only_for_what_it_would_split() {
+        let function =
+            "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$";
+        assert_eq!(
+            ended(&st(function), Dialect::Postgres),
+            format!("{function};\n")
+        );
+        let two = "CREATE TABLE a (id int); SELECT '$cutover0$'";
+        assert_eq!(
+            ended(&st(two), Dialect::Postgres),
+            format!("SELECT $cutover1${two}$cutover1$ \\gexec\n")
+        );
+    }
+
+    #[test]
+    fn delimiter_commands_as_the_client_reads_them() {
+        assert!(is_delimiter_command("delimiter ??"));
+        assert!(is_delimiter_command("  DELIMITER ;;"));
+        assert!(!is_delimiter_command("delimiter"));
+        assert!(!is_delimiter_command("delimiters ??"));
+        assert!(!is_delimiter_command("-- delimiter ??"));
+    }
+
+    #[test]
+    fn file_stems_hold_no_separator() {
+        assert_eq!(
+            file_stem("20240101", "create_users"),
+            "20240101_create_users"
+        );
+        assert_eq!(
+            file_stem("2019-02-26-002946_create", "create"),
+            "2019-02-26-002946_create"
+        );
+        assert_eq!(file_stem("001.sql::2::ann", "2"), "001.sql__2__ann");
+        assert_eq!(file_stem("0.22/00__memo", "memo"), "0.22_00__memo");
+    }
+}
