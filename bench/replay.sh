@@ -9,9 +9,11 @@
 #     transaction where cutover runs it in one, stopping at the first error;
 # then `cutover diff --from A --to B` compares the schemas (cutover's own tables left out),
 # and so do the engines' own dumps (pg_dump -s, mariadb-dump --no-data --routines
-# --triggers, sqlite3 .schema), which also hold functions, procedures and triggers.
+# --triggers, sqlite3 .schema), which also hold functions, procedures and triggers, and
+# the rows each table holds are counted on both sides.
 # Prints per history: layout, engine, migrations, applied by each side, both times, and
-# whether the schemas are equal (the diff when not). Creates and drops every database.
+# whether schemas, dumps and row counts are equal (the differences when not). Creates and
+# drops every database.
 # Env: CUTOVER (target/release/cutover), CORPORA (../shared/corpora), WORK (a temp dir),
 # ONLY (a substring of the history names to run).
 set -euo pipefail
@@ -108,7 +110,23 @@ dump() { # engine db
   esac
 }
 
-printf '%-44s %-10s %-8s %5s %15s %9s %9s %-6s %s\n' history layout engine migr 'applied cut/nat' cutover native schema dump
+# Rows per table (cutover's tables left out): what the migrations inserted, deleted or moved.
+rows() { # engine db
+  case $1 in
+    pg) psql -X -At -d "$PG/$2" -c "SELECT table_schema || '.' || table_name || ' ' ||
+      (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
+      FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_name NOT LIKE 'cutover\_%'
+      AND table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1" ;;
+    mariadb) mariadb -h 127.0.0.1 -u root -N -s "$2" -e "SELECT CONCAT('SELECT ''', table_name, ''', COUNT(*) FROM \`', table_name, '\`;')
+      FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'
+      AND table_name NOT LIKE 'cutover\\_%' ORDER BY table_name" | mariadb -h 127.0.0.1 -u root -N -s "$2" ;;
+    sqlite) sqlite3 "$WORK/$2.db" "SELECT 'SELECT ''' || name || ''', count(*) FROM \"' || name || '\";' FROM sqlite_schema
+      WHERE type = 'table' AND name NOT LIKE 'cutover\_%' ESCAPE '\' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name" |
+      sqlite3 "$WORK/$2.db" ;;
+  esac
+}
+
+printf '%-44s %-10s %-8s %5s %15s %9s %9s %-6s %-4s %s\n' history layout engine migr 'applied cut/nat' cutover native schema dump rows
 # replay NAME ENGINE DIR [INIT_SQL] [INCLUDE] [BASE]: BASE is a schema dump the native
 # client loads into both databases first.
 replay() {
@@ -155,8 +173,11 @@ replay() {
   local dumped=yes
   dump "$e" "${id}_a" >"$w/a.dump"; dump "$e" "${id}_b" >"$w/b.dump"
   diff -u "$w/a.dump" "$w/b.dump" >"$w/dump.diff" || dumped=NO
-  printf '%-44s %-10s %-8s %5s %15s %8.2fs %8.2fs %-6s %s\n' "$name" "$layout" "$e" "$n" "$cut_n/$nat_n" \
-    "$(echo "$t1 - $t0" | bc)" "$(echo "$t3 - $t2" | bc)" "$equal" "$dumped"
+  local counted=yes
+  rows "$e" "${id}_a" >"$w/a.rows"; rows "$e" "${id}_b" >"$w/b.rows"
+  diff -u "$w/a.rows" "$w/b.rows" >"$w/rows.diff" || counted=NO
+  printf '%-44s %-10s %-8s %5s %15s %8.2fs %8.2fs %-6s %-4s %s\n' "$name" "$layout" "$e" "$n" "$cut_n/$nat_n" \
+    "$(echo "$t1 - $t0" | bc)" "$(echo "$t3 - $t2" | bc)" "$equal" "$dumped" "$counted"
   if [[ $cut_rc != 0 || $nat_n != "$n" ]]; then
     echo "    cutover stopped: $(grep -m1 -E 'failed|error' "$w/cutover.out" | cut -c1-150)"
     echo "    native stopped:  $(grep -v '^replay-applied' "$w/native.out" | grep -m1 -iE 'error' | cut -c1-150)"
@@ -164,6 +185,10 @@ replay() {
   if [[ $equal == NO ]]; then
     unequal=$((unequal + 1))
     sed 's/^/    /' "$w/diff.out" | head -40
+  fi
+  if [[ $counted == NO ]]; then
+    unequal=$((unequal + 1))
+    sed 's/^/    /' "$w/rows.diff" | head -20
   fi
   if [[ $dumped == NO ]]; then
     unequal=$((unequal + 1))
@@ -206,4 +231,4 @@ for layout in dbmate goose liquibase sqitch atlas flyway laravel quoting; do
   done
 done
 
-echo "differences (schema, dump or applied counts): $unequal"
+echo "differences (schema, dump, rows or applied counts): $unequal"

@@ -6,12 +6,12 @@
 //! A script that cutover splits as the client splits is written as it was read (a dbmate
 //! file's up section, a popx file chosen for the dialect, …): the client finds the same
 //! statements. On MySQL, a statement holding a `;` (a `BEGIN … END` body, which cutover
-//! keeps whole where the client would not without `DELIMITER`) makes the script's text
-//! written statement by statement, unless the script has `DELIMITER` lines of its own. A script split by another tool's rules (goose statement blocks
-//! and `${VAR}`, Liquibase changesets, sqitch without its outer `BEGIN` … `COMMIT`, an
-//! Atlas delimiter) is written statement by statement, each ended so that the client sends
-//! it whole: `DELIMITER` lines for `mariadb` around a statement holding a `;`, and psql's
-//! `\gexec` for a statement psql would split.
+//! keeps whole where the client would not without `DELIMITER`) makes the script written
+//! statement by statement, unless it has `DELIMITER` lines of its own. A script split by
+//! another tool's rules (goose statement blocks and `${VAR}`, Liquibase changesets, sqitch
+//! without its outer `BEGIN` … `COMMIT`, an Atlas delimiter) is written statement by
+//! statement, each ended so that the client sends it whole: `DELIMITER` lines for `mariadb`
+//! around a statement holding a `;`, and psql's `\gexec` for a statement psql would split.
 
 use std::path::{Path, PathBuf};
 
