@@ -284,14 +284,24 @@ cutover deploy --env prod --to 20240105090600   # the expand step; its contract 
 cutover deploy --env prod --phase contract      # the contract steps, once contract_gate passes"
     )]
     Deploy(DeployArgs),
-    /// Write what a deploy would apply, with checksums and the target's state, for approval
+    /// Write what a deploy would apply, with checksums and the target's state, for approval;
+    /// `--sql DIR` writes each up script as the engine's own client would run it
     #[command(
-        after_help = "Examples:\n  cutover --env prod plan --out release-42.plan.json\n  \
+        after_help = "`--sql DIR` writes one file per pending migration, in the order they apply \
+(`0001_<version>_<name>.sql`, …), holding the up script as cutover reads it, ready for `psql -1 -f`, \
+`mariadb <` or `sqlite3 -bail`: for review before a release, or to replay by hand.\n\n\
+Examples:\n  cutover --env prod plan --out release-42.plan.json\n  \
+cutover --env prod plan --out release-42.plan.json --sql release-42-sql/\n  \
 cutover --env prod deploy --plan release-42.plan.json --yes"
     )]
+    #[command(group(clap::ArgGroup::new("plan_output").args(["out", "sql"]).required(true).multiple(true)))]
     Plan {
+        /// Write the plan (JSON) to this file
         #[arg(long, value_name = "FILE")]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        /// Write each pending up script to this folder, as the engine's client runs it
+        #[arg(long, value_name = "DIR")]
+        sql: Option<PathBuf>,
         /// Stop after this migration
         #[arg(long, value_name = "VERSION")]
         to: Option<String>,

@@ -17,6 +17,7 @@ pub(crate) mod journal;
 mod notify;
 mod phases;
 pub mod plan;
+pub mod plan_sql;
 mod preflight;
 pub mod report;
 pub mod runs;

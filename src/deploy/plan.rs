@@ -35,9 +35,24 @@ pub struct Planned {
 
 /// `cutover plan`: the plan for the configured target, read in a read-only session.
 pub fn plan(settings: &crate::config::Settings, to: Option<String>) -> Result<Plan, Error> {
+    Ok(plan_with_sql(settings, to, None)?.0)
+}
+
+/// `cutover plan --sql DIR`: the plan, and with `sql` its up scripts written there as files
+/// for the engine's own client (see `plan_sql`).
+pub fn plan_with_sql(
+    settings: &crate::config::Settings,
+    to: Option<String>,
+    sql: Option<&Path>,
+) -> Result<(Plan, Vec<super::plan_sql::SqlFile>), Error> {
     let mut quiet = ();
     let mut session = Session::open(settings, crate::session::Access::Read, &mut quiet)?;
-    make(&mut session, to, crate::migrations::Stage::Expand)
+    let plan = make(&mut session, to, crate::migrations::Stage::Expand)?;
+    let files = match sql {
+        Some(dir) => super::plan_sql::write(&mut session, &plan, dir)?,
+        None => Vec::new(),
+    };
+    Ok((plan, files))
 }
 
 /// The plan for the session's target as it is now, up to and including `to` when given.

@@ -5,8 +5,9 @@
 //!
 //! The connection is set up to behave like the `mariadb`/`mysql` client: sqlx's defaults
 //! that change the session (`PIPES_AS_CONCAT`, `NO_ENGINE_SUBSTITUTION`, `time_zone`, the
-//! extra `SET NAMES`) are switched off, so scripts see the server's own settings unless
-//! `init_sql` says otherwise.
+//! extra `SET NAMES`) are switched off, and the `IGNORE_SPACE` its handshake adds to
+//! `sql_mode` is taken out, so scripts see the server's own settings unless `init_sql` says
+//! otherwise.
 
 use std::str::FromStr;
 
@@ -27,7 +28,7 @@ pub(crate) fn connect(
     let fresh = rt
         .block_on(
             sqlx::raw_sql(AssertSqlSafe(format!(
-                "SHOW SESSION VARIABLES WHERE Variable_name IN ({})",
+                "{CLIENT_SQL_MODE}; SHOW SESSION VARIABLES WHERE Variable_name IN ({})",
                 RESET_VARIABLES
                     .iter()
                     .map(|v| format!("'{v}'"))
@@ -82,6 +83,14 @@ pub(crate) fn open(url: &DatabaseUrl) -> Result<(Runtime, MySqlConnection, Strin
         })?;
     Ok((rt, conn, database))
 }
+
+/// sqlx asks for the `CLIENT_IGNORE_SPACE` capability, which adds `IGNORE_SPACE` to the
+/// session's `sql_mode`: function names become reserved words (`CREATE TABLE count (…)`
+/// fails) and every trigger, view and routine created records the mode. The mysql and
+/// mariadb clients and the other tools' drivers do not ask for it, so it is taken out
+/// again unless the server's own `sql_mode` has it.
+const CLIENT_SQL_MODE: &str = "SET SESSION sql_mode = IF(FIND_IN_SET('IGNORE_SPACE', @@GLOBAL.sql_mode), \
+     @@SESSION.sql_mode, TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',IGNORE_SPACE,', ',')))";
 
 /// The session variables a migration may plausibly change and the next must not inherit.
 const RESET_VARIABLES: &[&str] = &[

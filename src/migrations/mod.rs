@@ -257,6 +257,12 @@ impl Script {
         Script::new(path, read_text(path)?, 0, no_transaction, layout)
     }
 
+    /// Whether its statements are the ones the engine's own client finds in its text
+    /// (not goose blocks, Liquibase, sqitch or an Atlas delimiter).
+    pub fn is_client_split(&self) -> bool {
+        self.splitting == Splitting::Client
+    }
+
     /// The statements of this script as its tool sends them, in order, each with its line
     /// in `sql` (add `line_offset` for the line in the file): split as the engine's client
     /// splits, except goose statement blocks (one statement each) and `${VAR}`

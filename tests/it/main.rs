@@ -34,6 +34,7 @@ mod one_transaction;
 mod policy;
 mod readme;
 mod rehearse;
+mod replay;
 mod safety;
 mod scratch;
 mod secrets;

@@ -37,12 +37,15 @@ pub fn deploy(settings: &Settings, a: &DeployArgs, out: &mut Renderer) -> Result
 
 pub fn plan(
     settings: &Settings,
-    file: &Path,
+    file: Option<&Path>,
+    sql: Option<&Path>,
     to: &Option<String>,
     out: &mut Renderer,
 ) -> Result<Exit, Error> {
-    let plan = cutover::deploy::plan::plan(settings, to.clone())?;
-    cutover::deploy::plan::write(file, &plan)?;
-    out.planned(&plan, file);
+    let (plan, files) = cutover::deploy::plan::plan_with_sql(settings, to.clone(), sql)?;
+    if let Some(file) = file {
+        cutover::deploy::plan::write(file, &plan)?;
+    }
+    out.planned(&plan, file, sql.map(|dir| (dir, files.as_slice())));
     Ok(Exit::Ok)
 }

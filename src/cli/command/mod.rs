@@ -73,7 +73,9 @@ pub fn run(cli: &Cli, out: &mut Renderer) -> Result<Exit, Error> {
         } => validate::run(&settings(o, out)?, *level, report, *fail_on, out),
         Command::Deploy(a) => deploy::deploy(&fleet_or_target(o, out)?, a, out),
         Command::Fleet(cmd) => fleet::run(&fleet_or_target(o, out)?, cmd, out),
-        Command::Plan { out: file, to } => deploy::plan(&settings(o, out)?, file, to, out),
+        Command::Plan { out: file, sql, to } => {
+            deploy::plan(&settings(o, out)?, file.as_deref(), sql.as_deref(), to, out)
+        }
         Command::Runs(cmd) => runs::run(&settings(o, out)?, cmd, out),
         Command::Transfer(a) => transfer::run(a, o, out),
         Command::Clone(a) => clone::run(a, o, out),

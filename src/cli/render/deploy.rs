@@ -101,9 +101,24 @@ fn kind_name(k: RunKind) -> &'static str {
 }
 
 impl Renderer {
-    pub fn planned(&self, p: &cutover::deploy::plan::Plan, file: &std::path::Path) {
+    pub fn planned(
+        &self,
+        p: &cutover::deploy::plan::Plan,
+        file: Option<&std::path::Path>,
+        sql: Option<(&std::path::Path, &[cutover::deploy::plan_sql::SqlFile])>,
+    ) {
         if self.json {
-            return self.json(p);
+            #[derive(serde::Serialize)]
+            struct Planned<'a> {
+                #[serde(flatten)]
+                plan: &'a cutover::deploy::plan::Plan,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                sql_files: Option<&'a [cutover::deploy::plan_sql::SqlFile]>,
+            }
+            return self.json(&Planned {
+                plan: p,
+                sql_files: sql.map(|(_, files)| files),
+            });
         }
         for m in &p.migrations {
             println!(
@@ -113,13 +128,23 @@ impl Renderer {
                 super::clip(&m.checksum, 16)
             );
         }
-        println!(
-            "wrote {}: {} migration(s) for {} (state {})",
-            file.display(),
-            p.migrations.len(),
-            p.target,
-            p.state
-        );
+        if let Some(file) = file {
+            println!(
+                "wrote {}: {} migration(s) for {} (state {})",
+                file.display(),
+                p.migrations.len(),
+                p.target,
+                p.state
+            );
+        }
+        if let Some((dir, files)) = sql {
+            println!(
+                "wrote {} SQL file(s) to {} ({} in one transaction each)",
+                files.len(),
+                dir.display(),
+                files.iter().filter(|f| f.transaction).count()
+            );
+        }
     }
 
     pub fn runs(&self, rows: &[RunRow]) {

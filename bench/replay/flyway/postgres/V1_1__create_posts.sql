@@ -1,0 +1,8 @@
+CREATE TABLE posts (
+    id integer PRIMARY KEY,
+    user_id integer NOT NULL REFERENCES users (id),
+    title varchar(200) NOT NULL,
+    body text,
+    updated_at timestamp NULL
+);
+INSERT INTO users (id, email) VALUES (1, 'a@example.com'), (2, 'b;c@example.com'); -- a ';' in a string

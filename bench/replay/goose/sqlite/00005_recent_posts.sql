@@ -1,0 +1,5 @@
+-- +goose Up
+CREATE VIEW recent_posts AS SELECT p.id, p.title, u.email FROM posts p JOIN users u ON u.id = p.user_id;
+
+-- +goose Down
+DROP VIEW recent_posts;

@@ -1,0 +1,2 @@
+DROP TRIGGER posts_touch ON posts;
+DROP FUNCTION touch();

@@ -1,0 +1,10 @@
+CREATE VIEW s1 AS SELECT 'a\' AS x; CREATE VIEW s2 AS SELECT 'it''s; here' AS y;
+CREATE TABLE [s;3] ("a;b" int, `c;d` int);
+CREATE VIEW s4 AS SELECT 1 --1 AS v
+ AS v;
+CREATE TABLE s5 (a int, b text);
+CREATE TRIGGER s5t AFTER INSERT ON s5 BEGIN
+  UPDATE s5 SET b = CASE WHEN NEW.a > 0 THEN 'pos;' ELSE 'neg' END WHERE a = NEW.a;
+  SELECT CASE WHEN NEW.a = 0 THEN RAISE(ABORT, 'zero') END;
+END;
+CREATE VIEW s6 AS SELECT 1 AS /* ; */ v;

@@ -1,0 +1,7 @@
+-- Revert blog:posts from mysql
+
+BEGIN;
+
+DROP TABLE posts;
+
+COMMIT;

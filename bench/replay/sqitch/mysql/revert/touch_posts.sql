@@ -1,0 +1,3 @@
+-- Revert blog:touch_posts from mysql
+
+DROP TRIGGER posts_touch;

@@ -1,0 +1,7 @@
+-- Revert blog:users from mysql
+
+BEGIN;
+
+DROP TABLE users;
+
+COMMIT;

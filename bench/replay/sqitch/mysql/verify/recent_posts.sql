@@ -1,0 +1,7 @@
+-- Verify blog:recent_posts on mysql
+
+BEGIN;
+
+SELECT id FROM recent_posts WHERE 0 = 1;
+
+ROLLBACK;

@@ -1,0 +1,7 @@
+-- Deploy blog:recent_posts to pg
+
+BEGIN;
+
+CREATE VIEW recent_posts AS SELECT p.id, p.title, u.email FROM posts p JOIN users u ON u.id = p.user_id;
+
+COMMIT;

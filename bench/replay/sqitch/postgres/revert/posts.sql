@@ -1,0 +1,7 @@
+-- Revert blog:posts from pg
+
+BEGIN;
+
+DROP TABLE posts;
+
+COMMIT;

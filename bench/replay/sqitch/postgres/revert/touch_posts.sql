@@ -1,0 +1,8 @@
+-- Revert blog:touch_posts from pg
+
+BEGIN;
+
+DROP TRIGGER posts_touch ON posts;
+DROP FUNCTION touch();
+
+COMMIT;

@@ -1,0 +1,7 @@
+-- Revert blog:posts from sqlite
+
+BEGIN;
+
+DROP TABLE posts;
+
+COMMIT;

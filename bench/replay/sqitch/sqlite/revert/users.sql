@@ -1,0 +1,7 @@
+-- Revert blog:users from sqlite
+
+BEGIN;
+
+DROP TABLE users;
+
+COMMIT;

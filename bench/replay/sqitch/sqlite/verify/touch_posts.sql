@@ -1,0 +1,7 @@
+-- Verify blog:touch_posts on sqlite
+
+BEGIN;
+
+SELECT 1;
+
+ROLLBACK;
