@@ -18,6 +18,7 @@
 //! blocker_age = "2s"       # a transaction open this long counts as a blocker
 //! blockers_wait = "30s"    # how long `wait` waits before refusing
 //! lint = "block"           # block | warn | off (default: block in prod, warn elsewhere)
+//! online_indexes = true    # build indexes online (CONCURRENTLY; ALGORITHM=INPLACE, LOCK=NONE)
 //! ```
 
 use std::time::Duration;
@@ -40,6 +41,7 @@ pub struct GuardSpec {
     pub blocker_age: Option<String>,
     pub blockers_wait: Option<String>,
     pub lint: Option<LintPolicy>,
+    pub online_indexes: Option<bool>,
 }
 
 /// What the preflight does about sessions that would block the migrations' DDL.
@@ -85,6 +87,8 @@ pub struct Guard {
     #[serde(serialize_with = "secs")]
     pub blockers_wait: Duration,
     pub lint: LintPolicy,
+    /// Index builds the linter flags run online (`runner::online`).
+    pub online_indexes: bool,
 }
 
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_millis(500);
@@ -106,6 +110,7 @@ impl Guard {
             } else {
                 LintPolicy::Warn
             },
+            online_indexes: true,
         }
     }
 
@@ -183,6 +188,7 @@ pub fn resolve(
     )?;
     guard.blockers = spec.blockers.unwrap_or(guard.blockers);
     guard.lint = spec.lint.unwrap_or(guard.lint);
+    guard.online_indexes = spec.online_indexes.unwrap_or(guard.online_indexes);
     Ok(guard)
 }
 

@@ -77,7 +77,8 @@ impl Run<'_, '_> {
             .ok()
             .and_then(|e| Sizes::read(e).ok());
         let run = crate::lint::Run { units };
-        let report = crate::lint::lint(&[run], &target, &config, sizes.as_mut());
+        let mut report = crate::lint::lint(&[run], &target, &config, sizes.as_mut());
+        self.built_online(&mut report);
         // A warning or error as a warning event: shown, and journaled even when the
         // preflight fails; advice (info) in the phase's detail only.
         for f in &report.findings {
@@ -129,6 +130,57 @@ impl Run<'_, '_> {
             }));
         }
         Ok(())
+    }
+
+    /// The index builds cutover will run online (`runner::online`) are advice, not
+    /// findings that stop the deploy: the linter's way is the one taken.
+    fn built_online(&self, report: &mut crate::lint::Report) {
+        let dialect = self.session.dialect();
+        if !self.settings().guard.online_indexes || dialect != crate::sql::Dialect::Postgres {
+            return;
+        }
+        // The tables the linter measured are the ones there now, before the run.
+        let existing: std::collections::HashSet<String> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.table.as_ref())
+            .map(|t| {
+                t.rsplit('.')
+                    .next()
+                    .unwrap_or(t)
+                    .trim_matches('"')
+                    .to_lowercase()
+            })
+            .collect();
+        let online: Vec<String> = self
+            .pending_scripts()
+            .into_iter()
+            .filter(|m| m.verify.is_none())
+            .filter(|m| {
+                m.up.statements(dialect)
+                    .is_ok_and(|s| crate::runner::online::rewrite(&s, dialect, &existing).is_some())
+            })
+            .map(|m| m.id.clone())
+            .collect();
+        let mut changed = false;
+        for f in &mut report.findings {
+            if f.rule == "require-concurrent-index-creation"
+                && f.migration.as_ref().is_some_and(|id| online.contains(id))
+            {
+                f.severity = Severity::Info;
+                f.message
+                    .push_str(" (cutover builds it CONCURRENTLY: guard.online_indexes)");
+                changed = true;
+            }
+        }
+        if changed {
+            let count = |s: Severity| report.findings.iter().filter(|f| f.severity == s).count();
+            (report.errors, report.warnings, report.infos) = (
+                count(Severity::Error),
+                count(Severity::Warning),
+                count(Severity::Info),
+            );
+        }
     }
 
     fn blockers(&mut self, detail: &mut Vec<String>) -> Result<(), Failed> {

@@ -31,6 +31,8 @@ pub struct Job<'a> {
     pub verify_at: usize,
     /// The history row before this job (a rollback puts it back when nothing ran).
     pub previous: Option<HistoryRow>,
+    /// Rewritten to build its indexes online, outside a transaction (`online.rs`).
+    pub online: bool,
 }
 
 impl Job<'_> {
@@ -142,7 +144,7 @@ pub fn now() -> String {
 /// Run `job`, atomically when the engine and the script allow it.
 /// Whether `job` runs journaled rather than in one transaction.
 pub fn journaled(engine: &dyn Engine, job: &Job) -> bool {
-    !engine.capabilities().transactional_ddl || job.script.directives.no_transaction
+    !engine.capabilities().transactional_ddl || job.script.directives.no_transaction || job.online
 }
 
 /// Run `job`, atomically when the engine and the script allow it. `prepared` says that the

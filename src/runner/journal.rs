@@ -38,7 +38,9 @@ impl Segment {
 fn segments(engine: &dyn Engine, job: &Job) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
     for (i, stmt) in job.statements.iter().enumerate() {
-        let alone = job.script.directives.no_transaction || engine.commits_implicitly(&stmt.sql);
+        let alone = job.script.directives.no_transaction
+            || job.online
+            || engine.commits_implicitly(&stmt.sql);
         match out.last_mut() {
             Some(Segment::Together(r)) if !alone => r.end = i + 1,
             _ if alone => out.push(Segment::Alone(i)),

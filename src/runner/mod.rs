@@ -12,6 +12,7 @@ mod execute;
 mod guard;
 mod invalid;
 mod journal;
+pub mod online;
 mod plan;
 mod report;
 
@@ -275,6 +276,7 @@ impl Session<'_> {
         let mut prepared = false;
         // A one-transaction deploy's history rows, written together before it commits.
         let mut deferred = Vec::new();
+        let existing = self.existing_tables(jobs);
         for (index, job) in jobs.iter().enumerate() {
             if self.stopping() {
                 self.write_deferred(&deferred, &jobs[..index], &done)?;
@@ -307,6 +309,8 @@ impl Session<'_> {
             });
             let ctx = self.context().clone();
             let outer = self.in_outer_transaction();
+            let rewritten = (!outer).then(|| self.online(job, &existing)).flatten();
+            let job = rewritten.as_ref().unwrap_or(job);
             let result = if outer {
                 execute::run_inside(self.engine(), job, &ctx).map(|(d, row)| {
                     deferred.extend(row);
@@ -356,6 +360,60 @@ impl Session<'_> {
         }
         self.write_deferred(&deferred, jobs, &done)?;
         Ok(done)
+    }
+
+    /// `job` with its index builds made online, when the guard says so and it has any
+    /// (`online.rs`); the rewrite is shown and journaled.
+    fn online<'j>(
+        &mut self,
+        job: &Job<'j>,
+        existing: &std::collections::HashSet<String>,
+    ) -> Option<Job<'j>> {
+        if !self.settings().guard.online_indexes || job.verify.is_some() {
+            return None;
+        }
+        let (statements, outside) = online::rewrite(&job.statements, self.dialect(), existing)?;
+        let how = if outside {
+            "CREATE INDEX CONCURRENTLY, outside a transaction"
+        } else {
+            "ALGORITHM=INPLACE, LOCK=NONE"
+        };
+        self.event(Event::Notice {
+            id: job.migration.id.clone(),
+            text: format!("index builds run online ({how}; guard.online_indexes)"),
+        });
+        Some(Job {
+            migration: job.migration,
+            direction: job.direction,
+            script: job.script,
+            verify_at: statements.len(),
+            statements,
+            verify: None,
+            previous: job.previous.clone(),
+            online: outside,
+        })
+    }
+
+    /// The tables there before `jobs` run, when one of them may build an index online (an
+    /// empty set otherwise, or when the catalog cannot be read: nothing is rewritten).
+    fn existing_tables(&mut self, jobs: &[Job]) -> std::collections::HashSet<String> {
+        let dialect = self.dialect();
+        let wanted = self.settings().guard.online_indexes
+            && !self.in_outer_transaction()
+            && jobs
+                .iter()
+                .any(|j| online::candidate(&j.statements, dialect));
+        let Some(sql) = online::existing_tables_sql(dialect).filter(|_| wanted) else {
+            return Default::default();
+        };
+        self.engine()
+            .query(sql)
+            .map(|rows| {
+                rows.into_iter()
+                    .filter_map(|r| r.into_iter().next().flatten())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Write the history rows a one-transaction deploy held back; a failure is the last

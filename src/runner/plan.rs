@@ -513,5 +513,6 @@ fn job<'a>(
         verify,
         verify_at,
         previous,
+        online: false,
     })
 }

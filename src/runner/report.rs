@@ -197,7 +197,7 @@ pub(super) fn script(job: &Job, duration: Option<Duration>, with_sql: bool) -> S
         id: job.migration.id.clone(),
         name: job.migration.name.clone(),
         file: job.script.path.display().to_string(),
-        no_transaction: job.script.directives.no_transaction,
+        no_transaction: job.script.directives.no_transaction || job.online,
         statements: job.statements.len(),
         duration_ms: duration.map(|d| d.as_millis() as u64),
         sql: if with_sql {

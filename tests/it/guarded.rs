@@ -270,11 +270,11 @@ fn preflight_waits_for_blockers_to_end(kind: Kind) {
     assert_eq!(columns(&db), 3);
 }
 
-/// A change lint flags on each engine (an index built with writes blocked; a type change
-/// that copies the table).
+/// A change lint flags on each engine: a type change that rewrites or copies the table
+/// (an index build would be built online instead: `index_builds_run_online`).
 fn flagged(kind: Kind) -> &'static str {
     match kind {
-        Kind::Postgres => "CREATE INDEX ia ON t (a);\n",
+        Kind::Postgres => "ALTER TABLE t ALTER COLUMN a TYPE bigint;\n",
         _ => "ALTER TABLE t MODIFY a BIGINT;\n",
     }
 }
@@ -295,11 +295,8 @@ fn prod_blocks_on_lint_findings_and_dev_reports_them(kind: Kind) {
         !db.history().iter().any(|(v, _)| v == "2"),
         "nothing applied"
     );
-    let rule = match kind {
-        Kind::Postgres => "require-concurrent-index-creation",
-        // The live schema says `a` was an int: a change of type.
-        _ => "changing-column-type",
-    };
+    // On MariaDB the live schema says `a` was an int: a change of type.
+    let rule = "changing-column-type";
     assert!(journal(&db).contains(rule), "the finding is journaled");
     // The guard's own lock timeout answers squawk's require-lock-timeout.
     assert!(!journal(&db).contains("require-lock-timeout"));
@@ -384,7 +381,97 @@ fn a_concurrent_index_build_retried_leaves_no_invalid_index() {
     );
 }
 
+/// A plain `CREATE INDEX` on a table in use, in prod (where lint blocks): cutover builds it
+/// online as the linter asks, and says so; with `online_indexes = false` the finding stops
+/// the deploy as before.
+fn index_builds_run_online(kind: Kind) {
+    // Every table counts as large: the finding is an error, which prod blocks on.
+    let large = "[lint]\nlarge_table = \"1B\"\n";
+    let db = TestDb::new(kind);
+    project(
+        &db,
+        "prod",
+        "blocker_age = \"1h\"\n",
+        "CREATE INDEX t_a ON t (a);\n",
+        large,
+    );
+    let out = cutover_cmd(db.path())
+        .args(["--env", "test", "deploy", "--yes", "--report-dir", "report"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let how = match kind {
+        Kind::Postgres => "CREATE INDEX CONCURRENTLY, outside a transaction",
+        _ => "ALGORITHM=INPLACE, LOCK=NONE",
+    };
+    assert!(journal(&db).contains(how), "{}", journal(&db));
+    let valid = match kind {
+        Kind::Postgres => {
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 't_a' AND i.indisvalid"
+        }
+        _ => {
+            "SELECT count(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name = 't_a'"
+        }
+    };
+    assert_eq!(db.count(valid), 1);
+    assert!(db.history().iter().any(|(v, s)| v == "2" && s == "applied"));
+
+    // Switched off: the statement as written, and on PostgreSQL the prod lint stops it.
+    let off = TestDb::new(kind);
+    project(
+        &off,
+        "prod",
+        "blocker_age = \"1h\"\nonline_indexes = false\n",
+        "CREATE INDEX t_a ON t (a);\n",
+        large,
+    );
+    let out = cutover_cmd(off.path())
+        .args(["--env", "test", "deploy", "--yes", "--report-dir", "report"])
+        .output()
+        .unwrap();
+    if kind == Kind::Postgres {
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("require-concurrent-index-creation"),
+            "{}",
+            stderr(&out)
+        );
+    } else {
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!journal(&off).contains("guard.online_indexes"));
+    }
+}
+
+/// A unique index that cutover builds CONCURRENTLY and that fails (duplicates) leaves no
+/// INVALID index behind, and no history row.
+#[test]
+fn a_failed_online_build_leaves_no_invalid_index() {
+    let db = TestDb::new(Kind::Postgres);
+    project(
+        &db,
+        "test",
+        "blocker_age = \"1h\"\n",
+        "CREATE UNIQUE INDEX t_a ON t (a);\n",
+        "",
+    );
+    db.connect().execute("INSERT INTO t VALUES (2, 1)").unwrap();
+    let out = deploy(&db);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("cutover dropped it"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM pg_class WHERE relname = 't_a'"),
+        0,
+        "no INVALID index left behind"
+    );
+    assert!(!db.history().iter().any(|(v, _)| v == "2"));
+}
+
 per_server!(
+    index_builds_run_online,
     retries_a_lock_timeout_until_the_blocker_ends,
     gives_up_after_the_configured_tries_and_changes_nothing,
     preflight_refuses_or_terminates_blockers,
