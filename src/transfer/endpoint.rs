@@ -8,6 +8,7 @@
 use crate::engine::DbError;
 use crate::sql::Dialect;
 
+use super::tally::Tally;
 use super::value::{Class, Rows, Value};
 
 /// Where a batch goes: a table's quoted name, its quoted columns, and their classes on the
@@ -63,6 +64,24 @@ pub trait Endpoint: Send {
         out: &mut dyn FnMut(Rows) -> bool,
     ) -> Result<(), DbError>;
 
+    /// Count the rows of `sql` into `tally`: each value read in its class of `classes` (the
+    /// target's) and counted in `counted_as` (the source's), as `from_text` and
+    /// `Tally::add` would. The servers count the text they receive without building rows.
+    fn tally(
+        &mut self,
+        sql: &str,
+        classes: &[Class],
+        counted_as: &[Class],
+        tally: &mut Tally,
+    ) -> Result<(), DbError> {
+        self.read(sql, classes, super::DEFAULT_BATCH, &mut |rows| {
+            for row in &rows {
+                tally.add(row, counted_as);
+            }
+            true
+        })
+    }
+
     /// Write `rows` into `into`, run `extra` (a mapping's updates of rows that exist), and
     /// update the checkpoint row, in one transaction: a batch is either loaded and
     /// recorded, or neither.
@@ -94,6 +113,12 @@ pub trait Endpoint: Send {
     /// Whether foreign keys and indexes can be added to a loaded table (`ALTER TABLE`); on
     /// SQLite they are part of `CREATE TABLE`.
     fn keys_after_load(&self) -> bool {
+        true
+    }
+
+    /// Whether a second connection may read a loaded table while this one loads the next
+    /// and adds keys (the servers); SQLite's writer would wait on such a reader's lock.
+    fn concurrent_reads(&self) -> bool {
         true
     }
 

@@ -1,6 +1,10 @@
 //! MariaDB/MySQL as either side of a transfer: rows streamed from a text-protocol query,
 //! and batches written as multi-row `INSERT`s of literals (bounded in size, well under
 //! `max_allowed_packet`), each batch with its checkpoint in one transaction.
+//!
+//! Not `LOAD DATA LOCAL INFILE`, though it is MariaDB's fastest bulk load: sqlx's MySQL
+//! driver does not answer the server's request for the local file (transact-rs/sqlx#1766
+//! is open; the pull requests adding it are not merged), so the statement fails with it.
 
 use std::future::poll_fn;
 
@@ -9,6 +13,7 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::runtime::Runtime;
 
 use super::endpoint::{Destination, Endpoint, Mark, Wanted, int_width, type_args, type_length};
+use super::tally::Tally;
 use super::value::{Class, Rows, Value, from_text, hex, real_text};
 use crate::engine::DbError;
 use crate::engine::mysql::my_err;
@@ -168,6 +173,37 @@ impl Endpoint for My {
             }
             if !rows.is_empty() {
                 out(rows);
+            }
+            Ok(())
+        })
+    }
+
+    fn tally(
+        &mut self,
+        sql: &str,
+        classes: &[Class],
+        counted_as: &[Class],
+        tally: &mut Tally,
+    ) -> Result<(), DbError> {
+        let My { rt, conn } = self;
+        rt.block_on(async {
+            let mut stream = sqlx::raw_sql(AssertSqlSafe(sql.to_string())).fetch(&mut *conn);
+            while let Some(row) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+                let row = row.map_err(my_err)?;
+                for (i, (read_as, counted)) in classes.iter().zip(counted_as).enumerate() {
+                    let raw: Option<&[u8]> = row.try_get_unchecked(i).map_err(my_err)?;
+                    match raw {
+                        // Bytes are not text: counted from the value, as `read` builds it.
+                        Some(b) if *read_as == Class::Bytes => {
+                            tally.add_value_at(i, &Value::Bytes(b.to_vec()), counted);
+                        }
+                        _ => {
+                            let text = raw.map(String::from_utf8_lossy);
+                            tally.add_text(i, text.as_deref(), read_as, counted);
+                        }
+                    }
+                }
+                tally.rows += 1;
             }
             Ok(())
         })
