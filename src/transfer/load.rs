@@ -208,6 +208,9 @@ impl Load<'_> {
         if self.record.finished {
             return Ok(());
         }
+        self.to
+            .keys_unchecked(true)
+            .map_err(self.target_err("cannot add keys in"))?;
         for p in plans
             .iter()
             .filter(|p| self.record.created.contains(&p.name))
@@ -228,6 +231,9 @@ impl Load<'_> {
                 }
             }
         }
+        self.to
+            .keys_unchecked(false)
+            .map_err(self.target_err("cannot add keys in"))?;
         let broken = self
             .to
             .broken_keys()

@@ -436,8 +436,11 @@ fn created(
             cols(&fk.referenced_columns)
         ));
     }
+    // Foreign keys after the indexes: MariaDB would otherwise build an index of its own
+    // for a foreign key's columns, and then the plan's index on the same columns again.
+    let mut foreign = Vec::new();
     if sides.to.keys_after_load() {
-        after.extend(
+        foreign.extend(
             keys.iter()
                 .map(|k| format!("ALTER TABLE {table_sql} ADD {k}")),
         );
@@ -476,6 +479,7 @@ fn created(
             cols(&ix.columns)
         ));
     }
+    after.extend(foreign);
     let ddl = format!(
         "CREATE TABLE IF NOT EXISTS {table_sql} (\n  {}\n)",
         lines.join(",\n  ")
