@@ -116,6 +116,13 @@ pub trait Endpoint: Send {
         true
     }
 
+    /// Whether a created table's primary key is added after the load too: PostgreSQL sorts
+    /// the loaded keys into its index faster than it inserts them one by one. MariaDB's rows
+    /// live in their primary key's order, so adding one later rebuilds the table.
+    fn primary_key_after_load(&self) -> bool {
+        false
+    }
+
     /// Whether a second connection may read a loaded table while this one loads the next
     /// and adds keys (the servers); SQLite's writer would wait on such a reader's lock.
     fn concurrent_reads(&self) -> bool {

@@ -203,6 +203,24 @@ impl Load<'_> {
         Ok(loaded)
     }
 
+    /// One key or index of a loaded table.
+    fn add_key(&mut self, p: &TablePlan, sql: &str) -> Result<(), Error> {
+        let result = self.to.execute(sql);
+        // A resumed run may have added this key before it was stopped.
+        let again =
+            self.req.resume.is_some() && result.as_ref().is_err_and(|e| already_there(&e.message));
+        match (again, result) {
+            (false, Err(e)) => Err(Error::Database {
+                context: format!(
+                    "the rows of {} are loaded, but `{sql}` failed on {}",
+                    p.name, self.req.to
+                ),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Keys and indexes of created tables, then the run marked finished.
     pub(super) fn finish(&mut self, plans: &[TablePlan]) -> Result<(), Error> {
         if self.record.finished {
@@ -211,24 +229,19 @@ impl Load<'_> {
         self.to
             .keys_unchecked(true)
             .map_err(self.target_err("cannot add keys in"))?;
-        for p in plans
+        let created: Vec<&TablePlan> = plans
             .iter()
             .filter(|p| self.record.created.contains(&p.name))
-        {
+            .collect();
+        // Every primary key first: a foreign key needs its parent's, whatever the order.
+        for p in &created {
+            if let Some(sql) = &p.primary_after {
+                self.add_key(p, sql)?;
+            }
+        }
+        for p in &created {
             for sql in &p.after {
-                let result = self.to.execute(sql);
-                // A resumed run may have added this key before it was stopped.
-                let again = self.req.resume.is_some()
-                    && result.as_ref().is_err_and(|e| already_there(&e.message));
-                if let (false, Err(e)) = (again, result) {
-                    return Err(Error::Database {
-                        context: format!(
-                            "the rows of {} are loaded, but `{sql}` failed on {}",
-                            p.name, self.req.to
-                        ),
-                        source: e,
-                    });
-                }
+                self.add_key(p, sql)?;
             }
         }
         self.to
@@ -338,6 +351,8 @@ fn already_there(message: &str) -> bool {
         "already exists",
         "42710",
         "42P07",
+        // PostgreSQL: a primary key added before the run was stopped (42P16).
+        "multiple primary keys",
         "ERROR 1061",
         "ERROR 1826",
         "Duplicate key name",

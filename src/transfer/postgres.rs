@@ -238,6 +238,10 @@ impl Endpoint for Pg {
         })
     }
 
+    fn primary_key_after_load(&self) -> bool {
+        true
+    }
+
     fn partitions(&mut self) -> Result<Vec<String>, DbError> {
         self.rt
             .block_on(
