@@ -14,8 +14,8 @@
 #   pg-sqlite   cutover transfer vs the native client floor: sqlite3 .import --csv into the
 #               same tables.
 #   memory      peak RSS (/usr/bin/time -v) of cutover transfer MariaDB -> PostgreSQL at 1M
-#               and 4M rows, from MariaDB databases bench_mem1 and bench_mem4 built here from
-#               bench_src (ids offset per copy; bench_src itself is left as it is).
+#               and 4M rows, from MariaDB databases bench_mem1 (half of bench_src) and
+#               bench_mem4 (two copies, ids offset) built here; bench_src is left as it is.
 # Needs ../shared/bench/setup.sh (servers, bench user, pgloader, hyperfine) and a release
 # build. Env: RUNS (3), CUTOVER (target/release/cutover), BENCH_WORK.
 set -euo pipefail
@@ -47,7 +47,7 @@ rounds() {
     done
   done
   awk -F'\t' -v OFS='\t' '
-    $3 == "-" { failed[$2] = $7; next }
+    $3 == "-" { failed[$2] = $7; nf[$2]++; next }
     { k = $2; if (!(k in n)) order[++m] = k; t[k, ++n[k]] = $3 + 0; g[k] = $1; note[k] = $7 }
     END {
       for (j = 1; j <= m; j++) {
@@ -55,7 +55,7 @@ rounds() {
         for (a = 1; a <= c; a++) for (b = a + 1; b <= c; b++)
           if (t[k, b] < t[k, a]) { x = t[k, a]; t[k, a] = t[k, b]; t[k, b] = x }
         med = (c % 2) ? t[k, (c + 1) / 2] : (t[k, c / 2] + t[k, c / 2 + 1]) / 2
-        print g[k], k, med, t[k, 1], t[k, c], c, (k in failed) ? failed[k] : note[k]
+        print g[k], k, med, t[k, 1], t[k, c], c, note[k] ((k in nf) ? "; " nf[k] " more run(s) FAILED" : "")
       }
       for (k in failed) if (!(k in n)) print "'"$group"'", k, "-", "-", "-", 0, failed[k]
     }' "$RESULTS_TSV" >"$RESULTS_TSV.folded"
@@ -154,7 +154,7 @@ CREATE INDEX order_items_order_id_idx ON order_items (order_id);"
       nc=$(my_c -N -D bench_src -e "select count(*) from customers")
       no=$(my_c -N -D bench_src -e "select count(*) from orders")
       ni=$(my_c -N -D bench_src -e "select count(*) from order_items")
-      for spec in "1 half" "4 4"; do
+      for spec in "1 half" "4 2"; do
         set -- $spec; db=bench_mem$1
         if [[ $(my_c -N -e "select count(*) from information_schema.tables where table_schema='$db'") != 3 ]]; then
           if [[ $2 == half ]]; then copies=1; keep="WHERE id <= @n / 2"; else copies=$2; keep=""; fi
