@@ -8,6 +8,7 @@
 use crate::engine::DbError;
 use crate::sql::Dialect;
 
+use super::tally::Tally;
 use super::value::{Class, Rows, Value};
 
 /// Where a batch goes: a table's quoted name, its quoted columns, and their classes on the
@@ -62,6 +63,24 @@ pub trait Endpoint: Send {
         batch: usize,
         out: &mut dyn FnMut(Rows) -> bool,
     ) -> Result<(), DbError>;
+
+    /// Count the rows of `sql` into `tally`: each value read in its class of `classes` (the
+    /// target's) and counted in `counted_as` (the source's), as `from_text` and
+    /// `Tally::add` would. The servers count the text they receive without building rows.
+    fn tally(
+        &mut self,
+        sql: &str,
+        classes: &[Class],
+        counted_as: &[Class],
+        tally: &mut Tally,
+    ) -> Result<(), DbError> {
+        self.read(sql, classes, super::DEFAULT_BATCH, &mut |rows| {
+            for row in &rows {
+                tally.add(row, counted_as);
+            }
+            true
+        })
+    }
 
     /// Write `rows` into `into`, run `extra` (a mapping's updates of rows that exist), and
     /// update the checkpoint row, in one transaction: a batch is either loaded and
@@ -121,14 +140,35 @@ pub trait Endpoint: Send {
         true
     }
 
+    /// Whether a created table's primary key is added after the load too: PostgreSQL sorts
+    /// the loaded keys into its index faster than it inserts them one by one. MariaDB's rows
+    /// live in their primary key's order, so adding one later rebuilds the table.
+    fn primary_key_after_load(&self) -> bool {
+        false
+    }
+
+    /// Whether a second connection may read a loaded table while this one loads the next
+    /// and adds keys (the servers); SQLite's writer would wait on such a reader's lock.
+    fn concurrent_reads(&self) -> bool {
+        true
+    }
+
     /// Tables that are partitions of another table (PostgreSQL): their rows are read
     /// through their parent, so they are not transferred on their own.
     fn partitions(&mut self) -> Result<Vec<String>, DbError> {
         Ok(Vec::new())
     }
 
+    /// Add the foreign keys that follow without the engine checking the rows already there
+    /// (`on`), or with it again. MariaDB/MySQL checks them by rebuilding the table (a minute
+    /// for a million rows here), so it adds them unchecked and `broken_keys` checks them
+    /// with one query each; the others check as they add.
+    fn keys_unchecked(&mut self, _on: bool) -> Result<(), DbError> {
+        Ok(())
+    }
+
     /// Rows that break a foreign key, once everything is loaded (SQLite loads with its keys
-    /// off); the others check keys as rows arrive or as keys are added.
+    /// off, MariaDB/MySQL adds them unchecked); PostgreSQL checks keys as it adds them.
     fn broken_keys(&mut self) -> Result<Vec<String>, DbError> {
         Ok(Vec::new())
     }

@@ -10,7 +10,7 @@ use super::checkpoint::{self, RunRecord, Saved};
 use super::endpoint::{Endpoint, Mark};
 use super::plan::TablePlan;
 use super::tally::Tally;
-use super::{DEFAULT_BATCH, Request, TableReport, count, db, transform, value};
+use super::{Request, TableReport, count, db, transform, value};
 use crate::engine::DbError;
 use crate::error::Error;
 use crate::events::{Event, Observer};
@@ -134,7 +134,9 @@ impl Load<'_> {
 
     /// Read on a thread of its own, write here; skip the `skip` rows already loaded.
     fn stream(&mut self, p: &TablePlan, skip: u64, tally: &mut Tally) -> Result<u64, Error> {
-        let (tx, rx) = sync_channel::<value::Rows>(2);
+        // A like-for-like batch is counted for the reconciliation on the reader thread,
+        // while the writer waits on the target; a mapping's only once it is mapped.
+        let (tx, rx) = sync_channel::<(value::Rows, Option<Tally>)>(2);
         let Load {
             req,
             now,
@@ -167,11 +169,18 @@ impl Load<'_> {
                             return true;
                         }
                     }
-                    tx.send(rows).is_ok()
+                    let part = p.mapped.is_none().then(|| {
+                        let mut part = Tally::new(p.columns.len());
+                        for row in &rows {
+                            part.add(row, &p.tally_classes);
+                        }
+                        part
+                    });
+                    tx.send((rows, part)).is_ok()
                 })
             });
-            for rows in rx.iter() {
-                match w.batch(p, rows, tally) {
+            for (rows, part) in rx.iter() {
+                match w.batch(p, rows, part, tally) {
                     Ok(n) => loaded += n,
                     Err(e) => {
                         failure = Some(e);
@@ -194,31 +203,50 @@ impl Load<'_> {
         Ok(loaded)
     }
 
+    /// One key or index of a loaded table.
+    fn add_key(&mut self, p: &TablePlan, sql: &str) -> Result<(), Error> {
+        let result = self.to.execute(sql);
+        // A resumed run may have added this key before it was stopped.
+        let again =
+            self.req.resume.is_some() && result.as_ref().is_err_and(|e| already_there(&e.message));
+        match (again, result) {
+            (false, Err(e)) => Err(Error::Database {
+                context: format!(
+                    "the rows of {} are loaded, but `{sql}` failed on {}",
+                    p.name, self.req.to
+                ),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Keys and indexes of created tables, then the run marked finished.
     pub(super) fn finish(&mut self, plans: &[TablePlan]) -> Result<(), Error> {
         if self.record.finished {
             return Ok(());
         }
-        for p in plans
+        self.to
+            .keys_unchecked(true)
+            .map_err(self.target_err("cannot add keys in"))?;
+        let created: Vec<&TablePlan> = plans
             .iter()
             .filter(|p| self.record.created.contains(&p.name))
-        {
-            for sql in &p.after {
-                let result = self.to.execute(sql);
-                // A resumed run may have added this key before it was stopped.
-                let again = self.req.resume.is_some()
-                    && result.as_ref().is_err_and(|e| already_there(&e.message));
-                if let (false, Err(e)) = (again, result) {
-                    return Err(Error::Database {
-                        context: format!(
-                            "the rows of {} are loaded, but `{sql}` failed on {}",
-                            p.name, self.req.to
-                        ),
-                        source: e,
-                    });
-                }
+            .collect();
+        // Every primary key first: a foreign key needs its parent's, whatever the order.
+        for p in &created {
+            if let Some(sql) = &p.primary_after {
+                self.add_key(p, sql)?;
             }
         }
+        for p in &created {
+            for sql in &p.after {
+                self.add_key(p, sql)?;
+            }
+        }
+        self.to
+            .keys_unchecked(false)
+            .map_err(self.target_err("cannot add keys in"))?;
         let broken = self
             .to
             .broken_keys()
@@ -254,7 +282,13 @@ impl Writer<'_> {
     /// One batch: mapped (when the table has a mapping), written with its checkpoint, and
     /// only then counted (a batch that failed is not in the checkpoint). Returns the rows
     /// written.
-    fn batch(&mut self, p: &TablePlan, rows: value::Rows, tally: &mut Tally) -> Result<u64, Error> {
+    fn batch(
+        &mut self,
+        p: &TablePlan,
+        rows: value::Rows,
+        counted: Option<Tally>,
+        tally: &mut Tally,
+    ) -> Result<u64, Error> {
         let read = rows.len() as u64;
         let applied = match &p.mapped {
             Some(m) => transform::apply(p, m, rows, self.to, self.now, tally.rejected)?,
@@ -265,8 +299,13 @@ impl Writer<'_> {
         };
         let mut next = tally.clone();
         next.read += read;
-        for row in &applied.rows {
-            next.add(row, &p.tally_classes);
+        match counted {
+            Some(part) => next.merge(&part),
+            None => {
+                for row in &applied.rows {
+                    next.add(row, &p.tally_classes);
+                }
+            }
         }
         next.updated += applied.updates.len() as u64;
         next.existing += applied.existing.len() as u64;
@@ -312,6 +351,8 @@ fn already_there(message: &str) -> bool {
         "already exists",
         "42710",
         "42P07",
+        // PostgreSQL: a primary key added before the run was stopped (42P16).
+        "multiple primary keys",
         "ERROR 1061",
         "ERROR 1826",
         "Duplicate key name",
@@ -325,25 +366,75 @@ fn already_there(message: &str) -> bool {
 /// The target table's tally, read back in the plan's classes.
 fn target_tally(to: &mut dyn Endpoint, p: &TablePlan, url: &DatabaseUrl) -> Result<Tally, Error> {
     let mut target = Tally::new(p.columns.len());
-    to.read(&p.readback, &p.into.classes, DEFAULT_BATCH, &mut |rows| {
-        for row in &rows {
-            target.add(row, &p.tally_classes);
-        }
-        true
-    })
-    .map_err(db(&format!("cannot read {} back from", p.name), url))?;
+    to.tally(&p.readback, &p.into.classes, &p.tally_classes, &mut target)
+        .map_err(db(&format!("cannot read {} back from", p.name), url))?;
     Ok(target)
 }
 
-/// Read the loaded table back and compare it with the source's tally.
-pub(super) fn reconcile(
-    to: &mut dyn Endpoint,
-    p: &TablePlan,
-    t: &mut TableReport,
-    source: &Tally,
-    url: &DatabaseUrl,
-) -> Result<(), Error> {
-    let target = target_tally(to, p, url)?;
+/// The run's load and reconciliation: each table loaded, then (on a second connection to
+/// the target, where the engine allows it: `checker`) read back on a thread of its own
+/// while the next table loads and the keys are added, so that the read-back costs little
+/// more than the slowest table's. Returns the time of the load, of the keys, and of what
+/// was left of the reconciliation after them, in milliseconds.
+pub(super) fn run(
+    load: &mut Load,
+    plans: &[TablePlan],
+    checker: Option<Box<dyn Endpoint>>,
+    tables: &mut Vec<TableReport>,
+) -> Result<[u64; 3], Error> {
+    let url = &load.req.to;
+    let mut lap = lap();
+    let (loaded, keys, mut targets) = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<usize>();
+        let reader = checker.map(|mut ep| {
+            s.spawn(move || -> Result<Vec<(usize, Tally)>, Error> {
+                rx.iter()
+                    .map(|i| Ok((i, target_tally(ep.as_mut(), &plans[i], url)?)))
+                    .collect()
+            })
+        });
+        for p in plans {
+            tables.push(load.table(p)?);
+            // Without a reader the tables are read back after the keys, on this connection.
+            let _ = tx.send(tables.len() - 1);
+        }
+        let loaded = lap();
+        load.finish(plans)?;
+        let keys = lap();
+        drop(tx);
+        let mut targets: Vec<Option<Tally>> = vec![None; plans.len()];
+        if let Some(reader) = reader {
+            for (i, t) in reader
+                .join()
+                .expect("the reconciling thread does not panic")?
+            {
+                targets[i] = Some(t);
+            }
+        }
+        Ok::<_, Error>((loaded, keys, targets))
+    })?;
+    for (i, (p, t)) in plans.iter().zip(tables.iter_mut()).enumerate() {
+        let target = match targets[i].take() {
+            Some(target) => target,
+            None => target_tally(load.to, p, url)?,
+        };
+        reconcile(p, t, &load.saved_tally(p), &target);
+    }
+    Ok([loaded, keys, lap()])
+}
+
+/// Milliseconds since the last call (the first: since this was made).
+fn lap() -> impl FnMut() -> u64 {
+    let mut since = Instant::now();
+    move || {
+        let ms = since.elapsed().as_millis() as u64;
+        since = Instant::now();
+        ms
+    }
+}
+
+/// Compare the target's tally of a loaded table with the source's.
+fn reconcile(p: &TablePlan, t: &mut TableReport, source: &Tally, target: &Tally) {
     t.source_rows = source.rows;
     t.target_rows = target.rows;
     // Updated rows changed values the tally counted before the load: counts only.
@@ -353,7 +444,7 @@ pub(super) fn reconcile(
         p.compared.clone()
     };
     t.mismatches = source
-        .differences(&target, &p.tally_classes, &compared)
+        .differences(target, &p.tally_classes, &compared)
         .into_iter()
         .map(|(i, why)| format!("{}: {why}", p.columns[i]))
         .collect();
@@ -367,7 +458,6 @@ pub(super) fn reconcile(
         );
     }
     t.reconciled = t.mismatches.is_empty();
-    Ok(())
 }
 
 #[cfg(test)]

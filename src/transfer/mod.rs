@@ -33,9 +33,9 @@ use crate::events::Observer;
 use crate::target::DatabaseUrl;
 use checkpoint::RunRecord;
 use endpoint::Endpoint;
-use load::{Load, reconcile};
+use load::Load;
 use plan::{Sides, TablePlan};
-pub use report::{TableReport, TransferReport, checks_report, rate};
+pub use report::{Phases, TableReport, TransferReport, checks_report, rate};
 
 /// Rows per batch (and per checkpoint) unless asked otherwise.
 pub const DEFAULT_BATCH: usize = 10_000;
@@ -157,6 +157,7 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
         checks: Vec::new(),
         stopped: None,
         duration_ms: 0,
+        phases: Phases::default(),
     };
     if req.mapping.is_some() && req.resume.is_none() {
         let now = run_now();
@@ -201,6 +202,11 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
     if req.resume.is_none() && req.mapping.is_none() {
         refuse_non_empty(to.as_mut(), &plans, &req.to)?;
     }
+    // A second connection reads loaded tables back while the next loads (servers only).
+    let checker = match to.concurrent_reads() {
+        true => Some(endpoint(&req.to, false)?),
+        false => None,
+    };
     // Ctrl-C stops between two batches: the last checkpoint stands, the run resumes.
     let _guard = crate::interrupt::Guard::new();
     let mut load = Load {
@@ -215,15 +221,13 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
         to: to.as_mut(),
         observer,
     };
+    report.phases.plan_ms = started.elapsed().as_millis() as u64;
     load.prepare(&plans)?;
-    for p in &plans {
-        report.tables.push(load.table(p)?);
-    }
-    load.finish(&plans)?;
-    for (p, t) in plans.iter().zip(&mut report.tables) {
-        let source_tally = load.saved_tally(p);
-        reconcile(load.to, p, t, &source_tally, &req.to)?;
-    }
+    let [load_ms, keys_ms, reconcile_ms] =
+        load::run(&mut load, &plans, checker, &mut report.tables)?;
+    report.phases.load_ms = load_ms;
+    report.phases.keys_ms = keys_ms;
+    report.phases.reconcile_ms = reconcile_ms;
     report.reconciled = report.tables.iter().all(|t| t.reconciled);
     report.duration_ms = started.elapsed().as_millis() as u64;
     Ok(report)

@@ -44,6 +44,10 @@ pub struct TablePlan {
     /// `CREATE TABLE`, when the target lacks the table and `--create-tables` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub create: Option<String>,
+    /// The primary key added after the load, before any table's other keys (created
+    /// tables on PostgreSQL: a foreign key needs its parent's key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_after: Option<String>,
     /// Keys and indexes added after the load (created tables only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
@@ -226,7 +230,10 @@ fn table_plan(
         Some(existing) if create != Create::Always => (
             matched(t, existing, &source_classes, sides)?,
             None,
-            Vec::new(),
+            Keys {
+                primary_after: None,
+                after: Vec::new(),
+            },
         ),
         _ if create != Create::Never => {
             let (classes, ddl, after) =
@@ -277,7 +284,8 @@ fn table_plan(
         },
         columns,
         create: create_sql,
-        after,
+        primary_after: after.primary_after,
+        after: after.after,
     })
 }
 
@@ -334,7 +342,7 @@ fn created(
     sides: &Sides,
     transferred: &BTreeSet<String>,
     notes: &mut Vec<String>,
-) -> Result<(Vec<Class>, String, Vec<String>), Vec<String>> {
+) -> Result<(Vec<Class>, String, Keys), Vec<String>> {
     let (from, to) = (sides.from.dialect(), sides.to.dialect());
     let keyed: BTreeSet<&str> = t
         .primary_key
@@ -391,10 +399,16 @@ fn created(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if let Some(pk) = &t.primary_key {
-        lines.push(format!("PRIMARY KEY ({})", cols(&pk.columns)));
-    }
     let table_sql = target_name.sql(to);
+    let mut primary_after = None;
+    if let Some(pk) = &t.primary_key {
+        let key = format!("PRIMARY KEY ({})", cols(&pk.columns));
+        if sides.to.primary_key_after_load() {
+            primary_after = Some(format!("ALTER TABLE {table_sql} ADD {key}"));
+        } else {
+            lines.push(key);
+        }
+    }
     let mut after = Vec::new();
     let mut keys = Vec::new();
     // Named, so that a resumed run adding them again is told they exist.
@@ -436,8 +450,11 @@ fn created(
             cols(&fk.referenced_columns)
         ));
     }
+    // Foreign keys after the indexes: MariaDB would otherwise build an index of its own
+    // for a foreign key's columns, and then the plan's index on the same columns again.
+    let mut foreign = Vec::new();
     if sides.to.keys_after_load() {
-        after.extend(
+        foreign.extend(
             keys.iter()
                 .map(|k| format!("ALTER TABLE {table_sql} ADD {k}")),
         );
@@ -476,9 +493,23 @@ fn created(
             cols(&ix.columns)
         ));
     }
+    after.extend(foreign);
     let ddl = format!(
         "CREATE TABLE IF NOT EXISTS {table_sql} (\n  {}\n)",
         lines.join(",\n  ")
     );
-    Ok((classes, ddl, after))
+    Ok((
+        classes,
+        ddl,
+        Keys {
+            primary_after,
+            after,
+        },
+    ))
+}
+
+/// What a created table gets after its load.
+struct Keys {
+    primary_after: Option<String>,
+    after: Vec<String>,
 }

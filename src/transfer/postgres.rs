@@ -9,6 +9,7 @@ use sqlx::{AssertSqlSafe, Row};
 use tokio::runtime::Runtime;
 
 use super::endpoint::{Destination, Endpoint, Mark, Wanted, int_width, type_args, type_length};
+use super::tally::Tally;
 use super::value::{Class, Rows, Value, from_text, hex, real_text};
 use crate::engine::DbError;
 use crate::engine::postgres::pg_err;
@@ -68,7 +69,13 @@ impl Pg {
         extra: &[String],
         mark: Option<&Mark<'_>>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql("BEGIN").execute(&mut *conn).await?;
+        // The batch and its checkpoint commit together, so a commit need not wait for its
+        // WAL flush: a server crash loses the last few batches with their checkpoints, and
+        // `--resume` loads them again. The table's final checkpoint (`finish_table`) commits
+        // synchronously, which flushes every batch before it. ~3.5 ms less per batch here.
+        sqlx::raw_sql("BEGIN; SET LOCAL synchronous_commit = off")
+            .execute(&mut *conn)
+            .await?;
         if !buf.is_empty() {
             let mut sink = conn.copy_in_raw(copy).await?;
             sink.send(buf).await?;
@@ -197,6 +204,28 @@ impl Endpoint for Pg {
         Some(loaded)
     }
 
+    fn tally(
+        &mut self,
+        sql: &str,
+        classes: &[Class],
+        counted_as: &[Class],
+        tally: &mut Tally,
+    ) -> Result<(), DbError> {
+        let Pg { rt, conn } = self;
+        rt.block_on(async {
+            let mut stream = sqlx::raw_sql(AssertSqlSafe(sql.to_string())).fetch(&mut *conn);
+            while let Some(row) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+                let row = row.map_err(pg_err)?;
+                for (i, (read_as, counted)) in classes.iter().zip(counted_as).enumerate() {
+                    let text: Option<&str> = row.try_get_unchecked(i).map_err(pg_err)?;
+                    tally.add_text(i, text, read_as, counted);
+                }
+                tally.rows += 1;
+            }
+            Ok(())
+        })
+    }
+
     fn write(
         &mut self,
         into: &Destination,
@@ -267,6 +296,10 @@ impl Endpoint for Pg {
                 return Err(format!("has type {t}, which has no equal on PostgreSQL"));
             }
         })
+    }
+
+    fn primary_key_after_load(&self) -> bool {
+        true
     }
 
     fn partitions(&mut self) -> Result<Vec<String>, DbError> {

@@ -29,6 +29,19 @@ pub struct TransferReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
     pub duration_ms: u64,
+    /// Where the time went, phase by phase (zero for a phase the run did not reach).
+    pub phases: Phases,
+}
+
+/// A run's time per phase, in milliseconds: connecting and planning (schemas, quality
+/// checks), streaming the rows, keys and foreign keys added and checked, and the
+/// reconciliation read back from the target.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Phases {
+    pub plan_ms: u64,
+    pub load_ms: u64,
+    pub keys_ms: u64,
+    pub reconcile_ms: u64,
 }
 
 /// One table's load and reconciliation.

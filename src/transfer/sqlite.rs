@@ -172,6 +172,10 @@ impl Endpoint for Lite {
         false
     }
 
+    fn concurrent_reads(&self) -> bool {
+        false
+    }
+
     fn broken_keys(&mut self) -> Result<Vec<String>, DbError> {
         let mut stmt = self
             .conn

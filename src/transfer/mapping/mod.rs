@@ -535,6 +535,7 @@ fn table(
         },
         columns,
         create: None,
+        primary_after: None,
         after: Vec::new(),
         mapped: Some(Mapped {
             exprs,
