@@ -18,22 +18,24 @@
 #                                             LOCK=NONE: the rows are not checked, and this
 #                                             data has no orphans by construction)
 #   4. a type change, int → bigint            (naive: MODIFY … BIGINT, a table copy; guarded:
-#                                             expand (ADD COLUMN INSTANT, dual-write triggers),
-#                                             batched backfill, contract (triggers dropped,
-#                                             the old column dropped and the new one renamed
-#                                             and made NOT NULL, in place without a lock))
+#                                             expand (ADD COLUMN … NOT NULL DEFAULT 0 INSTANT,
+#                                             dual-write triggers), batched backfill, contract
+#                                             (triggers dropped, the old column dropped and
+#                                             the new one renamed, INSTANT))
 # Runs: baseline, naive, naive+blocker, guarded, guarded+blocker (a transaction that read
 # `orders` holds its metadata lock for BLOCK_SECS when the migration starts: DDL waits for
 # it, and every statement queued behind the waiting DDL too; cutover's guard sets
 # lock_wait_timeout, whole seconds on MariaDB, and retries). The same table and knobs as
-# bench/traffic.sh (RATE 100, CLIENTS 4, BATCH 2000, BLOCK_SECS 6, BASELINE_SECS 30, ONLY,
-# ROUNDS, CUTOVER). Makes and drops the databases `cutover_traffic*`.
+# bench/traffic.sh (RATE 100, CLIENTS 4, BATCH 2000, BACKFILL, BLOCK_SECS 6, BASELINE_SECS 30,
+# ONLY, ROUNDS, CUTOVER, WAITS). Makes and drops the databases `cutover_traffic*`.
 # Needs /usr/bin/python3 with PyMySQL (Debian: apt-get install python3-pymysql).
 set -euo pipefail
 ROWS=${1:-2000000}
 RATE=${RATE:-100}
 CLIENTS=${CLIENTS:-4}
 BATCH=${BATCH:-2000}
+# The backfills' directive arguments (e.g. "batch=500 batch_time=50ms pause=20ms").
+BACKFILL=${BACKFILL:-batch=$BATCH pause=20ms}
 ONLY=${ONLY:-}
 BLOCK_SECS=${BLOCK_SECS:-6}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -82,7 +84,7 @@ cat >"$WORK/guarded/02_token_default.sql" <<'SQL'
 ALTER TABLE orders ALTER COLUMN token SET DEFAULT (UUID()), ALGORITHM=INSTANT;
 SQL
 cat >"$WORK/guarded/03_token_backfill.sql" <<SQL
--- cutover:backfill batch=$BATCH pause=20ms
+-- cutover:backfill $BACKFILL
 UPDATE orders SET token = UUID() WHERE token IS NULL;
 SQL
 cat >"$WORK/guarded/04_index.sql" <<'SQL'
@@ -92,9 +94,11 @@ cat >"$WORK/guarded/06_fk.sql" <<'SQL'
 SET SESSION foreign_key_checks = 0;
 ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id), ALGORITHM=INPLACE, LOCK=NONE;
 SQL
+# NOT NULL with a constant default is added instantly, so that the contract step has no
+# NOT NULL to add (which would rebuild the table); the backfill fills the rows that differ.
 cat >"$WORK/guarded/07_amount_expand.sql" <<'SQL'
 -- cutover:phase expand
-ALTER TABLE orders ADD COLUMN amount_new BIGINT NULL, ALGORITHM=INSTANT;
+ALTER TABLE orders ADD COLUMN amount_new BIGINT NOT NULL DEFAULT 0, ALGORITHM=INSTANT;
 SQL
 cat >"$WORK/guarded/08_amount_dual_insert.sql" <<'SQL'
 -- cutover:phase expand
@@ -105,8 +109,8 @@ cat >"$WORK/guarded/09_amount_dual_update.sql" <<'SQL'
 CREATE TRIGGER orders_amount_upd BEFORE UPDATE ON orders FOR EACH ROW SET NEW.amount_new = NEW.amount;
 SQL
 cat >"$WORK/guarded/10_amount_backfill.sql" <<SQL
--- cutover:backfill batch=$BATCH pause=20ms
-UPDATE orders SET amount_new = amount WHERE amount_new IS NULL;
+-- cutover:backfill $BACKFILL
+UPDATE orders SET amount_new = amount WHERE amount_new <> amount;
 SQL
 cat >"$WORK/guarded/11_amount_contract_triggers.sql" <<'SQL'
 -- cutover:phase contract
@@ -115,7 +119,7 @@ DROP TRIGGER orders_amount_upd;
 SQL
 cat >"$WORK/guarded/12_amount_contract.sql" <<'SQL'
 -- cutover:phase contract
-ALTER TABLE orders DROP COLUMN amount, CHANGE amount_new amount BIGINT NOT NULL, ALGORITHM=INPLACE, LOCK=NONE;
+ALTER TABLE orders DROP COLUMN amount, CHANGE amount_new amount BIGINT NOT NULL, ALGORITHM=INSTANT;
 SQL
 
 # One run: a fresh copy of the tables, traffic, the migration after 3 s of traffic (none
@@ -128,7 +132,16 @@ run() {
     CREATE TABLE customers LIKE $TPL.customers; INSERT INTO customers SELECT * FROM $TPL.customers;
     CREATE TABLE orders LIKE $TPL.orders; INSERT INTO orders SELECT * FROM $TPL.orders;
     ANALYZE TABLE customers, orders" >/dev/null
-  sleep 5 # the copy's pages flushed before the traffic starts
+  # The copy's pages written out before the traffic starts (else InnoDB flushes them
+  # during the run, and a baseline can stall for seconds).
+  my cutover_traffic -e "FLUSH TABLES customers, orders FOR EXPORT; UNLOCK TABLES"
+  local i dirty
+  for i in $(seq 1 60); do
+    dirty=$(my -e "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'")
+    [ "$dirty" -lt 500 ] && break
+    sleep 1
+  done
+  sleep 3
   local url="mysql://root@127.0.0.1:3306/cutover_traffic"
   mkdir -p "$WORK/$name"
   rm -f "$WORK/$name"/tx* "$WORK/$name/migrate.log" "$WORK/$name/steps"
@@ -141,7 +154,7 @@ run() {
   local sampler=""
   if [ -n "${WAITS:-}" ]; then
     while :; do echo "SELECT UNIX_TIMESTAMP(NOW(6)), STATE FROM information_schema.PROCESSLIST WHERE DB = 'cutover_traffic' AND COMMAND = 'Query' AND INFO LIKE '% WHERE id = %'; DO SLEEP(0.01);"; done \
-      | my cutover_traffic >"$WORK/$name/waits" 2>/dev/null &
+      | mariadb -h 127.0.0.1 -P 3306 -u root --batch --skip-column-names cutover_traffic >"$WORK/$name/waits" 2>/dev/null &
     sampler=$!
   fi
   sleep 3
@@ -174,6 +187,7 @@ run() {
   [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
   wait "$bench" 2>/dev/null || true
   "$PY" "$HERE/traffic_report.py" "$name" "$s" "$e" "$WORK/$name"
+  if [ -s "$WORK/$name/client.log" ]; then sed "s/^/  $name: /" "$WORK/$name/client.log" >&2; fi
 }
 
 echo "| run | transactions | p50 ms | p99 ms | max ms | longest stall ms | migration s | lock retries |"

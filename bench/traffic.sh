@@ -25,7 +25,7 @@
 # stall (the longest time in which no transaction completed), the migration's
 # total time, and the retries. ROUNDS (1) repeats the runs, interleaved, and ends with
 # the medians and each run's p99 over its own round's baseline. Knobs: RATE (100 tps), CLIENTS (4), BATCH (the backfills'
-# rows per batch, 2000), BLOCK_SECS (6), BASELINE_SECS (30), ONLY ("baseline guarded": only
+# rows per batch, 2000), BACKFILL (their directive's arguments, "batch=$BATCH pause=20ms"), BLOCK_SECS (6), BASELINE_SECS (30), ONLY ("baseline guarded": only
 # those runs), CUTOVER (the binary). Uses psql/pgbench as the test suite's admin user; makes and
 # drops the databases `cutover_traffic*`.
 set -euo pipefail
@@ -33,6 +33,8 @@ ROWS=${1:-2000000}
 RATE=${RATE:-100}
 CLIENTS=${CLIENTS:-4}
 BATCH=${BATCH:-2000}
+# The backfills' directive arguments (e.g. "batch=500 batch_time=50ms pause=20ms").
+BACKFILL=${BACKFILL:-batch=$BATCH pause=20ms}
 # Which runs (all by default): baseline naive naive+blocker guarded guarded+blocker baseline-after
 ONLY=${ONLY:-}
 BLOCK_SECS=${BLOCK_SECS:-6}
@@ -85,7 +87,7 @@ ALTER TABLE orders ADD COLUMN token uuid;
 ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid();
 SQL
 cat >"$WORK/guarded/2_token_backfill.sql" <<SQL
--- cutover:backfill batch=$BATCH pause=20ms
+-- cutover:backfill $BACKFILL
 UPDATE orders SET token = gen_random_uuid() WHERE token IS NULL;
 SQL
 cat >"$WORK/guarded/3_fk.sql" <<'SQL'
@@ -107,7 +109,7 @@ CREATE TRIGGER orders_amount_dual BEFORE INSERT OR UPDATE ON orders
   FOR EACH ROW EXECUTE FUNCTION orders_amount_dual();
 SQL
 cat >"$WORK/guarded/7_amount_backfill.sql" <<SQL
--- cutover:backfill batch=$BATCH pause=20ms
+-- cutover:backfill $BACKFILL
 UPDATE orders SET amount_new = amount WHERE amount_new IS NULL;
 SQL
 # NOT NULL proved by a validated CHECK first (no write lock), so that SET NOT NULL in the

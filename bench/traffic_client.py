@@ -9,12 +9,13 @@ counted from the time it was scheduled, so time spent queued behind a lock or a 
 one before it counts, as in pgbench --rate. Each client writes pgbench's log format, one
 line per transaction (client, number, latency µs, 0, epoch s, µs), to PREFIX.CLIENT; a
 transaction that failed (a deadlock, a timeout, a column that was swapped under it) is
-logged with script number 1 and counted on stderr at the end. Runs until SIGTERM or
+logged with script number 1 and counted, by error code, on stderr at the end. Runs until SIGTERM or
 SECONDS. Needs PyMySQL (Debian: python3-pymysql).
 
 usage: traffic_client.py HOST PORT DATABASE ROWS RATE CLIENTS SECONDS PREFIX
 """
 
+import collections
 import random
 import signal
 import sys
@@ -27,6 +28,7 @@ host, port, database, rows, rate, clients, seconds, prefix = sys.argv[1:9]
 rows, rate, clients, seconds = int(rows), float(rate), int(clients), float(seconds)
 stopping = threading.Event()
 failures = [0] * clients
+reasons = collections.Counter()
 
 
 def client(n: int) -> None:
@@ -50,9 +52,10 @@ def client(n: int) -> None:
             cur.fetchall()
             cur.execute("UPDATE orders SET amount = amount + 1 WHERE id = %s", (key,))
             conn.commit()
-        except pymysql.MySQLError:
+        except pymysql.MySQLError as e:
             script = 1
             failures[n] += 1
+            reasons[str(e.args[0]) if e.args else type(e).__name__] += 1
             try:
                 conn.rollback()
             except pymysql.MySQLError:
@@ -77,4 +80,5 @@ stopping.set()
 for t in threads:
     t.join(timeout=120)
 if sum(failures):
-    print(f"traffic_client: {sum(failures)} transactions failed", file=sys.stderr)
+    why = ", ".join(f"error {code}: {count}" for code, count in reasons.most_common())
+    print(f"traffic_client: {sum(failures)} transactions failed ({why})", file=sys.stderr)
