@@ -13,15 +13,19 @@
 #   3. an index                               (naive: CREATE INDEX; guarded: CONCURRENTLY)
 #   4. a type change, int → bigint            (naive: ALTER COLUMN TYPE, a rewrite; guarded:
 #                                             expand (new column, dual-write trigger),
-#                                             batched backfill, contract (swap))
+#                                             batched backfill, NOT NULL proved by a
+#                                             validated CHECK, contract (swap))
 # Runs: baseline (traffic, no migration), naive (the changes as written, no lock timeout),
 # naive+blocker (the same behind a long transaction: the outage guarded execution avoids),
 # guarded (the safe forms, cutover's guard on), guarded+blocker (the same with a long
 # transaction holding a lock on `orders` when it starts: the lock timeout and the retries
-# at work). For each: p50, p99, max latency of the traffic's transactions, the longest
+# at work). Each change is applied on its own (`migrate --to`) and timed: the figures per
+# change go to stderr (WAITS=1 adds what the traffic waited on meanwhile, sampled from
+# pg_stat_activity). For each run: p50, p99, max latency of the traffic's transactions, the longest
 # stall (the longest time in which no transaction completed), the migration's
-# total time, and the retries. Knobs: RATE (100 tps), CLIENTS (4), BATCH (the backfills'
-# rows per batch, 2000), BLOCK_SECS (6), BASELINE_SECS (30), ONLY ("baseline guarded": only
+# total time, and the retries. ROUNDS (1) repeats the runs, interleaved, and ends with
+# the medians and each run's p99 over its own round's baseline. Knobs: RATE (100 tps), CLIENTS (4), BATCH (the backfills'
+# rows per batch, 2000), BACKFILL (their directive's arguments, "batch=$BATCH pause=20ms"), BLOCK_SECS (6), BASELINE_SECS (30), ONLY ("baseline guarded": only
 # those runs), CUTOVER (the binary). Uses psql/pgbench as the test suite's admin user; makes and
 # drops the databases `cutover_traffic*`.
 set -euo pipefail
@@ -29,6 +33,8 @@ ROWS=${1:-2000000}
 RATE=${RATE:-100}
 CLIENTS=${CLIENTS:-4}
 BATCH=${BATCH:-2000}
+# The backfills' directive arguments (e.g. "batch=500 batch_time=50ms pause=20ms").
+BACKFILL=${BACKFILL:-batch=$BATCH pause=20ms}
 # Which runs (all by default): baseline naive naive+blocker guarded guarded+blocker baseline-after
 ONLY=${ONLY:-}
 BLOCK_SECS=${BLOCK_SECS:-6}
@@ -81,7 +87,7 @@ ALTER TABLE orders ADD COLUMN token uuid;
 ALTER TABLE orders ALTER COLUMN token SET DEFAULT gen_random_uuid();
 SQL
 cat >"$WORK/guarded/2_token_backfill.sql" <<SQL
--- cutover:backfill batch=$BATCH pause=20ms
+-- cutover:backfill $BACKFILL
 UPDATE orders SET token = gen_random_uuid() WHERE token IS NULL;
 SQL
 cat >"$WORK/guarded/3_fk.sql" <<'SQL'
@@ -103,16 +109,25 @@ CREATE TRIGGER orders_amount_dual BEFORE INSERT OR UPDATE ON orders
   FOR EACH ROW EXECUTE FUNCTION orders_amount_dual();
 SQL
 cat >"$WORK/guarded/7_amount_backfill.sql" <<SQL
--- cutover:backfill batch=$BATCH pause=20ms
+-- cutover:backfill $BACKFILL
 UPDATE orders SET amount_new = amount WHERE amount_new IS NULL;
 SQL
-cat >"$WORK/guarded/8_amount_contract.sql" <<'SQL'
+# NOT NULL proved by a validated CHECK first (no write lock), so that SET NOT NULL in the
+# contract step does not scan the table under its ACCESS EXCLUSIVE lock (PostgreSQL 12+).
+cat >"$WORK/guarded/8_amount_check.sql" <<'SQL'
+ALTER TABLE orders ADD CONSTRAINT orders_amount_new_set CHECK (amount_new IS NOT NULL) NOT VALID;
+SQL
+cat >"$WORK/guarded/9_amount_validate.sql" <<'SQL'
+ALTER TABLE orders VALIDATE CONSTRAINT orders_amount_new_set;
+SQL
+cat >"$WORK/guarded/10_amount_contract.sql" <<'SQL'
 -- cutover:phase contract
 DROP TRIGGER orders_amount_dual ON orders;
 DROP FUNCTION orders_amount_dual();
 ALTER TABLE orders DROP COLUMN amount;
 ALTER TABLE orders RENAME COLUMN amount_new TO amount;
 ALTER TABLE orders ALTER COLUMN amount SET NOT NULL;
+ALTER TABLE orders DROP CONSTRAINT orders_amount_new_set;
 SQL
 
 # One run: a fresh copy of the table, traffic, the migration after 3 s of traffic (none for
@@ -128,6 +143,13 @@ run() {
   (cd "$WORK/$name" && exec pgbench -n -c "$CLIENTS" -j 2 -R "$RATE" -T 900 -f "$WORK/traffic.sql" \
      -l --log-prefix="$WORK/$name/tx" cutover_traffic >/dev/null 2>&1) &
   local bench=$!
+  # WAITS=1: what the traffic's sessions wait on, sampled every 10 ms (for the breakdown).
+  local sampler=""
+  if [ -n "${WAITS:-}" ]; then
+    while :; do echo "SELECT extract(epoch FROM clock_timestamp()), coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity WHERE application_name = 'pgbench' AND state = 'active'; SELECT pg_sleep(0.01);"; done \
+      | psql -X -q -t -A -F ' ' -d cutover_traffic >"$WORK/$name/waits" 2>/dev/null &
+    sampler=$!
+  fi
   sleep 3
   local bpid=""
   if [ "$blocker" = yes ]; then
@@ -138,8 +160,16 @@ run() {
   local s e
   s=$(now)
   if [ "$dir" != none ]; then
-    "$CUTOVER" --config "$WORK/$name/cutover.toml" --env bench migrate >"$WORK/$name/migrate.log" 2>&1 \
-      || { echo "$name: migrate failed" >&2; cat "$WORK/$name/migrate.log" >&2; }
+    # One change at a time (`migrate --to`), each timed, for the breakdown per change.
+    local f v t
+    : >"$WORK/$name/steps"
+    for f in $(cd "$WORK/$dir" && ls -- *.sql | sort -n); do
+      v=${f%%_*}
+      t=$(now)
+      "$CUTOVER" --config "$WORK/$name/cutover.toml" --env bench migrate --to "$v" >>"$WORK/$name/migrate.log" 2>&1 \
+        || { echo "$name: migrate failed at $f" >&2; cat "$WORK/$name/migrate.log" >&2; break; }
+      echo "$f $t $(now)" >>"$WORK/$name/steps"
+    done
   else
     sleep "${BASELINE_SECS:-30}"
   fi
@@ -147,42 +177,25 @@ run() {
   [ -n "$bpid" ] && wait "$bpid"
   sleep 3
   kill -TERM "$bench" 2>/dev/null || true
+  [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
   wait "$bench" 2>/dev/null || true
-  python3 - "$name" "$s" "$e" "$WORK/$name" <<'PY'
-import glob, sys
-name, s, e, d = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-lat, done = [], []
-for f in glob.glob(d + "/tx*"):
-    for line in open(f):
-        p = line.split()
-        if len(p) < 6 or not p[2].isdigit() or not p[5].isdigit():
-            continue
-        t = int(p[4]) + int(p[5]) / 1e6  # when the transaction ended
-        if t < s - 1 or t > e + 3:
-            continue  # the window around the migration (and the same length for the baseline)
-        lat.append(int(p[2]) / 1000)
-        done.append(t)
-lat.sort()
-done.sort()
-# The longest stall: the longest time in which no transaction of any client completed.
-stall = [(b - a) * 1000 for a, b in zip(done, done[1:])] or [0]
-q = lambda x: lat[min(len(lat) - 1, int(x * len(lat)))]
-retries = sum(l.count("lock timeout:") for l in open(d + "/migrate.log")) if not name.startswith("baseline") else 0
-took = f"{e - s:.1f}" if not name.startswith("baseline") else "-"
-print(f"| {name} | {len(lat)} | {q(0.5):.1f} | {q(0.99):.1f} | {lat[-1]:.0f} | {max(stall):.0f} | {took} | {retries} |")
-PY
+  python3 "$HERE/traffic_report.py" "$name" "$s" "$e" "$WORK/$name"
 }
 
 echo "| run | transactions | p50 ms | p99 ms | max ms | longest stall ms | migration s | lock retries |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-run baseline none 'lock_timeout = "off"' no
-run naive naive 'lock_timeout = "off"' no
-run naive+blocker naive 'lock_timeout = "off"' yes
-run guarded guarded 'lock_timeout = "500ms"' no
-run guarded+blocker guarded "lock_timeout = \"500ms\"
+# ROUNDS (1): the runs over again, interleaved so that the machine's drift hits every kind.
+for round in $(seq 1 "${ROUNDS:-1}"); do
+  run baseline none 'lock_timeout = "off"' no
+  run naive naive 'lock_timeout = "off"' no
+  run naive+blocker naive 'lock_timeout = "off"' yes
+  run guarded guarded 'lock_timeout = "500ms"' no
+  run guarded+blocker guarded "lock_timeout = \"500ms\"
 tries = 30
 retry_for = \"5m\"
 backoff = \"200ms\"
 max_backoff = \"2s\"" yes
+done | tee "$WORK/rows"
 # The traffic alone again: the machine's load drifts, so the baseline is taken at both ends.
 run baseline-after none 'lock_timeout = "off"' no
+if [ "${ROUNDS:-1}" -gt 1 ]; then python3 "$HERE/traffic_report.py" --medians "$WORK/rows"; fi

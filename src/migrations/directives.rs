@@ -12,7 +12,7 @@ use super::{Error, Layout};
 
 /// The directives cutover knows, for error messages.
 const KNOWN: &str = "`-- cutover:no-transaction`, `-- cutover:env <names>`, \
-     `-- cutover:phase expand|contract` and `-- cutover:backfill batch=N pause=DURATION`";
+     `-- cutover:phase expand|contract` and `-- cutover:backfill batch=N pause=DURATION batch_time=DURATION`";
 
 /// Which step of an expand-and-contract change a migration is (`-- cutover:phase …`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -60,18 +60,36 @@ pub struct Backfill {
     /// The pause between batches, so the application's queries get their turn.
     #[serde(serialize_with = "millis")]
     pub pause: std::time::Duration,
+    /// `batch_time=D`: about how long a batch should take. The batch size starts at
+    /// `batch` and is adjusted after each batch (at most halved or doubled), so that a
+    /// batch holds its rows' locks, and takes its share of the server's writes, for about
+    /// that long whatever a row costs (triggers, indexes, a busy server). `None`: every
+    /// batch is `batch` rows.
+    #[serde(serialize_with = "opt_millis", skip_serializing_if = "Option::is_none")]
+    pub batch_time: Option<std::time::Duration>,
 }
 
 fn millis<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }
 
+fn opt_millis<S: serde::Serializer>(
+    d: &Option<std::time::Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => millis(d, s),
+        None => s.serialize_none(),
+    }
+}
+
 impl Backfill {
-    /// `batch=1000 pause=100ms`, either or both, in any order.
+    /// `batch=1000 pause=100ms batch_time=200ms`, any of them, in any order.
     fn parse(args: &str) -> Result<Backfill, String> {
         let mut b = Backfill {
             batch: 1000,
             pause: std::time::Duration::from_millis(100),
+            batch_time: None,
         };
         for word in args.split_whitespace() {
             match word.split_once('=') {
@@ -83,9 +101,15 @@ impl Backfill {
                         .ok_or_else(|| format!("`batch={n}` is not a number of rows above 0"))?
                 }
                 Some(("pause", d)) => b.pause = crate::config::parse_duration(d)?,
+                Some(("batch_time", d)) => {
+                    b.batch_time = Some(crate::config::parse_duration(d)?).filter(|d| !d.is_zero());
+                    if b.batch_time.is_none() {
+                        return Err(format!("`batch_time={d}` is not a duration above 0"));
+                    }
+                }
                 _ => {
                     return Err(format!(
-                        "`{word}` is not `batch=N` or `pause=DURATION` (e.g. `-- cutover:backfill batch=1000 pause=100ms`)"
+                        "`{word}` is not `batch=N`, `pause=DURATION` or `batch_time=DURATION` (e.g. `-- cutover:backfill batch=1000 pause=100ms batch_time=200ms`)"
                     ));
                 }
             }
@@ -437,6 +461,32 @@ mod tests {
         );
         let err = parse("-- cutover:backfill size=5\n").unwrap_err();
         assert!(err.to_string().contains("batch=N"), "{err}");
+        assert!(err.to_string().contains("batch_time=DURATION"), "{err}");
+    }
+
+    #[test]
+    fn a_batch_time_is_read_and_checked() {
+        let b = parse("-- cutover:backfill batch_time=250ms batch=50\n")
+            .unwrap()
+            .backfill
+            .unwrap();
+        assert_eq!(b.batch, 50);
+        assert_eq!(b.batch_time, Some(std::time::Duration::from_millis(250)));
+        let fixed = parse("-- cutover:backfill batch=50\n")
+            .unwrap()
+            .backfill
+            .unwrap();
+        assert_eq!(
+            fixed.batch_time, None,
+            "without it, every batch is `batch` rows"
+        );
+        for bad in ["batch_time=0ms", "batch_time=soon"] {
+            let err = parse(&format!("-- cutover:backfill {bad}\n")).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidDirective { line: 1, .. }),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

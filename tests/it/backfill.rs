@@ -168,9 +168,91 @@ fn what_cannot_be_batched_is_refused_with_its_line(kind: Kind) {
     assert_eq!(done(&db), 0, "nothing ran");
 }
 
+/// Batches walk the primary key where the table has one (every test above); a table
+/// without one is batched by the engine's own form, to the same end.
+fn a_table_without_a_key_is_batched_too(kind: Kind) {
+    let db = TestDb::new(kind);
+    let fill = match kind {
+        Kind::Postgres => "INSERT INTO u (a) SELECT g FROM generate_series(1, 1500) g;",
+        Kind::MySql => {
+            "SET SESSION max_recursive_iterations = 100000;\nINSERT INTO u (a) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1500) SELECT n FROM s;"
+        }
+        Kind::Sqlite => {
+            "INSERT INTO u (a) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1500) SELECT n FROM s;"
+        }
+    };
+    write_files(
+        db.path(),
+        &[
+            (
+                "migrations/1_u.sql",
+                &format!("CREATE TABLE u (a INTEGER, b INTEGER);\n{fill}\n"),
+            ),
+            (
+                "migrations/2_fill.sql",
+                "-- cutover:backfill batch=400 pause=1ms\nUPDATE u SET b = a WHERE b IS NULL;\n",
+            ),
+        ],
+    );
+    let out = migrate(&db);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(db.count("SELECT count(*) FROM u WHERE b = a"), 1500);
+}
+
+/// A SET that does not make its rows stop matching would run forever: after a pass over
+/// the whole table that left as many rows matching, the backfill stops and says why.
+fn a_backfill_whose_rows_never_stop_matching_is_stopped(kind: Kind) {
+    let db = filled(kind);
+    write_files(
+        db.path(),
+        &[(
+            "migrations/2_fill.sql",
+            "-- cutover:backfill batch=1000 pause=1ms\nUPDATE t SET a = a + 1 WHERE b IS NULL;\n",
+        )],
+    );
+    let out = migrate(&db);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("still matches {ROWS} rows after a pass")),
+        "{err}"
+    );
+    assert_eq!(
+        db.count("SELECT count(*) FROM t WHERE a = id + 1"),
+        ROWS,
+        "one pass, not more"
+    );
+}
+
+/// `batch_time`: quick batches grow (at most doubling), so 3000 rows starting from a
+/// one-row batch take about a dozen batches, not 3000. Each batch is a transaction of its
+/// own, and PostgreSQL stamps the rows it wrote with its id (`xmin`): the distinct ids
+/// count the batches.
+#[test]
+fn batch_time_grows_quick_batches() {
+    let db = filled(Kind::Postgres);
+    write_files(
+        db.path(),
+        &[(
+            "migrations/2_fill.sql",
+            "-- cutover:backfill batch=1 batch_time=5s pause=0ms\nUPDATE t SET b = a WHERE b IS NULL;\n",
+        )],
+    );
+    let out = migrate(&db);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(done(&db), ROWS);
+    let batches = db.count("SELECT count(DISTINCT xmin::text) FROM t");
+    assert!(
+        (12..=20).contains(&batches),
+        "doubling from one row: {batches} batches for {ROWS} rows"
+    );
+}
+
 per_engine!(
     runs_in_batches_and_deletes_too,
     progress_is_reported,
     a_killed_backfill_resumes,
     what_cannot_be_batched_is_refused_with_its_line,
+    a_table_without_a_key_is_batched_too,
+    a_backfill_whose_rows_never_stop_matching_is_stopped,
 );
