@@ -9,7 +9,7 @@ use crate::migrations::Migration;
 
 use sha2::{Digest, Sha256};
 
-use super::tool::{Target, Tool, cell, entry, has_columns, hex, last_per_key};
+use super::tool::{Target, Tool, cell, entry, has_columns, last_per_key};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Prisma;
@@ -72,7 +72,7 @@ impl Tool for Prisma {
     /// Prisma records the SHA-256 of `migration.sql` and accepts the file with its line
     /// endings as written or as LF (cutover's own checksum).
     fn same_script(&self, recorded: &str, m: &Migration) -> Option<bool> {
-        let raw = hex(&Sha256::digest(m.up.sql.as_bytes()));
+        let raw = hex::encode(Sha256::digest(m.up.sql.as_bytes()));
         Some(recorded.eq_ignore_ascii_case(&raw) || recorded.eq_ignore_ascii_case(&m.checksum))
     }
 }

@@ -18,7 +18,7 @@ use std::path::Path;
 use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{Target, Tool, cell, entry, has_columns, hex};
+use super::tool::{Target, Tool, cell, entry, has_columns};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Sqitch;
@@ -228,7 +228,7 @@ impl Tool for Sqitch {
     /// sqitch records the SHA-1 of the deploy script's bytes (`script_hash`).
     fn same_script(&self, recorded: &str, m: &Migration) -> Option<bool> {
         use sha1::{Digest, Sha1};
-        Some(recorded.eq_ignore_ascii_case(&hex(&Sha1::digest(m.up.sql.as_bytes()))))
+        Some(recorded.eq_ignore_ascii_case(&hex::encode(Sha1::digest(m.up.sql.as_bytes()))))
     }
 }
 

@@ -8,9 +8,7 @@
 use crate::engine::DbError;
 use crate::migrations::Migration;
 
-use super::tool::{
-    Target, Tool, cell, entry, has_columns, hex, migration_number, number_key, truthy,
-};
+use super::tool::{Target, Tool, cell, entry, has_columns, migration_number, number_key, truthy};
 use super::{ForeignHistory, ForeignStatus};
 
 pub(crate) struct Sqlx;
@@ -65,6 +63,6 @@ impl Tool for Sqlx {
 
     fn same_script(&self, recorded: &str, m: &Migration) -> Option<bool> {
         use sha2::{Digest, Sha384};
-        Some(recorded.eq_ignore_ascii_case(&hex(&Sha384::digest(m.up.sql.as_bytes()))))
+        Some(recorded.eq_ignore_ascii_case(&hex::encode(Sha384::digest(m.up.sql.as_bytes()))))
     }
 }

@@ -99,11 +99,6 @@ pub(crate) fn entry(
     }
 }
 
-/// Lower-case hex of a digest.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Keep the last entry per key (later rows of the same migration supersede earlier ones),
 /// in the order each key was last seen.
 pub(crate) fn last_per_key(entries: Vec<super::ForeignEntry>) -> Vec<super::ForeignEntry> {

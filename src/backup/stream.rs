@@ -69,7 +69,7 @@ impl Hasher {
     pub fn digested(self) -> Digested {
         Digested {
             size: self.0.written,
-            sha256: hex(&self.0.hash.finalize()),
+            sha256: hex::encode(self.0.hash.finalize()),
         }
     }
 }
@@ -89,10 +89,6 @@ impl Write for Hasher {
 pub struct Digested {
     pub size: u64,
     pub sha256: String,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Compress (and seal, when `seal` says so) everything `input` yields into a new private
@@ -138,7 +134,7 @@ pub fn compress(
         .sync_all()?;
     Ok(Digested {
         size: hashing.written,
-        sha256: hex(&hashing.hash.finalize()),
+        sha256: hex::encode(hashing.hash.finalize()),
     })
 }
 
@@ -271,7 +267,7 @@ impl<R, C: std::ops::Deref<Target = AtomicU64>> Hashed<R, C> {
     fn digested(self) -> Digested {
         Digested {
             size: self.size,
-            sha256: hex(&self.hash.finalize()),
+            sha256: hex::encode(self.hash.finalize()),
         }
     }
 }

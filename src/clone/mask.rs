@@ -462,7 +462,10 @@ impl TableMask {
         match rule {
             Rule::Null => Value::Null,
             Rule::Fixed(f) => f.clone(),
-            Rule::Email => Value::Text(format!("u{}@example.invalid", hex(&self.digest(&v)[..8]))),
+            Rule::Email => Value::Text(format!(
+                "u{}@example.invalid",
+                hex::encode(&self.digest(&v)[..8])
+            )),
             Rule::Name { unique } => {
                 let h = self.digest(&v);
                 let mut name = format!(
@@ -472,7 +475,7 @@ impl TableMask {
                 );
                 if *unique {
                     name.push(' ');
-                    name.push_str(&hex(&h[2..10]));
+                    name.push_str(&hex::encode(&h[2..10]));
                 }
                 Value::Text(name)
             }
@@ -497,8 +500,8 @@ impl TableMask {
                 Value::Text(uuid::Builder::from_random_bytes(b).into_uuid().to_string())
             }
             (Shape::Bytes, _) => Value::Bytes(self.digest(&v).to_vec()),
-            (Shape::Text(n), _) => Value::Text(hex(&self.digest(&v))[..n].to_string()),
-            _ => Value::Text(hex(&self.digest(&v))),
+            (Shape::Text(n), _) => Value::Text(hex::encode(self.digest(&v))[..n].to_string()),
+            _ => Value::Text(hex::encode(self.digest(&v))),
         }
     }
 
@@ -532,10 +535,6 @@ impl TableMask {
             out as i64
         }
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    crate::transfer::value::hex(b).to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -143,14 +143,8 @@ impl Run<'_, '_> {
         let existing: std::collections::HashSet<String> = report
             .findings
             .iter()
-            .filter_map(|f| f.table.as_ref())
-            .map(|t| {
-                t.rsplit('.')
-                    .next()
-                    .unwrap_or(t)
-                    .trim_matches('"')
-                    .to_lowercase()
-            })
+            .filter_map(|f| f.table.as_deref())
+            .map(crate::runner::online::bare)
             .collect();
         let online: Vec<String> = self
             .pending_scripts()

@@ -372,40 +372,7 @@ impl Engine for Postgres {
     }
 
     fn upsert_history(&mut self, row: &HistoryRow) -> Result<(), DbError> {
-        self.flush_reset()?;
-        let sql = format!(
-            "INSERT INTO {} (version, name, checksum, status, direction, applied_at, duration_ms,
-                 applied_by, run_id, failed_statement, failed_line, failed_file, error)
-             VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $7, $8, $9, $10, $11, $12, $13)
-             ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name,
-                 checksum = EXCLUDED.checksum, status = EXCLUDED.status,
-                 direction = EXCLUDED.direction, applied_at = EXCLUDED.applied_at,
-                 duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by,
-                 run_id = EXCLUDED.run_id, failed_statement = EXCLUDED.failed_statement,
-                 failed_line = EXCLUDED.failed_line, failed_file = EXCLUDED.failed_file,
-                 error = EXCLUDED.error",
-            self.table
-        );
-        self.rt
-            .block_on(
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(&row.version)
-                    .bind(&row.name)
-                    .bind(&row.checksum)
-                    .bind(row.status.as_str())
-                    .bind(row.direction.as_str())
-                    .bind(&row.applied_at)
-                    .bind(row.duration_ms)
-                    .bind(&row.applied_by)
-                    .bind(&row.run_id)
-                    .bind(row.failed_statement)
-                    .bind(row.failed_line)
-                    .bind(&row.failed_file)
-                    .bind(&row.error)
-                    .execute(&mut self.conn),
-            )
-            .map(|_| ())
-            .map_err(pg_err)
+        self.upsert_history_many(std::slice::from_ref(row))
     }
 
     fn upsert_history_many(&mut self, rows: &[HistoryRow]) -> Result<(), DbError> {

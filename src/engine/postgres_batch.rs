@@ -1,6 +1,7 @@
 //! PostgreSQL's fast path for a one-transaction deploy: a script's statements go to the
 //! server as one simple-protocol query (with the session reset before them), and the
-//! deploy's history rows as one multi-row insert before the commit. A thousand small
+//! deploy's history rows as one multi-row insert before the commit (the single-row upsert
+//! of every other run is the same insert with one row). A thousand small
 //! migrations then cost a thousand round trips, not four thousand.
 //!
 //! The server runs a multi-statement query in order and stops at the first error, after
@@ -146,25 +147,16 @@ fn dedup_last(rows: &[HistoryRow]) -> Vec<&HistoryRow> {
 }
 
 fn insert_sql(table: &str, rows: usize) -> String {
+    // `applied_at` (the sixth column) is text cast to the column's type.
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let n = r * PER_ROW;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}::timestamptz, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 8,
-                n + 9,
-                n + 10,
-                n + 11,
-                n + 12,
-                n + 13
-            )
+            let marks: Vec<String> = (1..=PER_ROW)
+                .map(|c| match c {
+                    6 => format!("${}::timestamptz", r * PER_ROW + c),
+                    _ => format!("${}", r * PER_ROW + c),
+                })
+                .collect();
+            format!("({})", marks.join(", "))
         })
         .collect();
     format!(

@@ -309,7 +309,7 @@ impl Session<'_> {
             });
             let ctx = self.context().clone();
             let outer = self.in_outer_transaction();
-            let rewritten = (!outer).then(|| self.online(job, &existing)).flatten();
+            let rewritten = self.online(job, &existing);
             let job = rewritten.as_ref().unwrap_or(job);
             let result = if outer {
                 execute::run_inside(self.engine(), job, &ctx).map(|(d, row)| {
@@ -362,14 +362,15 @@ impl Session<'_> {
         Ok(done)
     }
 
-    /// `job` with its index builds made online, when the guard says so and it has any
-    /// (`online.rs`); the rewrite is shown and journaled.
+    /// `job` with its index builds made online, when it has any on the `existing` tables
+    /// (none when the guard says not to: `existing_tables`); the rewrite is shown and
+    /// journaled.
     fn online<'j>(
         &mut self,
         job: &Job<'j>,
         existing: &std::collections::HashSet<String>,
     ) -> Option<Job<'j>> {
-        if !self.settings().guard.online_indexes || job.verify.is_some() {
+        if existing.is_empty() || job.verify.is_some() {
             return None;
         }
         let (statements, outside) = online::rewrite(&job.statements, self.dialect(), existing)?;
@@ -395,7 +396,8 @@ impl Session<'_> {
     }
 
     /// The tables there before `jobs` run, when one of them may build an index online (an
-    /// empty set otherwise, or when the catalog cannot be read: nothing is rewritten).
+    /// empty set otherwise: `guard.online_indexes` off, inside a deploy's one transaction, or
+    /// a catalog that cannot be read; then nothing is rewritten).
     fn existing_tables(&mut self, jobs: &[Job]) -> std::collections::HashSet<String> {
         let dialect = self.dialect();
         let wanted = self.settings().guard.online_indexes

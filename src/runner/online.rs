@@ -64,7 +64,7 @@ pub fn existing_tables_sql(dialect: Dialect) -> Option<&'static str> {
 
 /// A table as `existing` holds it: lowercased, the last part of a qualified name,
 /// without quotes.
-fn bare(name: &str) -> String {
+pub fn bare(name: &str) -> String {
     let name = name.split('(').next().unwrap_or(name);
     let last = name.rsplit('.').next().unwrap_or(name);
     last.trim_matches(|c| c == '"' || c == '`').to_lowercase()

@@ -294,12 +294,8 @@ impl Schema {
         }
         let json = serde_json::to_vec(&canonical).expect("a schema always serialises");
         let digest = Sha256::digest(&json);
-        format!("sha256:{}", hex(&digest[..16]))
+        format!("sha256:{}", hex::encode(&digest[..16]))
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Columns that travel through a catalog query as one text value, joined by U+001F

@@ -123,7 +123,7 @@ pub trait Endpoint: Send {
             Value::Null => "NULL".into(),
             Value::Int(i) => i.to_string(),
             Value::Real(f) => super::value::real_text(*f),
-            Value::Bytes(b) => format!("X'{}'", super::value::hex(b)),
+            Value::Bytes(b) => format!("X'{}'", hex::encode(b)),
             Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
         }
     }

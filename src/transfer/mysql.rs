@@ -14,7 +14,7 @@ use tokio::runtime::Runtime;
 
 use super::endpoint::{Destination, Endpoint, Mark, Wanted, int_width, type_args, type_length};
 use super::tally::Tally;
-use super::value::{Class, Rows, Value, from_text, hex, real_text};
+use super::value::{Class, Rows, Value, from_text, real_text};
 use crate::engine::DbError;
 use crate::engine::mysql::my_err;
 use crate::sql::Dialect;
@@ -60,7 +60,7 @@ fn literal(out: &mut String, v: &Value) {
         Value::Bytes(b) if b.is_empty() => out.push_str("''"),
         Value::Bytes(b) => {
             out.push_str("X'");
-            out.push_str(&hex(b));
+            out.push_str(&hex::encode(b));
             out.push('\'');
         }
         Value::Text(s) => {

@@ -10,7 +10,7 @@ use tokio::runtime::Runtime;
 
 use super::endpoint::{Destination, Endpoint, Mark, Wanted, int_width, type_args, type_length};
 use super::tally::Tally;
-use super::value::{Class, Rows, Value, from_text, hex, real_text};
+use super::value::{Class, Rows, Value, from_text, real_text};
 use crate::engine::DbError;
 use crate::engine::postgres::pg_err;
 use crate::sql::Dialect;
@@ -41,7 +41,7 @@ fn copy_value(buf: &mut Vec<u8>, v: &Value) {
         Value::Real(f) => buf.extend_from_slice(real_text(*f).as_bytes()),
         Value::Bytes(b) => {
             buf.extend_from_slice(b"\\\\x");
-            buf.extend_from_slice(hex(b).as_bytes());
+            buf.extend_from_slice(hex::encode(b).as_bytes());
         }
         Value::Text(s) => {
             for &b in s.as_bytes() {

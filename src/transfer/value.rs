@@ -174,22 +174,7 @@ pub fn canonical_time(text: &str) -> String {
 
 /// PostgreSQL's `\x…` text of a `bytea` as bytes.
 pub fn unhex_bytea(text: &str) -> Option<Vec<u8>> {
-    let hex = text.strip_prefix("\\x")?;
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// Bytes as lower-case hex digits.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
-    }
-    out
+    hex::decode(text.strip_prefix("\\x")?).ok()
 }
 
 #[cfg(test)]
@@ -243,7 +228,7 @@ mod tests {
     #[test]
     fn bytea_hex_both_ways() {
         assert_eq!(unhex_bytea("\\x00ff41"), Some(vec![0, 255, b'A']));
-        assert_eq!(hex(&[0, 255, b'A']), "00ff41");
+        assert_eq!(hex::encode([0, 255, b'A']), "00ff41");
         assert_eq!(unhex_bytea("plain"), None);
     }
 }
