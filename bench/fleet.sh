@@ -2,9 +2,11 @@
 # bench/fleet.sh [sqlite] [pg] [mariadb]
 # One deploy over a fleet of tenant databases, each taking the LMS example's eight
 # migrations: `cutover deploy` on a fleet environment at concurrency 1, 4 and 16, beside a
-# shell loop of `cutover deploy` (one target at a time) and a shell loop of `dbmate up` over
-# the same targets, in one run. Prints total time, targets per second, and each ratio to
-# the dbmate loop. The fleet deploy does more per target than dbmate does (the run lock held
+# shell loop of `cutover deploy` (one target at a time), a shell loop of `dbmate up` over
+# the same targets, and the floor: the migrations applied 16 targets at a time with nothing
+# else (SQLite: bench/fleet_floor.py in process, one transaction and a history row per
+# migration; PostgreSQL and MariaDB: their own client per target under `xargs -P16`), in one
+# run. Prints total time, targets per second, and each ratio to the dbmate loop. The fleet deploy does more per target than dbmate does (the run lock held
 # throughout, validation after migrating, a cutover_runs row, a journal and reports).
 # Env: SQLITE_N (1000), SERVER_N (200), CUTOVER (target/release/cutover), WORK
 # (/tmp/cutover-fleet-bench), DBMATE (see below). Needs ../shared/bench/setup.sh
@@ -69,6 +71,24 @@ for engine in "${engines[@]}"; do
   config() { # concurrency
     printf '[environments.fleet]\nkind = "test"\nmigrations = "m"\n[environments.fleet.fleet]\ntargets_file = "targets.txt"\nconcurrency = %s\n' "$1" >"$WORK/cutover.toml"
   }
+  floor() { # n: every target migrated, 16 at a time, with nothing else
+    case $engine in
+      sqlite) python3 "$here/fleet_floor.py" "$WORK/m" "$WORK/t" "$1" 16 ;;
+      pg) seq 1 "$1" | xargs -P16 -I{} psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres \
+            -d fleet_t{} -f "$WORK/floor.sql" >/dev/null ;;
+      mariadb) seq 1 "$1" | xargs -P16 -I{} sh -c \
+            "mariadb -h 127.0.0.1 -u bench -pbench fleet_t{} <'$WORK/floor.sql'" ;;
+    esac
+  }
+  # The floor's script for a server: each migration in a transaction with its history row
+  # (MariaDB's DDL commits on its own; its row follows it).
+  {
+    echo "CREATE TABLE history(version VARCHAR(255) PRIMARY KEY);"
+    for up in "$WORK"/m/*.up.sql; do
+      echo "BEGIN;"; cat "$up"; echo ";"
+      echo "INSERT INTO history VALUES ('$(basename "$up")');"; echo "COMMIT;"
+    done
+  } >"$WORK/floor.sql"
   echo "== $engine: $n tenants, 8 migrations each"
   fresh
   t0=$(now)
@@ -77,6 +97,11 @@ for engine in "${engines[@]}"; do
   done
   dbmate_ms=$((($(now) - t0) / 1000000))
   report "dbmate up, shell loop" "$n" "$dbmate_ms" "$dbmate_ms"
+  fresh
+  t0=$(now)
+  floor "$n"
+  floor_ms=$((($(now) - t0) / 1000000))
+  report "floor, 16 at a time" "$n" "$floor_ms" "$dbmate_ms"
   fresh
   printf '[environments.one]\nkind = "test"\nmigrations = "m"\n' >"$WORK/cutover.toml"
   t0=$(now)

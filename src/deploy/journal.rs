@@ -48,8 +48,10 @@ impl Journal {
             return;
         };
         let line = line(run, event);
-        let text = self.settings.scrub(&line.to_string());
-        if let Err(e) = writeln!(file, "{text}") {
+        let mut text = self.settings.scrub(&line.to_string());
+        // One write per line (not `writeln!`'s two): a line is whole or absent after a kill.
+        text.push('\n');
+        if let Err(e) = file.write_all(text.as_bytes()) {
             self.lost = Some(format!(
                 "the journal {} could not be written from here on ({e})",
                 self.path.display()

@@ -154,6 +154,9 @@ pub struct RunOptions {
     /// `--phase`: expand (the default: everything pending before the first contract
     /// migration) or contract (the contract migrations, after the contract gate).
     pub phase: Option<crate::migrations::Stage>,
+    /// Keep the journal but write no report files: a fleet's target, which the fleet's
+    /// own report covers (three files per target, a thousand targets).
+    pub journal_only: bool,
 }
 
 /// What a person is asked to approve.
@@ -219,7 +222,9 @@ pub fn run(
         // anything: no lock, no approval, no notification.
         let failed = Failed::from(e);
         report.failed_to_start(&failed.message, clock.elapsed());
-        report.write_files(&dir, settings, &mut report_warnings(observer));
+        if !opts.journal_only {
+            report.write_files(&dir, settings, &mut report_warnings(observer));
+        }
         return Ok(report);
     }
     let outcome = {
@@ -252,7 +257,9 @@ pub fn run(
     if let Some(lost) = journal.lost() {
         report.warnings.push(lost);
     }
-    report.write_files(&dir, settings, &mut report_warnings(observer));
+    if !opts.journal_only {
+        report.write_files(&dir, settings, &mut report_warnings(observer));
+    }
     match error {
         // Bad input is bad input whatever the work: exit 2, not "the deploy failed".
         Some(e)

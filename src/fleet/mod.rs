@@ -416,12 +416,13 @@ impl Fleet<'_, '_> {
         })
     }
 
-    /// The options every target's deploy takes: approved once for the fleet, reports in
-    /// the fleet run's folder.
+    /// The options every target's deploy takes: approved once for the fleet, journals in
+    /// the fleet run's folder (the fleet's report stands for the targets' reports).
     fn target_options(&self) -> RunOptions {
         let mut run = self.opts.run.clone();
         run.yes = true;
         run.report_dir = Some(self.dir.join("targets"));
+        run.journal_only = true;
         run
     }
 

@@ -1,6 +1,8 @@
 //! Where a fleet run keeps its state: which target is in which wave, who is working on it
 //! (a lease renewed by heartbeat), how it ended, and the decision at each gate. One process
-//! keeps it in a file (`.cutover/fleets/<id>/state.json`, rewritten atomically); several
+//! keeps it in a file (`.cutover/fleets/<id>/state.json`, rewritten atomically, with each
+//! target's change since appended to `state.log` so that a fleet of a thousand targets does
+//! not rewrite the whole state two thousand times); several
 //! workers on several machines share it in tables of the fleet's `coordination_url`
 //! (PostgreSQL), claiming targets with `FOR UPDATE SKIP LOCKED` and deciding each gate once.
 //! Both are behind `Store`, so the fleet's loop is the same either way.
@@ -97,10 +99,15 @@ pub enum Gate {
     Waiting,
 }
 
-/// The state in a file, for one process.
+/// The state in a file, for one process: `state.json`, and `state.log` with one line per
+/// target change since the file was last written whole.
 pub struct FileStore {
     path: PathBuf,
     state: FleetState,
+    /// `state.log`, open for appending.
+    log: Option<std::fs::File>,
+    /// Lines in `state.log`: past a bound the state is written whole again.
+    logged: usize,
 }
 
 impl FileStore {
@@ -109,9 +116,11 @@ impl FileStore {
             path: dir.to_path_buf(),
             source,
         })?;
-        let store = FileStore {
+        let mut store = FileStore {
             path: dir.join("state.json"),
             state,
+            log: None,
+            logged: 0,
         };
         store.save()?;
         Ok(store)
@@ -130,6 +139,7 @@ impl FileStore {
                 path.display()
             ))
         })?;
+        replay_log(&log_path(&path), &mut state);
         for t in &mut state.targets {
             // A dead process's targets, and those the stop skipped, are to deploy again.
             if matches!(t.status, Status::Running | Status::Skipped) {
@@ -138,18 +148,73 @@ impl FileStore {
             }
         }
         state.stopped = None;
-        Ok(FileStore { path, state })
+        let mut store = FileStore {
+            path,
+            state,
+            log: None,
+            logged: 0,
+        };
+        store.save()?;
+        Ok(store)
     }
 
-    fn save(&self) -> Result<(), Error> {
+    /// The whole state to `state.json` (atomically), and an empty `state.log`.
+    fn save(&mut self) -> Result<(), Error> {
         let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_string_pretty(&self.state).unwrap_or_default();
+        let log = log_path(&self.path);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(|source| Error::Io {
-                path: self.path.clone(),
-                source,
-            })
+            .map_err(io(&self.path))?;
+        // The log is emptied only after the state that holds its lines is in place.
+        self.log = Some(std::fs::File::create(&log).map_err(io(&log))?);
+        self.logged = 0;
+        Ok(())
+    }
+
+    /// One target's new state, appended to `state.log`; the whole state is written again
+    /// once the log holds as many lines as the fleet has targets (so the log stays short
+    /// and the work per change stays constant on average).
+    fn save_target(&mut self, t: &TargetState) -> Result<(), Error> {
+        if self.logged >= self.state.targets.len().max(64) {
+            return self.save();
+        }
+        use std::io::Write;
+        let mut line = serde_json::to_string(t).unwrap_or_default();
+        line.push('\n');
+        let path = log_path(&self.path);
+        let Some(log) = self.log.as_mut() else {
+            return self.save();
+        };
+        log.write_all(line.as_bytes())
+            .map_err(|source| Error::Io { path, source })?;
+        self.logged += 1;
+        Ok(())
+    }
+}
+
+fn log_path(state: &Path) -> PathBuf {
+    state.with_extension("log")
+}
+
+/// Apply `state.log`'s lines to the state read from `state.json`. A line cut short by a
+/// crash (the last one) is ignored: its target is deployed again only if its own history
+/// says it is not deployed.
+fn replay_log(path: &Path, state: &mut FleetState) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    for line in text.lines() {
+        let Ok(t) = serde_json::from_str::<TargetState>(line) else {
+            continue;
+        };
+        if let Some(s) = state.targets.iter_mut().find(|s| s.name == t.name) {
+            *s = t;
+        }
     }
 }
 
@@ -172,9 +237,9 @@ impl Store for FileStore {
         };
         t.status = Status::Running;
         t.worker = Some(worker.to_string());
-        let name = t.name.clone();
-        self.save()?;
-        Ok(Some(name))
+        let claimed = t.clone();
+        self.save_target(&claimed)?;
+        Ok(Some(claimed.name))
     }
 
     fn heartbeat(&mut self, _: &str, _: Duration) -> Result<(), Error> {
@@ -185,7 +250,7 @@ impl Store for FileStore {
         if let Some(t) = self.state.targets.iter_mut().find(|t| t.name == done.name) {
             *t = done.clone();
         }
-        self.save()
+        self.save_target(done)
     }
 
     fn gate(&mut self, wave: usize, _: &str) -> Result<Gate, Error> {
@@ -539,5 +604,108 @@ impl Store for CoordStore {
             )
             .map(|_| ())
             .map_err(Self::db("cannot resume the run"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(n: usize) -> FleetState {
+        FleetState {
+            id: "f".into(),
+            environment: "e".into(),
+            started_at: "now".into(),
+            targets: (0..n)
+                .map(|i| TargetState {
+                    name: format!("t{i}"),
+                    wave: 0,
+                    status: Status::Pending,
+                    run_id: None,
+                    outcome: None,
+                    reason: None,
+                    duration_ms: 0,
+                    worker: None,
+                })
+                .collect(),
+            gates: Vec::new(),
+            stopped: None,
+        }
+    }
+
+    fn done(name: String) -> TargetState {
+        TargetState {
+            name,
+            wave: 0,
+            status: Status::Done,
+            run_id: Some("r".into()),
+            outcome: Some(Outcome::Success),
+            reason: None,
+            duration_ms: 5,
+            worker: Some("w".into()),
+        }
+    }
+
+    /// Each change is a line of `state.log`, not a rewrite of `state.json`; a reopened
+    /// run has them all, a line cut short by a kill is ignored, and a target still
+    /// running is to deploy again.
+    #[test]
+    fn changes_are_logged_and_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = FileStore::create(dir.path(), state(100)).unwrap();
+        let whole = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+        for _ in 0..3 {
+            let name = s.claim(0, "w", Duration::from_secs(1)).unwrap().unwrap();
+            s.finish(&done(name)).unwrap();
+        }
+        let running = s.claim(0, "w", Duration::from_secs(1)).unwrap().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("state.json")).unwrap(),
+            whole,
+            "state.json rewritten for a target's change"
+        );
+        drop(s);
+        let log = dir.path().join("state.log");
+        let mut text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(text.lines().count(), 7, "{text}");
+        text.push_str("{\"name\":\"t9\",\"wave\":0,\"sta");
+        std::fs::write(&log, text).unwrap();
+        let mut s = FileStore::open(dir.path()).unwrap();
+        let st = s.state().unwrap();
+        let status = |n: &str| st.targets.iter().find(|t| t.name == n).unwrap().status;
+        for n in ["t0", "t1", "t2"] {
+            assert_eq!(status(n), Status::Done, "{n}");
+        }
+        assert_eq!(running, "t3");
+        assert_eq!(status("t3"), Status::Pending);
+        assert_eq!(status("t9"), Status::Pending);
+        // Reopening folded the log into state.json.
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "");
+        let folded = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
+        assert_eq!(folded.matches("\"done\"").count(), 3, "{folded}");
+    }
+
+    /// Past as many lines as the fleet has targets (64 at least), the state is written
+    /// whole again and the log starts over.
+    #[test]
+    fn the_log_is_folded_when_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = FileStore::create(dir.path(), state(100)).unwrap();
+        for _ in 0..60 {
+            let name = s.claim(0, "w", Duration::from_secs(1)).unwrap().unwrap();
+            s.finish(&done(name)).unwrap();
+        }
+        let lines = std::fs::read_to_string(dir.path().join("state.log"))
+            .unwrap()
+            .lines()
+            .count();
+        assert!(lines < 100, "{lines} lines");
+        let st = FileStore::open(dir.path()).unwrap().state().unwrap();
+        let n = st
+            .targets
+            .iter()
+            .filter(|t| t.status == Status::Done)
+            .count();
+        assert_eq!(n, 60);
     }
 }

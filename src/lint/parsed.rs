@@ -22,6 +22,27 @@ pub(crate) struct Parsed {
     pub ast: Option<Statement>,
 }
 
+/// `Parser::parse_sql`, remembered: a fleet lints the same scripts once per target, and
+/// `events_of` reads each script again beside its neighbours. Bounded, so that a long
+/// history does not keep every tree for the life of the process.
+fn parse_sql(dialect: &dyn ParserDialect, sql: &str) -> Result<Vec<Statement>, String> {
+    type Seen = HashMap<(std::any::TypeId, String), Result<Vec<Statement>, String>>;
+    static SEEN: std::sync::LazyLock<std::sync::Mutex<Seen>> =
+        std::sync::LazyLock::new(Default::default);
+    const KEPT: usize = 4096;
+    let key = (dialect.dialect(), sql.to_string());
+    let seen = || SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(hit) = seen().get(&key) {
+        return hit.clone();
+    }
+    let parsed = Parser::parse_sql(dialect, sql).map_err(|e| e.to_string());
+    let mut kept = seen();
+    if kept.len() < KEPT {
+        kept.insert(key, parsed.clone());
+    }
+    parsed
+}
+
 /// Parse every statement of `unit`; the ones the parser cannot read go to the report.
 pub(crate) fn parse(unit: &Unit, dialect: &dyn ParserDialect, report: &mut Report) -> Vec<Parsed> {
     report.statements += unit.statements.len();
@@ -29,7 +50,7 @@ pub(crate) fn parse(unit: &Unit, dialect: &dyn ParserDialect, report: &mut Repor
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let ast = match Parser::parse_sql(dialect, &s.sql) {
+            let ast = match parse_sql(dialect, &s.sql) {
                 Ok(mut list) if list.len() == 1 => list.pop(),
                 Ok(_) => None,
                 // SQLite's pragmas are read from their text (`pragma` in sqlite.rs).
@@ -38,7 +59,7 @@ pub(crate) fn parse(unit: &Unit, dialect: &dyn ParserDialect, report: &mut Repor
                     report.unparsed.push(Unparsed {
                         path: unit.path.clone(),
                         line: unit.file_line(s.line),
-                        error: e.to_string(),
+                        error: e,
                     });
                     None
                 }
@@ -443,9 +464,7 @@ pub(crate) fn events_of(unit: &Unit, dialect: &dyn ParserDialect) -> Vec<Event> 
             ordinal: i + 1,
             line: 0,
             sql: String::new(),
-            ast: Parser::parse_sql(dialect, &s.sql)
-                .ok()
-                .and_then(|mut l| l.pop()),
+            ast: parse_sql(dialect, &s.sql).ok().and_then(|mut l| l.pop()),
         })
         .collect();
     events(&parsed)

@@ -203,45 +203,29 @@ impl Load<'_> {
         Ok(loaded)
     }
 
-    /// One key or index of a loaded table.
-    fn add_key(&mut self, p: &TablePlan, sql: &str) -> Result<(), Error> {
-        let result = self.to.execute(sql);
-        // A resumed run may have added this key before it was stopped.
-        let again =
-            self.req.resume.is_some() && result.as_ref().is_err_and(|e| already_there(&e.message));
-        match (again, result) {
-            (false, Err(e)) => Err(Error::Database {
-                context: format!(
-                    "the rows of {} are loaded, but `{sql}` failed on {}",
-                    p.name, self.req.to
-                ),
-                source: e,
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    /// Keys and indexes of created tables, then the run marked finished.
-    pub(super) fn finish(&mut self, plans: &[TablePlan]) -> Result<(), Error> {
+    /// Keys and indexes of created tables (their own, unless a second connection built
+    /// them while the next table loaded: `local_built`), then every foreign key, then the
+    /// run marked finished.
+    pub(super) fn finish(&mut self, plans: &[TablePlan], local_built: bool) -> Result<(), Error> {
         if self.record.finished {
             return Ok(());
         }
-        self.to
-            .keys_unchecked(true)
-            .map_err(self.target_err("cannot add keys in"))?;
         let created: Vec<&TablePlan> = plans
             .iter()
             .filter(|p| self.record.created.contains(&p.name))
             .collect();
-        // Every primary key first: a foreign key needs its parent's, whatever the order.
-        for p in &created {
-            if let Some(sql) = &p.primary_after {
-                self.add_key(p, sql)?;
+        if !local_built {
+            // Every primary key first: a foreign key needs its parent's, whatever the order.
+            for p in &created {
+                local_keys(self.to, self.req, p)?;
             }
         }
+        self.to
+            .keys_unchecked(true)
+            .map_err(self.target_err("cannot add keys in"))?;
         for p in &created {
-            for sql in &p.after {
-                self.add_key(p, sql)?;
+            for sql in &p.foreign_after {
+                add_key(self.to, self.req, p, sql)?;
             }
         }
         self.to
@@ -266,6 +250,31 @@ impl Load<'_> {
         self.record.finished = true;
         checkpoint::save_run(self.to, self.run, &self.record)
             .map_err(self.target_err("cannot record the run in"))
+    }
+}
+
+/// A loaded table's primary key, indexes and unique keys: everything of its own.
+fn local_keys(to: &mut dyn Endpoint, req: &Request, p: &TablePlan) -> Result<(), Error> {
+    for sql in p.primary_after.iter().chain(&p.after) {
+        add_key(to, req, p, sql)?;
+    }
+    Ok(())
+}
+
+/// One key or index of a loaded table.
+fn add_key(to: &mut dyn Endpoint, req: &Request, p: &TablePlan, sql: &str) -> Result<(), Error> {
+    let result = to.execute(sql);
+    // A resumed run may have added this key before it was stopped.
+    let again = req.resume.is_some() && result.as_ref().is_err_and(|e| already_there(&e.message));
+    match (again, result) {
+        (false, Err(e)) => Err(Error::Database {
+            context: format!(
+                "the rows of {} are loaded, but `{sql}` failed on {}",
+                p.name, req.to
+            ),
+            source: e,
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -372,45 +381,82 @@ fn target_tally(to: &mut dyn Endpoint, p: &TablePlan, url: &DatabaseUrl) -> Resu
 }
 
 /// The run's load and reconciliation: each table loaded, then (on a second connection to
-/// the target, where the engine allows it: `checker`) read back on a thread of its own
-/// while the next table loads and the keys are added, so that the read-back costs little
-/// more than the slowest table's. Returns the time of the load, of the keys, and of what
-/// was left of the reconciliation after them, in milliseconds.
+/// the target, where the engine allows it: `checker`) given its own keys and indexes and
+/// read back, on a thread of its own, while the next table loads; the foreign keys follow
+/// once every table is keyed, while the last is still being read back. So the key builds
+/// and the read-back cost little more than the last table's. Returns the time of the load,
+/// of the keys left after it, and of what was left of the reconciliation after them, in
+/// milliseconds.
 pub(super) fn run(
     load: &mut Load,
     plans: &[TablePlan],
     checker: Option<Box<dyn Endpoint>>,
     tables: &mut Vec<TableReport>,
 ) -> Result<[u64; 3], Error> {
-    let url = &load.req.to;
+    let (url, req) = (&load.req.to, load.req);
+    // The tables whose keys this run adds: those it created, until it has added them.
+    let to_key: Vec<String> = match load.record.finished {
+        true => Vec::new(),
+        false => load.record.created.clone(),
+    };
     let mut lap = lap();
     let (loaded, keys, mut targets) = std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel::<usize>();
-        let reader = checker.map(|mut ep| {
+        let (keyed_tx, keyed_rx) = std::sync::mpsc::channel::<Result<(), Error>>();
+        let to_key = &to_key;
+        let side = checker.map(|mut ep| {
             s.spawn(move || -> Result<Vec<(usize, Tally)>, Error> {
-                rx.iter()
-                    .map(|i| Ok((i, target_tally(ep.as_mut(), &plans[i], url)?)))
-                    .collect()
+                let mut tallies = Vec::new();
+                for i in rx {
+                    let p = &plans[i];
+                    if to_key.contains(&p.name) {
+                        let keyed = local_keys(ep.as_mut(), req, p);
+                        let failed = keyed.is_err();
+                        let _ = keyed_tx.send(keyed);
+                        if failed {
+                            break;
+                        }
+                    }
+                    tallies.push((i, target_tally(ep.as_mut(), p, url)?));
+                }
+                Ok(tallies)
             })
         });
+        let keying = side.is_some();
         for p in plans {
             tables.push(load.table(p)?);
-            // Without a reader the tables are read back after the keys, on this connection.
+            // Without a second connection the keys are added and the tables read back
+            // after the load, on this one.
             let _ = tx.send(tables.len() - 1);
         }
         let loaded = lap();
-        load.finish(plans)?;
-        let keys = lap();
+        let mut side_failed = false;
+        if keying {
+            let expected = plans.iter().filter(|p| to_key.contains(&p.name)).count();
+            for _ in 0..expected {
+                match keyed_rx.recv() {
+                    Ok(keyed) => keyed?,
+                    // The thread stopped on an error of its own: its join below says which.
+                    Err(_) => {
+                        side_failed = true;
+                        break;
+                    }
+                }
+            }
+        }
         drop(tx);
+        let finished = match side_failed {
+            true => Ok(()),
+            false => load.finish(plans, keying),
+        };
+        let keys = lap();
         let mut targets: Vec<Option<Tally>> = vec![None; plans.len()];
-        if let Some(reader) = reader {
-            for (i, t) in reader
-                .join()
-                .expect("the reconciling thread does not panic")?
-            {
+        if let Some(side) = side {
+            for (i, t) in side.join().expect("the keying thread does not panic")? {
                 targets[i] = Some(t);
             }
         }
+        finished?;
         Ok::<_, Error>((loaded, keys, targets))
     })?;
     for (i, (p, t)) in plans.iter().zip(tables.iter_mut()).enumerate() {

@@ -48,9 +48,13 @@ pub struct TablePlan {
     /// tables on PostgreSQL: a foreign key needs its parent's key).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_after: Option<String>,
-    /// Keys and indexes added after the load (created tables only).
+    /// Indexes and unique keys added after the load (created tables only): this table's
+    /// alone, so they are built while the next table loads.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
+    /// Foreign keys added after every table is loaded and keyed (created tables only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreign_after: Vec<String>,
     /// How rows are made, for a table of a mapping.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mapped: Option<crate::transfer::mapping::Mapped>,
@@ -233,6 +237,7 @@ fn table_plan(
             Keys {
                 primary_after: None,
                 after: Vec::new(),
+                foreign_after: Vec::new(),
             },
         ),
         _ if create != Create::Never => {
@@ -286,6 +291,7 @@ fn table_plan(
         create: create_sql,
         primary_after: after.primary_after,
         after: after.after,
+        foreign_after: after.foreign_after,
     })
 }
 
@@ -410,6 +416,7 @@ fn created(
         }
     }
     let mut after = Vec::new();
+    let mut uniques = Vec::new();
     let mut keys = Vec::new();
     // Named, so that a resumed run adding them again is told they exist.
     let named = |what: &str, i: usize| {
@@ -420,7 +427,7 @@ fn created(
         format!("CONSTRAINT {}", to.quote(&name))
     };
     for (i, u) in t.uniques.iter().enumerate() {
-        keys.push(format!(
+        uniques.push(format!(
             "{} UNIQUE ({})",
             named("uq", i + 1),
             cols(&u.columns)
@@ -452,13 +459,13 @@ fn created(
     }
     // Foreign keys after the indexes: MariaDB would otherwise build an index of its own
     // for a foreign key's columns, and then the plan's index on the same columns again.
-    let mut foreign = Vec::new();
+    let (mut unique_after, mut foreign_after) = (Vec::new(), Vec::new());
     if sides.to.keys_after_load() {
-        foreign.extend(
-            keys.iter()
-                .map(|k| format!("ALTER TABLE {table_sql} ADD {k}")),
-        );
+        let alter = |k: &String| format!("ALTER TABLE {table_sql} ADD {k}");
+        unique_after.extend(uniques.iter().map(alter));
+        foreign_after.extend(keys.iter().map(alter));
     } else {
+        lines.extend(uniques);
         lines.extend(keys);
     }
     for ix in &t.indexes {
@@ -493,7 +500,7 @@ fn created(
             cols(&ix.columns)
         ));
     }
-    after.extend(foreign);
+    after.extend(unique_after);
     let ddl = format!(
         "CREATE TABLE IF NOT EXISTS {table_sql} (\n  {}\n)",
         lines.join(",\n  ")
@@ -504,6 +511,7 @@ fn created(
         Keys {
             primary_after,
             after,
+            foreign_after,
         },
     ))
 }
@@ -512,4 +520,5 @@ fn created(
 struct Keys {
     primary_after: Option<String>,
     after: Vec<String>,
+    foreign_after: Vec<String>,
 }

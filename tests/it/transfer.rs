@@ -213,6 +213,16 @@ fn chinook_into(from_kind: Kind, to_kind: Kind) {
             "foreign key missing on {to_kind:?}"
         );
     }
+    // And primary keys (on PostgreSQL built after the load, beside the next table's).
+    let again = format!(
+        "INSERT INTO {} ({}) VALUES (1, 'again', 1)",
+        quote(to_kind, fk_child.0),
+        quote(to_kind, fk_child.1)
+    );
+    assert!(
+        to.connect().execute(&again).is_err(),
+        "primary key missing on {to_kind:?}"
+    );
 }
 
 #[test]

@@ -88,6 +88,7 @@ pub fn run_options(flags: &RunArgs) -> RunOptions {
         plan: None,
         to: None,
         phase: None,
+        journal_only: false,
     }
 }
 

@@ -537,6 +537,7 @@ fn table(
         create: None,
         primary_after: None,
         after: Vec::new(),
+        foreign_after: Vec::new(),
         mapped: Some(Mapped {
             exprs,
             lookups,
