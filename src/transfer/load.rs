@@ -203,29 +203,55 @@ impl Load<'_> {
         Ok(loaded)
     }
 
-    /// Keys and indexes of created tables (their own, unless a second connection built
-    /// them while the next table loaded: `local_built`), then every foreign key, then the
-    /// run marked finished.
-    pub(super) fn finish(&mut self, plans: &[TablePlan], local_built: bool) -> Result<(), Error> {
+    /// Keys and indexes of created tables, then their foreign keys, then the run marked
+    /// finished. With a keying thread (`side`: each table's index once its own keys are
+    /// built, on the second connection) the foreign keys of a table go in as soon as it and
+    /// its parents are keyed, while the thread keys the tables after it. Returns false when
+    /// the thread stopped before keying every table (its own error says why).
+    pub(super) fn finish(
+        &mut self,
+        plans: &[TablePlan],
+        side: Option<&std::sync::mpsc::Receiver<Result<usize, Error>>>,
+    ) -> Result<bool, Error> {
         if self.record.finished {
-            return Ok(());
+            return Ok(true);
         }
         let created: Vec<&TablePlan> = plans
             .iter()
             .filter(|p| self.record.created.contains(&p.name))
             .collect();
-        if !local_built {
+        let mut keyed: Vec<&str> = Vec::new();
+        if side.is_none() {
             // Every primary key first: a foreign key needs its parent's, whatever the order.
             for p in &created {
                 local_keys(self.to, self.req, p)?;
+                keyed.push(&p.name);
             }
         }
         self.to
             .keys_unchecked(true)
             .map_err(self.target_err("cannot add keys in"))?;
-        for p in &created {
-            for sql in &p.foreign_after {
-                add_key(self.to, self.req, p, sql)?;
+        let mut waiting = created.clone();
+        loop {
+            // A table outside this run's keys is on the target with its keys.
+            let ready =
+                |name: &str| keyed.contains(&name) || !created.iter().any(|c| c.name == name);
+            let (now, later): (Vec<&TablePlan>, Vec<&TablePlan>) = waiting.iter().partition(|p| {
+                keyed.contains(&p.name.as_str())
+                    && p.foreign_after.iter().all(|fk| ready(&fk.parent))
+            });
+            for p in now {
+                for fk in &p.foreign_after {
+                    add_key(self.to, self.req, p, &fk.sql)?;
+                }
+            }
+            waiting = later;
+            if waiting.is_empty() {
+                break;
+            }
+            match side.map(|rx| rx.recv()) {
+                Some(Ok(table)) => keyed.push(&plans[table?].name),
+                _ => return Ok(false),
             }
         }
         self.to
@@ -249,7 +275,8 @@ impl Load<'_> {
         }
         self.record.finished = true;
         checkpoint::save_run(self.to, self.run, &self.record)
-            .map_err(self.target_err("cannot record the run in"))
+            .map_err(self.target_err("cannot record the run in"))?;
+        Ok(true)
     }
 }
 
@@ -382,11 +409,11 @@ fn target_tally(to: &mut dyn Endpoint, p: &TablePlan, url: &DatabaseUrl) -> Resu
 
 /// The run's load and reconciliation: each table loaded, then (on a second connection to
 /// the target, where the engine allows it: `checker`) given its own keys and indexes and
-/// read back, on a thread of its own, while the next table loads; the foreign keys follow
-/// once every table is keyed, while the last is still being read back. So the key builds
-/// and the read-back cost little more than the last table's. Returns the time of the load,
-/// of the keys left after it, and of what was left of the reconciliation after them, in
-/// milliseconds.
+/// read back, on a thread of its own, while the next table loads; once all are loaded,
+/// each table's foreign keys follow as soon as it and its parents are keyed. So the key
+/// builds and the read-back cost little more than the last table's. Returns the time of
+/// the load, of the keys left after it, and of what was left of the reconciliation after
+/// them, in milliseconds.
 pub(super) fn run(
     load: &mut Load,
     plans: &[TablePlan],
@@ -402,7 +429,7 @@ pub(super) fn run(
     let mut lap = lap();
     let (loaded, keys, mut targets) = std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::channel::<usize>();
-        let (keyed_tx, keyed_rx) = std::sync::mpsc::channel::<Result<(), Error>>();
+        let (keyed_tx, keyed_rx) = std::sync::mpsc::channel::<Result<usize, Error>>();
         let to_key = &to_key;
         let side = checker.map(|mut ep| {
             s.spawn(move || -> Result<Vec<(usize, Tally)>, Error> {
@@ -410,7 +437,7 @@ pub(super) fn run(
                 for i in rx {
                     let p = &plans[i];
                     if to_key.contains(&p.name) {
-                        let keyed = local_keys(ep.as_mut(), req, p);
+                        let keyed = local_keys(ep.as_mut(), req, p).map(|()| i);
                         let failed = keyed.is_err();
                         let _ = keyed_tx.send(keyed);
                         if failed {
@@ -422,33 +449,15 @@ pub(super) fn run(
                 Ok(tallies)
             })
         });
-        let keying = side.is_some();
         for p in plans {
             tables.push(load.table(p)?);
             // Without a second connection the keys are added and the tables read back
             // after the load, on this one.
             let _ = tx.send(tables.len() - 1);
         }
-        let loaded = lap();
-        let mut side_failed = false;
-        if keying {
-            let expected = plans.iter().filter(|p| to_key.contains(&p.name)).count();
-            for _ in 0..expected {
-                match keyed_rx.recv() {
-                    Ok(keyed) => keyed?,
-                    // The thread stopped on an error of its own: its join below says which.
-                    Err(_) => {
-                        side_failed = true;
-                        break;
-                    }
-                }
-            }
-        }
         drop(tx);
-        let finished = match side_failed {
-            true => Ok(()),
-            false => load.finish(plans, keying),
-        };
+        let loaded = lap();
+        let finished = load.finish(plans, side.as_ref().map(|_| &keyed_rx));
         let keys = lap();
         let mut targets: Vec<Option<Tally>> = vec![None; plans.len()];
         if let Some(side) = side {
@@ -456,7 +465,14 @@ pub(super) fn run(
                 targets[i] = Some(t);
             }
         }
-        finished?;
+        if !finished? {
+            return Err(Error::Refused {
+                message: format!(
+                    "the rows are loaded into {url}, but the keys of some tables were not added"
+                ),
+                hint: "resume the run (`--resume`): it adds the keys that are missing".into(),
+            });
+        }
         Ok::<_, Error>((loaded, keys, targets))
     })?;
     for (i, (p, t)) in plans.iter().zip(tables.iter_mut()).enumerate() {

@@ -52,12 +52,20 @@ pub struct TablePlan {
     /// alone, so they are built while the next table loads.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
-    /// Foreign keys added after every table is loaded and keyed (created tables only).
+    /// Foreign keys added after the load, each once its parent is keyed (created tables
+    /// only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub foreign_after: Vec<String>,
+    pub foreign_after: Vec<ForeignAfter>,
     /// How rows are made, for a table of a mapping.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mapped: Option<crate::transfer::mapping::Mapped>,
+}
+
+/// A foreign key added after the load, and the table (as `TablePlan::name`) it points at.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForeignAfter {
+    pub parent: String,
+    pub sql: String,
 }
 
 /// The tables of the source's default schema, those named first filtered.
@@ -449,12 +457,15 @@ fn created(
             continue;
         }
         let parent = Name::new(target_name.schema.clone(), fk.references.name.clone());
-        keys.push(format!(
-            "{} FOREIGN KEY ({}) REFERENCES {} ({})",
-            named("fk", i + 1),
-            cols(&fk.columns),
-            parent.sql(to),
-            cols(&fk.referenced_columns)
+        keys.push((
+            fk.references.name.clone(),
+            format!(
+                "{} FOREIGN KEY ({}) REFERENCES {} ({})",
+                named("fk", i + 1),
+                cols(&fk.columns),
+                parent.sql(to),
+                cols(&fk.referenced_columns)
+            ),
         ));
     }
     // Foreign keys after the indexes: MariaDB would otherwise build an index of its own
@@ -463,10 +474,13 @@ fn created(
     if sides.to.keys_after_load() {
         let alter = |k: &String| format!("ALTER TABLE {table_sql} ADD {k}");
         unique_after.extend(uniques.iter().map(alter));
-        foreign_after.extend(keys.iter().map(alter));
+        foreign_after.extend(keys.iter().map(|(parent, k)| ForeignAfter {
+            parent: parent.clone(),
+            sql: alter(k),
+        }));
     } else {
         lines.extend(uniques);
-        lines.extend(keys);
+        lines.extend(keys.into_iter().map(|(_, k)| k));
     }
     for ix in &t.indexes {
         // Expression and partial indexes are the source engine's SQL, and access methods
@@ -520,5 +534,5 @@ fn created(
 struct Keys {
     primary_after: Option<String>,
     after: Vec<String>,
-    foreign_after: Vec<String>,
+    foreign_after: Vec<ForeignAfter>,
 }

@@ -59,13 +59,10 @@ mod as_text {
     }
 }
 
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+/// A value's share of its column's checksum: its CRC-32 (crc32fast, with the CPU's carry-less
+/// multiply where it has one; FNV byte by byte was a tenth of a load's time) and its length.
+fn digest(bytes: &[u8]) -> u64 {
+    u64::from(crc32fast::hash(bytes)) | ((bytes.len() as u64) << 32)
 }
 
 impl Tally {
@@ -123,12 +120,14 @@ impl Tally {
                     return;
                 }
                 Class::Text | Class::Enum | Class::Any | Class::Other(_) => {
-                    f.checksum = f.checksum.wrapping_add(fnv(t.as_bytes()));
+                    f.checksum = f.checksum.wrapping_add(digest(t.as_bytes()));
                     return;
                 }
                 // `canonical_time` once: it leaves its own output as it is.
                 Class::Timestamp | Class::TimestampTz | Class::Date | Class::Time => {
-                    f.checksum = f.checksum.wrapping_add(fnv(canonical_time(t).as_bytes()));
+                    f.checksum = f
+                        .checksum
+                        .wrapping_add(digest(canonical_time(t).as_bytes()));
                     return;
                 }
                 _ => {}
@@ -224,27 +223,29 @@ fn add_value(f: &mut Figures, v: &Value, class: &Class) {
         }
         // jsonb rewrites documents (key order, spaces): only NULLs are compared.
         Class::Json => {}
-        Class::Bytes => f.checksum = f.checksum.wrapping_add(fnv(&bytes(v))),
+        Class::Bytes => f.checksum = f.checksum.wrapping_add(digest(&bytes(v))),
         Class::Timestamp | Class::TimestampTz | Class::Date | Class::Time => {
-            let t = canonical_time(&v.text().unwrap_or_default());
-            f.checksum = f.checksum.wrapping_add(fnv(t.as_bytes()));
+            let text = v.text().unwrap_or_default();
+            f.checksum = f
+                .checksum
+                .wrapping_add(digest(canonical_time(&text).as_bytes()));
         }
         Class::Char => {
             let t = v.text().unwrap_or_default();
             f.checksum = f
                 .checksum
-                .wrapping_add(fnv(t.trim_end_matches(' ').as_bytes()));
+                .wrapping_add(digest(t.trim_end_matches(' ').as_bytes()));
         }
         Class::Uuid => {
             let t = v.text().unwrap_or_default().to_ascii_lowercase();
-            f.checksum = f.checksum.wrapping_add(fnv(t.as_bytes()));
+            f.checksum = f.checksum.wrapping_add(digest(t.as_bytes()));
         }
         _ => {
             let t = match v {
                 Value::Real(r) => real_text(*r),
                 other => other.text().unwrap_or_default().into_owned(),
             };
-            f.checksum = f.checksum.wrapping_add(fnv(t.as_bytes()));
+            f.checksum = f.checksum.wrapping_add(digest(t.as_bytes()));
         }
     }
 }

@@ -422,7 +422,7 @@ fn cast(v: Value, to: Cast) -> Result<Value, String> {
             Value::Text(if c.len() == 10 {
                 format!("{c} 00:00:00")
             } else {
-                c
+                c.into_owned()
             })
         }
         Cast::Bool => match t.to_ascii_lowercase().as_str() {
