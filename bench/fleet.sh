@@ -22,6 +22,8 @@ native_dbmate=/usr/lib/node_modules/dbmate/node_modules/@dbmate/linux-x64/bin/db
 DBMATE=${DBMATE:-$([[ -x $native_dbmate ]] && echo "$native_dbmate" || command -v dbmate)}
 engines=("$@"); [[ ${#engines[@]} -gt 0 ]] || engines=(sqlite pg mariadb)
 export PGSSLMODE=disable
+# psql's "does not exist, skipping" notices for each tenant are noise here.
+export PGOPTIONS="-c client_min_messages=warning"
 rm -rf "$WORK" && mkdir -p "$WORK/m" "$WORK/dbmate"
 cp "$here"/../examples/lms/migrations/*.sql "$WORK/m/"
 # The same migrations in dbmate's layout: one file, an up and a down section.
