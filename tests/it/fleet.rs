@@ -136,6 +136,15 @@ fn file_of_sqlite_tenants_in_waves() {
         let url = format!("sqlite://{}/tenants/t{i:02}.db", dir.path().display());
         assert_eq!(history_len(&url), 8, "t{i:02}");
     }
+    // Each target keeps its journal (its deploy's folder under the fleet run's); the
+    // fleet's one report stands for the targets' reports.
+    let t01 = newest_fleet_dir(dir.path()).join("targets/t01");
+    let runs: Vec<_> = std::fs::read_dir(&t01).unwrap().flatten().collect();
+    assert_eq!(runs.len(), 1, "{}", t01.display());
+    let run = runs[0].path();
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"phase\":\"migrate\""), "{journal}");
+    assert!(!run.join("report.json").exists() && !run.join("report.html").exists());
     let status = cutover(dir.path(), &["--json", "fleet", "status"]);
     assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
     let s: Value = serde_json::from_slice(&status.stdout).unwrap();
