@@ -25,6 +25,17 @@ pub struct RunRecord {
     pub created: Vec<String>,
     #[serde(default)]
     pub finished: bool,
+    /// How its tallies checksum values (`tally::CHECKSUM`; 0 for a run an older cutover
+    /// started, which used FNV): a run is resumed only by a cutover that checksums alike.
+    #[serde(default)]
+    pub checksum: u32,
+}
+
+impl RunRecord {
+    /// Whether this cutover can carry the run's tallies on (see `checksum`).
+    pub fn checksums_alike(&self) -> bool {
+        self.checksum == super::tally::CHECKSUM
+    }
 }
 
 /// One table's checkpoint.
@@ -147,4 +158,25 @@ pub fn load(ep: &mut dyn Endpoint, run: &str) -> Result<Option<(RunRecord, Check
         }
     }
     Ok(record.map(|r| (r, tables)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run record written before the checksum scheme was kept reads as FNV's (0), and
+    /// only a record of this build's scheme is carried on.
+    #[test]
+    fn older_records_checksum_otherwise() {
+        let old: RunRecord =
+            serde_json::from_str(r#"{"tables":["a"],"create_tables":true,"created":["a"]}"#)
+                .unwrap();
+        assert!(!old.checksums_alike());
+        let new = RunRecord {
+            checksum: crate::transfer::tally::CHECKSUM,
+            ..RunRecord::default()
+        };
+        let again: RunRecord = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert!(again.checksums_alike());
+    }
 }

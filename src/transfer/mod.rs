@@ -111,6 +111,7 @@ pub fn run(req: &Request, observer: &mut dyn Observer) -> Result<TransferReport,
             RunRecord {
                 tables: req.tables.clone(),
                 create_tables: req.create_tables,
+                checksum: tally::CHECKSUM,
                 ..RunRecord::default()
             },
             Default::default(),
@@ -247,6 +248,17 @@ fn resume(
     url: &DatabaseUrl,
 ) -> Result<(String, RunRecord, checkpoint::Checkpoints), Error> {
     match checkpoint::load(to, id) {
+        Ok(Some((record, _))) if !record.finished && !record.checksums_alike() => {
+            Err(Error::Refused {
+                message: format!(
+                    "transfer run {id} in {url} was started by an older cutover, whose row \
+                     checksums this one does not compute: its reconciliation could not be trusted"
+                ),
+                hint: "finish it with the cutover that started it, or empty the tables and \
+                       start the transfer again"
+                    .into(),
+            })
+        }
         Ok(Some((record, saved))) => Ok((id.to_string(), record, saved)),
         Ok(None) | Err(_) => Err(Error::Usage(format!(
             "--resume: {url} holds no transfer run {id} (runs are resumed into the target they started on)"

@@ -59,6 +59,9 @@ mod as_text {
     }
 }
 
+/// The checksum scheme of `digest`, kept in each run's record (1: CRC-32 and length).
+pub const CHECKSUM: u32 = 1;
+
 /// A value's share of its column's checksum: its CRC-32 (crc32fast, with the CPU's carry-less
 /// multiply where it has one; FNV byte by byte was a tenth of a load's time) and its length.
 fn digest(bytes: &[u8]) -> u64 {
