@@ -37,11 +37,22 @@ pub(crate) fn open(url: &DatabaseUrl, _write: bool) -> Result<Box<dyn Endpoint>,
 fn copy_value(buf: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Null => buf.extend_from_slice(b"\\N"),
-        Value::Int(i) => buf.extend_from_slice(i.to_string().as_bytes()),
+        Value::Int(i) => {
+            // Written in place, without a `String` per integer.
+            let _ = std::io::Write::write_fmt(buf, format_args!("{i}"));
+        }
         Value::Real(f) => buf.extend_from_slice(real_text(*f).as_bytes()),
         Value::Bytes(b) => {
             buf.extend_from_slice(b"\\\\x");
             buf.extend_from_slice(hex::encode(b).as_bytes());
+        }
+        // Most text has nothing to escape: copied whole, not byte by byte.
+        Value::Text(s)
+            if !s
+                .bytes()
+                .any(|b| matches!(b, b'\\' | b'\n' | b'\r' | b'\t')) =>
+        {
+            buf.extend_from_slice(s.as_bytes());
         }
         Value::Text(s) => {
             for &b in s.as_bytes() {
@@ -335,5 +346,29 @@ impl Endpoint for Pg {
                 .map_err(pg_err)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `COPY`'s text format: what needs escaping is escaped, the rest copied as it is.
+    #[test]
+    fn copy_text_of_each_value() {
+        let text = |v: Value| {
+            let mut buf = Vec::new();
+            copy_value(&mut buf, &v);
+            String::from_utf8(buf).unwrap()
+        };
+        assert_eq!(text(Value::Null), "\\N");
+        assert_eq!(text(Value::Int(-42)), "-42");
+        assert_eq!(text(Value::Int(i64::MIN)), i64::MIN.to_string());
+        assert_eq!(text(Value::Text("plain é text".into())), "plain é text");
+        assert_eq!(
+            text(Value::Text("a\\b\tc\nd\re".into())),
+            "a\\\\b\\tc\\nd\\re"
+        );
+        assert_eq!(text(Value::Bytes(vec![0, 255])), "\\\\x00ff");
     }
 }
