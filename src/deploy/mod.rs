@@ -222,9 +222,7 @@ pub fn run(
         // anything: no lock, no approval, no notification.
         let failed = Failed::from(e);
         report.failed_to_start(&failed.message, clock.elapsed());
-        if !opts.journal_only {
-            report.write_files(&dir, settings, &mut report_warnings(observer));
-        }
+        write_reports(&mut report, &dir, opts, settings, observer);
         return Ok(report);
     }
     let outcome = {
@@ -257,9 +255,7 @@ pub fn run(
     if let Some(lost) = journal.lost() {
         report.warnings.push(lost);
     }
-    if !opts.journal_only {
-        report.write_files(&dir, settings, &mut report_warnings(observer));
-    }
+    write_reports(&mut report, &dir, opts, settings, observer);
     match error {
         // Bad input is bad input whatever the work: exit 2, not "the deploy failed".
         Some(e)
@@ -282,9 +278,18 @@ fn is_bad_input(e: &Error) -> bool {
     )
 }
 
-/// Warnings about the report files go to the operator directly: the journal is closed.
-fn report_warnings(observer: &mut dyn Observer) -> impl FnMut(String) + '_ {
-    move |w| observer.event(&Event::Warning(w))
+/// The run's report files in its folder, unless the run keeps only its journal. Warnings
+/// about them go to the operator directly: the journal is closed.
+fn write_reports(
+    report: &mut RunReport,
+    dir: &std::path::Path,
+    opts: &RunOptions,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+) {
+    if !opts.journal_only {
+        report.write_files(dir, settings, &mut |w| observer.event(&Event::Warning(w)));
+    }
 }
 
 /// Refusals that need nothing but the settings, before anything happens: no lock, no
