@@ -2,6 +2,10 @@
 
 mod cli;
 
+/// mimalloc for the whole binary: see its line in Cargo.toml.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }

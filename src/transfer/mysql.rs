@@ -14,7 +14,7 @@ use tokio::runtime::Runtime;
 
 use super::endpoint::{Destination, Endpoint, Mark, Wanted, int_width, type_args, type_length};
 use super::tally::Tally;
-use super::value::{Class, Rows, Value, from_text, real_text};
+use super::value::{Class, Rows, Value, from_text, real_text, utf8};
 use crate::engine::DbError;
 use crate::engine::mysql::my_err;
 use crate::sql::Dialect;
@@ -54,7 +54,7 @@ pub(crate) fn open(url: &DatabaseUrl, _write: bool) -> Result<Box<dyn Endpoint>,
 fn literal(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("NULL"),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) => out.push_str(itoa::Buffer::new().format(*i)),
         Value::Real(f) if f.is_finite() => out.push_str(&real_text(*f)),
         Value::Real(_) => out.push_str("NULL"),
         Value::Bytes(b) if b.is_empty() => out.push_str("''"),
@@ -169,7 +169,7 @@ impl Endpoint for My {
                     values.push(match raw {
                         None => Value::Null,
                         Some(b) if *class == Class::Bytes => Value::Bytes(b.to_vec()),
-                        Some(b) => from_text(&String::from_utf8_lossy(b), class),
+                        Some(b) => from_text(&utf8(b), class),
                     });
                 }
                 rows.push(values);
@@ -206,7 +206,7 @@ impl Endpoint for My {
                             tally.add_value_at(i, &Value::Bytes(b.to_vec()), counted);
                         }
                         _ => {
-                            let text = raw.map(String::from_utf8_lossy);
+                            let text = raw.map(utf8);
                             tally.add_text(i, text.as_deref(), read_as, counted);
                         }
                     }

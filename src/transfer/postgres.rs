@@ -37,10 +37,7 @@ pub(crate) fn open(url: &DatabaseUrl, _write: bool) -> Result<Box<dyn Endpoint>,
 fn copy_value(buf: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Null => buf.extend_from_slice(b"\\N"),
-        Value::Int(i) => {
-            // Written in place, without a `String` per integer.
-            let _ = std::io::Write::write_fmt(buf, format_args!("{i}"));
-        }
+        Value::Int(i) => buf.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
         Value::Real(f) => buf.extend_from_slice(real_text(*f).as_bytes()),
         Value::Bytes(b) => {
             buf.extend_from_slice(b"\\\\x");

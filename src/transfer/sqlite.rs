@@ -6,7 +6,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
 use super::endpoint::{Destination, Endpoint, Mark, Wanted};
-use super::value::{Class, Rows, Value, from_text};
+use super::value::{Class, Rows, Value, from_text, utf8};
 use crate::engine::DbError;
 use crate::engine::sqlite::{file_path, sqlite_err};
 use crate::sql::Dialect;
@@ -45,7 +45,7 @@ fn value(v: ValueRef<'_>, class: &Class) -> Value {
         ValueRef::Null => Value::Null,
         ValueRef::Integer(i) => Value::Int(i),
         ValueRef::Real(f) => Value::Real(f),
-        ValueRef::Text(t) => from_text(&String::from_utf8_lossy(t), class),
+        ValueRef::Text(t) => from_text(&utf8(t), class),
         ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
     }
 }

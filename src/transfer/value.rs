@@ -31,6 +31,15 @@ impl Value {
     }
 }
 
+/// Text a server sent, as `str`: checked whole (`from_utf8` is several times faster
+/// than `from_utf8_lossy`'s chunked walk, which a profile showed), lossy only if invalid.
+pub fn utf8(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 /// A float as its shortest round-trip text (`0.99`, `2`, `1e300`).
 pub fn real_text(f: f64) -> String {
     format!("{f}")
