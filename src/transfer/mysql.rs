@@ -378,3 +378,26 @@ fn foreign_keys(my: &mut My) -> Result<Vec<ForeignKey>, DbError> {
     }
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each value as the literal MariaDB reads back as the same value (backslashes are
+    /// escapes on the transfer's connection).
+    #[test]
+    fn literals_of_each_value() {
+        let text = |v: Value| {
+            let mut out = String::new();
+            literal(&mut out, &v);
+            out
+        };
+        assert_eq!(text(Value::Null), "NULL");
+        assert_eq!(text(Value::Int(i64::MIN)), i64::MIN.to_string());
+        assert_eq!(text(Value::Int(7)), "7");
+        assert_eq!(text(Value::Real(f64::NAN)), "NULL");
+        assert_eq!(text(Value::Bytes(vec![])), "''");
+        assert_eq!(text(Value::Bytes(vec![0, 255])), "X'00ff'");
+        assert_eq!(text(Value::Text("it's a\\b\0".into())), "'it''s a\\\\b\\0'");
+    }
+}

@@ -31,8 +31,8 @@ impl Value {
     }
 }
 
-/// Text a server sent, as `str`: checked whole (`from_utf8` is several times faster
-/// than `from_utf8_lossy`'s chunked walk, which a profile showed), lossy only if invalid.
+/// Text a server sent, as `str`: checked whole by `from_utf8` (cheaper than
+/// `from_utf8_lossy`'s chunked walk, a few percent of a load's CPU), lossy only if invalid.
 pub fn utf8(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     match std::str::from_utf8(bytes) {
         Ok(s) => std::borrow::Cow::Borrowed(s),
@@ -238,6 +238,15 @@ mod tests {
             "2009-01-01 10:00:00.25"
         );
         assert_eq!(canonical_time("2009-01-01"), "2009-01-01");
+    }
+
+    #[test]
+    fn text_checked_whole_and_lossy_only_when_invalid() {
+        assert!(matches!(
+            utf8("é ok".as_bytes()),
+            std::borrow::Cow::Borrowed("é ok")
+        ));
+        assert_eq!(utf8(b"a\xffb"), "a\u{fffd}b");
     }
 
     #[test]
