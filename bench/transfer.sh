@@ -8,7 +8,9 @@
 #   mariadb-pg  ../shared/bench/04-transfer.sh's commands: pgloader (tables, keys, FKs);
 #               cutover transfer --create-tables (keys and FKs after the load, the
 #               reconciliation read back); the floor, server-side COPY FROM the CSV into bare
-#               tables and then the same keys (lib/pg-tables.sql, lib/pg-keys.sql).
+#               tables and then the same keys (lib/pg-tables.sql, lib/pg-keys.sql); and
+#               the native clients' pipe, `mariadb --batch | psql COPY FROM STDIN` table
+#               after table, then the same keys (a floor with the source's read in it).
 #   pg-mariadb  cutover transfer vs the native client floor: the same tables (from
 #               mariadb-dump --no-data) then LOAD DATA LOCAL INFILE of the CSV.
 #   pg-sqlite   cutover transfer vs the native client floor: sqlite3 .import --csv into the
@@ -109,6 +111,16 @@ for part in "${parts[@]}"; do
       PREP="bash $L/reset-db.sh pg bench_copy && psql -X -q -h $PG_HOST -p $PG_PORT -U $PG_USER -d bench_copy -f $L/pg-tables.sql"
       cmd "floor: COPY FROM csv + keys/FKs" "$PREP" "$COPY -f $L/pg-keys.sql"
       CHECK[2]="rows_check pg bench_copy"
+      # The native clients' pipe: the same rows read out of MariaDB (--batch escapes tabs,
+      # newlines and backslashes as COPY's text format reads them; the data set has no
+      # NULLs), table after table, then the same keys: a floor with the source's read in it.
+      PSQL="psql $(printf '%s ' -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER") -d bench_copy"
+      PIPE="set -o pipefail"
+      for t in customers orders order_items; do
+        PIPE+=" && mariadb -h $MY_HOST -P $MY_PORT -u $MY_USER ${MY_PASS:+-p$MY_PASS} --batch --quick --skip-column-names -D bench_src -e 'SELECT * FROM $t ORDER BY id' | $PSQL -c 'COPY $t FROM STDIN'"
+      done
+      cmd "pipe: mariadb | psql COPY + keys/FKs" "$PREP" "$PIPE && $PSQL -f $L/pg-keys.sql"
+      CHECK[3]="rows_check pg bench_copy"
       cmd "bare COPY FROM csv, no keys" "$PREP" "$COPY"
       rounds "$G"
       ;;
